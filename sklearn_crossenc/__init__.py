@@ -1,0 +1,53 @@
+"""Cross-subject encoding of fMRI as scikit-learn estimators.
+
+Predict each subject's brain activity from the synchronized activity of the other
+subjects who watched the same movie (Algonauts 2025 / CNeuroMod data), compare with
+ridge baselines, and report.
+
+Public names are imported lazily, so that ``from sklearn_crossenc import load_friends``
+does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    # data: loaders, synthetic dataset, helpers
+    "load_friends": "sklearn_crossenc.data",
+    "load_movie10": "sklearn_crossenc.data",
+    "load_stimulus_features": "sklearn_crossenc.data",
+    "make_synthetic_dataset": "sklearn_crossenc.data",
+    "as_episodes": "sklearn_crossenc.data",
+    "episode_groups": "sklearn_crossenc.data",
+    "make_clips": "sklearn_crossenc.data",
+    # metrics
+    "pearson_r": "sklearn_crossenc.metrics",
+    "pearson_map": "sklearn_crossenc.metrics",
+    "pearson_score": "sklearn_crossenc.metrics",
+    "pearson_scorer": "sklearn_crossenc.metrics",
+    "make_pearson_scorer": "sklearn_crossenc.metrics",
+    # estimators
+    "CrossSubjectEncoder": "sklearn_crossenc.encoder",
+    "EpisodeZScore": "sklearn_crossenc.preprocessing",
+    "MeanOfOthers": "sklearn_crossenc.ridge",
+    "CrossSubjectRidge": "sklearn_crossenc.ridge",
+    "FeatureRidge": "sklearn_crossenc.ridge",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sklearn_crossenc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

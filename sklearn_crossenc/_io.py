@@ -1,0 +1,71 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+A write that fails half way (an exception, a full disk, Ctrl-C) leaves the target as
+it was and no partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "atomic_write_bytes"]
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, suffix: str | None = None):
+    """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
+
+    Use it for writers that need a file name (h5py, matplotlib, torch.save).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn_crossenc._io import atomic_path
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "a.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (d / "a.txt").read_text()
+    'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The real suffix stays last so that writers which infer a format from it work.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=".tmp" + (path.suffix if suffix is None else suffix),
+        dir=path.parent,
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    return Path(path)
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically and return the path."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path, obj, **kwargs) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically and return the path."""
+    kwargs.setdefault("indent", 2)
+    kwargs.setdefault("sort_keys", False)
+    return atomic_write_text(path, json.dumps(obj, **kwargs) + "\n")

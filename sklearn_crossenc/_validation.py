@@ -1,0 +1,182 @@
+"""Input validation for the episode-structured data every estimator takes.
+
+The estimators of this package take *episodes*: either a 4-D array shaped
+``(n_episodes, n_subjects, n_times, n_parcels)`` or a list of 3-D arrays shaped
+``(n_subjects, n_times_i, n_parcels)`` whose time length may differ (the values of
+the loaders' dict). :func:`check_episodes` turns both into a list of C-contiguous
+float arrays and raises a clear ``ValueError`` naming the offending episode and
+value for anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array"]
+
+
+def is_episode_array(X) -> bool:
+    """True when ``X`` is a single 4-D array (rather than a list of episodes)."""
+    return isinstance(X, np.ndarray) and X.ndim == 4
+
+
+def check_episodes(
+    X,
+    *,
+    name: str = "X",
+    n_subjects: int | None = None,
+    n_parcels: int | None = None,
+    min_subjects: int = 1,
+    min_length: int = 1,
+    dtype=np.float32,
+    allow_nan: bool = False,
+) -> list[np.ndarray]:
+    """Validate episode data and return it as a list of 3-D arrays.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_episodes, n_subjects, n_times, n_parcels) or list of ndarray
+        Episodes. A list holds arrays shaped ``(n_subjects, n_times_i, n_parcels)``.
+    name : str, default="X"
+        Name of the argument, used in error messages.
+    n_subjects, n_parcels : int, optional
+        Expected counts (for instance those seen in ``fit``).
+    min_subjects : int, default=1
+        Smallest number of subjects accepted.
+    min_length : int, default=1
+        Shortest episode (in time points) accepted.
+    dtype : numpy dtype, default=np.float32
+        Output dtype; arrays already of that dtype and C-contiguous are not copied.
+    allow_nan : bool, default=False
+        Whether NaN/Inf values are accepted.
+
+    Returns
+    -------
+    episodes : list of ndarray of shape (n_subjects, n_times_i, n_parcels)
+
+    Raises
+    ------
+    ValueError
+        On a wrong type or ndim, an empty input, inconsistent or unexpected subject or
+        parcel counts, episodes shorter than ``min_length`` and non-finite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc._validation import check_episodes
+    >>> eps = check_episodes(np.zeros((2, 4, 10, 5)))
+    >>> len(eps), eps[0].shape
+    (2, (4, 10, 5))
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; expected episodes shaped (subjects, time, parcels).")
+    if isinstance(X, Mapping):
+        raise ValueError(
+            f"{name} is a dict; pass list({name}.values()) (the loaders' dict values) "
+            "so that cross-validation can index episodes."
+        )
+    if isinstance(X, np.ndarray):
+        if X.ndim == 3:
+            raise ValueError(
+                f"{name} is a 3-D array of shape {X.shape}; expected 4-D "
+                "(episodes, subjects, time, parcels). For a single episode pass [array]."
+            )
+        if X.ndim != 4:
+            raise ValueError(
+                f"{name} must be a 4-D array (episodes, subjects, time, parcels) or a list of "
+                f"3-D arrays (subjects, time, parcels); got an array with ndim={X.ndim} "
+                f"and shape {X.shape}."
+            )
+        items: Sequence = list(X)
+    elif isinstance(X, (list, tuple)):
+        items = X
+    else:
+        raise ValueError(
+            f"{name} must be a 4-D array or a list of 3-D arrays; got {type(X).__name__}."
+        )
+    if len(items) == 0:
+        raise ValueError(f"{name} holds no episodes (empty selection).")
+
+    dtypes = {np.asarray(ep).dtype for ep in items} if isinstance(X, (list, tuple)) else set()
+    if len(dtypes) > 1:
+        kinds = {dt.kind for dt in dtypes}
+        if not kinds <= {"f", "i", "u"}:
+            raise ValueError(
+                f"{name} mixes episode dtypes {sorted(str(d) for d in dtypes)}; "
+                "every episode must hold numbers."
+            )
+
+    out = []
+    first_shape = None
+    for i, ep in enumerate(items):
+        arr = np.asarray(ep)
+        if arr.dtype.kind not in "fiu":
+            raise ValueError(
+                f"{name}[{i}] has dtype {arr.dtype}; expected a floating point array."
+            )
+        if arr.ndim != 3:
+            raise ValueError(
+                f"{name}[{i}] has ndim={arr.ndim} (shape {arr.shape}); each episode must be "
+                "3-D (subjects, time, parcels)."
+            )
+        s, t, c = arr.shape
+        if first_shape is None:
+            first_shape = (s, c)
+        elif (s, c) != first_shape:
+            raise ValueError(
+                f"{name}[{i}] has {s} subjects and {c} parcels but {name}[0] has "
+                f"{first_shape[0]} subjects and {first_shape[1]} parcels; all episodes must "
+                "share the subject and parcel axes."
+            )
+        if t < min_length:
+            raise ValueError(
+                f"{name}[{i}] has {t} time points, fewer than the {min_length} this "
+                "operation needs."
+            )
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+        if not allow_nan and not np.isfinite(arr).all():
+            n_bad = int(arr.size - np.isfinite(arr).sum())
+            raise ValueError(f"{name}[{i}] contains {n_bad} NaN or Inf values.")
+        out.append(arr)
+
+    s, c = first_shape
+    if s < min_subjects:
+        raise ValueError(
+            f"{name} has {s} subject(s); at least {min_subjects} are needed "
+            "(each subject is predicted from the others)."
+        )
+    if n_subjects is not None and s != n_subjects:
+        raise ValueError(
+            f"{name} has {s} subjects but the model was fitted on {n_subjects}."
+        )
+    if n_parcels is not None and c != n_parcels:
+        raise ValueError(
+            f"{name} has {c} parcels but the model was fitted on {n_parcels}."
+        )
+    return out
+
+
+def check_same_structure(X: list[np.ndarray], y: list[np.ndarray], *, names=("X", "y")) -> None:
+    """Raise ``ValueError`` unless ``y`` has as many episodes as ``X`` with equal lengths."""
+    if len(X) != len(y):
+        raise ValueError(
+            f"{names[0]} has {len(X)} episodes but {names[1]} has {len(y)}."
+        )
+    for i, (a, b) in enumerate(zip(X, y)):
+        if a.shape[:2] != b.shape[:2]:
+            raise ValueError(
+                f"{names[1]}[{i}] has shape {b.shape} but {names[0]}[{i}] has shape {a.shape}; "
+                "subjects and time points must match."
+            )
+
+
+def restore_structure(X_in, episodes: list[np.ndarray]):
+    """Return ``episodes`` in the structure of the user's input ``X_in``.
+
+    A 4-D array input gives a 4-D array back; a list gives a list.
+    """
+    if is_episode_array(X_in):
+        return np.stack(episodes)
+    return list(episodes)
