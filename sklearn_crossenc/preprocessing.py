@@ -1,0 +1,156 @@
+"""Transformers for episode-structured fMRI data.
+
+Every transformer here takes and returns *episodes*: a 4-D array
+``(n_episodes, n_subjects, n_times, n_parcels)`` or a list of 3-D arrays
+``(n_subjects, n_times_i, n_parcels)``, and gives back the caller's structure, so
+that it can precede :class:`~sklearn_crossenc.CrossSubjectEncoder` in a
+:class:`~sklearn.pipeline.Pipeline`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_episodes, restore_structure
+
+__all__ = ["EpisodeZScore", "zscore_episode"]
+
+
+def zscore_episode(
+    episode: np.ndarray, *, with_mean: bool = True, with_std: bool = True, eps: float = 1e-8
+) -> np.ndarray:
+    """Z-score each subject's parcels over the time axis of one episode.
+
+    Parameters
+    ----------
+    episode : ndarray of shape (n_subjects, n_times, n_parcels)
+    with_mean : bool, default=True
+        Subtract each series' mean over time.
+    with_std : bool, default=True
+        Divide each series by its standard deviation over time (``ddof=0``).
+    eps : float, default=1e-8
+        Series whose standard deviation is at most ``eps`` are not scaled (scale 1),
+        so a constant series becomes 0 (with ``with_mean``) instead of NaN.
+
+    Returns
+    -------
+    out : ndarray of shape (n_subjects, n_times, n_parcels), float32
+        Computed in float64, returned as float32.
+    """
+    x = episode.astype(np.float64)  # (S, T, C)
+    mean = x.mean(axis=1, keepdims=True)  # (S, 1, C)
+    if with_mean:
+        x -= mean
+    if with_std:
+        std = np.sqrt(((x - (0.0 if with_mean else mean)) ** 2).mean(axis=1, keepdims=True))
+        scale = np.where(std > eps, std, 1.0)  # (S, 1, C)
+        x /= scale
+    return x.astype(np.float32)
+
+
+class EpisodeZScore(TransformerMixin, BaseEstimator):
+    """Z-score each subject's parcels within each episode.
+
+    For every episode and subject, each parcel's time series is centred on its mean
+    over the episode's time points and divided by its standard deviation (``ddof=0``).
+    The transform is stateless: statistics come from the episode being transformed,
+    never from the training data, so train and test episodes are treated alike.
+    ``fit`` only validates the input and records its subject and parcel counts, which
+    ``transform`` then enforces.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Centre each series.
+    with_std : bool, default=True
+        Scale each series to unit variance.
+    eps : float, default=1e-8
+        Standard deviations at or below ``eps`` are treated as zero: such (constant)
+        series are left unscaled, so with ``with_mean=True`` they become 0, not NaN.
+
+    Attributes
+    ----------
+    n_subjects_ : int
+        Number of subjects seen in ``fit``.
+    n_parcels_ : int
+        Number of parcels seen in ``fit``.
+
+    Notes
+    -----
+    In a ``Pipeline`` ending with a cross-subject encoder and ``y=None``, the encoder's
+    target is the z-scored data, so ``Pipeline.score(X)`` and
+    :data:`~sklearn_crossenc.pearson_scorer` compare predictions with the z-scored
+    ``X``. Pearson correlation is unchanged by a per-series affine map, so within an
+    episode this equals the correlation with the raw data; over several concatenated
+    episodes it may differ slightly because each episode is scaled on its own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.preprocessing import EpisodeZScore
+    >>> X = np.random.default_rng(0).normal(2.0, 0.5, size=(3, 4, 20, 5))
+    >>> Z = EpisodeZScore().fit_transform(X)
+    >>> Z.shape, Z.dtype
+    ((3, 4, 20, 5), dtype('float32'))
+    >>> bool(np.allclose(Z.mean(axis=2), 0, atol=1e-6))
+    True
+    >>> bool(np.allclose(Z.std(axis=2), 1, atol=1e-5))
+    True
+    """
+
+    def __init__(self, with_mean=True, with_std=True, eps=1e-8):
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.eps = eps
+
+    def _check_params(self):
+        eps = self.eps
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
+            raise ValueError(f"eps must be a non-negative number; got {eps!r}.")
+        if not np.isfinite(eps) or eps < 0:
+            raise ValueError(f"eps must be a non-negative finite number; got {eps!r}.")
+
+    def fit(self, X, y=None):
+        """Validate ``X`` and record its subject and parcel counts.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_episodes, n_subjects, n_times, n_parcels) or list of ndarray
+            Episodes; a list holds arrays shaped ``(n_subjects, n_times_i, n_parcels)``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : EpisodeZScore
+        """
+        self._check_params()
+        episodes = check_episodes(X, dtype=None)
+        self.n_subjects_, _, self.n_parcels_ = episodes[0].shape
+        return self
+
+    def transform(self, X):
+        """Z-score every subject's parcels within every episode.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_episodes, n_subjects, n_times, n_parcels) or list of ndarray
+            Episodes with the subject and parcel counts seen in ``fit``.
+
+        Returns
+        -------
+        Z : same structure as ``X``, float32
+            A 4-D array for a 4-D input, a list of 3-D arrays for a list.
+        """
+        check_is_fitted(self, ["n_subjects_", "n_parcels_"])
+        self._check_params()
+        episodes = check_episodes(
+            X, dtype=None, n_subjects=self.n_subjects_, n_parcels=self.n_parcels_
+        )
+        out = [
+            zscore_episode(ep, with_mean=self.with_mean, with_std=self.with_std, eps=self.eps)
+            for ep in episodes
+        ]
+        return restore_structure(X, out)
