@@ -1,0 +1,587 @@
+"""The main job: fit every model on the seed's protocol and score it, as one function.
+
+:func:`run_comparison` trains on Friends seasons 1-5 and evaluates on Friends season 6
+and Movie10 run 1 (the seed notebook's protocol) for
+
+- ``MeanOfOthers`` (each subject predicted by the mean of the others; no training),
+- ``CrossSubjectRidge`` (ridge from the others' mean, alpha per parcel by CV),
+- ``FeatureRidge`` (the development kit's stimulus-feature ridge; when features exist),
+- ``CrossSubjectEncoder`` (the seed's model, seed defaults),
+
+and returns every number in a dict: per model and per subject the mean Pearson r on both
+evaluation sets (and the per-parcel maps), the oracle ceiling when the data is
+synthetic, timings, the configuration, package versions and the device. It prints
+nothing; messages go to the ``log`` callback and progress bars (tqdm, on stderr) are
+shown only with ``progress=True``. Reports are written by :mod:`sklearn_crossenc.report`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import pearson_map
+
+__all__ = [
+    "MODELS",
+    "EVAL_SETS",
+    "default_cache_dir",
+    "default_data_dir",
+    "ensure_default_dataset",
+    "resolve_models",
+    "resolve_device",
+    "load_protocol",
+    "model_params",
+    "environment_info",
+    "run_comparison",
+]
+
+#: Model short names (as given to ``--models``) -> estimator class names, in report order.
+MODELS = {
+    "encoder": "CrossSubjectEncoder",
+    "ridge": "CrossSubjectRidge",
+    "feature": "FeatureRidge",
+    "mean": "MeanOfOthers",
+}
+
+#: Evaluation sets of the seed's protocol: key -> label.
+EVAL_SETS = {"friends_s6": "Friends s6", "movie10_run1": "Movie10 run 1"}
+
+SUBJECTS = (1, 2, 3, 5)
+MODALITIES = ("visual", "audio", "language")
+DEFAULT_SCALE = "small"
+DEFAULT_DATA_SEED = 0
+
+# Reduced training for ``quick=True`` (a smoke run of seconds).
+QUICK_ENCODER = {"max_epochs": 2, "samples_per_epoch": 128}
+QUICK_RIDGE_ALPHAS = (1e-1, 1e1, 1e3, 1e5)
+
+
+def _noop(msg: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------- default dataset
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder of sklearn-crossenc.
+
+    ``$CROSSENC_CACHE`` when set, else ``$XDG_CACHE_HOME/sklearn-crossenc``, else
+    ``~/.cache/sklearn-crossenc``.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.compare import default_cache_dir, default_data_dir
+    >>> default_data_dir("small", seed=0).parent == default_cache_dir()
+    True
+    >>> default_data_dir("small", seed=0).name
+    'synthetic-small-seed0'
+    """
+    env = os.environ.get("CROSSENC_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "sklearn-crossenc"
+
+
+def default_data_dir(scale: str = DEFAULT_SCALE, seed: int = DEFAULT_DATA_SEED) -> Path:
+    """Folder of the embedded default synthetic dataset: ``<cache>/synthetic-<scale>-seed<N>``."""
+    return default_cache_dir() / f"synthetic-{scale}-seed{seed}"
+
+
+def ensure_default_dataset(
+    *,
+    scale: str = DEFAULT_SCALE,
+    seed: int = DEFAULT_DATA_SEED,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Return the default synthetic dataset's folder, generating it on first use.
+
+    The generator writes into a temporary folder and renames it, so an interrupted
+    first run leaves no half-written dataset behind.
+    """
+    from .data import is_synthetic, make_synthetic_dataset
+
+    log = log or _noop
+    root = default_data_dir(scale, seed)
+    if root.exists() and is_synthetic(root):
+        return root
+    log(f"Generating the synthetic '{scale}' dataset (seed {seed}) once into {root} ...")
+    t0 = time.perf_counter()
+    make_synthetic_dataset(root, scale=scale, seed=seed, progress=progress)
+    log(f"  done in {time.perf_counter() - t0:.1f} s.")
+    return root
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def resolve_models(models: Sequence[str] | None = None) -> list[str]:
+    """Class names of the requested models, in report order.
+
+    Parameters
+    ----------
+    models : sequence of str, optional
+        Short names (``encoder``, ``ridge``, ``feature``, ``mean``) or class names,
+        any case; None means all.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.compare import resolve_models
+    >>> resolve_models(["mean", "CrossSubjectEncoder"])
+    ['CrossSubjectEncoder', 'MeanOfOthers']
+    """
+    if models is None:
+        return list(MODELS.values())
+    lookup = {k.lower(): v for k, v in MODELS.items()}
+    lookup.update({v.lower(): v for v in MODELS.values()})
+    chosen = set()
+    for m in models:
+        name = lookup.get(str(m).lower())
+        if name is None:
+            raise ValueError(
+                f"unknown model {m!r}; choose from {', '.join(MODELS)} "
+                f"(or {', '.join(MODELS.values())})."
+            )
+        chosen.add(name)
+    if not chosen:
+        raise ValueError("no model selected.")
+    return [v for v in MODELS.values() if v in chosen]
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"cuda"`` or ``"cpu"`` for ``device`` in ``auto|cpu|cuda`` (or ``cuda:N``).
+
+    Raises ``ValueError`` for an unknown name or when CUDA is asked for but absent.
+    """
+    import torch
+
+    device = str(device).lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} requested but CUDA is not available on this machine "
+                "(use --device cpu or auto)."
+            )
+        return device
+    raise ValueError(f"unknown device {device!r}; choose auto, cpu or cuda.")
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def _set_info(label: str, data: dict) -> dict:
+    return {
+        "label": label,
+        "n_runs": len(data),
+        "n_times": int(sum(v.shape[1] for v in data.values())),
+        "runs": list(data),
+    }
+
+
+def load_protocol(root, *, subjects=SUBJECTS, progress: bool = False) -> dict:
+    """Load the seed's three sets: Friends s1-5 (train), Friends s6 and Movie10 run 1.
+
+    Returns
+    -------
+    sets : dict
+        ``{"train": dict, "friends_s6": dict, "movie10_run1": dict}``, each a loader
+        dict of run name -> float32 array ``(n_subjects, n_times, n_parcels)``.
+    """
+    from .data import load_friends, load_movie10
+
+    subjects = tuple(subjects)
+    return {
+        "train": load_friends(root, subjects=subjects, seasons=[1, 2, 3, 4, 5], progress=progress),
+        "friends_s6": load_friends(root, subjects=subjects, seasons=[6], progress=progress),
+        "movie10_run1": load_movie10(root, subjects=subjects, runs=[1], progress=progress),
+    }
+
+
+def _oracle_ceiling(root, sets: dict, subjects, trim: int) -> dict:
+    """Per-parcel r of the data with its noise-free signal, per evaluation set."""
+    from .data import load_true_signal
+
+    kinds = {"friends_s6": "friends", "movie10_run1": "movie10"}
+    out = {}
+    for key, kind in kinds.items():
+        data = sets[key]
+        truth = load_true_signal(root, data, kind, subjects=subjects)
+        out[key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
+    return out  # key -> (S, C)
+
+
+def _feature_episodes(root, data: dict, modalities=MODALITIES) -> list[dict]:
+    """Per run of ``data``, a dict ``{modality: (n_chunks, dims)}`` of stimulus features."""
+    from .data import load_stimulus_features, stimulus_name
+
+    runs = list(data)
+    feats = {m: load_stimulus_features(root, m, runs=runs) for m in modalities}
+    episodes = []
+    for run in runs:
+        ep = {}
+        for m in modalities:
+            table = feats[m]
+            key = run if run in table else stimulus_name(run)
+            if key not in table:
+                raise FileNotFoundError(
+                    f"no {m} stimulus features for run {run!r} (stimulus {stimulus_name(run)!r})."
+                )
+            ep[m] = table[key]
+        episodes.append(ep)
+    return episodes
+
+
+def _has_features(root) -> bool:
+    folder = Path(root) / "stimulus_features"
+    return folder.is_dir() and any(folder.iterdir())
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def model_params(
+    name: str,
+    *,
+    quick: bool = False,
+    seed: int | None = 0,
+    device: str = "cpu",
+    min_train_length: int | None = None,
+    progress: bool = False,
+) -> dict:
+    """Constructor parameters of model ``name`` for the comparison.
+
+    Seed defaults for the encoder (``quick`` shortens training to a smoke run); the
+    clip length is capped at the shortest training run so that short synthetic runs
+    work. Ridge models keep their defaults (``quick`` uses a 4-value alpha grid).
+    """
+    if name == "CrossSubjectEncoder":
+        params = {"device": device, "random_state": seed}
+        if quick:
+            params.update(QUICK_ENCODER)
+        if min_train_length is not None and min_train_length < 64:
+            params["sample_length"] = int(min_train_length)
+        return params
+    if name == "CrossSubjectRidge":
+        params = {}
+        if quick:
+            params["alphas"] = QUICK_RIDGE_ALPHAS
+        return params
+    if name == "FeatureRidge":
+        return {}
+    if name == "MeanOfOthers":
+        return {}
+    raise ValueError(f"unknown model {name!r}.")
+
+
+def _make_model(name: str, params: dict):
+    import sklearn_crossenc as pkg
+
+    return getattr(pkg, name)(**params)
+
+
+def _progress_callback(max_epochs: int, label: str):
+    """A skorch callback that advances a tqdm bar once per epoch."""
+    from skorch.callbacks import Callback
+    from tqdm.auto import tqdm
+
+    class _EpochBar(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.bar_ = tqdm(total=max_epochs, desc=label, unit="epoch", leave=False)
+
+        def on_epoch_end(self, net, **kwargs):
+            bar = getattr(self, "bar_", None)
+            if bar is not None:
+                bar.update(1)
+                loss = net.history[-1].get("train_loss") if len(net.history) else None
+                if loss is not None:
+                    bar.set_postfix(loss=f"{loss:.4g}")
+
+        def on_train_end(self, net, **kwargs):
+            bar = getattr(self, "bar_", None)
+            if bar is not None:
+                bar.close()
+            self.bar_ = None
+
+        def __getstate__(self):  # a fitted estimator stays picklable
+            state = dict(self.__dict__)
+            state["bar_"] = None
+            return state
+
+    return _EpochBar()
+
+
+def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
+    per_subject = r_map.mean(axis=1)  # (S,)
+    return {
+        "mean": float(per_subject.mean()),
+        "per_subject": {lab: float(v) for lab, v in zip(labels, per_subject, strict=True)},
+        "median_parcel": float(np.median(r_map.mean(axis=0))),
+    }
+
+
+# ---------------------------------------------------------------------------- environment
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment_info(device: str = "cpu") -> dict:
+    """Python, platform, CPU, package versions and the compute device, as a dict."""
+    from importlib import metadata
+
+    import torch
+
+    packages = {}
+    for dist in ("sklearn-crossenc", "torch", "numpy", "scikit-learn", "skorch", "h5py",
+                 "joblib", "matplotlib"):
+        try:
+            packages[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            packages[dist] = None
+    if str(device).startswith("cuda"):
+        dev = {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
+    else:
+        dev = {"type": "cpu", "name": _cpu_model()}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": dev,
+        "packages": packages,
+    }
+
+
+# ---------------------------------------------------------------------------- the job
+
+
+def run_comparison(
+    data_dir=None,
+    *,
+    models: Sequence[str] | None = None,
+    device: str = "auto",
+    quick: bool = False,
+    seed: int | None = 0,
+    trim: int = 0,
+    subjects: Sequence[int] = SUBJECTS,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    return_estimators: bool = False,
+) -> dict:
+    """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Competitor release folder (or a synthetic one). None: the embedded default,
+        the synthetic ``"small"`` dataset generated once into the cache folder
+        (:func:`default_data_dir`). Nothing is written into a given ``data_dir``.
+    models : sequence of str, optional
+        Subset of ``encoder``, ``ridge``, ``feature``, ``mean`` (or class names);
+        default all. ``FeatureRidge`` is skipped (status ``"skipped"``) when the data
+        folder has no stimulus features.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Device of the encoder.
+    quick : bool, default=False
+        Reduced training (2 short epochs, a 4-value alpha grid): a smoke run.
+    seed : int or None, default=0
+        ``random_state`` of the encoder.
+    trim : int, default=0
+        TRs left out at each end of every evaluated run (the seed uses 0; the
+        challenge 5).
+    subjects : sequence of int, default=(1, 2, 3, 5)
+        Subjects to load.
+    progress : bool, default=False
+        Show tqdm progress bars (loading, epochs, ridge folds) on stderr.
+    log : callable, optional
+        Receives one-line progress messages (nothing is printed otherwise).
+    return_estimators : bool, default=False
+        Also return the fitted estimators under ``"estimators"``.
+
+    Returns
+    -------
+    result : dict
+        ``config``, ``environment``, ``data`` (sets, runs, sizes), ``eval_sets``,
+        ``ceiling`` (set -> ``{"mean", "per_subject"}``, or None for real data),
+        ``models`` (name -> ``status``, ``params``, ``fit_s``, ``eval_s``, ``scores``:
+        set -> ``{"mean", "per_subject", "median_parcel"}``), ``timings``, ``maps``
+        (name or ``"ceiling"`` -> set -> per-parcel r ``(n_subjects, n_parcels)``) and,
+        on request, ``estimators``. ``scores[set]["mean"]`` equals the fitted
+        estimator's ``score`` on that set.
+    """
+    log = log or _noop
+    t_start = time.perf_counter()
+    names = resolve_models(models)
+    dev = resolve_device(device)
+    trim = int(trim)
+    if trim < 0:
+        raise ValueError(f"trim must be >= 0; got {trim}.")
+    default_dataset = data_dir is None
+    if default_dataset:
+        root = ensure_default_dataset(progress=progress, log=log)
+    else:
+        root = Path(data_dir).expanduser()
+        if not root.is_dir():
+            raise FileNotFoundError(f"data folder {root} does not exist or is not a folder.")
+    root = root.resolve()
+
+    from .data import is_synthetic
+
+    log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
+    t0 = time.perf_counter()
+    sets = load_protocol(root, subjects=subjects, progress=progress)
+    load_s = time.perf_counter() - t0
+    for key, data in sets.items():
+        if not data:
+            raise ValueError(f"the {key} set is empty in {root}.")
+    labels = [f"sub-{s:02d}" for s in subjects]
+    first = next(iter(sets["train"].values()))
+    n_parcels = int(first.shape[2])
+    synthetic = bool(is_synthetic(root))
+    X_train = list(sets["train"].values())  # list of (S, T_i, C)
+    eval_X = {k: list(sets[k].values()) for k in EVAL_SETS}
+    min_len = min(x.shape[1] for x in X_train)
+    log(
+        f"  {len(X_train)} training runs, "
+        + ", ".join(f"{len(eval_X[k])} {EVAL_SETS[k]} runs" for k in EVAL_SETS)
+        + f"; {len(labels)} subjects x {n_parcels} parcels ({load_s:.1f} s)."
+    )
+
+    maps: dict = {}
+    ceiling = None
+    if synthetic:
+        ceiling_maps = _oracle_ceiling(root, sets, tuple(subjects), trim)
+        maps["ceiling"] = ceiling_maps
+        ceiling = {k: _scores(m, labels) for k, m in ceiling_maps.items()}
+
+    results: dict = {}
+    estimators: dict = {}
+    for name in names:
+        params = model_params(
+            name, quick=quick, seed=seed, device=dev, min_train_length=min_len, progress=progress
+        )
+        if name == "FeatureRidge" and not _has_features(root):
+            results[name] = {
+                "status": "skipped", "reason": "no stimulus features in the data folder"
+            }
+            log(f"{name}: skipped (no stimulus features in {root}).")
+            continue
+        log(f"{name}: fitting ...")
+        est = _make_model(name, params)
+        if name == "CrossSubjectEncoder" and progress:
+            max_epochs = est.get_params().get("max_epochs", 10)
+            est.set_params(callbacks=[_progress_callback(max_epochs, name)])
+        if name == "CrossSubjectRidge" and progress and "verbose" in est.get_params():
+            est.set_params(verbose=1)
+        t0 = time.perf_counter()
+        if name == "FeatureRidge":
+            est.fit(_feature_episodes(root, sets["train"]), X_train)
+        else:
+            est.fit(X_train)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model_maps = {}
+        for key, X in eval_X.items():
+            if name == "FeatureRidge":
+                model_maps[key] = est.score_map(_feature_episodes(root, sets[key]), X, trim=trim)
+            else:
+                model_maps[key] = est.score_map(X, trim=trim)  # (S, C)
+        eval_s = time.perf_counter() - t0
+        maps[name] = model_maps
+        results[name] = {
+            "status": "ok",
+            "params": _public_params(est, params),
+            "fit_s": fit_s,
+            "eval_s": eval_s,
+            "scores": {k: _scores(m, labels) for k, m in model_maps.items()},
+        }
+        if return_estimators:
+            estimators[name] = est
+        summary = ", ".join(
+            f"{EVAL_SETS[k]} {results[name]['scores'][k]['mean']:.3f}" for k in EVAL_SETS
+        )
+        log(f"{name}: {summary} (fit {fit_s:.1f} s)")
+
+    result = {
+        "schema_version": 1,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": {
+            "data_dir": str(root),
+            "default_dataset": default_dataset,
+            "models": names,
+            "device_requested": device,
+            "device": dev,
+            "quick": bool(quick),
+            "seed": seed,
+            "trim": trim,
+            "protocol": {
+                "train": "Friends seasons 1-5",
+                "friends_s6": "Friends season 6",
+                "movie10_run1": "Movie10, run 1 of each segment",
+            },
+        },
+        "environment": environment_info(dev),
+        "data": {
+            "synthetic": synthetic,
+            "subjects": list(subjects),
+            "subject_labels": labels,
+            "n_parcels": n_parcels,
+            "sets": {
+                "train": _set_info("Friends s1-5", sets["train"]),
+                **{k: _set_info(EVAL_SETS[k], sets[k]) for k in EVAL_SETS},
+            },
+        },
+        "eval_sets": dict(EVAL_SETS),
+        "ceiling": ceiling,
+        "models": results,
+        "timings": {
+            "load_s": load_s,
+            "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
+            "total_s": time.perf_counter() - t_start,
+        },
+        "maps": maps,
+    }
+    if return_estimators:
+        result["estimators"] = estimators
+    return result
+
+
+def _public_params(est, overrides: dict) -> dict:
+    """The estimator's parameters as JSON-friendly values (callbacks left out)."""
+    out = {}
+    for k, v in est.get_params(deep=False).items():
+        if k == "callbacks":
+            continue
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out
