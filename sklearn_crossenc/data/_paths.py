@@ -1,0 +1,168 @@
+"""Facts about the Algonauts 2025 competitor release: file names, keys, runs.
+
+Everything here is a constant or a pure function of names; nothing touches disk.
+The catalogue of runs (:func:`friends_catalogue`, :func:`movie10_catalogue`) and the
+missing runs are taken from ``shared/ALGONAUTS.md``; the synthetic generator writes
+exactly these names so that code passing on synthetic data runs on the real release.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = [
+    "SUBJECTS",
+    "TR",
+    "MOVIES",
+    "MODALITIES",
+    "FEATURE_DIMS",
+    "friends_path",
+    "movie10_path",
+    "parse_key",
+    "parse_friends_run",
+    "parse_movie10_run",
+    "movie10_run_key",
+    "stimulus_name",
+    "friends_catalogue",
+    "movie10_catalogue",
+    "MISSING_RUNS",
+]
+
+SUBJECTS = (1, 2, 3, 5)
+TR = 1.49  # seconds
+MOVIES = ("bourne", "figures", "life", "wolf")
+MODALITIES = ("visual", "audio", "language")
+FEATURE_DIMS = {"visual": 250, "audio": 20, "language": 250}
+
+_SPACE = "space-MNI152NLin2009cAsym_atlas-Schaefer18_parcel-1000Par7Net"
+
+# Runs absent from a subject's file in the release (ALGONAUTS.md, "Quirks").
+# The subject lacking s06e03a is not documented; sub-03 is our choice.
+MISSING_RUNS = {
+    2: ("s05e20a",),
+    5: ("s04e01a", "s04e01b", "s04e13b"),
+    3: ("s06e03a",),
+}
+
+_FRIENDS_RE = re.compile(r"s([0-9]+)e([0-9]+)([a-z])")
+_MOVIE_RE = re.compile(r"([a-z]+)([0-9]+)")
+
+
+def friends_path(root, subject: int) -> Path:
+    """Path of a subject's Friends HDF5 file under the release folder ``root``."""
+    sub = f"sub-{subject:02d}"
+    return Path(root) / "fmri" / sub / "func" / f"{sub}_task-friends_{_SPACE}_desc-s123456_bold.h5"
+
+
+def movie10_path(root, subject: int) -> Path:
+    """Path of a subject's Movie10 HDF5 file under the release folder ``root``."""
+    sub = f"sub-{subject:02d}"
+    return Path(root) / "fmri" / sub / "func" / f"{sub}_task-movie10_{_SPACE}_bold.h5"
+
+
+def parse_key(key: str) -> dict[str, str]:
+    """Split a BIDS-like HDF5 key into entities.
+
+    ``"ses-001_task-figures01_run-2"`` -> ``{"ses": "001", "task": "figures01", "run": "2"}``.
+    Raises ``ValueError`` when a part has no ``-`` or there is no ``task`` entity.
+
+    Examples
+    --------
+    >>> parse_key("ses-003_task-s01e02a")
+    {'ses': '003', 'task': 's01e02a'}
+    """
+    entities = {}
+    for part in key.split("_"):
+        name, sep, value = part.partition("-")
+        if not sep or not name or not value:
+            raise ValueError(f"key {key!r}: part {part!r} is not of the form 'name-value'")
+        entities[name] = value
+    if "task" not in entities:
+        raise ValueError(f"key {key!r} has no 'task-' entity")
+    return entities
+
+
+def parse_friends_run(run: str) -> tuple[int, int, str]:
+    """``"s01e02a"`` -> ``(1, 2, "a")``; ``ValueError`` for anything else."""
+    match = _FRIENDS_RE.fullmatch(run)
+    if match is None:
+        raise ValueError(f"{run!r} is not a Friends run name like 's01e02a'")
+    return int(match.group(1)), int(match.group(2)), match.group(3)
+
+
+def parse_movie10_run(run: str) -> tuple[str, int]:
+    """``"figures01"`` -> ``("figures", 1)``; ``ValueError`` for anything else."""
+    match = _MOVIE_RE.fullmatch(run)
+    if match is None:
+        raise ValueError(f"{run!r} is not a Movie10 segment name like 'bourne01'")
+    return match.group(1), int(match.group(2))
+
+
+def movie10_run_key(segment: str, run: int) -> str:
+    """Loader key of a Movie10 run: ``"figures01"`` for run 1, ``"figures01_run-2"`` for 2."""
+    return segment if run == 1 else f"{segment}_run-{run}"
+
+
+def stimulus_name(run_key: str) -> str:
+    """Name of the stimulus shown in a run: drop the viewing (``_run-N``) part.
+
+    Accepts loader keys (``"figures01_run-2"``, ``"s01e02a"``) and file keys
+    (``"ses-004_task-figures01_run-2"``). Repeated viewings share one stimulus.
+
+    Examples
+    --------
+    >>> stimulus_name("figures01_run-2"), stimulus_name("bourne01"), stimulus_name("s01e02a")
+    ('figures01', 'bourne01', 's01e02a')
+    """
+    if not isinstance(run_key, str) or not run_key:
+        raise ValueError(f"run key must be a non-empty string, got {run_key!r}")
+    if "task-" in run_key:
+        return parse_key(run_key)["task"]
+    base, sep, run = run_key.rpartition("_run-")
+    if sep:
+        if not base or not run.isdigit():
+            raise ValueError(f"run key {run_key!r} does not parse as '<segment>_run-<N>'")
+        return base
+    return run_key
+
+
+# --------------------------------------------------------------------------- catalogue
+# season -> (episode numbers, {episode: parts}) ; default parts "ab".
+_FRIENDS_LAYOUT = {
+    1: (range(1, 25), {}),
+    2: (range(1, 25), {}),
+    3: (range(1, 26), {}),
+    4: (range(1, 24), {23: "abcd"}),
+    5: (range(1, 24), {23: "abcd"}),
+    6: ([e for e in range(1, 25) if e != 16], {15: "abcd", 24: "abcd"}),
+}
+_MOVIE10_SEGMENTS = {"bourne": 10, "figures": 12, "life": 5, "wolf": 17}
+_MOVIE10_REPEATED = ("figures", "life")  # shown twice: run-1 and run-2
+# Segment lengths in TRs that differ from the usual ~401-410.
+_MOVIE10_SPECIAL_LENGTHS = {"bourne10": 379, "figures12": 372, "life05": 390, "wolf17": 496}
+
+
+def friends_catalogue() -> list[str]:
+    """All 292 Friends runs of seasons 1-6 of the release, sorted."""
+    runs = []
+    for season, (episodes, splits) in _FRIENDS_LAYOUT.items():
+        for ep in episodes:
+            runs += [f"s{season:02d}e{ep:02d}{p}" for p in splits.get(ep, "ab")]
+    return sorted(runs)
+
+
+def movie10_catalogue() -> list[tuple[str, int]]:
+    """All Movie10 runs of the release as ``(segment, run)``, sorted."""
+    runs = []
+    for movie, n in _MOVIE10_SEGMENTS.items():
+        for i in range(1, n + 1):
+            runs.append((f"{movie}{i:02d}", 1))
+            if movie in _MOVIE10_REPEATED:
+                runs.append((f"{movie}{i:02d}", 2))
+    return sorted(runs)
+
+
+def movie10_special_length(segment: str) -> int | None:
+    """The documented length of an unusually long or short Movie10 segment, else None."""
+    return _MOVIE10_SPECIAL_LENGTHS.get(segment)

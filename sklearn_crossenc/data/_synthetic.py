@@ -1,0 +1,523 @@
+"""Synthetic Algonauts-2025-like dataset from a known generative model.
+
+The model, per stimulus (a Friends run, or a Movie10 segment shown once or twice):
+
+1. *Drivers*: ``K`` smooth random time courses at TR resolution (white noise through a
+   Gaussian filter). Movie10 drivers are smoother, rescaled per movie, and have
+   ``K_movie`` extra directions that Friends never has (the out-of-distribution shift).
+2. *Latent*: drivers convolved with the SPM canonical haemodynamic response at
+   TR = 1.49 s, standardised per direction. ``figures``/``life`` run-2 reuse run-1's
+   latent (same stimulus) with fresh noise.
+3. *Subject signal*: the latent, delayed by a subject-specific lag of 0-2 TRs, mixed into
+   parcels by subject weights ``W_s = W + deviation * D_s`` whose columns are scaled so
+   that each parcel's signal holds a fraction ``f_sc`` of its variance (from near zero to
+   strong, shared across subjects with a small subject jitter).
+4. *Noise*: subject-specific low-rank AR(1) factors plus per-parcel AR(1) noise.
+5. Each parcel is scaled to a std drawn in [0.4, 0.6] (not unit variance), each run is
+   centred per parcel, and subject lengths differ from the run length by 0-2 TRs.
+
+Stimulus features (visual/audio/language) are noisy linear mixtures of part of the
+drivers (before the haemodynamic delay, as stimulus features are), one group per
+stimulus, 250/20/250 dims like the development kit.
+
+The noise-free signal is recoverable from ``ground_truth/truth.h5`` (latents per stimulus
+and subject weights and lags): see :func:`load_true_signal`.
+
+All calibration constants live in :data:`PARAMS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import lfilter
+from scipy.stats import gamma
+
+from ._paths import (
+    FEATURE_DIMS,
+    MISSING_RUNS,
+    MODALITIES,
+    SUBJECTS,
+    TR,
+    friends_catalogue,
+    friends_path,
+    movie10_catalogue,
+    movie10_path,
+    movie10_run_key,
+    movie10_special_length,
+    parse_friends_run,
+    parse_movie10_run,
+)
+
+__all__ = ["make_synthetic_dataset", "is_synthetic", "PARAMS", "SCALES"]
+
+GENERATOR = "sklearn_crossenc.data.make_synthetic_dataset"
+GENERATOR_VERSION = 1
+TRUTH_FILE = Path("ground_truth") / "truth.h5"
+META_FILE = "synthetic.json"
+
+
+@dataclass(frozen=True)
+class GeneratorParams:
+    """Every constant of the generative model (calibration lives here only)."""
+
+    n_latent: int = 12  # shared stimulus-driven directions
+    n_movie_latent: int = 4  # extra directions present in Movie10 only
+    driver_sigma_friends: float = 1.0  # Gaussian smoothing of drivers, in TRs
+    driver_sigma_movie10: float = 1.8
+    movie_scale_sigma: float = 0.5  # log-normal per-movie rescaling of shared directions
+    movie_extra_gain: float = 0.6  # std of the extra directions relative to shared ones
+    hrf_length_s: float = 32.0
+    pad: int = 24  # pre-roll TRs generated before each run (lags and HRF start-up)
+    max_lag: int = 2  # subject lags drawn in 0..max_lag TRs
+    subject_deviation: float = 0.7  # weight deviation of a subject relative to shared weights
+    signal_fraction_a: float = 1.3  # f_c ~ f_max * Beta(a, b): signal variance fraction
+    signal_fraction_b: float = 1.6
+    signal_fraction_max: float = 0.75
+    subject_jitter: float = 0.25  # log-normal jitter of f per subject and parcel
+    noise_rank: int = 6  # low-rank structured noise factors per subject
+    noise_lowrank_share: float = 0.4  # share of noise variance in the low-rank part
+    noise_factor_ar: float = 0.7  # AR(1) coefficient of the low-rank factors
+    noise_parcel_ar: float = 0.4  # AR(1) coefficient of the per-parcel noise
+    std_low: float = 0.4  # parcel std drawn uniformly in [std_low, std_high]
+    std_high: float = 0.6
+    feature_noise: float = 1.0  # feature noise std relative to the driver part
+    mantissa_bits: int = 10  # stored fMRI values keep this many mantissa bits (gzip-friendly)
+
+
+PARAMS = GeneratorParams()
+
+
+@dataclass(frozen=True)
+class _Scale:
+    n_parcels: int
+    friends_runs: tuple[str, ...] | None  # None: the whole catalogue
+    movie10_runs: tuple[tuple[str, int], ...] | None
+    friends_len: tuple[int, int]  # min, max TRs (None catalogue lengths: real-like)
+    movie10_len: tuple[int, int]
+    real_lengths: bool
+
+
+def _ep(season, episodes, parts="ab"):
+    return [f"s{season:02d}e{e:02d}{p}" for e in episodes for p in parts]
+
+
+_TINY_FRIENDS = (
+    _ep(1, [1, 2]) + _ep(2, [1, 2]) + _ep(3, [1, 2])
+    + _ep(4, [1, 13]) + _ep(4, [23], "abcd")
+    + _ep(5, [1, 20])
+    + _ep(6, [1, 3]) + _ep(6, [15], "abcd")
+)
+_TINY_MOVIE10 = (
+    ("bourne01", 1), ("figures01", 1), ("figures01", 2), ("life01", 1), ("life01", 2),
+    ("wolf01", 1),
+)
+_SMALL_FRIENDS = (
+    _ep(1, range(1, 6)) + _ep(2, range(1, 5)) + _ep(3, range(1, 6))
+    + _ep(4, [1, 2, 13]) + _ep(4, [23], "abcd")
+    + _ep(5, [20, 21]) + _ep(5, [23], "abcd")
+    + _ep(6, [1, 3, 17]) + _ep(6, [15], "abcd")
+)
+_SMALL_MOVIE10 = (
+    ("bourne01", 1), ("bourne10", 1), ("figures01", 1), ("figures01", 2), ("figures12", 1),
+    ("figures12", 2), ("life01", 1), ("life01", 2), ("life05", 1), ("life05", 2),
+    ("wolf01", 1), ("wolf17", 1),
+)
+
+SCALES = {
+    "tiny": _Scale(48, tuple(sorted(_TINY_FRIENDS)), _TINY_MOVIE10, (60, 100), (60, 80), False),
+    "small": _Scale(1000, tuple(sorted(_SMALL_FRIENDS)), _SMALL_MOVIE10, (427, 591), (401, 410),
+                    True),
+    "full": _Scale(1000, None, None, (427, 591), (401, 410), True),
+}
+
+
+# --------------------------------------------------------------------------- randomness
+def _rng(seed: int, *tags) -> np.random.Generator:
+    """Independent stream per (seed, tags): the same run gets the same numbers at any scale."""
+    key = [zlib.crc32(str(t).encode()) for t in tags]
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
+
+
+def hrf(tr: float = TR, length_s: float = PARAMS.hrf_length_s) -> np.ndarray:
+    """SPM canonical haemodynamic response sampled every ``tr`` seconds, summing to 1."""
+    t = np.arange(0.0, length_s, tr)  # (L,)
+    h = gamma.pdf(t, 6) - gamma.pdf(t, 16) / 6.0
+    return h / h.sum()
+
+
+def _ar1(rng, n_times: int, n: int, phi: float) -> np.ndarray:
+    """Unit-variance stationary AR(1) series, shape (n_times, n)."""
+    e = rng.standard_normal((n_times, n))  # (T, n)
+    e[1:] *= np.sqrt(1.0 - phi**2)
+    return lfilter([1.0], [1.0, -phi], e, axis=0)
+
+
+# --------------------------------------------------------------------------- model parts
+@dataclass
+class _Subject:
+    lag: int
+    weights: np.ndarray  # (K + K_movie, C): latent -> parcel signal, std-scaled
+    noise_loadings: np.ndarray  # (rank, C)
+    noise_parcel: np.ndarray  # (C,) std of the per-parcel noise
+
+
+def _subject_models(seed: int, n_parcels: int, p: GeneratorParams) -> dict[int, _Subject]:
+    K, Km, C = p.n_latent, p.n_movie_latent, n_parcels
+    rng = _rng(seed, "shared")
+    shared_w = rng.standard_normal((K + Km, C))  # (K+Km, C)
+    frac = p.signal_fraction_max * rng.beta(p.signal_fraction_a, p.signal_fraction_b, C)  # (C,)
+    models = {}
+    for s in SUBJECTS:
+        r = _rng(seed, "subject", s)
+        lag = int(r.integers(0, p.max_lag + 1))
+        w = shared_w + p.subject_deviation * r.standard_normal((K + Km, C))  # (K+Km, C)
+        # Unit signal variance per parcel from the K shared (unit-variance) directions.
+        w /= np.linalg.norm(w[:K], axis=0, keepdims=True)
+        w[K:] *= p.movie_extra_gain
+        f = np.clip(frac * np.exp(p.subject_jitter * r.standard_normal(C)), 0.0, 0.95)  # (C,)
+        std = r.uniform(p.std_low, p.std_high, C)  # (C,)
+        # Rounded to float32 as stored in truth.h5, so truth and data agree exactly.
+        weights = (w * (std * np.sqrt(f))).astype(np.float32).astype(np.float64)  # (K+Km, C)
+        noise_std = std * np.sqrt(1.0 - f)  # (C,)
+        load = r.standard_normal((p.noise_rank, C))  # (rank, C)
+        load *= noise_std * np.sqrt(p.noise_lowrank_share) / np.linalg.norm(load, axis=0)
+        models[s] = _Subject(lag, weights, load, noise_std * np.sqrt(1 - p.noise_lowrank_share))
+    return models
+
+
+def _drivers(seed: int, stimulus: str, n_times: int, p: GeneratorParams) -> np.ndarray:
+    """Smooth stimulus drivers, shape (pad + n_times, K + K_movie); Friends extras are 0."""
+    K, Km = p.n_latent, p.n_movie_latent
+    rng = _rng(seed, "stimulus", stimulus)
+    n = p.pad + n_times
+    movie = None if _is_friends(stimulus) else parse_movie10_run(stimulus)[0]
+    sigma = p.driver_sigma_friends if movie is None else p.driver_sigma_movie10
+    d = gaussian_filter1d(rng.standard_normal((n, K + Km)), sigma, axis=0)  # (n, K+Km)
+    d /= d.std(axis=0, keepdims=True)
+    if movie is None:
+        d[:, K:] = 0.0
+    else:
+        d[:, :K] *= np.exp(p.movie_scale_sigma * _rng(seed, "movie", movie).standard_normal(K))
+    return d
+
+
+def _latent(drivers: np.ndarray, p: GeneratorParams) -> np.ndarray:
+    """Haemodynamic latent from drivers: HRF convolution, standardised per direction."""
+    lat = lfilter(hrf(TR, p.hrf_length_s), [1.0], drivers, axis=0)  # (n, K+Km)
+    std = lat[p.pad:].std(axis=0, keepdims=True)
+    scale = drivers[p.pad:].std(axis=0, keepdims=True)  # keeps movie rescaling, zeros stay 0
+    return lat * np.divide(scale, std, out=np.zeros_like(std), where=std > 0)
+
+
+def subject_signal(latent: np.ndarray, weights: np.ndarray, lag: int, pad: int,
+                   n_times: int) -> np.ndarray:
+    """Noise-free signal of a subject, centred over its ``n_times``: (n_times, C) float64."""
+    sig = latent[pad - lag: pad - lag + n_times] @ weights  # (T_s, C)
+    return sig - sig.mean(axis=0)
+
+
+def _quantize(x: np.ndarray, bits: int) -> np.ndarray:
+    """float32 copy of ``x`` keeping ``bits`` mantissa bits (round to nearest)."""
+    x = np.asarray(x, np.float32)
+    drop = 23 - bits
+    if drop <= 0:
+        return x
+    u = x.view(np.uint32)
+    u = (u + np.uint32(1 << (drop - 1))) & np.uint32(~((1 << drop) - 1) & 0xFFFFFFFF)
+    return u.view(np.float32)
+
+
+def _is_friends(name: str) -> bool:
+    try:
+        parse_friends_run(name)
+    except ValueError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- run plan
+def _plan(scale: _Scale, seed: int):
+    """Runs to write: list of (kind, stimulus, run, base_length, {subject: length})."""
+    friends = scale.friends_runs or tuple(friends_catalogue())
+    movie = scale.movie10_runs or tuple(movie10_catalogue())
+    plan = []
+    for name in friends:
+        r = _rng(seed, "length", name)
+        if scale.real_lengths:
+            base = int(min(scale.friends_len[1], scale.friends_len[0] + round(r.gamma(1.5, 28))))
+        else:
+            base = int(r.integers(scale.friends_len[0], scale.friends_len[1] + 1))
+        plan.append(("friends", name, 1, base, _subject_lengths(r, base, name)))
+    stim_len = {}
+    for seg, run in movie:
+        if seg not in stim_len:
+            r = _rng(seed, "length", seg)
+            special = movie10_special_length(seg) if scale.real_lengths else None
+            lo, hi = scale.movie10_len
+            stim_len[seg] = special or int(r.integers(lo, hi + 1))
+        r = _rng(seed, "length", seg, run)
+        plan.append(("movie10", seg, run, stim_len[seg], _subject_lengths(r, stim_len[seg], None)))
+    return plan
+
+
+def _subject_lengths(rng, base: int, friends_name: str | None) -> dict[int, int]:
+    """Per-subject lengths: about half the runs lose 1-2 TRs for some subjects."""
+    short = rng.integers(0, 3, len(SUBJECTS)) * (rng.random(len(SUBJECTS)) < 0.3)
+    lengths = {s: base - int(d) for s, d in zip(SUBJECTS, short, strict=True)}
+    if friends_name is not None:
+        lengths = {s: t for s, t in lengths.items() if friends_name not in MISSING_RUNS.get(s, ())}
+    return lengths
+
+
+# --------------------------------------------------------------------------- writer
+def make_synthetic_dataset(root, *, scale: str = "small", seed: int = 0,
+                           n_parcels: int | None = None, overwrite: bool = False,
+                           progress: bool = False) -> Path:
+    """Write a synthetic dataset in the Algonauts 2025 competitor layout.
+
+    The folder holds, for subjects 1, 2, 3 and 5, the Friends and Movie10 HDF5 files
+    with the release's file names and keys (gzip), ``ground_truth/truth.h5`` (what is
+    needed to compute the noise-free signal, see :func:`load_true_signal`),
+    ``stimulus_features/features_{visual,audio,language}.h5`` and ``synthetic.json``.
+    It is generated into a temporary folder beside ``root`` and renamed into place.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder to create. An existing synthetic dataset with the same ``scale``,
+        ``seed`` and ``n_parcels`` is returned unchanged (unless ``overwrite``); any
+        other existing non-empty folder is refused, a non-synthetic one always.
+    scale : {"tiny", "small", "full"}, default="small"
+        ``"tiny"``: 48 parcels, runs of 60-100 TRs, a handful of runs per season and
+        of Movie10 (for tests). ``"small"``: 1000 parcels, real-like lengths, 54
+        Friends and 12 Movie10 runs (a demo). ``"full"``: the 292 Friends and 61
+        Movie10 runs of the release at real lengths (about 2 GB of float32).
+    seed : int, default=0
+        Seed; the same seed gives the same bytes of data.
+    n_parcels : int, optional
+        Number of parcels (default: 48 for "tiny", 1000 otherwise).
+    overwrite : bool, default=False
+        Replace an existing synthetic dataset with different settings.
+    progress : bool, default=False
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    root : Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sklearn_crossenc.data import make_synthetic_dataset, load_friends
+    >>> root = make_synthetic_dataset(pathlib.Path(tempfile.mkdtemp()) / "ds", scale="tiny")
+    >>> data = load_friends(root, seasons=[6])
+    >>> list(data)[:3], data["s06e01a"].shape[0]
+    (['s06e01a', 's06e01b', 's06e03b'], 4)
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    sc = SCALES[scale]
+    if n_parcels is None:
+        n_parcels = sc.n_parcels
+    if isinstance(n_parcels, bool) or not isinstance(n_parcels, (int, np.integer)) \
+            or n_parcels < 2:
+        raise ValueError(f"n_parcels must be an integer >= 2, got {n_parcels!r}")
+    root = Path(root)
+    meta = {
+        "generator": GENERATOR,
+        "version": GENERATOR_VERSION,
+        "scale": scale,
+        "seed": int(seed),
+        "n_parcels": int(n_parcels),
+        "subjects": list(SUBJECTS),
+        "tr": TR,
+        "params": dataclasses.asdict(PARAMS),
+    }
+    if _existing_is_reusable(root, meta, overwrite):
+        return root
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    try:
+        counts = _generate(tmp, sc, int(seed), int(n_parcels), PARAMS, progress)
+        meta.update(counts)
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        _move_into_place(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return root
+
+
+def _existing_is_reusable(root: Path, meta: dict, overwrite: bool) -> bool:
+    if not root.exists():
+        return False
+    if not root.is_dir():
+        raise FileExistsError(f"{root} exists and is not a folder; not overwriting it.")
+    if not any(root.iterdir()):
+        return False
+    if not is_synthetic(root):
+        raise FileExistsError(
+            f"{root} exists and is not a synthetic dataset (no {META_FILE} written by this "
+            "generator); refusing to overwrite it. Choose another folder."
+        )
+    old = json.loads((root / META_FILE).read_text())
+    same = all(old.get(k) == meta[k] for k in ("version", "scale", "seed", "n_parcels", "params"))
+    if same and not overwrite:
+        return True
+    if not overwrite:
+        raise FileExistsError(
+            f"{root} holds a synthetic dataset with scale={old.get('scale')!r}, "
+            f"seed={old.get('seed')}, n_parcels={old.get('n_parcels')}; pass overwrite=True "
+            "to replace it."
+        )
+    return False
+
+
+def _move_into_place(tmp: Path, root: Path) -> None:
+    if root.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+        os.replace(root, old / "x")
+        try:
+            os.replace(tmp, root)
+        except BaseException:
+            os.replace(old / "x", root)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, root)
+
+
+def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
+              progress: bool) -> dict:
+    plan = _plan(sc, seed)
+    subjects = _subject_models(seed, C, p)
+    seen: set[str] = set()
+    session = {}
+    h5kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    with contextlib.ExitStack() as stack:
+        files = {}
+        for s in SUBJECTS:
+            for kind, path_fn in (("friends", friends_path), ("movie10", movie10_path)):
+                path = path_fn(out, s)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                files[kind, s] = stack.enter_context(h5py.File(path, "w"))
+                session[kind, s] = 0
+        truth = stack.enter_context(h5py.File(_mkparent(out / TRUTH_FILE), "w"))
+        feats = {
+            m: stack.enter_context(h5py.File(
+                _mkparent(out / "stimulus_features" / f"features_{m}.h5"), "w"))
+            for m in MODALITIES
+        }
+        mixers = _feature_mixers(seed, p)
+        it = plan
+        if progress:
+            from tqdm.auto import tqdm
+            it = tqdm(plan, desc="synthetic runs", unit="run")
+        for kind, stim, run, base, lengths in it:
+            if stim not in seen:
+                seen.add(stim)
+                drv = _drivers(seed, stim, base + 1, p)  # (pad + base + 1, K+Km)
+                truth.create_dataset(f"latent/{stim}", data=_latent(drv, p).astype(np.float32))
+                _write_features(feats, mixers, seed, stim, drv[p.pad:], base, p)
+            lat = truth[f"latent/{stim}"][()].astype(np.float64)
+            for s, n_times in lengths.items():
+                m = subjects[s]
+                x = subject_signal(lat, m.weights, m.lag, p.pad, n_times)  # (T_s, C)
+                x += _noise(_rng(seed, "noise", kind, s, stim, run), n_times, m, p)
+                x -= x.mean(axis=0)
+                k = session[kind, s]
+                session[kind, s] += 1
+                ses = 1 + s * 7 + k // 4  # subjects saw runs in different sessions
+                key = f"ses-{ses:03d}_task-{stim}"
+                if kind == "movie10" and stim.startswith(("figures", "life")):
+                    key += f"_run-{run}"
+                files[kind, s].create_dataset(
+                    key, data=_quantize(x, p.mantissa_bits),
+                    chunks=(min(n_times, 128), C), **h5kw)
+        for s, m in subjects.items():
+            g = truth.create_group(f"subjects/sub-{s:02d}")
+            g.create_dataset("weights", data=m.weights.astype(np.float32))
+            g.attrs["lag"] = m.lag
+        truth.attrs["pad"] = p.pad
+        truth.attrs["n_parcels"] = C
+    return {
+        "friends_runs": sum(k == "friends" for k, *_ in plan),
+        "movie10_runs": sum(k == "movie10" for k, *_ in plan),
+        "runs": [movie10_run_key(st, r) if k == "movie10" else st for k, st, r, *_ in plan],
+    }
+
+
+def _mkparent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _noise(rng, n_times: int, m: _Subject, p: GeneratorParams) -> np.ndarray:
+    """Structured (low-rank AR(1)) plus per-parcel AR(1) noise: (n_times, C) float64."""
+    factors = _ar1(rng, n_times, p.noise_rank, p.noise_factor_ar)  # (T, rank)
+    own = _ar1(rng, n_times, m.noise_parcel.size, p.noise_parcel_ar)  # (T, C)
+    return factors @ m.noise_loadings + own * m.noise_parcel
+
+
+def _feature_mixers(seed: int, p: GeneratorParams) -> dict[str, np.ndarray]:
+    """Per modality, a (K + K_movie, dims) mixing of a modality-specific part of the drivers."""
+    K, Km = p.n_latent, p.n_movie_latent
+    # Which driver directions each modality sees: overlapping, different parts.
+    parts = {
+        "visual": list(range(0, K // 2 + 2)) + list(range(K, K + Km // 2)),
+        "audio": list(range(K // 3, K // 3 + K // 3 + 1)),
+        "language": list(range(K // 2, K)) + list(range(K + Km // 2, K + Km)),
+    }
+    mixers = {}
+    for mod in MODALITIES:
+        r = _rng(seed, "features", mod)
+        mix = np.zeros((K + Km, FEATURE_DIMS[mod]))
+        mix[parts[mod]] = r.standard_normal((len(parts[mod]), FEATURE_DIMS[mod]))
+        # Decreasing component scale, like PCA-reduced features.
+        mix *= 1.0 / np.sqrt(1.0 + np.arange(FEATURE_DIMS[mod]) / 10.0)
+        mixers[mod] = mix
+    return mixers
+
+
+def _write_features(feats, mixers, seed, stim, drivers, base, p):
+    """Features for one stimulus: length base + {-1, 0, +1} chunks."""
+    n = base + int(_rng(seed, "feature-length", stim).integers(-1, 2))
+    for mod, f in feats.items():
+        r = _rng(seed, "feature-noise", mod, stim)
+        clean = drivers[:n] @ mixers[mod]  # (n, dims)
+        noise = r.standard_normal(clean.shape) * p.feature_noise * clean.std(axis=0)
+        f.create_group(stim).create_dataset(
+            "features", data=(clean + noise).astype(np.float32), compression="gzip",
+            compression_opts=4, shuffle=True)
+
+
+def is_synthetic(root) -> bool:
+    """True when ``root`` is a dataset written by :func:`make_synthetic_dataset`.
+
+    Examples
+    --------
+    >>> is_synthetic("/nonexistent/folder")
+    False
+    """
+    meta = Path(root) / META_FILE
+    if not meta.is_file():
+        return False
+    try:
+        return json.loads(meta.read_text()).get("generator") == GENERATOR
+    except (OSError, ValueError, AttributeError):
+        return False
