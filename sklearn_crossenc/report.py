@@ -126,7 +126,7 @@ def to_jsonable(obj):
 # ---------------------------------------------------------------------------- table
 
 
-def _fmt(x, width=7) -> str:
+def _fmt(x, width=8) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-".rjust(width)
     return f"{x:.3f}".rjust(width)
@@ -185,13 +185,13 @@ def format_table(result) -> str:
                 lines.append(label.ljust(name_w) + f"  skipped: {note}")
                 continue
             line = label.ljust(name_w) + _fmt(mean) + "".join(_fmt(v) for v in per_subject)
-            line += (f"{fit_s:9.1f}" if fit_s is not None else "".rjust(9))
+            line += f"{fit_s:9.1f}" if fit_s is not None else ""
             lines.append(line)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _fmt_str(s, width=7) -> str:
+def _fmt_str(s, width=8) -> str:
     return str(s).rjust(width)
 
 
@@ -302,7 +302,7 @@ def _fig_bars(result, Figure):
     sets = list(result["eval_sets"].items())
     subjects = result["data"]["subject_labels"]
     models = _ok_models(result)
-    fig = Figure(figsize=(5.5 * len(sets), 4), layout="constrained")
+    fig = Figure(figsize=(5 * len(sets) + 2, 4), layout="constrained")
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
     groups = subjects + ["mean"]
     width = 0.8 / max(len(models), 1)
@@ -320,7 +320,7 @@ def _fig_bars(result, Figure):
         ax.set_title(set_label)
         ax.set_ylabel("mean Pearson r over parcels")
         ax.axhline(0, color="0.5", lw=0.5)
-    axes[0].legend(fontsize="small", loc="lower left")
+    axes[-1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
 
@@ -339,7 +339,7 @@ def _fig_scatter(result, Figure, x_name="CrossSubjectRidge", y_name="CrossSubjec
         hi = float(max(xr.max(), yr.max(), 0.1))
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
         above = float(np.mean(yr > xr))
-        ax.set_title(f"{set_label}: {above:.0%} of parcels above the diagonal")
+        ax.set_title(f"{set_label}\n{y_name} better on {above:.0%} of the points")
         ax.set_xlabel(f"{x_name} r (per subject and parcel)")
         ax.set_ylabel(f"{y_name} r")
         ax.set_aspect("equal")

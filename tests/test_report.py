@@ -1,0 +1,214 @@
+"""Reports of a comparison: table, JSON, Markdown, per-parcel maps, figures, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_crossenc.compare import EVAL_SETS
+from sklearn_crossenc.report import (
+    FIGURES,
+    check_output_dir,
+    format_table,
+    report_markdown,
+    to_jsonable,
+    write_figures,
+    write_report,
+)
+
+SUBJECTS = ["sub-01", "sub-02", "sub-03", "sub-05"]
+MODELS = ("CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers")
+
+
+def _scores(m):
+    per = m.mean(axis=1)
+    return {
+        "mean": float(per.mean()),
+        "per_subject": dict(zip(SUBJECTS, map(float, per), strict=True)),
+        "median_parcel": float(np.median(m.mean(axis=0))),
+    }
+
+
+def make_result(data_dir="/nonexistent/data", n_parcels=30, seed=0, ceiling=True):
+    """A result dict shaped like run_comparison's, with random per-parcel maps."""
+    rng = np.random.default_rng(seed)
+    maps = {}
+    if ceiling:
+        maps["ceiling"] = {k: rng.uniform(0.5, 0.9, (4, n_parcels)) for k in EVAL_SETS}
+    models = {}
+    for i, name in enumerate(MODELS):
+        maps[name] = {k: rng.uniform(-0.1, 0.6 - 0.1 * i, (4, n_parcels)) for k in EVAL_SETS}
+        models[name] = {
+            "status": "ok",
+            "params": {"alpha": 1.0, "delays": [0, 1]},
+            "fit_s": 1.5 + i,
+            "eval_s": 0.25,
+            "scores": {k: _scores(m) for k, m in maps[name].items()},
+        }
+    models["FeatureRidge"] = {"status": "skipped", "reason": "no stimulus features"}
+    sets = {
+        k: {"label": lab, "n_runs": 3, "n_times": 300, "runs": ["a", "b", "c"]}
+        for k, lab in {"train": "Friends s1-5", **EVAL_SETS}.items()
+    }
+    return {
+        "schema_version": 1,
+        "created_utc": "2026-01-01T00:00:00+00:00",
+        "config": {"data_dir": str(data_dir), "quick": False, "seed": 0, "trim": 0,
+                   "device": "cpu", "models": list(models)},
+        "environment": {
+            "python": "3.11", "platform": "linux", "cpu": "test cpu", "cpu_count": 2,
+            "torch_threads": 2, "device": {"type": "cpu", "name": "test cpu"},
+            "packages": {"sklearn-crossenc": "0.1.0", "torch": "2"},
+        },
+        "data": {"synthetic": ceiling, "subjects": [1, 2, 3, 5], "subject_labels": SUBJECTS,
+                 "n_parcels": n_parcels, "sets": sets},
+        "eval_sets": dict(EVAL_SETS),
+        "ceiling": {k: _scores(m) for k, m in maps["ceiling"].items()} if ceiling else None,
+        "models": models,
+        "timings": {"load_s": 0.5, "total_s": 9.0},
+        "maps": maps,
+    }
+
+
+def _row(table: str, label: str, block: int) -> list[str]:
+    blocks = table.strip().split("\n\n")
+    for line in blocks[block].splitlines():
+        if line.startswith(label + " "):
+            return line[len(label):].split()
+    raise AssertionError(f"no row {label!r} in block {block}:\n{table}")
+
+
+def test_table_shows_every_number_rounded():
+    result = make_result()
+    table = format_table(result)
+    for b, set_key in enumerate(EVAL_SETS):
+        for name in MODELS:
+            cells = _row(table, name, b)
+            sc = result["models"][name]["scores"][set_key]
+            expected = [sc["mean"]] + [sc["per_subject"][s] for s in SUBJECTS]
+            np.testing.assert_allclose([float(c) for c in cells[:5]], expected, atol=5e-4)
+            assert float(cells[5]) == pytest.approx(result["models"][name]["fit_s"], abs=0.05)
+        ceiling = _row(table, "oracle ceiling", b)
+        assert float(ceiling[0]) == pytest.approx(result["ceiling"][set_key]["mean"], abs=5e-4)
+        assert "FeatureRidge" in table.split("\n\n")[b]
+    assert "skipped: no stimulus features" in table
+    assert "Friends s6" in table and "Movie10 run 1" in table
+
+
+def test_table_without_ceiling_on_real_data():
+    table = format_table(make_result(ceiling=False))
+    assert "oracle ceiling" not in table
+    assert "CrossSubjectEncoder" in table
+
+
+def test_to_jsonable_plain_types():
+    doc = to_jsonable({"a": np.float32(0.25), "b": np.arange(3), "p": Path("/x"),
+                       "n": float("inf"), "maps": {"x": np.zeros(3)}, "t": (1, 2)})
+    assert doc == {"a": 0.25, "b": [0, 1, 2], "p": "/x", "n": None, "t": [1, 2]}
+    json.dumps(doc)
+
+
+def test_write_report_contents(tmp_path):
+    result = make_result()
+    paths = write_report(result, tmp_path / "out", figures=False)
+    assert set(paths) == {"json", "markdown", "maps"}
+    doc = json.loads((tmp_path / "out" / "report.json").read_text())
+    for name in MODELS:
+        for set_key in EVAL_SETS:
+            sc = doc["models"][name]["scores"][set_key]
+            m = result["maps"][name][set_key]
+            assert sc["mean"] == pytest.approx(m.mean(axis=1).mean(), abs=1e-12)
+            assert sc["per_subject"]["sub-03"] == pytest.approx(m[2].mean(), abs=1e-12)
+        assert doc["models"][name]["fit_s"] == result["models"][name]["fit_s"]
+    assert doc["models"]["FeatureRidge"]["status"] == "skipped"
+    assert doc["ceiling"]["friends_s6"]["mean"] == pytest.approx(
+        result["maps"]["ceiling"]["friends_s6"].mean()
+    )
+    assert "maps" not in doc
+    assert doc["environment"]["packages"]["torch"] == "2"
+    assert doc["outputs"]["parcel_scores"] == "parcel_scores.npz"
+    with np.load(tmp_path / "out" / "parcel_scores.npz") as npz:
+        np.testing.assert_allclose(
+            npz["CrossSubjectRidge/movie10_run1"],
+            result["maps"]["CrossSubjectRidge"]["movie10_run1"], rtol=1e-6,
+        )
+        assert npz["ceiling/friends_s6"].shape == (4, 30)
+    md = (tmp_path / "out" / "report.md").read_text()
+    sc = result["models"]["MeanOfOthers"]["scores"]["friends_s6"]
+    assert f"| MeanOfOthers | {sc['mean']:.3f} |" in md
+    assert "## Friends s6" in md and "## Movie10 run 1" in md
+    assert "skipped: no stimulus features" in md
+
+
+def test_markdown_links_figures():
+    md = report_markdown(make_result(), {"bars": Path("/o") / FIGURES["bars"]})
+    assert f"![bars]({FIGURES['bars']})" in md
+
+
+def test_figures_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    written = write_figures(make_result(), tmp_path)
+    assert set(written) == {"bars", "scatter", "histogram"}
+    for kind, path in written.items():
+        assert path == tmp_path / FIGURES[kind]
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FIGURES.values())
+
+
+def test_scatter_skipped_without_both_models(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = make_result()
+    del result["maps"]["CrossSubjectRidge"]
+    assert set(write_figures(result, tmp_path)) == {"bars", "histogram"}
+
+
+def test_figures_skipped_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    messages = []
+    paths = write_report(make_result(), tmp_path, log=messages.append)
+    assert len(messages) == 1 and "matplotlib is not installed" in messages[0]
+    assert "\n" not in messages[0]
+    assert set(paths) == {"json", "markdown", "maps"}
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A figure write that dies half way leaves neither a partial file nor a temp file,
+    and an earlier report in the folder stays as it was."""
+    mpl_figure = pytest.importorskip("matplotlib.figure")
+    out = tmp_path / "out"
+    write_report(make_result(seed=1), out, figures=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken_savefig(self, fname, **kwargs):
+        Path(fname).write_bytes(b"\x89PNG partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mpl_figure.Figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(make_result(seed=2), out)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(after) == set(before)
+    assert after["report.json"] == before["report.json"]
+    assert after["report.md"] == before["report.md"]
+
+
+def test_output_dir_inside_data_dir_refused(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(ValueError, match="inside the data folder"):
+        check_output_dir(data / "out", data)
+    with pytest.raises(ValueError, match="inside the data folder"):
+        check_output_dir(data, data)
+    with pytest.raises(ValueError, match="inside the data folder"):
+        write_report(make_result(data_dir=data), data / "reports", figures=False)
+    assert list(data.iterdir()) == []
+    assert check_output_dir(tmp_path / "data-out", data) == (tmp_path / "data-out").resolve()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is not a folder"):
+        check_output_dir(tmp_path / "file")
