@@ -1,0 +1,429 @@
+"""Pure array functions behind the ridge baselines.
+
+Everything here works on numpy arrays and knows nothing about estimators.
+
+The cross-validated ridge solver works on *sufficient statistics* rather than on the
+design matrix itself. For a set of time points with features ``x_t`` (P,) and targets
+``y_t`` (C,), the statistics are
+
+    n, sum_t x_t (P,), sum_t y_t (C,), sum_t x_t x_t^T (P, P), sum_t x_t y_t^T (P, C),
+    sum_t y_t**2 (C,)
+
+They add up over episodes, so the statistics of any cross-validation fold are sums of
+per-block statistics computed in a single pass over the data. For each fold the training
+Gram matrix is diagonalised once (``eigh``, the Gram form of the SVD used by himalaya's
+``solve_ridge_cv_svd``); that one decomposition serves every alpha and every target.
+The validation error, R^2 or Pearson r of every (alpha, target) pair then follows in
+closed form from the validation fold's statistics, without ever forming predictions:
+the cost per alpha is one (P, P) x (P, C) product, independent of the number of time
+points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+__all__ = [
+    "RidgeStats",
+    "mean_of_others",
+    "delay_features",
+    "ridge_stats",
+    "split_blocks",
+    "ridge_fold_scores",
+    "solve_ridge_stats",
+    "ridge_cv_stats",
+    "SCORINGS",
+]
+
+SCORINGS = ("r2", "pearson", "neg_mse")
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def mean_of_others(episode: np.ndarray) -> np.ndarray:
+    """Mean over the other subjects, for every subject.
+
+    Parameters
+    ----------
+    episode : ndarray of shape (n_subjects, n_times, n_parcels)
+        Needs at least two subjects.
+
+    Returns
+    -------
+    others : ndarray of shape (n_subjects, n_times, n_parcels)
+        ``others[s] = mean(episode[j] for j != s)``, in the input's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.ridge._solvers import mean_of_others
+    >>> ep = np.arange(3.0).reshape(3, 1, 1)       # subjects hold 0, 1, 2
+    >>> mean_of_others(ep).ravel()
+    array([1.5, 1. , 0.5])
+    """
+    n_subjects = episode.shape[0]
+    if n_subjects < 2:
+        raise ValueError(f"mean_of_others needs at least 2 subjects; got {n_subjects}.")
+    total = episode.sum(axis=0, keepdims=True)  # (1, T, C)
+    return (total - episode) / episode.dtype.type(n_subjects - 1)  # (S, T, C)
+
+
+def delay_features(x: np.ndarray, delays) -> np.ndarray:
+    """Stack time-shifted copies of ``x`` side by side, zero-padded at the edges.
+
+    Column block ``k`` holds ``x`` delayed by ``delays[k]`` time points: row ``t`` of
+    the block is ``x[t - delays[k]]``, or zeros where ``t - delays[k]`` falls outside
+    ``[0, n_times)``. A positive delay looks into the past, a negative one into the
+    future. Applied to one episode at a time, so no delay crosses an episode boundary.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_times, n_features)
+    delays : sequence of int
+
+    Returns
+    -------
+    x_delayed : ndarray of shape (n_times, len(delays) * n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.ridge._solvers import delay_features
+    >>> delay_features(np.array([[1.0], [2.0], [3.0]]), (-1, 0, 1))
+    array([[2., 1., 0.],
+           [3., 2., 1.],
+           [0., 3., 2.]])
+    """
+    n_times, n_features = x.shape
+    out = np.zeros((n_times, len(delays) * n_features), dtype=x.dtype)  # (T, D*F)
+    for k, d in enumerate(delays):
+        d = int(d)
+        block = out[:, k * n_features:(k + 1) * n_features]  # (T, F) view
+        if d >= 0:
+            if d < n_times:
+                block[d:] = x[:n_times - d]
+        elif -d < n_times:
+            block[:d] = x[-d:]
+    return out
+
+
+# ------------------------------------------------------------------ sufficient statistics
+
+
+@dataclass
+class RidgeStats:
+    """Sufficient statistics of a set of time points for ridge regression.
+
+    Attributes
+    ----------
+    n : int
+        Number of time points.
+    sx : ndarray of shape (P,), float64
+    sy : ndarray of shape (C,), float64
+    xx : ndarray of shape (P, P)
+        ``X^T X``, in the compute dtype.
+    xy : ndarray of shape (P, C)
+        ``X^T Y``, in the compute dtype.
+    yy : ndarray of shape (C,), float64
+        Sum of squares of each target.
+    """
+
+    n: int
+    sx: np.ndarray
+    sy: np.ndarray
+    xx: np.ndarray
+    xy: np.ndarray
+    yy: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_features: int, n_targets: int, dtype) -> RidgeStats:
+        return cls(
+            0,
+            np.zeros(n_features),
+            np.zeros(n_targets),
+            np.zeros((n_features, n_features), dtype=dtype),
+            np.zeros((n_features, n_targets), dtype=dtype),
+            np.zeros(n_targets),
+        )
+
+    def add(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """Add the time points of ``X`` (T, P) and ``Y`` (T, C) in place."""
+        p = X.shape[1]
+        # One product for both Gram and cross-product: X^T [X Y] -> (P, P + C).
+        prod = X.T @ np.concatenate([X, Y], axis=1)  # (P, P + C)
+        self.xx += prod[:, :p]
+        self.xy += prod[:, p:]
+        self.n += X.shape[0]
+        self.sx += X.sum(axis=0, dtype=np.float64)
+        self.sy += Y.sum(axis=0, dtype=np.float64)
+        self.yy += np.einsum("tc,tc->c", Y, Y, dtype=np.float64)
+
+    def __add__(self, other: RidgeStats) -> RidgeStats:
+        return RidgeStats(
+            self.n + other.n,
+            self.sx + other.sx,
+            self.sy + other.sy,
+            self.xx + other.xx,
+            self.xy + other.xy,
+            self.yy + other.yy,
+        )
+
+
+def ridge_stats(Xs, Ys, dtype=np.float64) -> RidgeStats:
+    """Sufficient statistics of the concatenation of ``Xs`` and ``Ys``.
+
+    Parameters
+    ----------
+    Xs : iterable of ndarray of shape (n_times_i, P)
+    Ys : iterable of ndarray of shape (n_times_i, C)
+    dtype : numpy dtype
+        Dtype of the products ``X^T X`` and ``X^T Y``.
+
+    Returns
+    -------
+    stats : RidgeStats
+    """
+    stats = None
+    for X, Y in zip(Xs, Ys, strict=True):
+        X = np.asarray(X, dtype=dtype)
+        Y = np.asarray(Y, dtype=dtype)
+        if stats is None:
+            stats = RidgeStats.zeros(X.shape[1], Y.shape[1], dtype)
+        stats.add(X, Y)
+    if stats is None:
+        raise ValueError("ridge_stats got no data.")
+    return stats
+
+
+def split_blocks(splits, n_episodes: int):
+    """Group episodes into blocks that every split treats alike.
+
+    Parameters
+    ----------
+    splits : list of (train, test) pairs of episode indices
+    n_episodes : int
+
+    Returns
+    -------
+    block_of : ndarray of shape (n_episodes,), int
+        Block index of each episode.
+    fold_train, fold_test : list of list of int
+        For each split, the blocks of its training and of its validation episodes.
+
+    Two episodes share a block when they are in the training set of the same splits and
+    in the test set of the same splits; for ``KFold(k)`` there are ``k`` blocks. The
+    statistics of a fold are then a sum of block statistics.
+    """
+    n_splits = len(splits)
+    role = np.zeros((n_episodes, n_splits), dtype=np.int8)  # (E, F): 0 out, 1 train, 2 test
+    for f, (train, test) in enumerate(splits):
+        role[np.asarray(train, dtype=int), f] = 1
+        role[np.asarray(test, dtype=int), f] = 2
+    signatures, block_of = np.unique(role, axis=0, return_inverse=True)  # (B, F), (E,)
+    block_of = np.asarray(block_of).ravel()
+    fold_train = [list(np.flatnonzero(signatures[:, f] == 1)) for f in range(n_splits)]
+    fold_test = [list(np.flatnonzero(signatures[:, f] == 2)) for f in range(n_splits)]
+    return block_of, fold_train, fold_test
+
+
+def _sum_stats(blocks, ids) -> RidgeStats:
+    total = blocks[ids[0]]
+    for i in ids[1:]:
+        total = total + blocks[i]
+    return total
+
+
+# ---------------------------------------------------------------------------- solvers
+
+
+def _centred_train(stats: RidgeStats, fit_intercept: bool):
+    """Centred Gram (P, P) and cross-product (P, C) in float64, with the means."""
+    xx = stats.xx.astype(np.float64)  # (P, P)
+    xy = stats.xy.astype(np.float64)  # (P, C)
+    if not fit_intercept:
+        return xx, xy, np.zeros_like(stats.sx), np.zeros_like(stats.sy)
+    mx = stats.sx / stats.n  # (P,)
+    my = stats.sy / stats.n  # (C,)
+    xx -= stats.n * np.outer(mx, mx)
+    xy -= stats.n * np.outer(mx, my)
+    return xx, xy, mx, my
+
+
+def _eigh(xx: np.ndarray):
+    """Eigen-decomposition of a symmetric PSD matrix; rounding negatives set to 0."""
+    lam, V = linalg.eigh(xx, overwrite_a=True, check_finite=False, driver="evd")  # (P,), (P, P)
+    np.maximum(lam, 0.0, out=lam)
+    return lam, V
+
+
+def _check_alphas(alphas) -> np.ndarray:
+    alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+    if alphas.ndim != 1 or alphas.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D sequence; got shape {alphas.shape}.")
+    if not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
+        raise ValueError(f"alphas must be finite and > 0; got {alphas.tolist()}.")
+    return alphas
+
+
+def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True):
+    """Ridge coefficients from sufficient statistics, one alpha per target allowed.
+
+    Solves, for every target ``c``,
+    ``min_w ||y_c - X w - b_c||^2 + alpha_c ||w||^2`` (``b_c = 0`` without intercept).
+
+    Parameters
+    ----------
+    stats : RidgeStats
+    alpha : float or ndarray of shape (C,)
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    coef : ndarray of shape (P, C), float64
+    intercept : ndarray of shape (C,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.ridge._solvers import ridge_stats, solve_ridge_stats
+    >>> X = np.array([[0.0], [1.0], [2.0]]); Y = 2 * X + 1
+    >>> coef, intercept = solve_ridge_stats(ridge_stats([X], [Y]), 1e-9)
+    >>> np.round(coef, 6), np.round(intercept, 6)
+    (array([[2.]]), array([1.]))
+    """
+    n_targets = stats.xy.shape[1]
+    alpha = np.broadcast_to(_check_alphas(alpha), (n_targets,))  # (C,)
+    xx, xy, mx, my = _centred_train(stats, fit_intercept)
+    lam, V = _eigh(xx)  # (P,), (P, P)
+    Z = V.T @ xy  # (P, C)
+    coef = V @ (Z / (lam[:, None] + alpha[None, :]))  # (P, C)
+    intercept = my - mx @ coef  # (C,)
+    return coef, intercept
+
+
+def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_intercept=True,
+                      scoring="r2", dtype=np.float64, chunk_size: int = 2**26) -> np.ndarray:
+    """Validation score of every alpha for every target, from sufficient statistics.
+
+    Fits ridge on ``train`` for each alpha (one ``eigh`` for all alphas and targets)
+    and evaluates it on ``val`` exactly as if predictions had been formed.
+
+    Parameters
+    ----------
+    train, val : RidgeStats
+    alphas : ndarray of shape (A,)
+    fit_intercept : bool, default=True
+    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+        Coefficient of determination, Pearson correlation, or minus the mean squared
+        error of the validation predictions, per target (higher is better).
+    dtype : numpy dtype, default=np.float64
+        Dtype of the per-alpha (P, P) x (P, C) products.
+    chunk_size : int
+        Largest number of elements of the stacked per-alpha weights held at once.
+
+    Returns
+    -------
+    scores : ndarray of shape (A, C), float64
+    """
+    alphas = _check_alphas(alphas)
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {SCORINGS}; got {scoring!r}.")
+    if val.n == 0:
+        raise ValueError("A validation fold holds no time points.")
+    xx, xy, mx, my = _centred_train(train, fit_intercept)
+    lam, V = _eigh(xx)  # (P,), (P, P)
+    Z = V.T @ xy  # (P, C) training cross-product in the eigenbasis
+
+    # Validation statistics around the *training* means: predictions minus my are
+    # (x - mx) @ W, residuals are (y - my) - (x - mx) @ W.
+    nv = val.n
+    sxc = val.sx - nv * mx  # (P,)
+    syc = val.sy - nv * my  # (C,)
+    xxc = (val.xx.astype(np.float64) - np.outer(val.sx, mx) - np.outer(mx, val.sx)
+           + nv * np.outer(mx, mx))  # (P, P)
+    xyc = (val.xy.astype(np.float64) - np.outer(val.sx, my) - np.outer(mx, val.sy)
+           + nv * np.outer(mx, my))  # (P, C)
+    yyc = val.yy - 2.0 * my * val.sy + nv * my**2  # (C,)
+    sst = val.yy - val.sy**2 / nv  # (C,) centred on the validation mean
+
+    G = (V.T @ xxc @ V).astype(dtype)  # (P, P) validation Gram in the eigenbasis
+    H = V.T @ xyc  # (P, C)
+    g = V.T @ sxc  # (P,)
+
+    n_feat, n_targets = Z.shape
+    per_chunk = max(1, chunk_size // max(1, n_feat * n_targets))
+    scores = np.empty((alphas.size, n_targets))  # (A, C)
+    for start in range(0, alphas.size, per_chunk):
+        a = alphas[start:start + per_chunk]  # (a,)
+        Wp = Z[None] / (lam[None, :, None] + a[:, None, None])  # (a, P, C) eigenbasis weights
+        GW = np.matmul(G, Wp.astype(dtype, copy=False))  # (a, P, C)
+        quad = np.einsum("apc,apc->ac", Wp, GW, dtype=np.float64)  # (a, C)  sum_t yhat_c^2
+        cross = np.einsum("apc,pc->ac", Wp, H)  # (a, C)  sum_t yhat_c * y_c
+        if scoring == "pearson":
+            spred = np.einsum("apc,p->ac", Wp, g)  # (a, C)  sum_t yhat_c
+            cov = cross - spred * syc / nv
+            var_p = np.maximum(quad - spred**2 / nv, 0.0)
+            denom = np.sqrt(var_p * sst)
+            scores[start:start + a.size] = np.divide(
+                cov, denom, out=np.zeros_like(cov), where=denom > 0
+            )
+        else:
+            sse = np.maximum(yyc - 2.0 * cross + quad, 0.0)  # (a, C)
+            if scoring == "neg_mse":
+                scores[start:start + a.size] = -sse / nv
+            else:
+                scores[start:start + a.size] = np.where(
+                    sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), 0.0
+                )
+    return scores
+
+
+def ridge_cv_stats(blocks, fold_train, fold_test, alphas, *, fit_intercept=True,
+                   scoring="r2", dtype=np.float64, progress=None):
+    """Cross-validated ridge with one alpha per target, from block statistics.
+
+    Parameters
+    ----------
+    blocks : list of RidgeStats
+        Statistics of disjoint groups of episodes (see :func:`split_blocks`).
+    fold_train, fold_test : list of list of int
+        Block indices of the training and validation part of each fold.
+    alphas : array-like of shape (A,)
+    fit_intercept : bool, default=True
+    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+    dtype : numpy dtype
+    progress : callable, optional
+        Called with no argument after each fold and after the refit.
+
+    Returns
+    -------
+    coef : ndarray of shape (P, C), float64
+        Refit on all blocks with each target's best alpha.
+    intercept : ndarray of shape (C,), float64
+    best_alphas : ndarray of shape (C,)
+    cv_scores : ndarray of shape (A, C)
+        Validation score of each alpha and target, averaged over folds.
+    """
+    alphas = _check_alphas(alphas)
+    fold_scores = []
+    for train_ids, test_ids in zip(fold_train, fold_test, strict=True):
+        if not train_ids or not test_ids:
+            raise ValueError("Every cross-validation split needs training and test episodes.")
+        fold_scores.append(ridge_fold_scores(
+            _sum_stats(blocks, train_ids), _sum_stats(blocks, test_ids), alphas,
+            fit_intercept=fit_intercept, scoring=scoring, dtype=dtype,
+        ))
+        if progress is not None:
+            progress()
+    cv_scores = np.mean(fold_scores, axis=0)  # (A, C)
+    best_alphas = alphas[np.argmax(cv_scores, axis=0)]  # (C,)
+    coef, intercept = solve_ridge_stats(
+        _sum_stats(blocks, list(range(len(blocks)))), best_alphas, fit_intercept=fit_intercept
+    )
+    if progress is not None:
+        progress()
+    return coef, intercept, best_alphas, cv_scores
