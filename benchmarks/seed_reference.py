@@ -469,7 +469,8 @@ def run_reference(data_dir=None, *, data=None, epochs=10, n_train_samples=2000,
                   batch_size=16, sample_length=64, lr=3e-4, weight_decay=1e-3, embed_dim=64,
                   encoder_kernel_size=7, decoder_kernel_size=0, with_shared=True,
                   with_subject=True, seed=3315, sampler_seed=42, device="auto",
-                  subjects=None, eval_sets=("friends_s6", "movie10_run1"), verbose=False):
+                  subjects=None, eval_sets=("friends_s6", "movie10_run1"),
+                  eval_each_epoch=True, verbose=0):
     """Train the seed's model with the seed's loop and report accuracy and speed.
 
     Parameters
@@ -487,6 +488,8 @@ def run_reference(data_dir=None, *, data=None, epochs=10, n_train_samples=2000,
     device : {"auto", "cpu", "cuda", ...}
     eval_sets : sequence of str
         Which splits of ``data`` are validated after each epoch.
+    eval_each_epoch : bool, default=True
+        Validate after every epoch (as the notebook) or only after the last.
     verbose : int, default=0
         1 prints a line per epoch, 2 also the loss every 10 steps (as the notebook).
 
@@ -547,6 +550,8 @@ def run_reference(data_dir=None, *, data=None, epochs=10, n_train_samples=2000,
         train_time += time.perf_counter() - tic
         n_clips += n
         entry = {"epoch": epoch, "train_time_s": train_time, "loss": loss}
+        if not eval_each_epoch and epoch < epochs - 1:
+            continue
         for name, loader in eval_loaders.items():
             entry[name], _ = validate(model=model, val_loader=loader, device=device,
                                       subjects=subjects)
