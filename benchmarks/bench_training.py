@@ -238,6 +238,21 @@ class _Timer:
         return time.perf_counter() - self.start - self.paused
 
 
+def _predict_with_net(net, eps: list[np.ndarray]) -> list[np.ndarray]:
+    """Full-episode predictions of the net being trained, list of (S, T, C) arrays."""
+    if hasattr(net, "predict_episodes"):
+        return net.predict_episodes(eps)
+    module = net.module_
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return [module(torch.from_numpy(ep)[None].to(net.device))[0].cpu().numpy()
+                    for ep in eps]
+    finally:
+        module.train(was_training)
+
+
 def _epoch_eval_callback(timer: _Timer, eval_data: dict, history: list, device):
     """A skorch callback that scores the current module on every evaluation set."""
     from skorch.callbacks import Callback
@@ -250,15 +265,8 @@ def _epoch_eval_callback(timer: _Timer, eval_data: dict, history: list, device):
             t_train = timer.elapsed()
             t0 = time.perf_counter()
             entry = {"epoch": len(history), "train_time_s": t_train}
-            module = net.module_
-            was_training = module.training
-            module.eval()
-            with torch.no_grad():
-                for name, eps in eval_data.items():
-                    preds = [module(torch.from_numpy(ep)[None].to(net.device))[0].cpu().numpy()
-                             for ep in eps]  # (S, T, C) each
-                    entry[name] = pearson_score(eps, preds)
-            module.train(was_training)
+            for name, eps in eval_data.items():
+                entry[name] = pearson_score(eps, _predict_with_net(net, eps))
             history.append(entry)
             timer.paused += time.perf_counter() - t0
 
@@ -281,6 +289,7 @@ def run_project(data: dict, params: dict, device: str, eval_sets=EVAL_SETS,
         est.set_params(callbacks=[("bench_eval", cb)])
     est.fit(X)
     train_time = timer.elapsed()
+    threads = torch.get_num_threads()
     final = {name: pearson_score(eps, est.predict(eps)) for name, eps in eval_data.items()}
     n_clips = est.get_params()["samples_per_epoch"] * _epochs_run(est, history)
     return {
@@ -291,6 +300,7 @@ def run_project(data: dict, params: dict, device: str, eval_sets=EVAL_SETS,
         "n_clips": n_clips,
         "history": history,
         "params": {k: v for k, v in est.get_params().items() if k != "callbacks"},
+        "threads": threads,
         "estimator": est,
     }
 
@@ -330,6 +340,7 @@ def run_grid(data: dict, device: str, epochs: int, samples_per_epoch: int, n_job
     cv = KFold(n_folds)
     base = dict(SEED_PARAMS, max_epochs=epochs, samples_per_epoch=samples_per_epoch)
 
+    threads = torch.get_num_threads()
     t0 = time.perf_counter()
     scores_ref = {}
     for tr, te in cv.split(X):
@@ -343,6 +354,7 @@ def run_grid(data: dict, device: str, epochs: int, samples_per_epoch: int, n_job
                     encoder_kernel_size=k, device=device)
                 scores_ref.setdefault((d, k), []).append(res["final"]["fold"])
     t_ref = time.perf_counter() - t0
+    torch.set_num_threads(threads)
 
     search = GridSearchCV(CrossSubjectEncoder(device=device, **base), GRID, cv=cv,
                           scoring=pearson_scorer, n_jobs=n_jobs, refit=False)
@@ -453,9 +465,11 @@ def main(argv=None) -> dict:
         sys.argv[1:] if argv is None else argv), "data_dir": str(data_dir),
         "config": {"epochs": epochs, "samples_per_epoch": spe}}
     res["machine"] = machine_info(device)
+    threads = torch.get_num_threads()  # the reference runs with torch's default
     print(f"reference: seed loop, {epochs} epochs x {spe} clips ...", flush=True)
     r = ref.run_reference(data=data, epochs=epochs, n_train_samples=spe, device=device)
     print(f"  {r['clips_per_s']:.1f} clips/s, final {r['final']}", flush=True)
+    torch.set_num_threads(threads)
 
     seed_params = dict(SEED_PARAMS, max_epochs=epochs, samples_per_epoch=spe)
     print("project: CrossSubjectEncoder at the seed configuration ...", flush=True)

@@ -154,3 +154,30 @@ def test_analytic_flops_match_torch_count(ke, kd, shared, subject):
     counted = bench.counted_flops_per_clip(model, x)
     analytic = bench.seed_flops_per_clip(S, L, C, D, ke, kd, shared, subject)["train"]
     assert counted == analytic
+
+
+def _encoder_class():
+    mod = pytest.importorskip("sklearn_crossenc.encoder")
+    if not hasattr(mod, "CrossSubjectEncoder"):
+        pytest.skip("sklearn_crossenc.encoder.CrossSubjectEncoder is not available yet")
+    return mod.CrossSubjectEncoder
+
+
+@pytest.mark.slow
+def test_encoder_matches_reference_accuracy(tiny_splits):
+    """CrossSubjectEncoder at the seed configuration (shorter clips and fewer steps for the
+    tiny data) reaches the reference's accuracy within 0.01 on both evaluation sets."""
+    encoder_cls = _encoder_class()
+    epochs, spe, length = 5, 400, 32
+    r = ref.run_reference(data=tiny_splits, epochs=epochs, n_train_samples=spe,
+                          sample_length=length, device="cpu")
+    est = encoder_cls(embed_dim=64, encoder_kernel_size=7, decoder_kernel_size=0, lr=3e-4,
+                      weight_decay=1e-3, batch_size=16, sample_length=length,
+                      samples_per_epoch=spe, max_epochs=epochs, random_state=3315,
+                      device="cpu")
+    est.fit(list(tiny_splits["train"].values()))
+    for name in ("friends_s6", "movie10_run1"):
+        episodes = list(tiny_splits[name].values())
+        ours = pearson_score(episodes, est.predict(episodes))
+        assert r["final"][name] > 0.2  # both actually learned something
+        assert abs(ours - r["final"][name]) < 0.01, (name, ours, r["final"][name])
