@@ -1,5 +1,7 @@
-"""The seed's cross-subject encoder: torch module and scikit-learn estimator."""
+"""The seed's cross-subject encoder: torch module, skorch net and scikit-learn estimator."""
 
 from ._modules import CrossSubjectConvLinearEncoder
+from ._net import CrossSubjectNet
+from ._sklearn_api import CrossSubjectEncoder
 
-__all__ = ["CrossSubjectConvLinearEncoder"]
+__all__ = ["CrossSubjectEncoder", "CrossSubjectConvLinearEncoder", "CrossSubjectNet"]

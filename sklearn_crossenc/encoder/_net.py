@@ -1,0 +1,245 @@
+"""A skorch net that trains on clips gathered from a device-resident tensor.
+
+skorch's generic loop (a ``Dataset`` indexed item by item, a ``DataLoader``, per-batch
+history records and callback notifications) costs more per batch than the seed's whole
+step on a GPU. :class:`CrossSubjectNet` keeps skorch's structure (``initialize``,
+``module_`` / ``optimizer_`` / ``criterion_``, ``history``, callbacks, ``partial_fit``,
+pickling) but overrides ``fit_loop``: each epoch draws the seed's clips in one vectorised
+call, moves their indices to the device once, and builds every batch with one
+``index_select`` from the resident training tensor. Per-batch callbacks are notified only
+when a callback actually implements ``on_batch_begin`` / ``on_batch_end``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PrintLog
+
+from ..metrics import pearson_map
+from ._sampling import ClipStore, sample_clip_starts
+
+__all__ = ["CrossSubjectNet", "FitData", "lr_factor"]
+
+# Episodes per inference chunk are capped so that one chunk holds about this many floats.
+_PREDICT_CHUNK_FLOATS = 1 << 25
+
+
+@dataclass
+class FitData:
+    """What :meth:`CrossSubjectNet.fit_loop` trains on: the resident clip store and
+    optional validation episodes (list of ``(S, T_i, C)`` float32 arrays) with their
+    targets (None: the episodes themselves)."""
+
+    store: ClipStore
+    valid: list = field(default_factory=list)
+    valid_y: list | None = None
+
+
+def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
+    """Learning-rate multiplier at ``step`` (0-based) of ``total`` steps.
+
+    ``"constant"``: 1 (the seed). ``"cosine"``: linear warm-up over the first
+    ``warmup`` fraction of the steps, then a cosine decay to 0 at the last step.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.encoder._net import lr_factor
+    >>> [round(lr_factor("cosine", s, 5, 0.0), 3) for s in range(5)]
+    [1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    if schedule == "constant":
+        return 1.0
+    n_warm = int(round(warmup * total))
+    if step < n_warm:
+        return (step + 1) / n_warm
+    span = max(total - n_warm - 1, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - n_warm, span) / span))
+
+
+def _overrides(cb, name: str) -> bool:
+    return getattr(type(cb), name, None) is not getattr(Callback, name)
+
+
+class CrossSubjectNet(NeuralNet):
+    """skorch ``NeuralNet`` for :class:`CrossSubjectConvLinearEncoder` on resident clips.
+
+    Parameters
+    ----------
+    module : torch module class or instance
+    sample_length : int, default=64
+        Time points per training clip.
+    samples_per_epoch : int, default=2000
+        Clips per epoch (the seed's ``n_train_samples``).
+    sampler_seed : int or None
+        Seed of the clip sampler's ``numpy.random.Generator``.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        See :func:`lr_factor`.
+    warmup : float, default=0.0
+        Warm-up fraction for ``"cosine"``.
+    **kwargs
+        Passed to ``skorch.NeuralNet`` (``criterion``, ``optimizer``, ``lr``,
+        ``batch_size``, ``max_epochs``, ``callbacks``, ``device``, ``verbose``, ...).
+
+    Notes
+    -----
+    ``fit`` / ``partial_fit`` take a :class:`FitData`. Each epoch records ``train_loss``
+    (mean MSE over the epoch's clips) and, with validation episodes, ``valid_loss`` and
+    ``valid_pearson`` (the seed's metric over the full validation episodes) in
+    ``history``. A NaN or Inf loss raises ``FloatingPointError`` naming the epoch and
+    the step (checked every step on CPU, as the seed does; on CUDA once per epoch, to
+    keep the device queue full, naming the first bad step).
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        sample_length: int = 64,
+        samples_per_epoch: int = 2000,
+        sampler_seed=None,
+        lr_schedule: str = "constant",
+        warmup: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(module, **kwargs)
+        self.sample_length = sample_length
+        self.samples_per_epoch = samples_per_epoch
+        self.sampler_seed = sampler_seed
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
+
+    def get_default_callbacks(self):
+        # Epoch-level losses are recorded by fit_loop itself (no per-batch history).
+        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    def initialize(self):
+        super().initialize()
+        self.sampler_rng_ = np.random.default_rng(self.sampler_seed)
+        self.global_step_ = 0
+        return self
+
+    # ------------------------------------------------------------------ training
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if not isinstance(X, FitData):
+            raise TypeError(
+                f"CrossSubjectNet trains on a FitData (resident clips); got {type(X).__name__}. "
+                "Use sklearn_crossenc.CrossSubjectEncoder for arrays."
+            )
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else int(epochs)
+        kwargs = {"dataset_train": X.store, "dataset_valid": X.valid or None}
+        batch_hooks = [
+            cb for _, cb in self.callbacks_
+            if _overrides(cb, "on_batch_begin") or _overrides(cb, "on_batch_end")
+        ]
+        steps_per_epoch = math.ceil(self.samples_per_epoch / self.batch_size)
+        total_steps = self.global_step_ + epochs * steps_per_epoch
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **kwargs)
+            train_loss = self._train_epoch(X.store, batch_hooks, total_steps)
+            self.history.record("train_loss", train_loss)
+            if X.valid:
+                loss, r = self.validation_scores(X.valid, X.valid_y)
+                self.history.record("valid_loss", loss)
+                self.history.record("valid_pearson", r)
+            self.notify("on_epoch_end", **kwargs)
+        return self
+
+    def _train_epoch(self, store: ClipStore, batch_hooks, total_steps: int) -> float:
+        """One epoch of the seed's loop on resident clips; returns the mean loss."""
+        module, opt, crit = self.module_, self.optimizer_, self.criterion_
+        module.train()
+        L, B = self.sample_length, self.batch_size
+        episodes, offsets = sample_clip_starts(
+            self.sampler_rng_, store.lengths, self.samples_per_epoch, L
+        )
+        index = store.clip_index(episodes, offsets, L)  # (n, L) on device
+        n = index.shape[0]
+        n_steps = math.ceil(n / B)
+        check_each_step = store.X.device.type != "cuda"
+        losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
+        sizes = torch.tensor([min(B, n - i * B) for i in range(n_steps)], dtype=torch.float32)
+        epoch = len(self.history)
+        base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+        for step in range(n_steps):
+            if self.lr_schedule != "constant":
+                f = lr_factor(self.lr_schedule, self.global_step_, total_steps, self.warmup)
+                for g, lr0 in zip(opt.param_groups, base_lrs, strict=True):
+                    g.setdefault("initial_lr", lr0)
+                    g["lr"] = lr0 * f
+            xb, yb = store.gather(index[step * B: (step + 1) * B])  # (S, b, L, C) each
+            batch = (xb, yb)
+            for cb in batch_hooks:
+                cb.on_batch_begin(self, batch=batch, training=True)
+            y_pred = module.forward_subject_major(xb)  # (S, b, L, C)
+            loss = crit(y_pred, yb)
+            if check_each_step and not math.isfinite(loss.item()):
+                self._raise_nonfinite(epoch, step, n_steps, loss.item())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses[step] = loss.detach()
+            self.global_step_ += 1
+            for cb in batch_hooks:
+                cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
+        losses = losses.cpu()
+        if not check_each_step and not torch.isfinite(losses).all():
+            bad = int(torch.nonzero(~torch.isfinite(losses))[0])
+            self._raise_nonfinite(epoch, bad, n_steps, float(losses[bad]))
+        return float((losses * sizes).sum() / sizes.sum())
+
+    def _raise_nonfinite(self, epoch, step, n_steps, value):
+        raise FloatingPointError(
+            f"{value} loss at epoch {epoch}, step {step} of {n_steps} (global step "
+            f"{self.global_step_}); lower lr (now {self.lr}) or check the input scale."
+        )
+
+    # ---------------------------------------------------------------- inference
+    @property
+    def _device(self) -> torch.device:
+        return next(self.module_.parameters()).device
+
+    @torch.inference_mode()
+    def predict_episodes(self, episodes: list[np.ndarray]) -> list[np.ndarray]:
+        """Full-episode predictions, float32, batched over episodes of equal length.
+
+        episodes: list of (S, T_i, C) float32 arrays -> list of (S, T_i, C) arrays.
+        """
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        device = self._device
+        out: list = [None] * len(episodes)
+        by_length: dict[int, list[int]] = {}
+        for i, ep in enumerate(episodes):
+            by_length.setdefault(ep.shape[1], []).append(i)
+        try:
+            for T, idx in by_length.items():
+                S, _, C = episodes[idx[0]].shape
+                chunk = max(1, _PREDICT_CHUNK_FLOATS // (S * T * C))
+                for k in range(0, len(idx), chunk):
+                    part = idx[k: k + chunk]
+                    x = np.stack([episodes[i] for i in part], axis=1)  # (S, n, T, C)
+                    x = torch.from_numpy(x).to(device)
+                    y = module.forward_subject_major(x).float().cpu().numpy()  # (S, n, T, C)
+                    for j, i in enumerate(part):
+                        out[i] = np.ascontiguousarray(y[:, j])
+        finally:
+            module.train(was_training)
+        return out
+
+    def validation_scores(self, valid, valid_y=None) -> tuple[float, float]:
+        """(MSE, the seed's Pearson score) of full-episode predictions on ``valid``."""
+        pred = self.predict_episodes(valid)
+        valid = valid if valid_y is None else valid_y
+        sq = sum(
+            float(((p - v) ** 2).sum(dtype=np.float64)) for p, v in zip(pred, valid, strict=True)
+        )
+        loss = sq / sum(v.size for v in valid)
+        r = float(pearson_map(valid, pred).mean(axis=1).mean())
+        return loss, r
