@@ -4,16 +4,25 @@ Data flows one way: files -> loaders (dict of ``(subjects, time, parcels)`` arra
 -> episode helpers -> estimators.
 """
 
+from ._episodes import as_episodes, episode_groups, make_clips
+from ._features import load_stimulus_features
 from ._loaders import load_friends, load_movie10
-from ._paths import SUBJECTS, TR, stimulus_name
+from ._paths import MODALITIES, SUBJECTS, TR, stimulus_name
 from ._synthetic import is_synthetic, make_synthetic_dataset
+from ._truth import load_true_signal
 
 __all__ = [
+    "MODALITIES",
     "SUBJECTS",
     "TR",
+    "as_episodes",
+    "episode_groups",
     "is_synthetic",
     "load_friends",
     "load_movie10",
+    "load_stimulus_features",
+    "load_true_signal",
+    "make_clips",
     "make_synthetic_dataset",
     "stimulus_name",
 ]
