@@ -61,6 +61,7 @@ DEFAULT_DATA_SEED = 0
 # Reduced training for ``quick=True`` (a smoke run of seconds).
 QUICK_ENCODER = {"max_epochs": 2, "samples_per_epoch": 128}
 QUICK_RIDGE_ALPHAS = (1e-1, 1e1, 1e3, 1e5)
+QUICK_FEATURE_RIDGE = {"cv": 2, "alphas": (1e4, 1e2, 1.0)}
 
 
 def _noop(msg: str) -> None:
@@ -229,24 +230,15 @@ def _oracle_ceiling(root, sets: dict, subjects, trim: int) -> dict:
 
 
 def _feature_episodes(root, data: dict, modalities=MODALITIES) -> list[dict]:
-    """Per run of ``data``, a dict ``{modality: (n_chunks, dims)}`` of stimulus features."""
-    from .data import load_stimulus_features, stimulus_name
+    """Per run of ``data``, ``{modality: (n_chunks, dims), "n_times": fMRI length}``."""
+    from .data import load_stimulus_features
 
     runs = list(data)
     feats = {m: load_stimulus_features(root, m, runs=runs) for m in modalities}
-    episodes = []
-    for run in runs:
-        ep = {}
-        for m in modalities:
-            table = feats[m]
-            key = run if run in table else stimulus_name(run)
-            if key not in table:
-                raise FileNotFoundError(
-                    f"no {m} stimulus features for run {run!r} (stimulus {stimulus_name(run)!r})."
-                )
-            ep[m] = table[key]
-        episodes.append(ep)
-    return episodes
+    return [
+        {**{m: feats[m][run] for m in modalities}, "n_times": int(data[run].shape[1])}
+        for run in runs
+    ]
 
 
 def _has_features(root) -> bool:
@@ -270,7 +262,8 @@ def model_params(
 
     Seed defaults for the encoder (``quick`` shortens training to a smoke run); the
     clip length is capped at the shortest training run so that short synthetic runs
-    work. Ridge models keep their defaults (``quick`` uses a 4-value alpha grid).
+    work. Ridge models keep their defaults (``quick``: a short alpha grid and, for
+    ``FeatureRidge``, 2 folds).
     """
     if name == "CrossSubjectEncoder":
         params = {"device": device, "random_state": seed}
@@ -285,7 +278,7 @@ def model_params(
             params["alphas"] = QUICK_RIDGE_ALPHAS
         return params
     if name == "FeatureRidge":
-        return {}
+        return dict(QUICK_FEATURE_RIDGE) if quick else {}
     if name == "MeanOfOthers":
         return {}
     raise ValueError(f"unknown model {name!r}.")

@@ -1,0 +1,309 @@
+"""The crossenc command line: parsing, --help, one-line errors, compare/grid/synth end to end."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_crossenc.cli import build_parser, main, parse_param, parse_value
+from sklearn_crossenc.report import FIGURES
+
+
+def tree_digest(root: Path) -> dict:
+    """Relative path -> sha256 of every file under ``root`` (and the folder listing)."""
+    return {
+        str(p.relative_to(root)):
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(Path(root).rglob("*"))
+    }
+
+
+def one_error_line(err: str, command: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"crossenc {command}: error: ")
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize("command", [None, "compare", "synth", "grid"])
+def test_help_on_every_command(command, capsys):
+    argv = ["--help"] if command is None else [command, "--help"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: crossenc" + ("" if command is None else f" {command}"))
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: crossenc" in capsys.readouterr().err
+
+
+def test_compare_defaults():
+    args = build_parser().parse_args(["compare"])
+    assert args.data_dir is None
+    assert args.out == Path("crossenc-out")
+    assert (args.device, args.quick, args.quiet, args.models, args.seed, args.trim) == (
+        "auto", False, False, None, 0, 0
+    )
+
+
+def test_grid_and_synth_arguments():
+    args = build_parser().parse_args(
+        ["grid", "--param", "embed_dim=32,64", "--param", "encoder_kernel_size=0,7",
+         "--cv", "4", "--n-jobs", "2", "--split", "kfold", "--out", "o"]
+    )
+    assert args.param == ["embed_dim=32,64", "encoder_kernel_size=0,7"]
+    assert (args.cv, args.n_jobs, args.split, args.out) == (4, 2, "kfold", Path("o"))
+    args = build_parser().parse_args(["synth", "d", "--scale", "tiny", "--seed", "3"])
+    assert (args.out, args.scale, args.seed, args.overwrite) == (Path("d"), "tiny", 3, False)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["compare", "--models", "svm"], "invalid choice: 'svm'"),
+        (["synth"], "the following arguments are required: OUT"),
+        (["grid", "--cv", "three"], "invalid int value: 'three'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_usage_errors_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_parse_value_types():
+    assert parse_value("128") == 128 and isinstance(parse_value("128"), int)
+    assert parse_value("1e-3") == pytest.approx(1e-3)
+    assert parse_value(" True ") is True
+    assert parse_value("None") is None
+    assert parse_value("cuda") == "cuda"
+    assert parse_value("[1, 2]") == "[1, 2]"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("embed_dim", "not of the form NAME=V1,V2"),
+        ("=1,2", "not of the form NAME=V1,V2"),
+        ("embed_dim=", "gives no values for 'embed_dim'"),
+        ("embed_dim=,,", "gives no values"),
+        ("nosuch=1,2", "unknown parameter 'nosuch'"),
+    ],
+)
+def test_parse_param_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_param(text, valid={"embed_dim", "lr"})
+
+
+def test_parse_param_values():
+    assert parse_param("lr=1e-3, 3e-4", valid={"lr"}) == ("lr", [1e-3, 3e-4])
+
+
+# ---------------------------------------------------------------------------- error exits
+
+
+def test_missing_data_dir(tmp_path, capsys):
+    code = main(["compare", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert code == 1
+    line = one_error_line(capsys.readouterr().err, "compare")
+    assert "nope does not exist" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_data_dir_grid(tmp_path, capsys):
+    assert main(["grid", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 1
+    assert "does not exist" in one_error_line(capsys.readouterr().err, "grid")
+
+
+@pytest.mark.parametrize("command", ["compare", "grid"])
+def test_out_inside_data_dir_refused(command, synthetic_root, capsys):
+    before = tree_digest(synthetic_root)
+    out = Path(synthetic_root) / "reports"
+    assert main([command, "--data-dir", str(synthetic_root), "--out", str(out), "--quick"]) == 1
+    assert "inside the data folder" in one_error_line(capsys.readouterr().err, command)
+    assert tree_digest(synthetic_root) == before
+
+
+def test_out_inside_default_dataset_refused(tmp_path, monkeypatch, capsys):
+    """Without --data-dir the default dataset's folder is protected too (and not generated)."""
+    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "cache" / "synthetic-small-seed0" / "out"
+    assert main(["compare", "--out", str(out)]) == 1
+    assert "inside the data folder" in one_error_line(capsys.readouterr().err, "compare")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_data_dir_without_release_files(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code = main(["compare", "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
+                 "--models", "mean", "--quiet"])
+    assert code == 1
+    one_error_line(capsys.readouterr().err, "compare")
+
+
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ("embed_dim", "not of the form NAME=V1,V2"),
+        ("nosuch=1,2", "unknown parameter 'nosuch' of CrossSubjectEncoder"),
+        ("embed_dim=", "gives no values"),
+    ],
+)
+def test_grid_bad_param(param, message, tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    argv = ["grid", "--param", param, "--out", str(tmp_path / "o"), "--data-dir",
+            str(tmp_path / "data")]
+    assert main(argv) == 1
+    assert message in one_error_line(capsys.readouterr().err, "grid")
+
+
+def test_grid_param_twice(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    argv = ["grid", "--param", "embed_dim=4", "--param", "embed_dim=8", "--data-dir",
+            str(tmp_path / "data"), "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    assert "given twice" in one_error_line(capsys.readouterr().err, "grid")
+
+
+def test_grid_too_many_folds_for_seasons(synthetic_root, tmp_path, capsys):
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quiet",
+            "--seasons", "1", "2", "--cv", "3", "--param", "embed_dim=4"]
+    assert main(argv) == 1
+    line = one_error_line(capsys.readouterr().err, "grid")
+    assert "needs at least 3 seasons" in line and "has 2 (1, 2)" in line
+
+
+def test_cuda_requested_without_cuda(synthetic_root, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--device",
+            "cuda", "--quiet"]
+    assert main(argv) == 1
+    assert "CUDA is not available" in one_error_line(capsys.readouterr().err, "compare")
+
+
+def test_keyboard_interrupt_exits_130(monkeypatch, synthetic_root, tmp_path, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sklearn_crossenc.compare.run_comparison", interrupted)
+    assert main(["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_traceback_flag_reraises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        main(["--traceback", "compare", "--data-dir", str(tmp_path / "nope")])
+
+
+def test_console_entry_points_one_line_error(tmp_path):
+    """`python -m sklearn_crossenc` and the console script report one line, exit 1."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = ["compare", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    proc = subprocess.run([sys.executable, "-m", "sklearn_crossenc", *argv],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "compare")
+    script = Path(sys.executable).with_name("crossenc")
+    if script.exists():
+        proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert proc.returncode == 0 and proc.stdout.startswith("usage: crossenc")
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def test_synth_writes_a_loadable_dataset(tmp_path, capsys):
+    from sklearn_crossenc.data import is_synthetic, load_movie10
+
+    out = tmp_path / "ds"
+    assert main(["synth", str(out), "--scale", "tiny", "--seed", "1", "--quiet"]) == 0
+    assert "Synthetic dataset written to" in capsys.readouterr().out
+    assert is_synthetic(out)
+    data = load_movie10(out, runs=[1])
+    assert len(data) > 0 and next(iter(data.values())).shape[0] == 4
+
+
+def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
+    before = tree_digest(synthetic_root)
+    out = tmp_path / "out"
+    argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(out), "--quick", "--quiet",
+            "--seed", "3"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no bars, no messages
+    doc = json.loads((out / "report.json").read_text())
+    table = captured.out
+    for name in ("CrossSubjectEncoder", "CrossSubjectRidge", "FeatureRidge", "MeanOfOthers",
+                 "oracle ceiling"):
+        assert name in table
+    for name, m in doc["models"].items():
+        assert m["status"] == "ok", (name, m)
+        mean = m["scores"]["friends_s6"]["mean"]
+        assert f"{mean:.3f}" in table
+    assert doc["config"]["seed"] == 3 and doc["config"]["quick"] is True
+    assert doc["command"].startswith("crossenc compare --data-dir")
+    assert doc["models"]["CrossSubjectEncoder"]["params"]["random_state"] == 3
+    names = {p.name for p in out.iterdir()}
+    assert {"report.json", "report.md", "parcel_scores.npz"} <= names
+    if doc["outputs"]["figures"]:
+        assert set(FIGURES.values()) <= names
+    assert not [n for n in names if n.endswith(".tmp") or ".tmp." in n]
+    assert "Report written to" in table
+    assert tree_digest(synthetic_root) == before
+
+
+def test_grid_end_to_end_csv(synthetic_root, tmp_path, capsys):
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quick",
+            "--quiet", "--param", "embed_dim=4,8", "--cv", "2", "--split", "kfold"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "best: {'embed_dim':" in out
+    with open(tmp_path / "grid_results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert sorted(int(r["param_embed_dim"]) for r in rows) == [4, 8]
+    for r in rows:
+        splits = [float(r["split0_test_score"]), float(r["split1_test_score"])]
+        assert float(r["mean_test_score"]) == pytest.approx(np.mean(splits))
+        assert -1.0 <= float(r["mean_test_score"]) <= 1.0
+    assert [int(r["rank_test_score"]) for r in rows] == [1, 2]
+
+
+def test_grid_by_season_uses_groups(synthetic_root, tmp_path, monkeypatch, capsys):
+    """--split season: GroupKFold whose test folds are whole seasons."""
+    from sklearn.model_selection import GridSearchCV
+
+    seen = {}
+    real_fit = GridSearchCV.fit
+
+    def spy(self, X, y=None, **params):
+        seen["folds"] = [sorted(set(params["groups"][test])) for _, test in
+                         self.cv.split(X, groups=params["groups"])]
+        return real_fit(self, X, y, **params)
+
+    monkeypatch.setattr(GridSearchCV, "fit", spy)
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quick",
+            "--quiet", "--param", "embed_dim=4", "--cv", "5", "--seasons", "1", "2", "3", "4", "5"]
+    assert main(argv) == 0
+    assert sorted(s for fold in seen["folds"] for s in fold) == [1, 2, 3, 4, 5]
+    assert all(len(fold) == 1 for fold in seen["folds"])
+

@@ -1,0 +1,237 @@
+"""The comparison job: numbers equal the estimators' scores and independent computations."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_crossenc.compare import (
+    EVAL_SETS,
+    QUICK_ENCODER,
+    _feature_episodes,
+    default_cache_dir,
+    default_data_dir,
+    ensure_default_dataset,
+    resolve_device,
+    resolve_models,
+    run_comparison,
+)
+from sklearn_crossenc.data import load_friends, load_movie10, load_true_signal
+
+ALL = ["CrossSubjectEncoder", "CrossSubjectRidge", "FeatureRidge", "MeanOfOthers"]
+
+
+def _digest(root) -> dict:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(root).rglob("*")) if p.is_file()
+    }
+
+
+def _corr_columns(a, b):
+    """Pearson r of each column, via np.corrcoef (independent of the package's metric)."""
+    return np.array([np.corrcoef(a[:, c], b[:, c])[0, 1] for c in range(a.shape[1])])
+
+
+@pytest.fixture(scope="module")
+def eval_data(synthetic_root):
+    return {
+        "train": load_friends(synthetic_root, seasons=[1, 2, 3, 4, 5]),
+        "friends_s6": load_friends(synthetic_root, seasons=[6]),
+        "movie10_run1": load_movie10(synthetic_root, runs=[1]),
+    }
+
+
+@pytest.fixture(scope="module")
+def quick(synthetic_root):
+    before = _digest(synthetic_root)
+    messages = []
+    result = run_comparison(synthetic_root, quick=True, seed=0, device="cpu",
+                            log=messages.append, return_estimators=True)
+    result["_log"] = messages
+    result["_digest_before"] = before
+    return result
+
+
+def test_every_model_ran(quick, eval_data):
+    assert list(quick["models"]) == ALL
+    assert all(m["status"] == "ok" for m in quick["models"].values())
+    assert quick["eval_sets"] == EVAL_SETS
+    for key, data in eval_data.items():
+        info = quick["data"]["sets"][key]
+        assert info["runs"] == list(data)
+        assert info["n_times"] == sum(v.shape[1] for v in data.values())
+    assert quick["data"]["subject_labels"] == ["sub-01", "sub-02", "sub-03", "sub-05"]
+    assert quick["data"]["synthetic"] is True
+    assert quick["config"]["quick"] is True and quick["config"]["device"] == "cpu"
+
+
+def test_numbers_equal_the_estimators_scores(quick, eval_data, synthetic_root):
+    est = quick["estimators"]
+    for key in EVAL_SETS:
+        X = list(eval_data[key].values())
+        for name in ("CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers"):
+            sc = quick["models"][name]["scores"][key]
+            assert sc["mean"] == pytest.approx(est[name].score(X), abs=1e-9)
+            per = est[name].score_map(X).mean(axis=1)
+            np.testing.assert_allclose(list(sc["per_subject"].values()), per, atol=1e-9)
+            np.testing.assert_allclose(quick["maps"][name][key], est[name].score_map(X),
+                                       atol=1e-9)
+        feats = _feature_episodes(synthetic_root, eval_data[key])
+        sc = quick["models"]["FeatureRidge"]["scores"][key]
+        assert sc["mean"] == pytest.approx(est["FeatureRidge"].score(feats, X), abs=1e-9)
+
+
+def test_mean_of_others_by_hand(quick, eval_data):
+    """Per-subject means of MeanOfOthers against a hand computation with np.corrcoef."""
+    for key in EVAL_SETS:
+        eps = list(eval_data[key].values())
+        data = np.concatenate(eps, axis=1).astype(np.float64)  # (S, T, C)
+        n_sub = data.shape[0]
+        for s, label in enumerate(quick["data"]["subject_labels"]):
+            others = (data.sum(axis=0) - data[s]) / (n_sub - 1)  # (T, C)
+            expected = _corr_columns(data[s], others).mean()
+            got = quick["models"]["MeanOfOthers"]["scores"][key]["per_subject"][label]
+            assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_oracle_ceiling_independent(quick, eval_data, synthetic_root):
+    kinds = {"friends_s6": "friends", "movie10_run1": "movie10"}
+    for key, kind in kinds.items():
+        data = eval_data[key]
+        truth = load_true_signal(synthetic_root, data, kind)
+        d = np.concatenate(list(data.values()), axis=1)  # (S, T, C)
+        t = np.concatenate([truth[k] for k in data], axis=1)  # (S, T, C)
+        expected = [_corr_columns(d[s], t[s]).mean() for s in range(d.shape[0])]
+        got = list(quick["ceiling"][key]["per_subject"].values())
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+        assert quick["ceiling"][key]["mean"] == pytest.approx(np.mean(expected), abs=1e-5)
+        # the ceiling bounds what any model reaches on this synthetic data
+        for name in ALL:
+            assert quick["models"][name]["scores"][key]["mean"] < quick["ceiling"][key]["mean"]
+
+
+def test_maps_and_summaries_agree(quick):
+    for name in ALL + ["ceiling"]:
+        for key in EVAL_SETS:
+            m = quick["maps"][name][key]
+            assert m.shape == (4, 48)
+            scores = quick["ceiling"][key] if name == "ceiling" else (
+                quick["models"][name]["scores"][key])
+            assert scores["mean"] == pytest.approx(m.mean(axis=1).mean())
+            assert scores["median_parcel"] == pytest.approx(np.median(m.mean(axis=0)))
+
+
+def test_configuration_timings_environment(quick, eval_data):
+    enc = quick["models"]["CrossSubjectEncoder"]["params"]
+    shortest = min(v.shape[1] for v in eval_data["train"].values())
+    assert enc["max_epochs"] == QUICK_ENCODER["max_epochs"]
+    assert enc["samples_per_epoch"] == QUICK_ENCODER["samples_per_epoch"]
+    assert enc["random_state"] == 0 and enc["device"] == "cpu"
+    assert enc["sample_length"] == min(64, shortest)
+    assert enc["embed_dim"] == 64 and enc["encoder_kernel_size"] == 7  # seed defaults
+    for name, m in quick["models"].items():
+        assert m["fit_s"] >= 0 and m["eval_s"] >= 0
+        assert quick["timings"]["fit_s"][name] == m["fit_s"]
+    assert quick["timings"]["total_s"] >= sum(quick["timings"]["fit_s"].values())
+    env = quick["environment"]
+    import torch
+
+    assert env["packages"]["torch"].split("+")[0] == torch.__version__.split("+")[0]
+    assert env["device"]["type"] == "cpu" and env["cpu_count"] >= 1
+
+
+def test_logs_through_callback_only(synthetic_root, capsys):
+    messages = []
+    run_comparison(synthetic_root, models=["mean"], log=messages.append)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert any("MeanOfOthers" in m for m in messages)
+
+
+def test_data_folder_unchanged(quick, synthetic_root, tmp_path):
+    from sklearn_crossenc.report import write_report
+
+    write_report(quick, tmp_path / "out")
+    assert _digest(synthetic_root) == quick["_digest_before"]
+
+
+def test_subset_and_trim(synthetic_root, eval_data):
+    from sklearn_crossenc.ridge import MeanOfOthers
+
+    result = run_comparison(synthetic_root, models=["mean"], trim=5)
+    assert list(result["models"]) == ["MeanOfOthers"]
+    X = list(eval_data["friends_s6"].values())
+    expected = MeanOfOthers().fit(list(eval_data["train"].values())).score(X, trim=5)
+    assert result["models"]["MeanOfOthers"]["scores"]["friends_s6"]["mean"] == pytest.approx(
+        expected, abs=1e-9
+    )
+    assert result["config"]["trim"] == 5
+
+
+def test_real_layout_without_truth_or_features(synthetic_root, tmp_path):
+    """A folder with only the fMRI files (like the real release): no ceiling, no FeatureRidge."""
+    root = tmp_path / "release"
+    shutil.copytree(Path(synthetic_root) / "fmri", root / "fmri")
+    result = run_comparison(root, models=["feature", "mean"])
+    assert result["data"]["synthetic"] is False
+    assert result["ceiling"] is None and "ceiling" not in result["maps"]
+    assert result["models"]["FeatureRidge"]["status"] == "skipped"
+    assert "stimulus features" in result["models"]["FeatureRidge"]["reason"]
+    assert result["models"]["MeanOfOthers"]["status"] == "ok"
+
+
+def test_missing_data_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        run_comparison(tmp_path / "missing", models=["mean"])
+
+
+def test_resolve_models():
+    assert resolve_models(None) == ALL
+    assert resolve_models(["mean", "ENCODER", "CrossSubjectRidge"]) == [
+        "CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers"
+    ]
+    with pytest.raises(ValueError, match="unknown model 'svm'"):
+        resolve_models(["svm"])
+    with pytest.raises(ValueError, match="no model selected"):
+        resolve_models([])
+
+
+def test_resolve_device():
+    import torch
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_cache_dir_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("CROSSENC_CACHE")
+    assert default_cache_dir() == tmp_path / "x" / "sklearn-crossenc"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "sklearn-crossenc"
+    assert default_data_dir("small", 0) == default_cache_dir() / "synthetic-small-seed0"
+
+
+def test_default_dataset_generated_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "cache"))
+    messages = []
+    root = ensure_default_dataset(scale="tiny", log=messages.append)
+    assert root == tmp_path / "cache" / "synthetic-tiny-seed0"
+    assert (root / "fmri").is_dir() and len(messages) == 2
+    stamp = _digest(root)
+    assert ensure_default_dataset(scale="tiny", log=messages.append) == root
+    assert len(messages) == 2  # reused: nothing generated the second time
+    assert _digest(root) == stamp
