@@ -383,6 +383,14 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             pred = self.net_.predict_episodes(episodes)
         return restore_structure(X, pred) if is_episode_array(X) else pred
 
+    def __setstate__(self, state):
+        # A model trained on CUDA and loaded where CUDA is absent lives on the CPU: skorch
+        # maps the net's tensors there on load; keep ``device_`` telling the truth.
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if net is not None:
+            self.device_ = next(net.module_.parameters()).device
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
