@@ -331,3 +331,20 @@ def test_cuda_fit_matches_cpu_closely_and_loads_on_cpu(X4, tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True,
                    env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""})
+
+
+def test_fast_mse_matches_torch():
+    from sklearn_crossenc.encoder._net import MSELoss
+
+    g = torch.Generator().manual_seed(0)
+    pred = torch.randn(3, 4, 50, 7, generator=g, requires_grad=True)
+    target = torch.randn(3, 4, 50, 7, generator=g)
+    ours = MSELoss()(pred, target)
+    (g_ours,) = torch.autograd.grad(ours, pred)
+    ref = torch.nn.functional.mse_loss(pred, target)
+    (g_ref,) = torch.autograd.grad(ref, pred)
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=0)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-9)
+    t2 = target.clone().requires_grad_(True)
+    (gt,) = torch.autograd.grad(MSELoss()(pred, t2), t2)
+    torch.testing.assert_close(gt, -g_ref)

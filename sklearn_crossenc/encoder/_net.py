@@ -23,7 +23,7 @@ from skorch.callbacks import Callback, EpochTimer, PrintLog
 from ..metrics import pearson_map
 from ._sampling import ClipStore, sample_clip_starts
 
-__all__ = ["CrossSubjectNet", "FitData", "lr_factor"]
+__all__ = ["CrossSubjectNet", "FitData", "MSELoss", "lr_factor"]
 
 # Episodes per inference chunk are capped so that one chunk holds about this many floats.
 _PREDICT_CHUNK_FLOATS = 1 << 25
@@ -38,6 +38,40 @@ class FitData:
     store: ClipStore
     valid: list = field(default_factory=list)
     valid_y: list | None = None
+
+
+class _MSEFunction(torch.autograd.Function):
+    """Mean squared error with a one-pass backward.
+
+    The forward keeps ``d = pred - target`` and sums its squares with one BLAS dot; the
+    backward scales ``d`` in place into the gradient ``2 d / n``. The gradient is the
+    same as ``F.mse_loss``'s; the loss value is summed in float32 by BLAS (relative
+    error about 1e-4 on millions of elements: it is only reported and checked for NaN).
+    """
+
+    @staticmethod
+    def forward(ctx, pred, target):
+        d = pred - target  # (...) same shape as pred
+        flat = d.view(-1)
+        ctx.save_for_backward(d)
+        ctx.n = d.numel()
+        return torch.dot(flat, flat) / ctx.n
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        g = d.mul_(grad * (2.0 / ctx.n))
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class MSELoss(torch.nn.Module):
+    """``nn.MSELoss()`` (mean reduction) with a cheaper backward; see ``_MSEFunction``."""
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled() or not pred.requires_grad:
+            return torch.nn.functional.mse_loss(pred, target)
+        return _MSEFunction.apply(pred, target.expand_as(pred).contiguous())
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:

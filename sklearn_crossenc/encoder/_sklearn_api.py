@@ -16,7 +16,7 @@ from skorch.utils import noop
 from .._base import CrossSubjectScoreMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
 from ._modules import CrossSubjectConvLinearEncoder
-from ._net import CrossSubjectNet, FitData
+from ._net import CrossSubjectNet, FitData, MSELoss
 from ._sampling import ClipStore
 
 __all__ = ["CrossSubjectEncoder"]
@@ -323,7 +323,7 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         device = resolve_device(self.device)
         net = CrossSubjectNet(
             CrossSubjectConvLinearEncoder,
-            criterion=torch.nn.MSELoss,
+            criterion=MSELoss,
             optimizer=torch.optim.AdamW,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
