@@ -4,6 +4,7 @@ Thin scikit-learn estimators (``_sklearn_api``) over plain array solvers
 (``_solvers``), in the manner of scikit-learn's ``_ridge.py`` and himalaya.
 """
 
+from ._features import feature_episodes
 from ._sklearn_api import (
     DEFAULT_ALPHAS,
     KIT_ALPHAS,
@@ -20,4 +21,5 @@ __all__ = [
     "DEFAULT_ALPHAS",
     "KIT_ALPHAS",
     "episode_splits",
+    "feature_episodes",
 ]

@@ -202,8 +202,8 @@ class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
         Validation criterion, computed per target and fold, averaged over folds; the
         alpha with the highest average is kept per target.
     dtype : {"float32", "float64"}, default="float32"
-        Dtype of the large products (the data pass and the per-alpha products).
-        Eigen-decompositions and accumulated sums are always float64.
+        Dtype of the data pass, the eigen-decompositions and the (P, P) products;
+        sums, centring and the score reductions are always float64.
     fit_intercept : bool, default=True
         Fit an intercept per target (features and targets centred on the training set).
     verbose : int, default=0

@@ -253,11 +253,14 @@ def _centred_train(stats: RidgeStats, fit_intercept: bool):
     return xx, xy, mx, my
 
 
-def _eigh(xx: np.ndarray):
-    """Eigen-decomposition of a symmetric PSD matrix; rounding negatives set to 0."""
-    lam, V = linalg.eigh(xx, overwrite_a=True, check_finite=False, driver="evd")  # (P,), (P, P)
-    np.maximum(lam, 0.0, out=lam)
-    return lam, V
+def _eigh(xx: np.ndarray, dtype=np.float64):
+    """Eigen-decomposition of a symmetric PSD matrix in ``dtype``; rounding negatives -> 0.
+
+    Returns float64 eigenvalues (P,) and eigenvectors (P, P) in ``dtype``.
+    """
+    a = np.array(xx, dtype=dtype)  # (P, P) a copy that eigh may overwrite
+    lam, V = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evd")  # (P,), (P, P)
+    return np.maximum(lam.astype(np.float64), 0.0), V
 
 
 def _check_alphas(alphas) -> np.ndarray:
@@ -269,7 +272,8 @@ def _check_alphas(alphas) -> np.ndarray:
     return alphas
 
 
-def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True):
+def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True,
+                      dtype=np.float64):
     """Ridge coefficients from sufficient statistics, one alpha per target allowed.
 
     Solves, for every target ``c``,
@@ -280,6 +284,8 @@ def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True):
     stats : RidgeStats
     alpha : float or ndarray of shape (C,)
     fit_intercept : bool, default=True
+    dtype : numpy dtype, default=np.float64
+        Dtype of the eigen-decomposition and of the (P, P) x (P, C) products.
 
     Returns
     -------
@@ -298,15 +304,16 @@ def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True):
     n_targets = stats.xy.shape[1]
     alpha = np.broadcast_to(_check_alphas(alpha), (n_targets,))  # (C,)
     xx, xy, mx, my = _centred_train(stats, fit_intercept)
-    lam, V = _eigh(xx)  # (P,), (P, P)
-    Z = V.T @ xy  # (P, C)
-    coef = V @ (Z / (lam[:, None] + alpha[None, :]))  # (P, C)
+    lam, V = _eigh(xx, dtype)  # (P,), (P, P)
+    Z = V.T @ xy.astype(dtype)  # (P, C)
+    scaled = (Z / (lam[:, None] + alpha[None, :])).astype(dtype)  # (P, C)
+    coef = (V @ scaled).astype(np.float64)  # (P, C)
     intercept = my - mx @ coef  # (C,)
     return coef, intercept
 
 
 def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_intercept=True,
-                      scoring="r2", dtype=np.float64, chunk_size: int = 2**26) -> np.ndarray:
+                      scoring="r2", dtype=np.float64, chunk_size: int = 2**24) -> np.ndarray:
     """Validation score of every alpha for every target, from sufficient statistics.
 
     Fits ridge on ``train`` for each alpha (one ``eigh`` for all alphas and targets)
@@ -321,7 +328,8 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
         Coefficient of determination, Pearson correlation, or minus the mean squared
         error of the validation predictions, per target (higher is better).
     dtype : numpy dtype, default=np.float64
-        Dtype of the per-alpha (P, P) x (P, C) products.
+        Dtype of the eigen-decomposition and of the (P, P) products; sums, centring and
+        the final reductions are float64.
     chunk_size : int
         Largest number of elements of the stacked per-alpha weights held at once.
 
@@ -335,24 +343,24 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     if val.n == 0:
         raise ValueError("A validation fold holds no time points.")
     xx, xy, mx, my = _centred_train(train, fit_intercept)
-    lam, V = _eigh(xx)  # (P,), (P, P)
-    Z = V.T @ xy  # (P, C) training cross-product in the eigenbasis
+    lam, V = _eigh(xx, dtype)  # (P,) float64, (P, P) dtype
+    Z = (V.T @ xy.astype(dtype)).astype(np.float64)  # (P, C) training cross-product, eigenbasis
 
     # Validation statistics around the *training* means: predictions minus my are
-    # (x - mx) @ W, residuals are (y - my) - (x - mx) @ W.
+    # (x - mx) @ W, residuals are (y - my) - (x - mx) @ W. Centring in float64.
     nv = val.n
     sxc = val.sx - nv * mx  # (P,)
     syc = val.sy - nv * my  # (C,)
     xxc = (val.xx.astype(np.float64) - np.outer(val.sx, mx) - np.outer(mx, val.sx)
-           + nv * np.outer(mx, mx))  # (P, P)
+           + nv * np.outer(mx, mx)).astype(dtype)  # (P, P)
     xyc = (val.xy.astype(np.float64) - np.outer(val.sx, my) - np.outer(mx, val.sy)
-           + nv * np.outer(mx, my))  # (P, C)
+           + nv * np.outer(mx, my)).astype(dtype)  # (P, C)
     yyc = val.yy - 2.0 * my * val.sy + nv * my**2  # (C,)
     sst = val.yy - val.sy**2 / nv  # (C,) centred on the validation mean
 
-    G = (V.T @ xxc @ V).astype(dtype)  # (P, P) validation Gram in the eigenbasis
-    H = V.T @ xyc  # (P, C)
-    g = V.T @ sxc  # (P,)
+    G = V.T @ xxc @ V  # (P, P) validation Gram in the eigenbasis, dtype
+    H = (V.T @ xyc).astype(np.float64)  # (P, C)
+    g = V.T.astype(np.float64) @ sxc  # (P,)
 
     n_feat, n_targets = Z.shape
     per_chunk = max(1, chunk_size // max(1, n_feat * n_targets))
@@ -360,8 +368,8 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     for start in range(0, alphas.size, per_chunk):
         a = alphas[start:start + per_chunk]  # (a,)
         Wp = Z[None] / (lam[None, :, None] + a[:, None, None])  # (a, P, C) eigenbasis weights
-        GW = np.matmul(G, Wp.astype(dtype, copy=False))  # (a, P, C)
-        quad = np.einsum("apc,apc->ac", Wp, GW, dtype=np.float64)  # (a, C)  sum_t yhat_c^2
+        GW = np.matmul(G, Wp.astype(dtype, copy=False))  # (a, P, C) in dtype
+        quad = np.einsum("apc,apc->ac", Wp, GW.astype(np.float64))  # (a, C)  sum_t yhat_c^2
         cross = np.einsum("apc,pc->ac", Wp, H)  # (a, C)  sum_t yhat_c * y_c
         if scoring == "pearson":
             spred = np.einsum("apc,p->ac", Wp, g)  # (a, C)  sum_t yhat_c
@@ -422,7 +430,8 @@ def ridge_cv_stats(blocks, fold_train, fold_test, alphas, *, fit_intercept=True,
     cv_scores = np.mean(fold_scores, axis=0)  # (A, C)
     best_alphas = alphas[np.argmax(cv_scores, axis=0)]  # (C,)
     coef, intercept = solve_ridge_stats(
-        _sum_stats(blocks, list(range(len(blocks)))), best_alphas, fit_intercept=fit_intercept
+        _sum_stats(blocks, list(range(len(blocks)))), best_alphas, fit_intercept=fit_intercept,
+        dtype=dtype,
     )
     if progress is not None:
         progress()

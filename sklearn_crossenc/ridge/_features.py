@@ -1,0 +1,72 @@
+"""Turn stimulus features and fMRI runs into :class:`FeatureRidge` input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["feature_episodes"]
+
+
+def feature_episodes(features, fmri, *, modalities=("visual", "audio", "language"),
+                     allow_pickle: bool = False) -> list[dict]:
+    """Stimulus features of each fMRI run, as :class:`FeatureRidge` input.
+
+    Parameters
+    ----------
+    features : str, Path or dict
+        A dataset root or a feature file, read with
+        :func:`sklearn_crossenc.load_stimulus_features` for each modality; or a dict
+        ``{modality: {run key: (n_chunks, dims) array}}`` already loaded.
+    fmri : dict of str to ndarray of shape (n_subjects, n_times, n_parcels)
+        A loader's output (``load_friends``, ``load_movie10``); its keys pick the runs
+        and its order the order of the episodes.
+    modalities : tuple of str, default=("visual", "audio", "language")
+    allow_pickle : bool, default=False
+        Passed to the loader; needed only for the kit's pickled ``.npy`` files.
+
+    Returns
+    -------
+    X : list of dict
+        One ``{modality: array, "n_times": int}`` per run of ``fmri``; ``n_times`` is the
+        run's fMRI length, so that ``FeatureRidge.predict`` returns arrays shaped like
+        ``list(fmri.values())``. Pair it with ``y = list(fmri.values())``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.ridge import feature_episodes
+    >>> fmri = {"s01e01a": np.zeros((4, 30, 8), np.float32)}
+    >>> feats = {"visual": {"s01e01a": np.ones((31, 6))}}
+    >>> X = feature_episodes(feats, fmri, modalities=("visual",))
+    >>> X[0]["visual"].shape, X[0]["n_times"]
+    ((31, 6), 30)
+    """
+    if not isinstance(fmri, Mapping) or not fmri:
+        raise ValueError("fmri must be a non-empty dict of run key -> (subjects, time, parcels)"
+                         f" arrays (a loader's output); got {type(fmri).__name__}.")
+    runs = list(fmri)
+    if isinstance(features, (str, Path)):
+        from ..data import load_stimulus_features
+
+        table = {m: load_stimulus_features(features, m, runs=runs, allow_pickle=allow_pickle)
+                 for m in modalities}
+    elif isinstance(features, Mapping):
+        table = {}
+        for m in modalities:
+            if m not in features:
+                raise ValueError(f"features has no {m!r} modality; it has {sorted(features)}.")
+            missing = [r for r in runs if r not in features[m]]
+            if missing:
+                raise ValueError(f"{m} features are missing for runs {missing[:10]}.")
+            table[m] = features[m]
+    else:
+        raise ValueError("features must be a dataset root, a feature file or a dict "
+                         f"{{modality: {{run: array}}}}; got {type(features).__name__}.")
+    out = []
+    for r in runs:
+        n_times = int(np.shape(fmri[r])[1])
+        out.append({**{m: table[m][r] for m in modalities}, "n_times": n_times})
+    return out
