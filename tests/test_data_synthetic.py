@@ -145,6 +145,25 @@ def test_truth_is_the_signal_part(synthetic_root):
     assert abs(r.mean()) < 0.05
 
 
+def test_part_of_the_signal_is_private_to_each_subject(synthetic_root):
+    """Others' noise-free signals predict a subject's signal only partly (private share)."""
+    data = load_friends(synthetic_root)
+    truth = list(load_true_signal(synthetic_root, data, "friends").values())
+    half = len(truth) // 2
+
+    def xy(eps):
+        X = np.concatenate([np.concatenate([np.roll(ep[1:], d, axis=1) for d in range(3)], axis=0)
+                            .transpose(1, 0, 2).reshape(ep.shape[1], -1) for ep in eps])
+        return X, np.concatenate([ep[0] for ep in eps])
+
+    Xa, Ya = xy(truth[:half])
+    Xb, Yb = xy(truth[half:])
+    coef = np.linalg.solve(Xa.T @ Xa + 1e-2 * np.eye(Xa.shape[1]), Xa.T @ Ya)
+    r2 = 1 - ((Yb - Xb @ coef) ** 2).sum(0) / ((Yb - Yb.mean(0)) ** 2).sum(0)
+    shared = 1 - _synthetic.PARAMS.private_share
+    assert 0.2 < np.median(r2) < shared + 0.1
+
+
 def test_repeated_viewing_repeats_stimulus_with_fresh_noise(synthetic_root):
     data = load_movie10(synthetic_root, movies=["figures"])
     truth = load_true_signal(synthetic_root, data, "movie10")

@@ -72,7 +72,7 @@ META_FILE = "synthetic.json"
 class GeneratorParams:
     """Every constant of the generative model (calibration lives here only)."""
 
-    n_latent: int = 12  # shared stimulus-driven directions
+    n_latent: int = 16  # shared stimulus-driven directions
     n_movie_latent: int = 4  # extra directions present in Movie10 only
     driver_sigma_friends: float = 1.0  # Gaussian smoothing of drivers, in TRs
     driver_sigma_movie10: float = 0.6
@@ -82,10 +82,12 @@ class GeneratorParams:
     hrf_length_s: float = 32.0
     pad: int = 24  # pre-roll TRs generated before each run (lags and HRF start-up)
     max_lag: int = 2  # subject lags drawn in 0..max_lag TRs
-    subject_deviation: float = 0.7  # weight deviation of a subject relative to shared weights
+    subject_deviation: float = 0.5  # weight deviation of a subject relative to shared weights
+    n_private_latent: int = 6  # stimulus-driven directions private to each subject
+    private_share: float = 0.35  # share of a parcel's signal variance that is private
     signal_fraction_a: float = 1.3  # f_c ~ f_max * Beta(a, b): signal variance fraction
     signal_fraction_b: float = 1.6
-    signal_fraction_max: float = 0.75
+    signal_fraction_max: float = 0.85
     subject_jitter: float = 0.25  # log-normal jitter of f per subject and parcel
     noise_rank: int = 6  # low-rank structured noise factors per subject
     noise_lowrank_share: float = 0.4  # share of noise variance in the low-rank part
@@ -170,7 +172,7 @@ def _ar1(rng, n_times: int, n: int, phi: float) -> np.ndarray:
 @dataclass
 class _Subject:
     lag: int
-    weights: np.ndarray  # (K + K_movie, C): latent -> parcel signal, std-scaled
+    weights: np.ndarray  # (K + K_movie + K_private, C): latent -> parcel signal, std-scaled
     noise_loadings: np.ndarray  # (rank, C)
     noise_parcel: np.ndarray  # (C,) std of the per-parcel noise
 
@@ -193,8 +195,11 @@ def _subject_models(seed: int, n_parcels: int, p: GeneratorParams) -> dict[int, 
         w[K:] *= p.movie_extra_gain
         f = np.clip(frac * np.exp(p.subject_jitter * r.standard_normal(C)), 0.0, 0.95)  # (C,)
         std = r.uniform(p.std_low, p.std_high, C)  # (C,)
+        w *= std * np.sqrt(f * (1.0 - p.private_share))
+        wp = r.standard_normal((p.n_private_latent, C))  # (Kp, C)
+        wp *= std * np.sqrt(f * p.private_share) / np.linalg.norm(wp, axis=0)
         # Rounded to float32 as stored in truth.h5, so truth and data agree exactly.
-        weights = (w * (std * np.sqrt(f))).astype(np.float32).astype(np.float64)  # (K+Km, C)
+        weights = np.concatenate([w, wp]).astype(np.float32).astype(np.float64)  # (K+Km+Kp, C)
         noise_std = std * np.sqrt(1.0 - f)  # (C,)
         load = r.standard_normal((p.noise_rank, C))  # (rank, C)
         load *= noise_std * np.sqrt(p.noise_lowrank_share) / np.linalg.norm(load, axis=0)
@@ -225,6 +230,25 @@ def _latent(drivers: np.ndarray, p: GeneratorParams) -> np.ndarray:
     std = lat[p.pad:].std(axis=0, keepdims=True)
     scale = drivers[p.pad:].std(axis=0, keepdims=True)  # keeps movie rescaling, zeros stay 0
     return lat * np.divide(scale, std, out=np.zeros_like(std), where=std > 0)
+
+
+def _private_latent(seed: int, stimulus: str, subject: int, n_times: int,
+                    p: GeneratorParams) -> np.ndarray:
+    """A subject's own stimulus-driven latent, (pad + n_times, K_private): the same for
+    every viewing of the stimulus, invisible in the other subjects."""
+    rng = _rng(seed, "private", stimulus, subject)
+    sigma = p.driver_sigma_friends if _is_friends(stimulus) else p.driver_sigma_movie10
+    d = gaussian_filter1d(rng.standard_normal((p.pad + n_times, p.n_private_latent)), sigma,
+                          axis=0)  # (n, Kp)
+    d /= d.std(axis=0, keepdims=True)
+    return _latent(d, p)
+
+
+def full_latent(truth: h5py.File, stimulus: str, subject: int) -> np.ndarray:
+    """Shared and private latent of a subject from ``truth.h5``: (pad + T + 1, K+Km+Kp)."""
+    shared = truth[f"latent/{stimulus}"][()]
+    private = truth[f"private/{stimulus}/sub-{subject:02d}"][()]
+    return np.concatenate([shared, private], axis=1).astype(np.float64)
 
 
 def subject_signal(latent: np.ndarray, weights: np.ndarray, lag: int, pad: int,
@@ -439,10 +463,13 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
                 seen.add(stim)
                 drv = _drivers(seed, stim, base + 1, p)  # (pad + base + 1, K+Km)
                 truth.create_dataset(f"latent/{stim}", data=_latent(drv, p).astype(np.float32))
+                for s in SUBJECTS:
+                    truth.create_dataset(f"private/{stim}/sub-{s:02d}", data=_private_latent(
+                        seed, stim, s, base + 1, p).astype(np.float32))
                 _write_features(feats, mixers, seed, stim, drv[p.pad:], base, p)
-            lat = truth[f"latent/{stim}"][()].astype(np.float64)
             for s, n_times in lengths.items():
                 m = subjects[s]
+                lat = full_latent(truth, stim, s)  # (pad + base + 1, K+Km+Kp)
                 x = subject_signal(lat, m.weights, m.lag, p.pad, n_times)  # (T_s, C)
                 x += _noise(_rng(seed, "noise", kind, s, stim, run), n_times, m, p)
                 x -= x.mean(axis=0)

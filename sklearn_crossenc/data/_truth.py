@@ -15,7 +15,7 @@ from ._loaders import (
     open_h5,
 )
 from ._paths import SUBJECTS, friends_path, movie10_path, stimulus_name
-from ._synthetic import TRUTH_FILE, is_synthetic, subject_signal
+from ._synthetic import TRUTH_FILE, full_latent, is_synthetic, subject_signal
 
 __all__ = ["load_true_signal"]
 
@@ -92,7 +92,6 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
             stim = stimulus_name(key)
             if f"latent/{stim}" not in t:
                 raise ValueError(f"{root} has no {kind} run {key!r} (no latent for {stim!r})")
-            latent = t[f"latent/{stim}"][()].astype(np.float64)  # (pad + T + 1, K)
             sig = np.empty(arr_shape, np.float32)  # (S, T, C)
             for i, s in enumerate(subjects):
                 w, lag = models[s]
@@ -106,6 +105,7 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
                         f"{'no such run' if full is None else f'{full} time points'}, "
                         f"data has {arr_shape[1]}"
                     )
+                latent = full_latent(t, stim, s)  # (pad + T + 1, K + K_movie + K_private)
                 sig[i] = subject_signal(latent, w, lag, pad, full)[:arr_shape[1]]
             out[key] = sig
     return out
