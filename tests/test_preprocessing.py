@@ -134,8 +134,9 @@ def test_errors(episodes_list):
 def test_in_pipeline_with_encoder(episodes_list):
     encoder = pytest.importorskip("sklearn_crossenc.encoder")
     rng = np.random.default_rng(3)
-    shared = rng.normal(size=(3, 40, 1))
-    X = [(shared + 0.3 * rng.normal(size=(4, 40, 6))).astype(np.float32) * 0.5 for _ in range(4)]
+    # 4 episodes of 3 subjects sharing a signal, plus subject noise, std about 0.5.
+    X = [(0.5 * (rng.normal(size=(1, 40, 6)) + 0.3 * rng.normal(size=(3, 40, 6))))
+         .astype(np.float32) for _ in range(4)]
     pipe = Pipeline([
         ("z", EpisodeZScore()),
         ("enc", encoder.CrossSubjectEncoder(
@@ -150,3 +151,26 @@ def test_in_pipeline_with_encoder(episodes_list):
     # The pipeline's score is the encoder's score on the z-scored input.
     Z = pipe[:-1].transform(X)
     assert score == pytest.approx(pipe[-1].score(Z), abs=1e-6)
+
+
+def test_pipeline_grid_search():
+    encoder = pytest.importorskip("sklearn_crossenc.encoder")
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from sklearn_crossenc.metrics import pearson_scorer
+
+    rng = np.random.default_rng(4)
+    X = [(0.5 * (rng.normal(size=(1, 30, 5)) + 0.3 * rng.normal(size=(3, 30, 5))))
+         .astype(np.float32) for _ in range(4)]
+    pipe = Pipeline([
+        ("z", EpisodeZScore()),
+        ("enc", encoder.CrossSubjectEncoder(
+            encoder_kernel_size=0, sample_length=16, samples_per_epoch=32, max_epochs=1,
+            batch_size=8, random_state=0, device="cpu")),
+    ])
+    search = GridSearchCV(pipe, {"enc__embed_dim": [2, 4]}, cv=KFold(2), scoring=pearson_scorer)
+    search.fit(X)
+    assert search.best_params_["enc__embed_dim"] in (2, 4)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert search.best_estimator_.predict(X)[0].shape == (3, 30, 5)
