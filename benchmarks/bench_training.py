@@ -430,6 +430,59 @@ def print_report(res: dict) -> None:
               f"project {g['project_best']}")
 
 
+def markdown_summary(res: dict) -> str:
+    """The results as the Markdown table of ``docs/performance.md``."""
+    r, p, d = res["reference"], res["project_seed"], res["project_default"]
+    tta, fl, m = res["time_to_accuracy"], res["flops"], res["machine"]
+    ratio = p["clips_per_s"] / r["clips_per_s"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores_available']} cores, torch {m['torch']} "
+        f"({m['torch_threads']} threads), device {m['device']}"
+        + (f" ({m['gpu']})" if "gpu" in m else "")
+        + f"; load average at start {', '.join(f'{x:.1f}' for x in m['load_avg_1_5_15'])}; "
+        f"{m['date_utc']}.",
+        "",
+        "| | reference (seed loop) | CrossSubjectEncoder | ratio / difference |",
+        "|---|---:|---:|---:|",
+        f"| clips/s, seed configuration | {r['clips_per_s']:.1f} | {p['clips_per_s']:.1f} "
+        f"| {ratio:.2f}x |",
+        f"| training time (s), seed configuration | {r['train_time_s']:.1f} | "
+        f"{p['train_time_s']:.1f} | {r['train_time_s'] / p['train_time_s']:.2f}x |",
+    ]
+    for name in EVAL_SETS:
+        lines.append(f"| final {name}, seed configuration | {r['final'][name]:.4f} | "
+                     f"{p['final'][name]:.4f} | {p['final'][name] - r['final'][name]:+.4f} |")
+    ep = tta["project_epoch"]
+    lines.append(
+        f"| time to s6 >= {tta['target']:.4f} - {TOLERANCE} (s), defaults | "
+        f"{r['train_time_s']:.1f} (all epochs) | "
+        + ("not reached" if tta["project_s"] is None else
+           f"{tta['project_s']:.1f} (epoch {ep + 1})")
+        + " | " + ("-" if tta["speedup"] is None else f"{tta['speedup']:.2f}x") + " |")
+    for name in EVAL_SETS:
+        lines.append(f"| final {name}, defaults | {r['final'][name]:.4f} | "
+                     f"{d['final'][name]:.4f} | {d['final'][name] - r['final'][name]:+.4f} |")
+    pk = fl["matmul"]["peak"]
+    lines.append(
+        f"| GFLOP/s achieved (matmul peak {pk:.1f}) | {fl['reference_gflops']:.1f} "
+        f"({fl['reference_gflops'] / pk:.0%}) | "
+        + ("n/a" if fl["project_gflops"] is None else
+           f"{fl['project_gflops']:.1f} ({fl['project_gflops'] / pk:.0%})")
+        + f" | seed-equivalent {fl['project_seed_equivalent_gflops']:.1f} |")
+    lines.append(
+        f"| FLOPs per training clip | {fl['seed_train_per_clip'] / 1e6:.1f} M | "
+        + ("n/a" if fl["project_counted_per_clip"] is None else
+           f"{fl['project_counted_per_clip'] / 1e6:.1f} M")
+        + " | |")
+    if "grid" in res:
+        g = res["grid"]
+        lines.append(
+            f"| 3x3 grid, {g['n_folds']} folds, {g['epochs']} x {g['samples_per_epoch']} "
+            f"clips (s) | {g['reference_s']:.1f} | {g['project_s']:.1f} "
+            f"(n_jobs={g['n_jobs']}) | {g['speedup']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()
@@ -453,6 +506,7 @@ def main(argv=None) -> dict:
     p.add_argument("--grid-n-jobs", type=int, default=None,
                    help="n_jobs of the project's GridSearchCV (default: available cores)")
     p.add_argument("--json", help="save the results to this JSON file")
+    p.add_argument("--markdown", help="save the summary table (Markdown) to this file")
     args = p.parse_args(argv)
 
     epochs = args.epochs or (2 if args.quick else SEED_PARAMS["max_epochs"])
@@ -543,6 +597,11 @@ def main(argv=None) -> dict:
 
         atomic_write_json(args.json, _jsonable(res))
         print(f"saved {args.json}")
+    if args.markdown:
+        from sklearn_crossenc._io import atomic_write_text
+
+        atomic_write_text(args.markdown, markdown_summary(res))
+        print(f"saved {args.markdown}")
     return res
 
 
