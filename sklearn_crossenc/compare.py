@@ -107,18 +107,25 @@ def ensure_default_dataset(
 ) -> Path:
     """Return the default synthetic dataset's folder, generating it on first use.
 
-    The generator writes into a temporary folder and renames it, so an interrupted
-    first run leaves no half-written dataset behind.
+    The folder is reused while it was written with the generator's current settings;
+    when the generator has changed since (a newer package), it is regenerated: the
+    cache belongs to this package. The generator writes into a temporary folder and
+    renames it, so an interrupted first run leaves no half-written dataset behind.
     """
     from .data import is_synthetic, make_synthetic_dataset
 
     log = log or _noop
     root = default_data_dir(scale, seed)
+    overwrite = False
     if root.exists() and is_synthetic(root):
-        return root
+        try:
+            return make_synthetic_dataset(root, scale=scale, seed=seed)  # same settings: reuse
+        except FileExistsError:
+            log(f"The cached dataset {root} was written with other generator settings.")
+            overwrite = True
     log(f"Generating the synthetic '{scale}' dataset (seed {seed}) once into {root} ...")
     t0 = time.perf_counter()
-    make_synthetic_dataset(root, scale=scale, seed=seed, progress=progress)
+    make_synthetic_dataset(root, scale=scale, seed=seed, overwrite=overwrite, progress=progress)
     log(f"  done in {time.perf_counter() - t0:.1f} s.")
     return root
 

@@ -235,3 +235,18 @@ def test_default_dataset_generated_once(monkeypatch, tmp_path):
     assert ensure_default_dataset(scale="tiny", log=messages.append) == root
     assert len(messages) == 2  # reused: nothing generated the second time
     assert _digest(root) == stamp
+
+
+def test_default_dataset_regenerated_when_generator_changed(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "cache"))
+    root = ensure_default_dataset(scale="tiny")
+    meta_path = root / "synthetic.json"
+    meta = json.loads(meta_path.read_text())
+    stale = dict(meta, params=dict(meta["params"], n_latent=meta["params"]["n_latent"] + 1))
+    meta_path.write_text(json.dumps(stale))
+    messages = []
+    assert ensure_default_dataset(scale="tiny", log=messages.append) == root
+    assert "other generator settings" in messages[0] and len(messages) == 3
+    assert json.loads(meta_path.read_text()) == meta
