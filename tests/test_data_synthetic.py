@@ -345,3 +345,22 @@ def test_small_scale_calibration(tmp_path):
         assert 0.5 < oracle < 0.7
     assert all(v.shape[2] == 1000 and 370 <= v.shape[1] <= 600 for v in s6.values())
     assert len(load_friends(root)) == 45 and len(load_movie10(root)) == 12
+
+
+def test_full_scale_plan_has_the_real_runs_and_lengths():
+    """The 'full' plan (not generated here: ~2.5 GB) matches ALGONAUTS.md's counts."""
+    plan = _synthetic._plan(_synthetic.SCALES["full"], seed=0)
+    friends = [p for p in plan if p[0] == "friends"]
+    movie = [p for p in plan if p[0] == "movie10"]
+    assert len(friends) == 292 and len(movie) == 61
+    common = [p for p in friends if len(p[4]) == 4]
+    assert sum(p[1] < "s06" for p in common) == 238 and sum(p[1] >= "s06" for p in common) == 49
+    lengths = np.array([p[3] for p in friends])
+    assert lengths.min() >= 427 and lengths.max() <= 591 and 450 < lengths.mean() < 490
+    seg_len = {p[1]: p[3] for p in movie}
+    assert seg_len["bourne10"] == 379 and seg_len["figures12"] == 372
+    assert seg_len["life05"] == 390 and seg_len["wolf17"] == 496
+    others = [n for s, n in seg_len.items() if s not in ("bourne10", "figures12", "life05",
+                                                          "wolf17")]
+    assert min(others) >= 401 and max(others) <= 410
+    assert sum(p[2] == 2 for p in movie) == 17  # figures01-12 and life01-05 seen twice
