@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from skorch.callbacks import Callback
 
 from .metrics import pearson_map
 
@@ -297,35 +298,45 @@ def _make_model(name: str, params: dict):
     return getattr(pkg, name)(**params)
 
 
-def _progress_callback(max_epochs: int, label: str):
-    """A skorch callback that advances a tqdm bar once per epoch."""
-    from skorch.callbacks import Callback
-    from tqdm.auto import tqdm
+class EpochProgressBar(Callback):
+    """A skorch callback that advances a tqdm bar (on stderr) once per training epoch.
 
-    class _EpochBar(Callback):
-        def on_train_begin(self, net, **kwargs):
-            self.bar_ = tqdm(total=max_epochs, desc=label, unit="epoch", leave=False)
+    Parameters
+    ----------
+    total : int
+        Expected number of epochs (``max_epochs``).
+    desc : str
+        Label of the bar.
+    """
 
-        def on_epoch_end(self, net, **kwargs):
-            bar = getattr(self, "bar_", None)
-            if bar is not None:
-                bar.update(1)
-                loss = net.history[-1].get("train_loss") if len(net.history) else None
-                if loss is not None:
-                    bar.set_postfix(loss=f"{loss:.4g}")
+    def __init__(self, total: int = 10, desc: str = "epochs"):
+        self.total = total
+        self.desc = desc
 
-        def on_train_end(self, net, **kwargs):
-            bar = getattr(self, "bar_", None)
-            if bar is not None:
-                bar.close()
-            self.bar_ = None
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
 
-        def __getstate__(self):  # a fitted estimator stays picklable
-            state = dict(self.__dict__)
-            state["bar_"] = None
-            return state
+        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=False)
 
-    return _EpochBar()
+    def on_epoch_end(self, net, **kwargs):
+        bar = getattr(self, "bar_", None)
+        if bar is None:
+            return
+        bar.update(1)
+        loss = net.history[-1].get("train_loss") if len(net.history) else None
+        if loss is not None:
+            bar.set_postfix(loss=f"{loss:.4g}")
+
+    def on_train_end(self, net, **kwargs):
+        bar = getattr(self, "bar_", None)
+        if bar is not None:
+            bar.close()
+        self.bar_ = None
+
+    def __getstate__(self):  # a fitted estimator stays picklable (no open bar inside)
+        state = dict(self.__dict__)
+        state["bar_"] = None
+        return state
 
 
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
@@ -497,7 +508,7 @@ def run_comparison(
         est = _make_model(name, params)
         if name == "CrossSubjectEncoder" and progress:
             max_epochs = est.get_params().get("max_epochs", 10)
-            est.set_params(callbacks=[_progress_callback(max_epochs, name)])
+            est.set_params(callbacks=[EpochProgressBar(max_epochs, name)])
         if name == "CrossSubjectRidge" and progress and "verbose" in est.get_params():
             est.set_params(verbose=1)
         t0 = time.perf_counter()

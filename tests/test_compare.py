@@ -250,3 +250,33 @@ def test_default_dataset_regenerated_when_generator_changed(monkeypatch, tmp_pat
     assert ensure_default_dataset(scale="tiny", log=messages.append) == root
     assert "other generator settings" in messages[0] and len(messages) == 3
     assert json.loads(meta_path.read_text()) == meta
+
+
+def test_progress_bars_on_stderr_and_estimator_picklable(synthetic_root, eval_data, capsys):
+    import pickle
+
+    result = run_comparison(synthetic_root, models=["encoder"], quick=True, progress=True,
+                            return_estimators=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "CrossSubjectEncoder" in captured.err and "epoch" in captured.err
+    assert "loading friends" in captured.err
+    est = result["estimators"]["CrossSubjectEncoder"]
+    restored = pickle.loads(pickle.dumps(est))
+    X = list(eval_data["movie10_run1"].values())
+    for a, b in zip(est.predict(X), restored.predict(X), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.gpu
+def test_compare_on_cuda(synthetic_root):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    result = run_comparison(synthetic_root, models=["encoder", "mean"], device="cuda",
+                            quick=True, return_estimators=True)
+    assert result["config"]["device"] == "cuda"
+    assert result["environment"]["device"]["type"] == "cuda"
+    sc = result["models"]["CrossSubjectEncoder"]["scores"]["friends_s6"]["mean"]
+    X = list(load_friends(synthetic_root, seasons=[6]).values())
+    assert sc == pytest.approx(result["estimators"]["CrossSubjectEncoder"].score(X), abs=1e-9)
