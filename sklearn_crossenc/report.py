@@ -260,8 +260,9 @@ def report_markdown(result, figures: dict | None = None) -> str:
             lines.append(f"- **{name}**: skipped ({m.get('reason', '')})")
             continue
         params = ", ".join(f"{k}={v!r}" for k, v in m.get("params", {}).items())
+        params = f"`{params}`" if params else "(no parameters)"
         lines.append(
-            f"- **{name}**: fit {m['fit_s']:.1f} s, evaluation {m['eval_s']:.1f} s. `{params}`"
+            f"- **{name}**: fit {m['fit_s']:.1f} s, evaluation {m['eval_s']:.1f} s. {params}"
         )
     t = result.get("timings", {})
     lines += [
