@@ -163,9 +163,10 @@ def hrf(tr: float = TR, length_s: float = PARAMS.hrf_length_s) -> np.ndarray:
 
 def _ar1(rng, n_times: int, n: int, phi: float) -> np.ndarray:
     """Unit-variance stationary AR(1) series, shape (n_times, n)."""
-    e = rng.standard_normal((n_times, n))  # (T, n)
-    e[1:] *= np.sqrt(1.0 - phi**2)
-    return lfilter([1.0], [1.0, -phi], e, axis=0)
+    e = rng.standard_normal((n_times, n), dtype=np.float32)  # (T, n)
+    e[1:] *= np.float32(np.sqrt(1.0 - phi**2))
+    one = np.ones(1, np.float32)
+    return lfilter(one, np.array([1.0, -phi], np.float32), e, axis=0)  # float32 throughout
 
 
 # --------------------------------------------------------------------------- model parts
@@ -438,7 +439,7 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
     subjects = _subject_models(seed, C, p)
     seen: set[str] = set()
     session = {}
-    h5kw = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+    h5kw = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
     with contextlib.ExitStack() as stack:
         files = {}
         for s in SUBJECTS:
@@ -536,7 +537,7 @@ def _write_features(feats, mixers, seed, stim, drivers, base, p):
         noise = r.standard_normal(clean.shape) * p.feature_noise * clean.std(axis=0)
         f.create_group(stim).create_dataset(
             "features", data=_quantize(clean + noise, p.mantissa_bits), compression="gzip",
-            compression_opts=4, shuffle=True)
+            compression_opts=1, shuffle=True)
 
 
 def is_synthetic(root) -> bool:
