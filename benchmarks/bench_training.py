@@ -512,6 +512,9 @@ def main(argv=None) -> dict:
                    help="n_jobs of the project's GridSearchCV (default: available cores)")
     p.add_argument("--tta-params", help="JSON dict of CrossSubjectEncoder parameters for the "
                    "time-to-accuracy run (default: the estimator's defaults)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads for both sides (default: torch's default); on a shared "
+                   "machine 1 avoids OpenMP threads waiting on each other")
     p.add_argument("--json", help="save the results to this JSON file")
     p.add_argument("--markdown", help="save the summary table (Markdown) to this file")
     args = p.parse_args(argv)
@@ -519,6 +522,10 @@ def main(argv=None) -> dict:
     epochs = args.epochs or (2 if args.quick else SEED_PARAMS["max_epochs"])
     spe = args.samples_per_epoch or (96 if args.quick else SEED_PARAMS["samples_per_epoch"])
     device = ref.resolve_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            p.error(f"--threads must be >= 1; got {args.threads}")
+        torch.set_num_threads(args.threads)
     data, data_dir = prepare_data(args.data_dir)
     first = next(iter(data["train"].values()))  # (S, T, C)
     S, C = first.shape[0], first.shape[2]
@@ -527,7 +534,7 @@ def main(argv=None) -> dict:
         sys.argv[1:] if argv is None else argv), "data_dir": str(data_dir),
         "config": {"epochs": epochs, "samples_per_epoch": spe}}
     res["machine"] = machine_info(device)
-    threads = torch.get_num_threads()  # the reference runs with torch's default
+    threads = torch.get_num_threads()  # both sides run with this thread count
     print(f"reference: seed loop, {epochs} epochs x {spe} clips ...", flush=True)
     r = ref.run_reference(data=data, epochs=epochs, n_train_samples=spe, device=device)
     print(f"  {r['clips_per_s']:.1f} clips/s, final {r['final']}", flush=True)
