@@ -109,14 +109,6 @@ def test_fold_scores_equal_explicit_predictions(scoring, fit_intercept):
         np.testing.assert_allclose(scores[a], want, rtol=1e-8, atol=1e-10)
 
 
-def test_fold_scores_chunking_does_not_change_results():
-    X, Y = _problem(seed=4)
-    args = (ridge_stats([X[:50]], [Y[:50]]), ridge_stats([X[50:]], [Y[50:]]), ALPHAS)
-    whole = ridge_fold_scores(*args)
-    chunked = ridge_fold_scores(*args, chunk_size=1)  # one alpha at a time
-    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
-
-
 def test_float32_products_close_to_float64():
     X, Y = _problem(seed=5, n=200)
     s64 = ridge_stats([X[:150]], [Y[:150]]), ridge_stats([X[150:]], [Y[150:]])

@@ -152,11 +152,8 @@ class RidgeStats:
 
     def add(self, X: np.ndarray, Y: np.ndarray) -> None:
         """Add the time points of ``X`` (T, P) and ``Y`` (T, C) in place."""
-        p = X.shape[1]
-        # One product for both Gram and cross-product: X^T [X Y] -> (P, P + C).
-        prod = X.T @ np.concatenate([X, Y], axis=1)  # (P, P + C)
-        self.xx += prod[:, :p]
-        self.xy += prod[:, p:]
+        self.xx += X.T @ X  # (P, P)
+        self.xy += X.T @ Y  # (P, C)
         self.n += X.shape[0]
         self.sx += X.sum(axis=0, dtype=np.float64)
         self.sy += Y.sum(axis=0, dtype=np.float64)
@@ -313,7 +310,7 @@ def solve_ridge_stats(stats: RidgeStats, alpha, *, fit_intercept: bool = True,
 
 
 def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_intercept=True,
-                      scoring="r2", dtype=np.float64, chunk_size: int = 2**24) -> np.ndarray:
+                      scoring="r2", dtype=np.float64) -> np.ndarray:
     """Validation score of every alpha for every target, from sufficient statistics.
 
     Fits ridge on ``train`` for each alpha (one ``eigh`` for all alphas and targets)
@@ -330,8 +327,6 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     dtype : numpy dtype, default=np.float64
         Dtype of the eigen-decomposition and of the (P, P) products; sums, centring and
         the final reductions are float64.
-    chunk_size : int
-        Largest number of elements of the stacked per-alpha weights held at once.
 
     Returns
     -------
@@ -362,31 +357,27 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     H = (V.T @ xyc).astype(np.float64)  # (P, C)
     g = V.T.astype(np.float64) @ sxc  # (P,)
 
-    n_feat, n_targets = Z.shape
-    per_chunk = max(1, chunk_size // max(1, n_feat * n_targets))
-    scores = np.empty((alphas.size, n_targets))  # (A, C)
-    for start in range(0, alphas.size, per_chunk):
-        a = alphas[start:start + per_chunk]  # (a,)
-        Wp = Z[None] / (lam[None, :, None] + a[:, None, None])  # (a, P, C) eigenbasis weights
-        GW = np.matmul(G, Wp.astype(dtype, copy=False))  # (a, P, C) in dtype
-        quad = np.einsum("apc,apc->ac", Wp, GW.astype(np.float64))  # (a, C)  sum_t yhat_c^2
-        cross = np.einsum("apc,pc->ac", Wp, H)  # (a, C)  sum_t yhat_c * y_c
-        if scoring == "pearson":
-            spred = np.einsum("apc,p->ac", Wp, g)  # (a, C)  sum_t yhat_c
-            cov = cross - spred * syc / nv
-            var_p = np.maximum(quad - spred**2 / nv, 0.0)
-            denom = np.sqrt(var_p * sst)
-            scores[start:start + a.size] = np.divide(
-                cov, denom, out=np.zeros_like(cov), where=denom > 0
-            )
-        else:
-            sse = np.maximum(yyc - 2.0 * cross + quad, 0.0)  # (a, C)
-            if scoring == "neg_mse":
-                scores[start:start + a.size] = -sse / nv
-            else:
-                scores[start:start + a.size] = np.where(
-                    sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), 0.0
-                )
+    # Per alpha a, the eigenbasis weights are Wp_a = D[a][:, None] * Z with
+    # D[a, p] = 1 / (lam_p + alpha_a). Linear terms are one small product for all alphas.
+    D = 1.0 / (lam[None, :] + alphas[:, None])  # (A, P)
+    cross = D @ (Z * H)  # (A, C)  sum_t yhat_c * y_c   (yhat, y around the training means)
+    Zd = Z.astype(dtype)  # (P, C)
+    quad = np.empty((alphas.size, Z.shape[1]))  # (A, C)  sum_t yhat_c^2
+    for a in range(alphas.size):
+        Wp = Zd * D[a].astype(dtype)[:, None]  # (P, C)
+        GW = G @ Wp  # (P, C): the one (P, P) x (P, C) product per alpha
+        Wp *= GW
+        quad[a] = Wp.sum(axis=0, dtype=np.float64)
+    if scoring == "pearson":
+        spred = D @ (Z * g[:, None])  # (A, C)  sum_t yhat_c
+        cov = cross - spred * syc / nv
+        var_p = np.maximum(quad - spred**2 / nv, 0.0)
+        denom = np.sqrt(var_p * sst)
+        return np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 0)
+    sse = np.maximum(yyc - 2.0 * cross + quad, 0.0)  # (A, C)
+    if scoring == "neg_mse":
+        return -sse / nv
+    scores = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), 0.0)  # (A, C)
     return scores
 
 
