@@ -131,3 +131,15 @@ def test_pipeline_fits_predicts_scores_and_searches(friends):
     search = GridSearchCV(pipe, {"enc__embed_dim": [2, 4]}, scoring=pearson_scorer, cv=KFold(2))
     search.fit(X)
     assert search.best_params_["enc__embed_dim"] in (2, 4)
+
+
+def test_cross_validate_on_a_4d_array_with_explicit_targets():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 3, 30, 6)).astype(np.float32)
+    out = cross_validate(CrossSubjectEncoder(**FAST), X, X.copy(), cv=KFold(2),
+                         scoring=pearson_scorer, return_estimator=True)
+    assert out["test_score"].shape == (2,)
+    for est, (_, test) in zip(out["estimator"], KFold(2).split(X), strict=True):
+        assert est.predict(X[test]).shape == X[test].shape
+        assert est.score(X[test]) == pytest.approx(
+            pearson_score(X[test], est.predict(X[test])))
