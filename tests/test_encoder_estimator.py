@@ -348,3 +348,20 @@ def test_fast_mse_matches_torch():
     t2 = target.clone().requires_grad_(True)
     (gt,) = torch.autograd.grad(MSELoss()(pred, t2), t2)
     torch.testing.assert_close(gt, -g_ref)
+
+
+def test_deferred_nonfinite_check_of_the_cuda_path_names_the_first_bad_step(X4, monkeypatch):
+    from sklearn_crossenc.encoder._net import CrossSubjectNet
+
+    # The CUDA path checks the losses once per epoch; exercise it on the CPU.
+    monkeypatch.setattr(CrossSubjectNet, "_check_loss_each_step", staticmethod(lambda d: False))
+    X = X4.copy()
+    X[3] *= np.float32(1e19)  # only clips from episode 3 overflow
+    with pytest.raises(FloatingPointError, match=r"loss at epoch 1, step (\d) of 4") as info:
+        CrossSubjectEncoder(random_state=0, **{**FAST, "batch_size": 1,
+                                               "samples_per_epoch": 4}).fit(X)
+    # The first clip drawn from episode 3 is the first bad step.
+    rng = np.random.default_rng(
+        [int(s) for s in np.random.RandomState(0).randint(0, 2**31 - 1, 3)][1])
+    episodes, _ = sample_clip_starts(rng, [40] * 5, 4, 16)
+    assert f"step {int(np.argmax(episodes == 3))} of 4" in str(info.value)

@@ -195,7 +195,7 @@ class CrossSubjectNet(NeuralNet):
         index = store.clip_index(episodes, offsets, L)  # (n, L) on device
         n = index.shape[0]
         n_steps = math.ceil(n / B)
-        check_each_step = store.X.device.type != "cuda"
+        check_each_step = self._check_loss_each_step(store.X.device)
         losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
         sizes = torch.tensor([min(B, n - i * B) for i in range(n_steps)], dtype=torch.float32)
         epoch = len(self.history)
@@ -226,6 +226,11 @@ class CrossSubjectNet(NeuralNet):
             bad = int(torch.nonzero(~torch.isfinite(losses))[0])
             self._raise_nonfinite(epoch, bad, n_steps, float(losses[bad]))
         return float((losses * sizes).sum() / sizes.sum())
+
+    @staticmethod
+    def _check_loss_each_step(device: torch.device) -> bool:
+        """Check the loss on the host every step (CPU), or once per epoch (CUDA)."""
+        return device.type != "cuda"
 
     def _raise_nonfinite(self, epoch, step, n_steps, value):
         raise FloatingPointError(
