@@ -270,8 +270,7 @@ def model_params(
 
     Seed defaults for the encoder (``quick`` shortens training to a smoke run); the
     clip length is capped at the shortest training run so that short synthetic runs
-    work. Ridge models keep their defaults (``quick``: a short alpha grid and, for
-    ``FeatureRidge``, 2 folds).
+    work. Ridge models keep their defaults (``quick``: a short alpha grid and 2 folds).
     """
     if name == "CrossSubjectEncoder":
         params = {"device": device, "random_state": seed}
@@ -283,7 +282,7 @@ def model_params(
     if name == "CrossSubjectRidge":
         params = {}
         if quick:
-            params["alphas"] = QUICK_RIDGE_ALPHAS
+            params.update(alphas=QUICK_RIDGE_ALPHAS, cv=2)
         return params
     if name == "FeatureRidge":
         return dict(QUICK_FEATURE_RIDGE) if quick else {}
@@ -421,7 +420,7 @@ def run_comparison(
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device of the encoder.
     quick : bool, default=False
-        Reduced training (2 short epochs, a 4-value alpha grid): a smoke run.
+        Reduced training (2 short epochs; short alpha grids, 2 folds): a smoke run.
     seed : int or None, default=0
         ``random_state`` of the encoder.
     trim : int, default=0

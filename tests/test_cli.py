@@ -269,6 +269,21 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     assert not [n for n in names if n.endswith(".tmp") or ".tmp." in n]
     assert "Report written to" in table
     assert tree_digest(synthetic_root) == before
+    # the file's numbers are the estimators' scores (MeanOfOthers is deterministic)
+    from sklearn_crossenc import MeanOfOthers, load_friends, load_movie10
+
+    train = list(load_friends(synthetic_root, seasons=[1, 2, 3, 4, 5]).values())
+    model = MeanOfOthers().fit(train)
+    for key, X in (("friends_s6", load_friends(synthetic_root, seasons=[6])),
+                   ("movie10_run1", load_movie10(synthetic_root, runs=[1]))):
+        got = doc["models"]["MeanOfOthers"]["scores"][key]
+        assert got["mean"] == pytest.approx(model.score(list(X.values())), abs=1e-12)
+    with np.load(out / "parcel_scores.npz") as maps:
+        assert maps["CrossSubjectEncoder/friends_s6"].shape == (4, 48)
+        assert maps["CrossSubjectEncoder/friends_s6"].mean() == pytest.approx(
+            doc["models"]["CrossSubjectEncoder"]["scores"]["friends_s6"]["mean"], abs=1e-6)
+    md = (out / "report.md").read_text()
+    assert "| CrossSubjectEncoder |" in md and "## Movie10 run 1" in md
 
 
 def test_grid_end_to_end_csv(synthetic_root, tmp_path, capsys):
