@@ -322,3 +322,21 @@ def test_grid_by_season_uses_groups(synthetic_root, tmp_path, monkeypatch, capsy
     assert sorted(s for fold in seen["folds"] for s in fold) == [1, 2, 3, 4, 5]
     assert all(len(fold) == 1 for fold in seen["folds"])
 
+
+
+def test_diverging_fit_is_one_line(synthetic_root, tmp_path, capsys):
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o"), "--quick",
+            "--quiet", "--param", "lr=1e30", "--param", "embed_dim=4", "--cv", "2",
+            "--split", "kfold"]
+    assert main(argv) == 1
+    line = one_error_line(capsys.readouterr().err, "grid")
+    assert "nan" in line.lower() and "epoch" in line
+    assert not (tmp_path / "o" / "grid_results.csv").exists()
+
+
+def test_synth_refuses_a_foreign_folder(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["synth", str(tmp_path / "mine"), "--scale", "tiny", "--quiet"]) == 1
+    assert "not a synthetic dataset" in one_error_line(capsys.readouterr().err, "synth")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
