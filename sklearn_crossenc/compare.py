@@ -17,8 +17,11 @@ shown only with ``progress=True``. Reports are written by :mod:`sklearn_crossenc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -338,6 +341,34 @@ class EpochProgressBar(Callback):
         return state
 
 
+@contextlib.contextmanager
+def _interrupt_guard():
+    """Re-raise a Ctrl-C that a library swallowed during the block.
+
+    skorch ends training quietly on ``KeyboardInterrupt`` and returns a half-trained
+    net; a comparison must not report it. The SIGINT handler records the interrupt
+    (then raises as Python's default handler does); after the block, a recorded
+    interrupt is raised again. Only in the main thread (elsewhere signals cannot be
+    handled and the block runs unguarded).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
+
+
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
     per_subject = r_map.mean(axis=1)  # (S,)
     return {
@@ -511,10 +542,11 @@ def run_comparison(
         if name == "CrossSubjectRidge" and progress and "verbose" in est.get_params():
             est.set_params(verbose=1)
         t0 = time.perf_counter()
-        if name == "FeatureRidge":
-            est.fit(_feature_episodes(root, sets["train"]), X_train)
-        else:
-            est.fit(X_train)
+        with _interrupt_guard():
+            if name == "FeatureRidge":
+                est.fit(_feature_episodes(root, sets["train"]), X_train)
+            else:
+                est.fit(X_train)
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         model_maps = {}

@@ -280,3 +280,20 @@ def test_compare_on_cuda(synthetic_root):
     sc = result["models"]["CrossSubjectEncoder"]["scores"]["friends_s6"]["mean"]
     X = list(load_friends(synthetic_root, seasons=[6]).values())
     assert sc == pytest.approx(result["estimators"]["CrossSubjectEncoder"].score(X), abs=1e-9)
+
+
+def test_ctrl_c_during_training_is_not_swallowed(synthetic_root, monkeypatch):
+    """skorch stops training quietly on Ctrl-C; the comparison must stop, not report."""
+    import os
+    import signal
+
+    from sklearn_crossenc.compare import EpochProgressBar
+
+    def interrupt(self, net, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(EpochProgressBar, "on_epoch_end", interrupt)
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(synthetic_root, models=["encoder", "mean"], quick=True, progress=True)
+    assert signal.getsignal(signal.SIGINT) is previous
