@@ -373,7 +373,7 @@ def _cmd_grid(args, argv) -> int:
     import sklearn_crossenc as pkg
 
     from ._io import atomic_write_text
-    from .compare import QUICK_ENCODER, ensure_default_dataset, resolve_device
+    from .compare import QUICK_ENCODER, ensure_default_dataset, interrupt_guard, resolve_device
     from .metrics import pearson_scorer
 
     _check_dirs(args)
@@ -411,7 +411,7 @@ def _cmd_grid(args, argv) -> int:
         error_score="raise", verbose=0 if args.quiet else 2,
     )
     t0 = time.perf_counter()
-    with _parallel_backend(args):
+    with interrupt_guard(), _parallel_backend(args):
         search.fit(X, groups=groups if args.split == "season" else None)
     wall = time.perf_counter() - t0
     print(_grid_table(search.cv_results_), end="")

@@ -341,32 +341,35 @@ class EpochProgressBar(Callback):
         return state
 
 
+class _Interrupted(BaseException):
+    """Ctrl-C in disguise: libraries that swallow ``KeyboardInterrupt`` let it through."""
+
+
 @contextlib.contextmanager
-def _interrupt_guard():
-    """Re-raise a Ctrl-C that a library swallowed during the block.
+def interrupt_guard():
+    """Make Ctrl-C stop the block even inside libraries that swallow it.
 
     skorch ends training quietly on ``KeyboardInterrupt`` and returns a half-trained
-    net; a comparison must not report it. The SIGINT handler records the interrupt
-    (then raises as Python's default handler does); after the block, a recorded
-    interrupt is raised again. Only in the main thread (elsewhere signals cannot be
-    handled and the block runs unguarded).
+    net, which a comparison or a grid search would then report. Inside this block,
+    SIGINT raises a private ``BaseException`` that neither skorch nor scikit-learn's
+    ``error_score`` handling catches, and it leaves the block as ``KeyboardInterrupt``.
+    Only in the main thread (elsewhere signals cannot be handled and the block runs
+    unguarded).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    seen = []
 
     def handler(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
+        raise _Interrupted
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
+    except _Interrupted:
+        raise KeyboardInterrupt from None
     finally:
         signal.signal(signal.SIGINT, previous)
-    if seen:
-        raise KeyboardInterrupt
 
 
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
@@ -542,7 +545,7 @@ def run_comparison(
         if name == "CrossSubjectRidge" and progress and "verbose" in est.get_params():
             est.set_params(verbose=1)
         t0 = time.perf_counter()
-        with _interrupt_guard():
+        with interrupt_guard():
             if name == "FeatureRidge":
                 est.fit(_feature_episodes(root, sets["train"]), X_train)
             else:

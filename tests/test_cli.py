@@ -340,3 +340,24 @@ def test_synth_refuses_a_foreign_folder(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "mine"), "--scale", "tiny", "--quiet"]) == 1
     assert "not a synthetic dataset" in one_error_line(capsys.readouterr().err, "synth")
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_ctrl_c_in_grid_training_exits_130(synthetic_root, tmp_path, monkeypatch, capsys):
+    """Ctrl-C inside a skorch fit (which swallows KeyboardInterrupt) still stops the grid."""
+    import signal
+
+    from skorch.callbacks import EpochTimer
+
+    calls = []
+
+    def interrupt(self, net, **kwargs):
+        calls.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(EpochTimer, "on_epoch_end", interrupt)
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o"), "--quick",
+            "--quiet", "--param", "embed_dim=4,8", "--cv", "2", "--split", "kfold"]
+    assert main(argv) == 130
+    assert calls == [1]  # stopped at the first epoch, not after every candidate
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
