@@ -117,7 +117,7 @@ def _add_common(p, *, data=True, out=True):
     p.add_argument("--seed", type=int, default=0, metavar="N",
                    help="random_state of the encoder (default 0)")
     p.add_argument("--quick", action="store_true",
-                   help="reduced training for a smoke run (seconds); numbers are not meaningful")
+                   help="reduced training for a smoke run; its numbers are not meaningful")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars or messages; only the results")
 
