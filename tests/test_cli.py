@@ -213,6 +213,7 @@ def test_traceback_flag_reraises(tmp_path):
         main(["--traceback", "compare", "--data-dir", str(tmp_path / "nope")])
 
 
+@pytest.mark.slow
 def test_console_entry_points_one_line_error(tmp_path):
     """`python -m sklearn_crossenc` and the console script report one line, exit 1."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -242,6 +243,7 @@ def test_synth_writes_a_loadable_dataset(tmp_path, capsys):
     assert len(data) > 0 and next(iter(data.values())).shape[0] == 4
 
 
+@pytest.mark.slow
 def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     before = tree_digest(synthetic_root)
     out = tmp_path / "out"
