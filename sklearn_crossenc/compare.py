@@ -396,7 +396,7 @@ def _cpu_model() -> str:
 
 
 def environment_info(device: str = "cpu") -> dict:
-    """Python, platform, CPU, package versions and the compute device, as a dict."""
+    """Python, platform, CPU, load average, package versions and the device, as a dict."""
     from importlib import metadata
 
     import torch
@@ -412,12 +412,17 @@ def environment_info(device: str = "cpu") -> dict:
         dev = {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
     else:
         dev = {"type": "cpu", "name": _cpu_model()}
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min: timings on a busy machine
+    except (AttributeError, OSError):
+        load = None
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "load_average": load,
         "device": dev,
         "packages": packages,
     }

@@ -283,6 +283,11 @@ def report_markdown(result, figures: dict | None = None) -> str:
         f"- device: {dev['type']} ({dev['name']}), torch threads {env.get('torch_threads')}"
     )
     lines.append(f"- CPU: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores")
+    if env.get("load_average"):
+        lines.append(
+            "- load average at the start (1, 5, 15 min): "
+            + ", ".join(f"{x:.2f}" for x in env["load_average"])
+        )
     lines.append(f"- Python {env.get('python', '?')} on {env.get('platform', '?')}")
     lines.append(
         "- packages: " + ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
