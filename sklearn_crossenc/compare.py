@@ -273,7 +273,8 @@ def model_params(
 
     Seed defaults for the encoder (``quick`` shortens training to a smoke run); the
     clip length is capped at the shortest training run so that short synthetic runs
-    work. Ridge models keep their defaults (``quick``: a short alpha grid and 2 folds).
+    work. Ridge models keep their defaults (``quick``: a short alpha grid and 2 folds;
+    ``progress``: their progress bars).
     """
     if name == "CrossSubjectEncoder":
         params = {"device": device, "random_state": seed}
@@ -283,12 +284,15 @@ def model_params(
             params["sample_length"] = int(min_train_length)
         return params
     if name == "CrossSubjectRidge":
-        params = {}
+        params = {"verbose": 1} if progress else {}
         if quick:
             params.update(alphas=QUICK_RIDGE_ALPHAS, cv=2)
         return params
     if name == "FeatureRidge":
-        return dict(QUICK_FEATURE_RIDGE) if quick else {}
+        params = {"verbose": 1} if progress else {}
+        if quick:
+            params.update(QUICK_FEATURE_RIDGE)
+        return params
     if name == "MeanOfOthers":
         return {}
     raise ValueError(f"unknown model {name!r}.")
@@ -547,8 +551,6 @@ def run_comparison(
         if name == "CrossSubjectEncoder" and progress:
             max_epochs = est.get_params().get("max_epochs", 10)
             est.set_params(callbacks=[EpochProgressBar(max_epochs, name)])
-        if name == "CrossSubjectRidge" and progress and "verbose" in est.get_params():
-            est.set_params(verbose=1)
         t0 = time.perf_counter()
         with interrupt_guard():
             if name == "FeatureRidge":
