@@ -3,7 +3,7 @@
 The model, per stimulus (a Friends run, or a Movie10 segment shown once or twice):
 
 1. *Drivers*: ``K`` smooth random time courses at TR resolution (white noise through a
-   Gaussian filter). Movie10 drivers are smoother, rescaled per movie, and have
+   Gaussian filter). Movie10 drivers are rougher (faster cuts), rescaled per movie, and have
    ``K_movie`` extra directions that Friends never has (the out-of-distribution shift).
 2. *Latent*: drivers convolved with the SPM canonical haemodynamic response at
    TR = 1.49 s, standardised per direction. ``figures``/``life`` run-2 reuse run-1's
@@ -12,6 +12,9 @@ The model, per stimulus (a Friends run, or a Movie10 segment shown once or twice
    parcels by subject weights ``W_s = W + deviation * D_s`` whose columns are scaled so
    that each parcel's signal holds a fraction ``f_sc`` of its variance (from near zero to
    strong, shared across subjects with a small subject jitter).
+   A further ``K_private`` directions per subject carry stimulus-driven signal that no
+   other subject shares (``private_share`` of each parcel's signal variance; repeated
+   with the stimulus in run-2): part of the oracle, out of reach of cross-subject models.
 4. *Noise*: subject-specific low-rank AR(1) factors plus per-parcel AR(1) noise.
 5. Each parcel is scaled to a std drawn in [0.4, 0.6] (not unit variance), each run is
    centred per parcel, and subject lengths differ from the run length by 0-2 TRs.
