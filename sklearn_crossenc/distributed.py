@@ -1,0 +1,225 @@
+"""Run ``GridSearchCV`` / ``cross_validate`` on a Dask cluster through joblib.
+
+scikit-learn's searches parallelise their fits with joblib; joblib's ``"dask"`` backend
+sends each batch of fits to the workers of a Dask cluster. :func:`dask_backend` opens
+that backend on a new local cluster, on a running scheduler (by address) or on an
+existing ``distributed.Client``, and *scatters* the training data to every worker once::
+
+    with dask_backend("tcp://scheduler:8786", scatter=(X,)):
+        GridSearchCV(CrossSubjectEncoder(), grid, scoring=pearson_scorer, n_jobs=-1).fit(X)
+
+Without ``scatter``, joblib ships every argument that it cannot weak-reference with
+every task: a list of episodes (the loaders' dict values) would travel once per fit.
+With ``scatter=(X,)`` each task carries only the key of the copy the workers already
+hold. joblib finds the scattered object by identity (``id``), so pass the very object
+given to ``fit``.
+
+Devices: ``CrossSubjectEncoder(device="auto")`` resolves its device when ``fit`` runs,
+that is on the worker. On a GPU machine start one worker process per GPU, each with its
+own ``CUDA_VISIBLE_DEVICES`` (``dask-cuda``'s ``LocalCUDACluster`` does exactly that):
+every worker then sees one GPU as ``cuda:0`` and ``"auto"`` picks it. See
+``docs/scaling.md`` for the recipes and :func:`worker_devices` to check them.
+
+Install the optional dependency with ``pip install 'sklearn-crossenc[distributed]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+
+import numpy as np
+
+__all__ = ["dask_backend", "worker_devices", "import_distributed"]
+
+_EXTRA_HINT = (
+    "install the 'distributed' extra: pip install 'sklearn-crossenc[distributed]' "
+    "(or pip install 'dask[distributed]')"
+)
+
+
+def import_distributed():
+    """Return the ``distributed`` module, or raise an ``ImportError`` naming the extra.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.distributed import import_distributed
+    >>> import_distributed().__name__
+    'distributed'
+    """
+    try:
+        import distributed
+    except ImportError as err:
+        raise ImportError(
+            f"running on a Dask cluster needs the 'distributed' package, which is not "
+            f"installed ({err}); {_EXTRA_HINT}."
+        ) from err
+    return distributed
+
+
+def _check_scatter(scatter) -> list:
+    """The objects to scatter, as a list; reject the easy mistakes with a clear message."""
+    if scatter is None:
+        return []
+    if isinstance(scatter, np.ndarray) or not isinstance(scatter, (list, tuple)):
+        raise TypeError(
+            f"scatter must be a tuple of the objects passed to fit, e.g. scatter=(X,) or "
+            f"scatter=(X, y); got {type(scatter).__name__}."
+        )
+    if scatter and all(isinstance(x, np.ndarray) and x.ndim == 3 for x in scatter):
+        # A bare list of (subjects, time, parcels) episodes: joblib would scatter each
+        # episode separately, then fail to recognise the list passed to fit and ship it
+        # with every task.
+        raise ValueError(
+            f"scatter holds {len(scatter)} episode arrays; pass the episodes as one object: "
+            "scatter=(X,) where X is the list given to fit."
+        )
+    return list(scatter)
+
+
+def _check_n_workers(n_workers):
+    if n_workers is None:
+        return None
+    if not isinstance(n_workers, numbers.Integral) or isinstance(n_workers, bool) \
+            or n_workers < 1:
+        raise ValueError(f"n_workers must be None or a positive integer; got {n_workers!r}.")
+    return int(n_workers)
+
+
+@contextlib.contextmanager
+def _client_for(scheduler, n_workers, threads_per_worker, timeout):
+    """Yield a ``distributed.Client``; close what this function opened, nothing else."""
+    distributed = import_distributed()
+    if isinstance(scheduler, distributed.Client):
+        if n_workers is not None:
+            raise ValueError("n_workers only applies when dask_backend starts a local cluster "
+                             "(scheduler=None); the given Client's cluster is used as it is.")
+        yield scheduler
+        return
+    if scheduler is None:
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+            dashboard_address=":0",
+        )
+        with cluster, distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+        return
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise ValueError(
+            f"scheduler must be None (a new local cluster), a scheduler address such as "
+            f"'tcp://host:8786', or a distributed.Client; got {scheduler!r}."
+        )
+    if n_workers is not None:
+        raise ValueError(f"n_workers only applies when dask_backend starts a local cluster "
+                         f"(scheduler=None), not with the scheduler at {scheduler!r}.")
+    try:
+        client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise OSError(
+            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout} s: {err}"
+        ) from err
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_worker=1,
+                 timeout=30, wait_for_workers_timeout=60):
+    """Run the joblib-parallel parts of scikit-learn on a Dask cluster.
+
+    Inside the block, ``GridSearchCV``, ``cross_validate`` and every other joblib user
+    with ``n_jobs`` other than 1 send their fits to the cluster's workers.
+
+    Parameters
+    ----------
+    scheduler : None, str or distributed.Client, default=None
+        None starts a local cluster of ``n_workers`` worker processes for the block
+        (and closes it afterwards). A string is the address of a running scheduler
+        (``"tcp://host:8786"``): connect, and disconnect afterwards, leaving the cluster
+        running. A ``Client`` is used as it is and left open.
+    scatter : tuple of objects, optional
+        Data sent to every worker once, before the first task: the objects given to
+        ``fit`` (``(X,)`` or ``(X, y)``). Tasks then carry references to them.
+    n_workers : int, optional
+        Worker processes of the local cluster (default: one per CPU core). Only with
+        ``scheduler=None``.
+    threads_per_worker : int, default=1
+        Threads of each local worker (fits running at once per process).
+    timeout : float, default=30
+        Seconds to wait for a scheduler given by address.
+    wait_for_workers_timeout : float, default=60
+        Seconds joblib waits for at least one worker to be up.
+
+    Yields
+    ------
+    client : distributed.Client
+
+    Raises
+    ------
+    ImportError
+        When ``distributed`` is not installed (names the extra).
+    OSError
+        When the scheduler cannot be reached.
+    TypeError, ValueError
+        For a ``scatter`` that is not a tuple of objects or arguments that do not fit
+        together.
+
+    Notes
+    -----
+    The search must allow parallelism: ``n_jobs=-1`` (every worker thread) or ``None``;
+    ``n_jobs=1`` runs sequentially in the calling process whatever the backend.
+    ``refit=True`` refits the best candidate in the calling process, not on a worker.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from distributed import Client
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_crossenc import CrossSubjectRidge, pearson_scorer
+    >>> from sklearn_crossenc.distributed import dask_backend
+    >>> X = list(np.random.default_rng(0).standard_normal((4, 3, 30, 5)))  # (E, S, T, C)
+    >>> grid = {"delays": [None, (0, 1)]}
+    >>> with Client(processes=False, n_workers=1, dashboard_address=":0") as client:
+    ...     with dask_backend(client, scatter=(X,)):
+    ...         search = GridSearchCV(CrossSubjectRidge(alphas=(1.0, 10.0), cv=2), grid,
+    ...                               scoring=pearson_scorer, cv=2, n_jobs=-1).fit(X)
+    >>> search.cv_results_["mean_test_score"].shape
+    (2,)
+    """
+    from joblib import parallel_config
+
+    objects = _check_scatter(scatter)
+    n_workers = _check_n_workers(n_workers)
+    with _client_for(scheduler, n_workers, threads_per_worker, timeout) as client:
+        with parallel_config(backend="dask", client=client, scatter=objects or None,
+                             wait_for_workers_timeout=wait_for_workers_timeout):
+            yield client
+
+
+def _this_worker_device() -> dict:
+    """Run on a worker: what ``device="auto"`` resolves to there."""
+    from .encoder._sklearn_api import resolve_device
+
+    return {
+        "pid": os.getpid(),
+        "device": str(resolve_device("auto")),
+        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
+
+
+def worker_devices(client) -> dict:
+    """The device ``CrossSubjectEncoder(device="auto")`` uses on each worker.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    devices : dict of str to dict
+        Worker address -> ``{"pid", "device", "CUDA_VISIBLE_DEVICES"}``. On a GPU
+        cluster set up as in ``docs/scaling.md`` each worker reports ``"cuda"`` and a
+        different ``CUDA_VISIBLE_DEVICES``.
+    """
+    return client.run(_this_worker_device)
