@@ -23,6 +23,9 @@ _LAZY = {
     "as_episodes": "sklearn_crossenc.data",
     "episode_groups": "sklearn_crossenc.data",
     "make_clips": "sklearn_crossenc.data",
+    "stimulus_name": "sklearn_crossenc.data",
+    "load_true_signal": "sklearn_crossenc.data",
+    "is_synthetic": "sklearn_crossenc.data",
     # metrics
     "pearson_r": "sklearn_crossenc.metrics",
     "pearson_map": "sklearn_crossenc.metrics",
