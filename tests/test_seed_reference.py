@@ -181,3 +181,18 @@ def test_encoder_matches_reference_accuracy(tiny_splits):
         ours = pearson_score(episodes, est.predict(episodes))
         assert r["final"][name] > 0.2  # both actually learned something
         assert abs(ours - r["final"][name]) < 0.01, (name, ours, r["final"][name])
+
+
+def test_time_to_accuracy_picks_first_epoch_within_tolerance():
+    bench = _load("bench_training")
+    hist = [{"epoch": 0, "train_time_s": 1.0, "friends_s6": 0.30},
+            {"epoch": 1, "train_time_s": 2.0, "friends_s6": 0.396},
+            {"epoch": 2, "train_time_s": 3.0, "friends_s6": 0.41}]
+    assert bench.time_to_accuracy(hist, 0.40) == (2.0, 1)  # 0.396 >= 0.40 - 0.005
+    assert bench.time_to_accuracy(hist, 0.42) == (None, None)
+    ref_run = {"final": {"friends_s6": 0.40}, "train_time_s": 3.0, "history": hist}
+    fast = {"history": [{"epoch": 0, "train_time_s": 0.5, "friends_s6": 0.408}]}
+    summary = bench.time_to_accuracy_summary(ref_run, fast, fast)
+    assert summary["speedup"] == pytest.approx(3.0 / 0.5)
+    assert summary["reference_best"] == 0.41 and summary["best_reference_s"] == 2.0
+    assert summary["best_project_tta_speedup"] == pytest.approx(2.0 / 0.5)
