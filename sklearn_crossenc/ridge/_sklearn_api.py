@@ -642,7 +642,7 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
                         bar.update()
                 coef, intercept, best, cv_scores = ridge_cv_stats(
                     blocks, fold_train, fold_test, alphas, fit_intercept=self.fit_intercept,
-                    scoring=scoring, dtype=dtype, progress=bar.update if bar else None,
+                    scoring=scoring, dtype=dtype, progress=bar.update if bar is not None else None,
                 )
             finally:
                 if bar is not None:
