@@ -95,6 +95,10 @@ def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(step - n_warm, span) / span))
 
 
+class _FitInterrupted(BaseException):
+    """Carries a Ctrl-C through skorch's ``partial_fit``, which swallows KeyboardInterrupt."""
+
+
 def _overrides(cb, name: str) -> bool:
     return getattr(type(cb), name, None) is not getattr(Callback, name)
 
@@ -158,7 +162,31 @@ class CrossSubjectNet(NeuralNet):
         return self
 
     # ------------------------------------------------------------------ training
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, except that Ctrl-C inside an epoch is not swallowed.
+
+        skorch ends training quietly on any ``KeyboardInterrupt`` and returns a net whose
+        weights may be half way through an epoch. Here a ``KeyboardInterrupt`` raised
+        inside an epoch (a step, a batch callback, the validation) reaches the caller,
+        so :class:`CrossSubjectEncoder` never stores such a net. One raised by an
+        ``on_epoch_end`` callback (skorch's ``EarlyStopping`` stops training that way)
+        ends training after that whole epoch, as in skorch.
+        """
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _FitInterrupted as exc:
+            raise KeyboardInterrupt(str(exc)) from None
+
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return self._fit_loop(X, y, epochs)
+        except KeyboardInterrupt:
+            # A BaseException skorch's partial_fit does not catch (see partial_fit).
+            raise _FitInterrupted(
+                f"training interrupted during epoch {len(self.history)}"
+            ) from None
+
+    def _fit_loop(self, X, y=None, epochs=None):
         if not isinstance(X, FitData):
             raise TypeError(
                 f"CrossSubjectNet trains on a FitData (resident clips); got {type(X).__name__}. "
@@ -181,7 +209,11 @@ class CrossSubjectNet(NeuralNet):
                 loss, r = self.validation_scores(X.valid, X.valid_y)
                 self.history.record("valid_loss", loss)
                 self.history.record("valid_pearson", r)
-            self.notify("on_epoch_end", **kwargs)
+            try:
+                self.notify("on_epoch_end", **kwargs)
+            except KeyboardInterrupt:
+                # How skorch callbacks (EarlyStopping) end training: after a whole epoch.
+                break
         return self
 
     def _train_epoch(self, store: ClipStore, batch_hooks, total_steps: int) -> float:

@@ -307,6 +307,13 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        FloatingPointError
+            When the training loss becomes NaN or Inf (names the epoch and the step).
+        KeyboardInterrupt
+            On Ctrl-C during an epoch; the estimator is left as it was before the call.
         """
         self._check_params()
         episodes = check_episodes(X, name="X", min_subjects=2, min_length=self.sample_length)
