@@ -199,8 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Friends seasons to search on (default 1 2 3 4 5)")
     p.add_argument("--n-jobs", type=int, default=1, metavar="N",
                    help="parallel fits (joblib; default 1)")
-    # A later option, --scheduler ADDRESS, will run the fits on a Dask cluster by wrapping
-    # the search in joblib.parallel_config(backend="dask"): see _parallel_backend.
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
+             "(e.g. tcp://host:8786; needs the 'distributed' extra): the runs are sent to "
+             "every worker once, each worker resolves --device itself, and --n-jobs N > 1 "
+             "caps the fits running at once (default: every worker thread)",
+    )
     p.set_defaults(func=_cmd_grid)
     return parser
 
@@ -294,9 +299,14 @@ def _param_grid(texts, valid) -> dict:
     return grid
 
 
-def _parallel_backend(args):
-    """The joblib context the search runs in (a Dask backend will plug in here)."""
-    return contextlib.nullcontext()
+def _parallel_backend(args, X):
+    """The joblib context the search runs in: the Dask cluster of ``--scheduler``, with the
+    episodes ``X`` scattered to its workers once; else joblib's default."""
+    if args.scheduler is None:
+        return contextlib.nullcontext()
+    from .distributed import dask_backend
+
+    return dask_backend(args.scheduler, scatter=(X,))
 
 
 def _cv_splitter(split: str, n_folds: int, groups):
@@ -380,7 +390,16 @@ def _cmd_grid(args, argv) -> int:
     grid = _param_grid(args.param, set(pkg.CrossSubjectEncoder().get_params()))
     if args.n_jobs == 0:
         raise ValueError("--n-jobs must not be 0 (use 1, N > 1, or -1 for all cores).")
-    device = resolve_device(args.device)
+    if args.scheduler is None:
+        device = resolve_device(args.device)
+    else:  # resolved by each worker when it fits (its own GPU, if any)
+        from .distributed import import_distributed
+
+        try:
+            import_distributed()
+        except ImportError as err:
+            raise RuntimeError(str(err)) from None
+        device = args.device
 
     from .data import as_episodes, episode_groups, load_friends
 
@@ -404,14 +423,16 @@ def _cmd_grid(args, argv) -> int:
     n_candidates = 1
     for v in grid.values():
         n_candidates *= len(v)
+    n_jobs = -1 if args.scheduler is not None and args.n_jobs == 1 else args.n_jobs
+    where = "" if args.scheduler is None else f" on the Dask cluster at {args.scheduler}"
     log(f"{n_candidates} candidates x {args.cv} folds over {len(X)} runs "
-        f"({args.split}), n_jobs={args.n_jobs} ...")
+        f"({args.split}), n_jobs={n_jobs}{where} ...")
     search = GridSearchCV(
-        estimator, grid, scoring=pearson_scorer, cv=cv, n_jobs=args.n_jobs, refit=False,
+        estimator, grid, scoring=pearson_scorer, cv=cv, n_jobs=n_jobs, refit=False,
         error_score="raise", verbose=0 if args.quiet else 2,
     )
     t0 = time.perf_counter()
-    with interrupt_guard(), _parallel_backend(args):
+    with interrupt_guard(), _parallel_backend(args, X):
         search.fit(X, groups=groups if args.split == "season" else None)
     wall = time.perf_counter() - t0
     print(_grid_table(search.cv_results_), end="")

@@ -113,6 +113,11 @@ def _client_for(scheduler, n_workers, threads_per_worker, timeout):
     if n_workers is not None:
         raise ValueError(f"n_workers only applies when dask_backend starts a local cluster "
                          f"(scheduler=None), not with the scheduler at {scheduler!r}.")
+    if timeout is None:
+        import dask
+        from dask.utils import parse_timedelta
+
+        timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
     try:
         client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as err:
@@ -125,7 +130,7 @@ def _client_for(scheduler, n_workers, threads_per_worker, timeout):
 
 @contextlib.contextmanager
 def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_worker=1,
-                 timeout=30, wait_for_workers_timeout=60):
+                 timeout=None, wait_for_workers_timeout=60):
     """Run the joblib-parallel parts of scikit-learn on a Dask cluster.
 
     Inside the block, ``GridSearchCV``, ``cross_validate`` and every other joblib user
@@ -146,8 +151,9 @@ def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_wo
         ``scheduler=None``.
     threads_per_worker : int, default=1
         Threads of each local worker (fits running at once per process).
-    timeout : float, default=30
-        Seconds to wait for a scheduler given by address.
+    timeout : float, optional
+        Seconds to wait for a scheduler given by address (default: Dask's
+        ``distributed.comm.timeouts.connect``, 30 s unless configured).
     wait_for_workers_timeout : float, default=60
         Seconds joblib waits for at least one worker to be up.
 

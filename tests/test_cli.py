@@ -363,3 +363,48 @@ def test_ctrl_c_in_grid_training_exits_130(synthetic_root, tmp_path, monkeypatch
     assert calls == [1]  # stopped at the first epoch, not after every candidate
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------- Dask cluster
+
+
+def _grid_scores(path: Path) -> list[tuple[str, str, str]]:
+    with open(path, newline="") as f:
+        return [(r["param_embed_dim"], r["split0_test_score"], r["split1_test_score"])
+                for r in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_grid_on_a_dask_scheduler_equals_the_local_run(synthetic_root, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    argv = ["grid", "--data-dir", str(synthetic_root), "--quick", "--quiet", "--cv", "2",
+            "--split", "kfold", "--seasons", "1", "--param", "embed_dim=2,4",
+            "--param", "n_threads=1"]
+    assert main(argv + ["--out", str(tmp_path / "local")]) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        code = main(argv + ["--out", str(tmp_path / "dask"),
+                            "--scheduler", cluster.scheduler_address])
+    assert code == 0
+    capsys.readouterr()
+    local = _grid_scores(tmp_path / "local" / "grid_results.csv")
+    assert len(local) == 2
+    assert _grid_scores(tmp_path / "dask" / "grid_results.csv") == local
+
+
+def test_grid_unreachable_scheduler_is_one_line(synthetic_root, tmp_path, capsys):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o"), "--quick",
+            "--quiet", "--param", "embed_dim=2", "--cv", "2", "--split", "kfold",
+            "--seasons", "1", "--scheduler", address]
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(argv) == 1
+    line = one_error_line(capsys.readouterr().err, "grid")
+    assert f"cannot reach the Dask scheduler at '{address}' within 1 s" in line
+    assert not (tmp_path / "o").exists()
