@@ -164,7 +164,7 @@ def check_same_structure(X: list[np.ndarray], y: list[np.ndarray], *, names=("X"
         raise ValueError(
             f"{names[0]} has {len(X)} episodes but {names[1]} has {len(y)}."
         )
-    for i, (a, b) in enumerate(zip(X, y)):
+    for i, (a, b) in enumerate(zip(X, y, strict=True)):
         if a.shape[:2] != b.shape[:2]:
             raise ValueError(
                 f"{names[1]}[{i}] has shape {b.shape} but {names[0]}[{i}] has shape {a.shape}; "
