@@ -368,8 +368,8 @@ def _fig_hist(result, Figure):
         allv = np.concatenate(list(per_parcel.values()))
         bins = np.linspace(min(allv.min(), 0.0), max(allv.max(), 0.1), 41)
         for n, v in per_parcel.items():
-            style = dict(color="k", histtype="step", lw=1.5) if n == CEILING else dict(alpha=0.45)
-            ax.hist(v, bins=bins, label=n, **style)
+            style = dict(color="k", ls="--") if n == CEILING else {}
+            ax.hist(v, bins=bins, label=n, histtype="step", lw=1.6, **style)
         ax.set_title(f"{set_label}: accuracy by parcel")
         ax.set_xlabel("Pearson r (mean over subjects)")
         ax.set_ylabel("parcels")
