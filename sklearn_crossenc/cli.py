@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trim", type=int, default=0, metavar="N",
                    help="TRs left out at each end of every evaluated run (default 0 like the seed; "
                         "the challenge uses 5)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads for the encoder's training (default: torch's); on a "
+                        "machine busy with other jobs fewer threads are often faster")
     p.add_argument("--no-figures", action="store_true", help="do not draw figures")
     p.set_defaults(func=_cmd_compare)
 
@@ -256,6 +259,7 @@ def _cmd_compare(args, argv) -> int:
         trim=args.trim,
         progress=not args.quiet,
         log=log,
+        n_threads=args.threads,
     )
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)

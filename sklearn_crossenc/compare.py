@@ -268,6 +268,7 @@ def model_params(
     device: str = "cpu",
     min_train_length: int | None = None,
     progress: bool = False,
+    n_threads: int | None = None,
 ) -> dict:
     """Constructor parameters of model ``name`` for the comparison.
 
@@ -278,6 +279,8 @@ def model_params(
     """
     if name == "CrossSubjectEncoder":
         params = {"device": device, "random_state": seed}
+        if n_threads is not None:
+            params["n_threads"] = int(n_threads)
         if quick:
             params.update(QUICK_ENCODER)
         if min_train_length is not None and min_train_length < 64:
@@ -447,6 +450,7 @@ def run_comparison(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     return_estimators: bool = False,
+    n_threads: int | None = None,
 ) -> dict:
     """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
 
@@ -477,6 +481,9 @@ def run_comparison(
         Receives one-line progress messages (nothing is printed otherwise).
     return_estimators : bool, default=False
         Also return the fitted estimators under ``"estimators"``.
+    n_threads : int, optional
+        torch threads of the encoder's training (its ``n_threads``); default torch's.
+        On a machine shared with other jobs, 1 thread per core left is often faster.
 
     Returns
     -------
@@ -538,7 +545,8 @@ def run_comparison(
     estimators: dict = {}
     for name in names:
         params = model_params(
-            name, quick=quick, seed=seed, device=dev, min_train_length=min_len, progress=progress
+            name, quick=quick, seed=seed, device=dev, min_train_length=min_len,
+            progress=progress, n_threads=n_threads,
         )
         if name == "FeatureRidge" and not _has_features(root):
             results[name] = {
@@ -593,6 +601,7 @@ def run_comparison(
             "quick": bool(quick),
             "seed": seed,
             "trim": trim,
+            "n_threads": n_threads,
             "protocol": {
                 "train": "Friends seasons 1-5",
                 "friends_s6": "Friends season 6",

@@ -57,6 +57,8 @@ def test_compare_defaults():
     assert (args.device, args.quick, args.quiet, args.models, args.seed, args.trim) == (
         "auto", False, False, None, 0, 0
     )
+    assert args.threads is None
+    assert build_parser().parse_args(["compare", "--threads", "1"]).threads == 1
 
 
 def test_grid_and_synth_arguments():
@@ -248,7 +250,7 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     before = tree_digest(synthetic_root)
     out = tmp_path / "out"
     argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(out), "--quick", "--quiet",
-            "--seed", "3"]
+            "--seed", "3", "--threads", "1"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --quiet: no bars, no messages
@@ -264,6 +266,8 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     assert doc["config"]["seed"] == 3 and doc["config"]["quick"] is True
     assert doc["command"].startswith("crossenc compare --data-dir")
     assert doc["models"]["CrossSubjectEncoder"]["params"]["random_state"] == 3
+    assert doc["models"]["CrossSubjectEncoder"]["params"]["n_threads"] == 1
+    assert doc["config"]["n_threads"] == 1
     names = {p.name for p in out.iterdir()}
     assert {"report.json", "report.md", "parcel_scores.npz"} <= names
     if doc["outputs"]["figures"]:
