@@ -364,3 +364,20 @@ def test_full_scale_plan_has_the_real_runs_and_lengths():
                                                           "wolf17")]
     assert min(others) >= 401 and max(others) <= 410
     assert sum(p[2] == 2 for p in movie) == 17  # figures01-12 and life01-05 seen twice
+
+
+def test_ground_truth_of_an_older_generator_is_refused_clearly(tmp_path):
+    import json
+    import shutil
+
+    from sklearn_crossenc.data import load_friends, load_true_signal, make_synthetic_dataset
+
+    root = make_synthetic_dataset(tmp_path / "ds", scale="tiny")
+    old = tmp_path / "old"
+    shutil.copytree(root, old)
+    meta = json.loads((old / "synthetic.json").read_text())
+    meta["version"] = 1
+    (old / "synthetic.json").write_text(json.dumps(meta))
+    data = load_friends(old, seasons=[6])
+    with pytest.raises(ValueError, match="generator version 1; this package reads version 2"):
+        load_true_signal(old, data, "friends")

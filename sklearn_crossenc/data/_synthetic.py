@@ -66,7 +66,7 @@ from ._paths import (
 __all__ = ["make_synthetic_dataset", "is_synthetic", "PARAMS", "SCALES"]
 
 GENERATOR = "sklearn_crossenc.data.make_synthetic_dataset"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: private per-subject latent directions (ground truth layout changed)
 TRUTH_FILE = Path("ground_truth") / "truth.h5"
 META_FILE = "synthetic.json"
 
@@ -541,6 +541,14 @@ def _write_features(feats, mixers, seed, stim, drivers, base, p):
         f.create_group(stim).create_dataset(
             "features", data=_quantize(clean + noise, p.mantissa_bits), compression="gzip",
             compression_opts=1, shuffle=True)
+
+
+def synthetic_version(root) -> int | None:
+    """Generator version recorded in ``root``'s ``synthetic.json``, None if absent."""
+    try:
+        return int(json.loads((Path(root) / META_FILE).read_text()).get("version"))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def is_synthetic(root) -> bool:

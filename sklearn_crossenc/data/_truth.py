@@ -15,7 +15,14 @@ from ._loaders import (
     open_h5,
 )
 from ._paths import SUBJECTS, friends_path, movie10_path, stimulus_name
-from ._synthetic import TRUTH_FILE, full_latent, is_synthetic, subject_signal
+from ._synthetic import (
+    GENERATOR_VERSION,
+    TRUTH_FILE,
+    full_latent,
+    is_synthetic,
+    subject_signal,
+    synthetic_version,
+)
 
 __all__ = ["load_true_signal"]
 
@@ -62,6 +69,13 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
         raise ValueError(
             f"{root} is not a synthetic dataset (no synthetic.json): there is no ground truth "
             "for real data"
+        )
+    version = synthetic_version(root)
+    if version != GENERATOR_VERSION:
+        raise ValueError(
+            f"{root} was written by synthetic generator version {version}; this package reads "
+            f"version {GENERATOR_VERSION}: regenerate it with make_synthetic_dataset(root, "
+            "overwrite=True) or `crossenc synth`"
         )
     if kind not in ("friends", "movie10"):
         raise ValueError(f"kind must be 'friends' or 'movie10', got {kind!r}")
