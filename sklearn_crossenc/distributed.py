@@ -198,9 +198,29 @@ def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_wo
     objects = _check_scatter(scatter)
     n_workers = _check_n_workers(n_workers)
     with _client_for(scheduler, n_workers, threads_per_worker, timeout) as client:
-        with parallel_config(backend="dask", client=client, scatter=objects or None,
+        with parallel_config(backend="dask", client=client,
                              wait_for_workers_timeout=wait_for_workers_timeout):
+            _scatter_unique(client, objects)
             yield client
+
+
+def _scatter_unique(client, objects) -> None:
+    """Broadcast ``objects`` to every worker under fresh keys, for the active dask backend.
+
+    joblib's own ``scatter=`` hashes the content into the key, so a second block on the
+    same data reuses the first block's key, and the first block's late release (when its
+    backend is garbage collected) can drop the second block's copy on the scheduler
+    ("lost dependencies"). Fresh keys make each block's copy its own. The backend finds a
+    scattered argument by the ``id`` of the object passed to ``fit``, as with ``scatter=``.
+    """
+    if not objects:
+        return
+    from joblib.parallel import get_active_backend
+
+    backend = get_active_backend()[0]
+    futures = client.scatter(objects, broadcast=True, hash=False)
+    backend._scatter = list(objects)  # keeps the ids valid while the block runs
+    backend.data_futures = {id(x): f for x, f in zip(objects, futures, strict=True)}
 
 
 def _this_worker_device() -> dict:
