@@ -156,10 +156,10 @@ def main(argv=None) -> int:
     if args.root:
         root = Path(args.root)
     else:
-        from sklearn_crossenc.data import make_synthetic_dataset
+        from sklearn_crossenc.data import ensure_synthetic_dataset
         root = Path(tempfile.gettempdir()) / "sklearn_crossenc_bench" / f"{args.scale}-seed0"
         t0 = time.perf_counter()
-        make_synthetic_dataset(root, scale=args.scale, seed=0, progress=True)
+        ensure_synthetic_dataset(root, scale=args.scale, seed=0, progress=True)
         print(f"dataset: {root} (ready in {time.perf_counter() - t0:.1f} s)")
     info = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))

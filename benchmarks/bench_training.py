@@ -214,10 +214,10 @@ def counted_flops_per_clip(module: torch.nn.Module, x: torch.Tensor, loss_fn=Non
 def prepare_data(data_dir=None) -> tuple[dict, Path]:
     """Load the seed's splits (with the reference's independent loader)."""
     if data_dir is None:
-        from sklearn_crossenc.data import make_synthetic_dataset
+        from sklearn_crossenc.data import ensure_synthetic_dataset
 
-        # The cache is ours: regenerate it when the generator's settings have changed.
-        data_dir = make_synthetic_dataset(DEFAULT_CACHE, scale="small", overwrite=True)
+        # The cache is ours: reused while current, regenerated when the generator changed.
+        data_dir, _ = ensure_synthetic_dataset(DEFAULT_CACHE, scale="small")
     data_dir = Path(data_dir)
     return ref.load_seed_splits(data_dir), data_dir
 

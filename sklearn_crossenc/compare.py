@@ -116,21 +116,20 @@ def ensure_default_dataset(
     cache belongs to this package. The generator writes into a temporary folder and
     renames it, so an interrupted first run leaves no half-written dataset behind.
     """
-    from .data import is_synthetic, make_synthetic_dataset
+    from .data import ensure_synthetic_dataset, is_synthetic
 
     log = log or _noop
     root = default_data_dir(scale, seed)
-    overwrite = False
-    if root.exists() and is_synthetic(root):
-        try:
-            return make_synthetic_dataset(root, scale=scale, seed=seed)  # same settings: reuse
-        except FileExistsError:
-            log(f"The cached dataset {root} was written with other generator settings.")
-            overwrite = True
-    log(f"Generating the synthetic '{scale}' dataset (seed {seed}) once into {root} ...")
+    cached = root.exists() and is_synthetic(root)
+    if not cached:
+        log(f"Generating the synthetic '{scale}' dataset (seed {seed}) once into {root} ...")
     t0 = time.perf_counter()
-    make_synthetic_dataset(root, scale=scale, seed=seed, overwrite=overwrite, progress=progress)
-    log(f"  done in {time.perf_counter() - t0:.1f} s.")
+    root, generated = ensure_synthetic_dataset(root, scale=scale, seed=seed, progress=progress)
+    if generated and cached:
+        log(f"The cached dataset {root} was written with other generator settings: "
+            "regenerated it.")
+    if generated:
+        log(f"  done in {time.perf_counter() - t0:.1f} s.")
     return root
 
 

@@ -248,7 +248,7 @@ def test_default_dataset_regenerated_when_generator_changed(monkeypatch, tmp_pat
     meta_path.write_text(json.dumps(stale))
     messages = []
     assert ensure_default_dataset(scale="tiny", log=messages.append) == root
-    assert "other generator settings" in messages[0] and len(messages) == 3
+    assert "other generator settings" in messages[0] and len(messages) == 2
     assert json.loads(meta_path.read_text()) == meta
 
 

@@ -381,3 +381,25 @@ def test_ground_truth_of_an_older_generator_is_refused_clearly(tmp_path):
     data = load_friends(old, seasons=[6])
     with pytest.raises(ValueError, match="generator version 1; this package reads version 2"):
         load_true_signal(old, data, "friends")
+
+
+def test_ensure_synthetic_dataset_reuses_current_replaces_stale_refuses_foreign(tmp_path):
+    import json
+
+    from sklearn_crossenc.data import ensure_synthetic_dataset
+
+    root, generated = ensure_synthetic_dataset(tmp_path / "cache", scale="tiny")
+    assert generated and (root / "synthetic.json").is_file()
+    stamp = (root / "synthetic.json").stat().st_mtime_ns
+    assert ensure_synthetic_dataset(root, scale="tiny") == (root, False)
+    assert (root / "synthetic.json").stat().st_mtime_ns == stamp
+    meta = json.loads((root / "synthetic.json").read_text())
+    (root / "synthetic.json").write_text(json.dumps(dict(meta, version=1)))
+    assert ensure_synthetic_dataset(root, scale="tiny") == (root, True)
+    assert json.loads((root / "synthetic.json").read_text())["version"] == meta["version"]
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not a synthetic dataset"):
+        ensure_synthetic_dataset(foreign, scale="tiny")
+    assert (foreign / "notes.txt").read_text() == "keep me"

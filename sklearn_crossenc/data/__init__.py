@@ -8,10 +8,11 @@ from ._episodes import as_episodes, episode_groups, make_clips
 from ._features import load_stimulus_features
 from ._loaders import load_friends, load_movie10
 from ._paths import MODALITIES, SUBJECTS, TR, stimulus_name
-from ._synthetic import is_synthetic, make_synthetic_dataset
+from ._synthetic import ensure_synthetic_dataset, is_synthetic, make_synthetic_dataset
 from ._truth import load_true_signal
 
 __all__ = [
+    "ensure_synthetic_dataset",
     "MODALITIES",
     "SUBJECTS",
     "TR",
