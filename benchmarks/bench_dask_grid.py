@@ -35,7 +35,6 @@ import os
 import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -43,35 +42,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn_crossenc import CrossSubjectEncoder, pearson_scorer  # noqa: E402
+from sklearn_crossenc._environment import cpu_model, package_versions, usable_cores  # noqa: E402
 from sklearn_crossenc.distributed import dask_backend, import_distributed  # noqa: E402
 
 
 def machine_info() -> dict:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("torch", "scikit-learn", "joblib", "dask", "distributed", "skorch"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "usable cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "usable cores": usable_cores(),
         "torch threads (default)": torch.get_num_threads(),
         "device": "cpu (device='cpu' for every fit)",
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": package_versions(
+            ("torch", "scikit-learn", "joblib", "dask", "distributed", "skorch")),
     }
 
 

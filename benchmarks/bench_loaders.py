@@ -111,15 +111,9 @@ def child(mode: str, root: str) -> dict:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from sklearn_crossenc._environment import cpu_model, load_average
+
+    cpu = cpu_model()
     try:
         import torch
         torch_version = torch.__version__
@@ -127,7 +121,7 @@ def machine() -> dict:
         torch_version = "not installed"
     import h5py
     import numpy as np
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load = load_average()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "h5py": h5py.__version__, "torch": torch_version,
             "device": "cpu (loading is CPU and disk only)", "load_average": load}

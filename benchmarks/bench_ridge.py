@@ -44,7 +44,6 @@ import os
 import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +51,7 @@ from scipy.signal import lfilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sklearn_crossenc._environment import cpu_model, package_versions, usable_cores  # noqa: E402
 from sklearn_crossenc.metrics import pearson_r  # noqa: E402
 from sklearn_crossenc.ridge import DEFAULT_ALPHAS, CrossSubjectRidge  # noqa: E402
 
@@ -59,24 +59,6 @@ from sklearn_crossenc.ridge import DEFAULT_ALPHAS, CrossSubjectRidge  # noqa: E4
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    versions = {}
-    for pkg in ("numpy", "scipy", "scikit-learn", "torch"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
     blas = []
     try:
         from threadpoolctl import threadpool_info
@@ -86,12 +68,12 @@ def machine_info() -> dict:
     except ImportError:
         pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "usable_cores": usable,
+        "usable_cores": usable_cores(),
         "device": "cpu",
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": package_versions(("numpy", "scipy", "scikit-learn", "torch")),
         "blas": blas,
         "load_average_start": list(os.getloadavg()),
     }

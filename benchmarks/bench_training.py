@@ -42,6 +42,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed_reference as ref  # noqa: E402
 
+from sklearn_crossenc._environment import cpu_model, usable_cores  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / ".bench" / "synthetic-small"
 EVAL_SETS = ("friends_s6", "movie10_run1")
@@ -66,23 +68,12 @@ SEED_PARAMS = {
 # ----------------------------------------------------------------------------- machine
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info(device: torch.device) -> dict:
     info = {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "cores_available": usable_cores(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

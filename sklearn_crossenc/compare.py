@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import signal
 import threading
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from skorch.callbacks import Callback
 
+from ._environment import environment_info
 from .metrics import pearson_map
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "resolve_device",
     "load_protocol",
     "model_params",
-    "environment_info",
     "run_comparison",
 ]
 
@@ -388,50 +387,6 @@ def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
 
 
 # ---------------------------------------------------------------------------- environment
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment_info(device: str = "cpu") -> dict:
-    """Python, platform, CPU, load average, package versions and the device, as a dict."""
-    from importlib import metadata
-
-    import torch
-
-    packages = {}
-    for dist in ("sklearn-crossenc", "torch", "numpy", "scikit-learn", "skorch", "h5py",
-                 "joblib", "matplotlib"):
-        try:
-            packages[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            packages[dist] = None
-    if str(device).startswith("cuda"):
-        dev = {"type": "cuda", "name": torch.cuda.get_device_name(torch.device(device))}
-    else:
-        dev = {"type": "cpu", "name": _cpu_model()}
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min: timings on a busy machine
-    except (AttributeError, OSError):
-        load = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average": load,
-        "device": dev,
-        "packages": packages,
-    }
 
 
 # ---------------------------------------------------------------------------- the job
