@@ -293,7 +293,9 @@ class CrossSubjectConvLinearEncoderV2(nn.Module):
     def __init__(self, num_subjects=4, fmri_dim=1000, embed_dim=256, encoder_kernel_size=11,
                  decoder_kernel_size=11, normalize=False, with_shared_encoder=True,
                  with_shared_decoder=True, with_subject_encoders=True,
-                 with_subject_decoders=True):
+                 with_subject_decoders=True, causal=False):
+        # ``causal`` is the one addition: the notebook's ConvLinear/LinearConv take it but
+        # V2 never forwards it; the default keeps the notebook's behaviour exactly.
         super().__init__()
         assert with_shared_encoder or with_subject_encoders
         assert with_shared_decoder or with_subject_decoders
@@ -305,7 +307,7 @@ class CrossSubjectConvLinearEncoderV2(nn.Module):
             self.register_module("shared_encoder", None)
         if with_subject_encoders:
             if encoder_kernel_size > 1:
-                encoder_fn = partial(LinearConv, kernel_size=encoder_kernel_size)
+                encoder_fn = partial(LinearConv, kernel_size=encoder_kernel_size, causal=causal)
             else:
                 encoder_fn = nn.Linear
             self.subject_encoders = nn.ModuleList(
@@ -322,7 +324,7 @@ class CrossSubjectConvLinearEncoderV2(nn.Module):
             self.register_module("shared_decoder", None)
         if with_subject_decoders:
             if decoder_kernel_size > 1:
-                decoder_fn = partial(ConvLinear, kernel_size=decoder_kernel_size)
+                decoder_fn = partial(ConvLinear, kernel_size=decoder_kernel_size, causal=causal)
             else:
                 decoder_fn = nn.Linear
             self.subject_decoders = nn.ModuleList(

@@ -1,138 +1,16 @@
 """The stacked module equals a literal copy of the seed's CrossSubjectConvLinearEncoderV2."""
 
-from functools import partial
 
 import pytest
+import seed_reference  # benchmarks/ is on pytest's pythonpath
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from sklearn_crossenc.encoder import CrossSubjectConvLinearEncoder
 
-# ----------------------------------------------------------------------------------------
-# Literal transcription of the seed notebook's model (cells 15, 16, 44). The only change:
-# ``causal`` is passed to the per-subject conv layers (the notebook's ConvLinear/LinearConv
-# take it; V2 never forwards it, our module exposes it).
-
-
-class CausalConv1d(nn.Conv1d):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True):
-        assert kernel_size % 2 == 1, "causal conv requires odd kernel size"
-        super().__init__(in_channels=in_channels, out_channels=out_channels,
-                         kernel_size=kernel_size, stride=stride, padding=padding,
-                         dilation=dilation, groups=groups, bias=bias)
-        attn_mask = torch.zeros(kernel_size)
-        attn_mask[:kernel_size // 2 + 1] = 1.0
-        self.weight.data.mul_(attn_mask)
-        self.register_buffer("attn_mask", attn_mask)
-
-    def forward(self, input):
-        weight = self.weight * self.attn_mask
-        return F.conv1d(input, weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
-
-
-class ConvLinear(nn.Module):
-    def __init__(self, in_features, out_features, kernel_size=11, causal=False):
-        super().__init__()
-        conv_layer = CausalConv1d if causal else nn.Conv1d
-        self.conv = conv_layer(in_features, in_features, kernel_size=kernel_size,
-                               padding="same", groups=in_features)
-        self.fc = nn.Linear(in_features, out_features)
-
-    def forward(self, x):
-        x = x.transpose(-1, -2)
-        x = self.conv(x)
-        x = x.transpose(-1, -2)
-        return self.fc(x)
-
-
-class LinearConv(nn.Module):
-    def __init__(self, in_features, out_features, kernel_size=11, causal=False):
-        super().__init__()
-        conv_layer = CausalConv1d if causal else nn.Conv1d
-        self.fc = nn.Linear(in_features, out_features)
-        self.conv = conv_layer(out_features, out_features, kernel_size=kernel_size,
-                               padding="same", groups=out_features)
-
-    def forward(self, x):
-        x = self.fc(x)
-        x = x.transpose(-1, -2)
-        x = self.conv(x)
-        return x.transpose(-1, -2)
-
-
-def init_weights(m):
-    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
-        nn.init.trunc_normal_(m.weight, std=0.02)
-        nn.init.constant_(m.bias, 0)
-
-
-class SeedV2(nn.Module):
-    def __init__(self, num_subjects=4, fmri_dim=1000, embed_dim=256, encoder_kernel_size=11,
-                 decoder_kernel_size=11, normalize=False, with_shared_encoder=True,
-                 with_shared_decoder=True, with_subject_encoders=True,
-                 with_subject_decoders=True, causal=False):
-        super().__init__()
-        assert with_shared_encoder or with_subject_encoders
-        assert with_shared_decoder or with_subject_decoders
-        self.num_subjects = num_subjects
-        if with_shared_encoder:
-            self.shared_encoder = nn.Linear(fmri_dim, embed_dim)
-        else:
-            self.register_module("shared_encoder", None)
-        if with_subject_encoders:
-            if encoder_kernel_size > 1:
-                encoder_fn = partial(LinearConv, kernel_size=encoder_kernel_size, causal=causal)
-            else:
-                encoder_fn = nn.Linear
-            self.subject_encoders = nn.ModuleList(
-                [encoder_fn(fmri_dim, embed_dim) for _ in range(num_subjects)])
-        else:
-            self.register_module("subject_encoders", None)
-        self.norm = nn.LayerNorm(embed_dim) if normalize else nn.Identity()
-        if with_shared_decoder:
-            self.shared_decoder = nn.Linear(embed_dim, fmri_dim)
-        else:
-            self.register_module("shared_decoder", None)
-        if with_subject_decoders:
-            if decoder_kernel_size > 1:
-                decoder_fn = partial(ConvLinear, kernel_size=decoder_kernel_size, causal=causal)
-            else:
-                decoder_fn = nn.Linear
-            self.subject_decoders = nn.ModuleList(
-                [decoder_fn(embed_dim, fmri_dim) for _ in range(num_subjects)])
-        else:
-            self.register_module("subject_decoders", None)
-        weight = (1.0 - torch.eye(self.num_subjects)) / (self.num_subjects - 1.0)
-        self.register_buffer("weight", weight)
-        self.apply(init_weights)
-
-    def forward(self, input):
-        if self.shared_encoder is not None:
-            shared_embed = self.shared_encoder(input)
-        else:
-            shared_embed = 0.0
-        if self.subject_encoders is not None:
-            subject_embeds = torch.stack(
-                [encoder(input[:, ii]) for ii, encoder in enumerate(self.subject_encoders)],
-                dim=1)
-        else:
-            subject_embeds = 0.0
-        embed = self.norm(shared_embed + subject_embeds)
-        embed = torch.einsum("nslc,ts->ntlc", embed, self.weight)
-        if self.shared_decoder is not None:
-            shared_output = self.shared_decoder(embed)
-        else:
-            shared_output = 0.0
-        if self.subject_decoders is not None:
-            subject_outputs = torch.stack(
-                [decoder(embed[:, ii]) for ii, decoder in enumerate(self.subject_decoders)],
-                dim=1)
-        else:
-            subject_outputs = 0.0
-        return shared_output + subject_outputs
+# The seed's model as the notebook writes it, from the independent plain-PyTorch reference
+# (benchmarks/seed_reference.py; its one addition: ``causal`` reaches the subject convs).
+SeedV2 = seed_reference.CrossSubjectConvLinearEncoderV2
 
 
 # ----------------------------------------------------------------------------------------

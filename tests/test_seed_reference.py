@@ -3,32 +3,14 @@ analytic FLOP count of the training benchmark."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import bench_training  # noqa: E402  (benchmarks/ is on pytest's pythonpath)
 import numpy as np
 import pytest
+import seed_reference as ref  # noqa: E402
 import torch
 
 from sklearn_crossenc.data import load_friends, load_movie10
 from sklearn_crossenc.metrics import pearson_map, pearson_r, pearson_score
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name):
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ref = _load("seed_reference")
 
 # Tiny runs are 60-100 TRs long, so clips are shorter than the seed's 64.
 TINY = dict(epochs=2, n_train_samples=64, sample_length=32, embed_dim=8,
@@ -143,7 +125,7 @@ def test_errors(tmp_path, tiny_splits):
 @pytest.mark.parametrize("ke,kd,shared,subject", [(7, 0, True, True), (0, 5, True, True),
                                                   (3, 3, False, True), (0, 0, True, False)])
 def test_analytic_flops_match_torch_count(ke, kd, shared, subject):
-    bench = _load("bench_training")
+    bench = bench_training
     S, L, C, D = 3, 16, 40, 8
     torch.manual_seed(0)
     model = ref.CrossSubjectConvLinearEncoderV2(
@@ -184,7 +166,7 @@ def test_encoder_matches_reference_accuracy(tiny_splits):
 
 
 def test_time_to_accuracy_picks_first_epoch_within_tolerance():
-    bench = _load("bench_training")
+    bench = bench_training
     hist = [{"epoch": 0, "train_time_s": 1.0, "friends_s6": 0.30},
             {"epoch": 1, "train_time_s": 2.0, "friends_s6": 0.396},
             {"epoch": 2, "train_time_s": 3.0, "friends_s6": 0.41}]
