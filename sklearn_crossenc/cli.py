@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's); on a "
                         "machine busy with other jobs fewer threads are often faster")
+    p.add_argument("--early-stopping", type=float, nargs="?", const=0.1, default=None,
+                   metavar="FRACTION",
+                   help="hold out FRACTION of the training runs (default 0.1) and stop the "
+                        "encoder at the first epoch that does not improve on them, keeping the "
+                        "best weights (default: the seed's 10 epochs)")
     p.add_argument("--no-figures", action="store_true", help="do not draw figures")
     p.set_defaults(func=_cmd_compare)
 
@@ -260,6 +265,7 @@ def _cmd_compare(args, argv) -> int:
         progress=not args.quiet,
         log=log,
         n_threads=args.threads,
+        early_stopping=args.early_stopping,
     )
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)

@@ -412,3 +412,19 @@ def test_grid_unreachable_scheduler_is_one_line(synthetic_root, tmp_path, capsys
     line = one_error_line(capsys.readouterr().err, "grid")
     assert f"cannot reach the Dask scheduler at '{address}' within 1 s" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_early_stopping_flag(synthetic_root, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(out), "--quick", "--quiet",
+            "--models", "encoder", "--early-stopping", "--no-figures"]
+    assert main(argv) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["config"]["early_stopping"] == 0.1
+    assert doc["models"]["CrossSubjectEncoder"]["params"]["validation"] == 0.1
+    capsys.readouterr()
+    bad = ["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o2"),
+           "--early-stopping", "2"]
+    assert main(bad) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "early_stopping must be a fraction" in err[0] and "got 2.0" in err[0]

@@ -297,3 +297,17 @@ def test_ctrl_c_during_training_is_not_swallowed(synthetic_root, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run_comparison(synthetic_root, models=["encoder", "mean"], quick=True, progress=True)
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_early_stopping_holds_out_runs_and_keeps_the_best_epoch(synthetic_root):
+    result = run_comparison(synthetic_root, models=["encoder"], quick=True, early_stopping=0.25,
+                            return_estimators=True)
+    est = result["estimators"]["CrossSubjectEncoder"]
+    assert est.validation == 0.25
+    assert result["models"]["CrossSubjectEncoder"]["params"]["validation"] == 0.25
+    assert result["config"]["early_stopping"] == 0.25
+    history = est.history_[:, "valid_pearson"]
+    assert len(history) == est.n_epochs_ and est.best_epoch_ is not None
+    assert history[est.best_epoch_ - 1] == max(history)
+    with pytest.raises(ValueError, match="early_stopping must be a fraction .* got 1.5"):
+        run_comparison(synthetic_root, models=["mean"], early_stopping=1.5)
