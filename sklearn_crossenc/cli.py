@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
-import csv
-import io
 import shlex
 import sys
 import time
@@ -96,6 +93,25 @@ def parse_param(text: str, valid=None) -> tuple[str, list]:
 # ---------------------------------------------------------------------------- parser
 
 
+class _DeprecatedAlias(argparse.Action):
+    """An old flag kept for one release: warns on stderr and sets the new flag's value."""
+
+    def __init__(self, option_strings, dest, new_flag=None, **kwargs):
+        self.new_flag = new_flag
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG}: warning: {option_string} is deprecated; use {self.new_flag}.",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _deprecated_alias(p, old: str, new: str, **kwargs) -> None:
+    dest = new.lstrip("-").replace("-", "_")
+    p.add_argument(old, dest=dest, action=_DeprecatedAlias, new_flag=new, metavar="N",
+                   help=f"deprecated alias of {new}", **kwargs)
+
+
 def _add_common(p, *, data=True, out=True):
     if data:
         p.add_argument(
@@ -114,8 +130,9 @@ def _add_common(p, *, data=True, out=True):
         "--device", choices=("auto", "cpu", "cuda"), default="auto",
         help="device of the encoder (default auto: CUDA when available)",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="N",
+    p.add_argument("--random-state", type=int, default=0, metavar="N",
                    help="random_state of the encoder (default 0)")
+    _deprecated_alias(p, "--seed", "--random-state", type=int)
     p.add_argument("--quick", action="store_true",
                    help="reduced training for a smoke run; its numbers are not meaningful")
     p.add_argument("--quiet", action="store_true",
@@ -133,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     ('compare', True, ['mean', 'ridge'])
     """
     from . import __version__
+    from .jobs._settings import MODELS
+    from .jobs.grid import SPLITS
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -154,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument(
         "--models", nargs="+", metavar="MODEL", default=None,
-        choices=("encoder", "ridge", "feature", "mean"),
+        choices=tuple(MODELS),
         help="models to run: encoder ridge feature mean (default all)",
     )
     p.add_argument("--trim", type=int, default=0, metavar="N",
@@ -180,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", type=Path, help="folder to create")
     p.add_argument("--scale", choices=("tiny", "small", "full"), default="small",
                    help="tiny (tests, ~1 s), small (default, the demo), full (real sizes, ~2 GB)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="generator seed (default 0)")
+    p.add_argument("--data-seed", type=int, default=0, metavar="N",
+                   help="random seed of the generator (default 0)")
+    _deprecated_alias(p, "--seed", "--data-seed", type=int)
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing synthetic dataset at OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
@@ -200,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
              f"(default {' '.join(DEFAULT_GRID)})",
     )
     p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
-    p.add_argument("--split", choices=("season", "kfold"), default="season",
+    p.add_argument("--split", choices=SPLITS, default="season",
                    help="season: GroupKFold with one group per season (default); "
                         "kfold: KFold over runs")
     p.add_argument("--seasons", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
@@ -236,7 +257,7 @@ def _check_dirs(args) -> None:
         raise FileNotFoundError(f"data folder {args.data_dir} does not exist or is not a folder.")
     data_dir = args.data_dir
     if data_dir is None:
-        from .compare import default_data_dir
+        from .data import default_data_dir
 
         data_dir = default_data_dir()
     check_output_dir(args.out, data_dir)
@@ -250,7 +271,7 @@ def _command_line(argv) -> str:
 
 
 def _cmd_compare(args, argv) -> int:
-    from .compare import run_comparison
+    from .jobs.compare import run_comparison
     from .report import format_table, write_report
 
     _check_dirs(args)
@@ -260,7 +281,7 @@ def _cmd_compare(args, argv) -> int:
         models=args.models,
         device=args.device,
         quick=args.quick,
-        seed=args.seed,
+        random_state=args.random_state,
         trim=args.trim,
         progress=not args.quiet,
         log=log,
@@ -282,10 +303,11 @@ def _cmd_synth(args, argv) -> int:
     from .data import make_synthetic_dataset
 
     log = _logger(args.quiet)
-    log(f"Writing the synthetic '{args.scale}' dataset (seed {args.seed}) into {args.out} ...")
+    log(f"Writing the synthetic '{args.scale}' dataset (data seed {args.data_seed}) into "
+        f"{args.out} ...")
     t0 = time.perf_counter()
     root = make_synthetic_dataset(
-        args.out, scale=args.scale, seed=args.seed, overwrite=args.overwrite,
+        args.out, scale=args.scale, random_state=args.data_seed, overwrite=args.overwrite,
         progress=not args.quiet,
     )
     size = sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file())
@@ -309,147 +331,23 @@ def _param_grid(texts, valid) -> dict:
     return grid
 
 
-def _parallel_backend(args, X):
-    """The joblib context the search runs in: the Dask cluster of ``--scheduler``, with the
-    episodes ``X`` scattered to its workers once; else joblib's default."""
-    if args.scheduler is None:
-        return contextlib.nullcontext()
-    from .distributed import dask_backend
-
-    return dask_backend(args.scheduler, scatter=(X,))
-
-
-def _cv_splitter(split: str, n_folds: int, groups):
-    import numpy as np
-    from sklearn.model_selection import GroupKFold, KFold
-
-    if n_folds < 2:
-        raise ValueError(f"--cv must be at least 2; got {n_folds}.")
-    n_runs = len(groups)
-    if n_runs < n_folds:
-        raise ValueError(f"only {n_runs} runs for --cv {n_folds} folds.")
-    if split == "season":
-        seasons = np.unique(groups)
-        if len(seasons) < n_folds:
-            raise ValueError(
-                f"--split season needs at least {n_folds} seasons for --cv {n_folds}; the data "
-                f"has {len(seasons)} ({', '.join(map(str, seasons))}). Use a smaller --cv or "
-                "--split kfold."
-            )
-        return GroupKFold(n_splits=n_folds)
-    return KFold(n_splits=n_folds, shuffle=False)
-
-
-def cv_results_rows(cv_results) -> tuple[list[str], list[list]]:
-    """Columns and rows of ``cv_results_`` (without the ``params`` dicts), ranked best first."""
-    import numpy as np
-
-    columns = [k for k in cv_results if k != "params"]
-    order = np.argsort(np.asarray(cv_results["rank_test_score"]), kind="stable")
-    rows = []
-    for i in order:
-        row = []
-        for k in columns:
-            v = cv_results[k][i]
-            if np.ma.is_masked(v):
-                v = ""
-            elif isinstance(v, np.generic):
-                v = v.item()
-            row.append(v)
-        rows.append(row)
-    return columns, rows
-
-
-def _grid_table(cv_results) -> str:
-    columns, rows = cv_results_rows(cv_results)
-    params = [c for c in columns if c.startswith("param_")]
-    shown = ["rank_test_score", "mean_test_score", "std_test_score", "mean_fit_time"] + params
-    idx = [columns.index(c) for c in shown]
-    header = ["rank", "mean r", "std r", "fit (s)"] + [c[len("param_"):] for c in params]
-    cells = [
-        [str(r[idx[0]]), f"{r[idx[1]]:.4f}", f"{r[idx[2]]:.4f}", f"{r[idx[3]]:.1f}"]
-        + [str(r[j]) for j in idx[4:]]
-        for r in rows
-    ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("-" * len(lines[0]))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines) + "\n"
-
-
-def _grid_csv(cv_results) -> str:
-    columns, rows = cv_results_rows(cv_results)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _cmd_grid(args, argv) -> int:
-    from sklearn.model_selection import GridSearchCV
-
-    import sklearn_crossenc as pkg
-
-    from ._io import atomic_write_text
-    from .compare import QUICK_ENCODER, ensure_default_dataset, interrupt_guard, resolve_device
-    from .metrics import pearson_scorer
+    from .encoder import CrossSubjectEncoder
+    from .jobs.grid import run_grid_search
+    from .report import format_grid_table, write_grid_results
 
     _check_dirs(args)
-    grid = _param_grid(args.param, set(pkg.CrossSubjectEncoder().get_params()))
-    if args.n_jobs == 0:
-        raise ValueError("--n-jobs must not be 0 (use 1, N > 1, or -1 for all cores).")
-    if args.scheduler is None:
-        device = resolve_device(args.device)
-    else:  # resolved by each worker when it fits (its own GPU, if any)
-        from .distributed import import_distributed
-
-        try:
-            import_distributed()
-        except ImportError as err:
-            raise RuntimeError(str(err)) from None
-        device = args.device
-
-    from .data import as_episodes, episode_groups, load_friends
-
-    log = _logger(args.quiet)
-    root = args.data_dir
-    if root is None:
-        root = ensure_default_dataset(progress=not args.quiet, log=log)
-    log(f"Loading Friends seasons {' '.join(map(str, args.seasons))} from {root} ...")
-    data = load_friends(root, seasons=args.seasons, progress=not args.quiet)
-    X = as_episodes(data)  # list of (S, T_i, C)
-    groups = episode_groups(data)
-    cv = _cv_splitter(args.split, args.cv, groups)
-
-    fixed = {"device": device, "random_state": args.seed}
-    if args.quick:
-        fixed.update(QUICK_ENCODER)
-    min_len = min(x.shape[1] for x in X)
-    if min_len < 64:
-        fixed["sample_length"] = min_len
-    estimator = pkg.CrossSubjectEncoder(**fixed)
-    n_candidates = 1
-    for v in grid.values():
-        n_candidates *= len(v)
-    n_jobs = -1 if args.scheduler is not None and args.n_jobs == 1 else args.n_jobs
-    where = "" if args.scheduler is None else f" on the Dask cluster at {args.scheduler}"
-    log(f"{n_candidates} candidates x {args.cv} folds over {len(X)} runs "
-        f"({args.split}), n_jobs={n_jobs}{where} ...")
-    search = GridSearchCV(
-        estimator, grid, scoring=pearson_scorer, cv=cv, n_jobs=n_jobs, refit=False,
-        error_score="raise", verbose=0 if args.quiet else 2,
+    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
+    result = run_grid_search(
+        args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
+        n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
+        random_state=args.random_state, quick=args.quick, progress=not args.quiet,
+        verbose=0 if args.quiet else 2, log=_logger(args.quiet),
     )
-    t0 = time.perf_counter()
-    with interrupt_guard(), _parallel_backend(args, X):
-        search.fit(X, groups=groups if args.split == "season" else None)
-    wall = time.perf_counter() - t0
-    print(_grid_table(search.cv_results_), end="")
-    best = search.cv_results_["params"][int(search.best_index_)]
-    print(f"best: {best} (mean r {search.best_score_:.4f}); search took {wall:.1f} s")
-    out = Path(args.out)
-    path = atomic_write_text(out / "grid_results.csv", _grid_csv(search.cv_results_))
+    print(format_grid_table(result["cv_results"]), end="")
+    print(f"best: {result['best_params']} (mean r {result['best_score']:.4f}); "
+          f"search took {result['wall_s']:.1f} s")
+    path = write_grid_results(result["cv_results"], args.out)
     print(f"cv_results_ written to {path.resolve()}")
     return 0
 

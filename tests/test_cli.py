@@ -54,7 +54,7 @@ def test_compare_defaults():
     args = build_parser().parse_args(["compare"])
     assert args.data_dir is None
     assert args.out == Path("crossenc-out")
-    assert (args.device, args.quick, args.quiet, args.models, args.seed, args.trim) == (
+    assert (args.device, args.quick, args.quiet, args.models, args.random_state, args.trim) == (
         "auto", False, False, None, 0, 0
     )
     assert args.threads is None
@@ -68,8 +68,18 @@ def test_grid_and_synth_arguments():
     )
     assert args.param == ["embed_dim=32,64", "encoder_kernel_size=0,7"]
     assert (args.cv, args.n_jobs, args.split, args.out) == (4, 2, "kfold", Path("o"))
-    args = build_parser().parse_args(["synth", "d", "--scale", "tiny", "--seed", "3"])
-    assert (args.out, args.scale, args.seed, args.overwrite) == (Path("d"), "tiny", 3, False)
+    args = build_parser().parse_args(["synth", "d", "--scale", "tiny", "--data-seed", "3"])
+    assert (args.out, args.scale, args.data_seed, args.overwrite) == (Path("d"), "tiny", 3, False)
+
+
+@pytest.mark.parametrize("command, new", [("compare", "random_state"), ("grid", "random_state"),
+                                          ("synth", "data_seed")])
+def test_seed_flag_is_a_deprecated_alias(command, new, capsys):
+    argv = [command] + (["d"] if command == "synth" else []) + ["--seed", "7"]
+    args = build_parser().parse_args(argv)
+    assert getattr(args, new) == 7
+    flag = "--" + new.replace("_", "-")
+    assert f"crossenc: warning: --seed is deprecated; use {flag}." in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -204,7 +214,7 @@ def test_keyboard_interrupt_exits_130(monkeypatch, synthetic_root, tmp_path, cap
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sklearn_crossenc.compare.run_comparison", interrupted)
+    monkeypatch.setattr("sklearn_crossenc.jobs.compare.run_comparison", interrupted)
     assert main(["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -238,7 +248,7 @@ def test_synth_writes_a_loadable_dataset(tmp_path, capsys):
     from sklearn_crossenc.data import is_synthetic, load_movie10
 
     out = tmp_path / "ds"
-    assert main(["synth", str(out), "--scale", "tiny", "--seed", "1", "--quiet"]) == 0
+    assert main(["synth", str(out), "--scale", "tiny", "--data-seed", "1", "--quiet"]) == 0
     assert "Synthetic dataset written to" in capsys.readouterr().out
     assert is_synthetic(out)
     data = load_movie10(out, runs=[1])
@@ -250,7 +260,7 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     before = tree_digest(synthetic_root)
     out = tmp_path / "out"
     argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(out), "--quick", "--quiet",
-            "--seed", "3", "--threads", "1"]
+            "--random-state", "3", "--threads", "1"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --quiet: no bars, no messages
@@ -263,7 +273,7 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
         assert m["status"] == "ok", (name, m)
         mean = m["scores"]["friends_s6"]["mean"]
         assert f"{mean:.3f}" in table
-    assert doc["config"]["seed"] == 3 and doc["config"]["quick"] is True
+    assert doc["config"]["random_state"] == 3 and doc["config"]["quick"] is True
     assert doc["command"].startswith("crossenc compare --data-dir")
     assert doc["models"]["CrossSubjectEncoder"]["params"]["random_state"] == 3
     assert doc["models"]["CrossSubjectEncoder"]["params"]["n_threads"] == 1

@@ -9,18 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_crossenc.compare import (
-    EVAL_SETS,
-    QUICK_ENCODER,
-    _feature_episodes,
-    default_cache_dir,
-    default_data_dir,
-    ensure_default_dataset,
-    resolve_device,
-    resolve_models,
-    run_comparison,
-)
 from sklearn_crossenc.data import load_friends, load_movie10, load_true_signal
+from sklearn_crossenc.jobs._settings import QUICK_ENCODER
+from sklearn_crossenc.jobs.compare import EVAL_SETS, resolve_models, run_comparison
+from sklearn_crossenc.ridge import feature_episodes
 
 ALL = ["CrossSubjectEncoder", "CrossSubjectRidge", "FeatureRidge", "MeanOfOthers"]
 
@@ -50,7 +42,7 @@ def eval_data(synthetic_root):
 def quick(synthetic_root):
     before = _digest(synthetic_root)
     messages = []
-    result = run_comparison(synthetic_root, quick=True, seed=0, device="cpu",
+    result = run_comparison(synthetic_root, quick=True, random_state=0, device="cpu",
                             log=messages.append, return_estimators=True)
     result["_log"] = messages
     result["_digest_before"] = before
@@ -81,7 +73,7 @@ def test_numbers_equal_the_estimators_scores(quick, eval_data, synthetic_root):
             np.testing.assert_allclose(list(sc["per_subject"].values()), per, atol=1e-9)
             np.testing.assert_allclose(quick["maps"][name][key], est[name].score_map(X),
                                        atol=1e-9)
-        feats = _feature_episodes(synthetic_root, eval_data[key])
+        feats = feature_episodes(synthetic_root, eval_data[key])
         sc = quick["models"]["FeatureRidge"]["scores"][key]
         assert sc["mean"] == pytest.approx(est["FeatureRidge"].score(feats, X), abs=1e-9)
 
@@ -201,57 +193,6 @@ def test_resolve_models():
         resolve_models([])
 
 
-def test_resolve_device():
-    import torch
-
-    assert resolve_device("cpu") == "cpu"
-    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            resolve_device("cuda")
-
-
-def test_cache_dir_precedence(monkeypatch, tmp_path):
-    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "c"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert default_cache_dir() == tmp_path / "c"
-    monkeypatch.delenv("CROSSENC_CACHE")
-    assert default_cache_dir() == tmp_path / "x" / "sklearn-crossenc"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_cache_dir() == tmp_path / "home" / ".cache" / "sklearn-crossenc"
-    assert default_data_dir("small", 0) == default_cache_dir() / "synthetic-small-seed0"
-
-
-def test_default_dataset_generated_once(monkeypatch, tmp_path):
-    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "cache"))
-    messages = []
-    root = ensure_default_dataset(scale="tiny", log=messages.append)
-    assert root == tmp_path / "cache" / "synthetic-tiny-seed0"
-    assert (root / "fmri").is_dir() and len(messages) == 2
-    stamp = _digest(root)
-    assert ensure_default_dataset(scale="tiny", log=messages.append) == root
-    assert len(messages) == 2  # reused: nothing generated the second time
-    assert _digest(root) == stamp
-
-
-def test_default_dataset_regenerated_when_generator_changed(monkeypatch, tmp_path):
-    import json
-
-    monkeypatch.setenv("CROSSENC_CACHE", str(tmp_path / "cache"))
-    root = ensure_default_dataset(scale="tiny")
-    meta_path = root / "synthetic.json"
-    meta = json.loads(meta_path.read_text())
-    stale = dict(meta, params=dict(meta["params"], n_latent=meta["params"]["n_latent"] + 1))
-    meta_path.write_text(json.dumps(stale))
-    messages = []
-    assert ensure_default_dataset(scale="tiny", log=messages.append) == root
-    assert "other generator settings" in messages[0] and len(messages) == 2
-    assert json.loads(meta_path.read_text()) == meta
-
-
 def test_progress_bars_on_stderr_and_estimator_picklable(synthetic_root, eval_data, capsys):
     import pickle
 
@@ -287,7 +228,7 @@ def test_ctrl_c_during_training_is_not_swallowed(synthetic_root, monkeypatch):
     import os
     import signal
 
-    from sklearn_crossenc.compare import EpochProgressBar
+    from sklearn_crossenc.encoder import EpochProgressBar
 
     def interrupt(self, net, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)

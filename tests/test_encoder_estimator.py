@@ -242,7 +242,7 @@ def test_predict_errors(fitted, X4):
     (dict(lr_schedule="step"), "lr_schedule must be one of"),
     (dict(warmup=1.0), "warmup must be a fraction"),
     (dict(causal=True, encoder_kernel_size=4), "odd encoder_kernel_size; got 4"),
-    (dict(device="tpu"), "device='tpu' is not a torch device"),
+    (dict(device="tpu"), "unknown device 'tpu'"),
     (dict(n_threads=0), "n_threads must be None or a positive integer"),
 ])
 def test_parameter_errors(params, match, X4):

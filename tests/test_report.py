@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_crossenc.compare import EVAL_SETS
+from sklearn_crossenc.jobs.compare import EVAL_SETS
 from sklearn_crossenc.report import (
     FIGURES,
     check_output_dir,
@@ -57,7 +57,7 @@ def make_result(data_dir="/nonexistent/data", n_parcels=30, seed=0, ceiling=True
     return {
         "schema_version": 1,
         "created_utc": "2026-01-01T00:00:00+00:00",
-        "config": {"data_dir": str(data_dir), "quick": False, "seed": 0, "trim": 0,
+        "config": {"data_dir": str(data_dir), "quick": False, "random_state": 0, "trim": 0,
                    "device": "cpu", "models": list(models)},
         "environment": {
             "python": "3.11", "platform": "linux", "cpu": "test cpu", "cpu_count": 2,

@@ -20,6 +20,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ..metrics import pearson_map
 from ._sampling import ClipStore, sample_clip_starts
 
@@ -95,10 +96,6 @@ def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(step - n_warm, span) / span))
 
 
-class _FitInterrupted(BaseException):
-    """Carries a Ctrl-C through skorch's ``partial_fit``, which swallows KeyboardInterrupt."""
-
-
 def _overrides(cb, name: str) -> bool:
     return getattr(type(cb), name, None) is not getattr(Callback, name)
 
@@ -172,17 +169,15 @@ class CrossSubjectNet(NeuralNet):
         ``on_epoch_end`` callback (skorch's ``EarlyStopping`` stops training that way)
         ends training after that whole epoch, as in skorch.
         """
-        try:
+        with reraise_as_keyboard_interrupt():
             return super().partial_fit(X, y, classes, **fit_params)
-        except _FitInterrupted as exc:
-            raise KeyboardInterrupt(str(exc)) from None
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
             return self._fit_loop(X, y, epochs)
         except KeyboardInterrupt:
             # A BaseException skorch's partial_fit does not catch (see partial_fit).
-            raise _FitInterrupted(
+            raise Interrupted(
                 f"training interrupted during epoch {len(self.history)}"
             ) from None
 

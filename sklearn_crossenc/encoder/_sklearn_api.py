@@ -14,6 +14,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 
 from .._base import CrossSubjectScoreMixin
+from .._device import resolve_device
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
 from ._modules import CrossSubjectConvLinearEncoder
 from ._net import CrossSubjectNet, FitData, MSELoss
@@ -22,19 +23,6 @@ from ._sampling import ClipStore
 __all__ = ["CrossSubjectEncoder"]
 
 _SCHEDULES = ("constant", "cosine")
-
-
-def resolve_device(device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; other values as ``torch.device``."""
-    if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device nor 'auto'.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available here.")
-    return dev
 
 
 @contextlib.contextmanager

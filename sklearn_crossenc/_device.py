@@ -1,0 +1,51 @@
+"""Device resolution, in one place, for the estimators and the jobs."""
+
+from __future__ import annotations
+
+__all__ = ["resolve_device"]
+
+
+def resolve_device(device="auto"):
+    """The ``torch.device`` for ``device``: ``"auto"`` (or None) is CUDA when available.
+
+    Parameters
+    ----------
+    device : str, torch.device or None, default="auto"
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or anything ``torch.device``
+        accepts.
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    ValueError
+        For a name that is not a device, or CUDA asked for on a machine without it.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._device import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown device 'tpu'; choose auto, cpu, cuda or cuda:N.
+    """
+    import torch
+
+    if device is None or (isinstance(device, str) and device.lower() == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device.lower() if isinstance(device, str) else device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"unknown device {device!r}; choose auto, cpu, cuda or cuda:N."
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} requested but CUDA is not available on this machine "
+            "(use cpu or auto)."
+        )
+    return dev

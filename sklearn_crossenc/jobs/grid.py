@@ -1,0 +1,193 @@
+"""The grid-search job: ``GridSearchCV`` of the encoder over episode folds.
+
+:func:`run_grid_search` loads Friends runs, builds whole-run folds (one group per
+season, or plain k-fold over runs), searches a grid of ``CrossSubjectEncoder``
+parameters with the Pearson scorer, locally or on a Dask cluster, and returns the
+search's ``cv_results_`` with its best candidate and timings. It prints nothing;
+:mod:`sklearn_crossenc.report` formats and writes the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .._device import resolve_device
+from .._interrupt import interrupt_guard
+from ._settings import encoder_params
+
+__all__ = ["SPLITS", "cv_splitter", "run_grid_search"]
+
+#: Fold kinds: ``season`` (GroupKFold, one group per season) or ``kfold`` (KFold over runs).
+SPLITS = ("season", "kfold")
+
+
+def _noop(msg: str) -> None:
+    pass
+
+
+def cv_splitter(split: str, n_folds: int, groups):
+    """The cross-validation splitter over whole runs, checked against the data.
+
+    Parameters
+    ----------
+    split : {"season", "kfold"}
+        ``season``: ``GroupKFold`` with one group per season; ``kfold``: ``KFold``.
+    n_folds : int
+        Number of folds (at least 2).
+    groups : array-like of shape (n_runs,)
+        Season of each run (:func:`sklearn_crossenc.episode_groups`).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs.grid import cv_splitter
+    >>> cv_splitter("season", 2, [1, 1, 2, 2])
+    GroupKFold(n_splits=2)
+    >>> cv_splitter("season", 3, [1, 1, 2, 2])
+    Traceback (most recent call last):
+    ...
+    ValueError: --split season needs at least 3 seasons for --cv 3; the data has 2 (1, 2). Use a smaller --cv or --split kfold.
+    """  # noqa: E501
+    from sklearn.model_selection import GroupKFold, KFold
+
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose {' or '.join(SPLITS)}.")
+    if n_folds < 2:
+        raise ValueError(f"--cv must be at least 2; got {n_folds}.")
+    n_runs = len(groups)
+    if n_runs < n_folds:
+        raise ValueError(f"only {n_runs} runs for --cv {n_folds} folds.")
+    if split == "season":
+        seasons = np.unique(groups)
+        if len(seasons) < n_folds:
+            raise ValueError(
+                f"--split season needs at least {n_folds} seasons for --cv {n_folds}; the data "
+                f"has {len(seasons)} ({', '.join(map(str, seasons))}). Use a smaller --cv or "
+                "--split kfold."
+            )
+        return GroupKFold(n_splits=n_folds)
+    return KFold(n_splits=n_folds, shuffle=False)
+
+
+def _check_options(param_grid, n_jobs: int, scheduler, device) -> str:
+    """Check the grid and the parallel options; return the encoder's device setting."""
+    if not isinstance(param_grid, Mapping) or not param_grid:
+        raise ValueError(f"param_grid must be a non-empty dict; got {param_grid!r}.")
+    if n_jobs == 0:
+        raise ValueError("--n-jobs must not be 0 (use 1, N > 1, or -1 for all cores).")
+    if scheduler is None:
+        return str(resolve_device(device))
+    from ..distributed import import_distributed
+
+    try:
+        import_distributed()
+    except ImportError as err:
+        raise RuntimeError(str(err)) from None
+    return device  # resolved by each worker when it fits (its own GPU, if any)
+
+
+def _parallel_backend(scheduler, X):
+    """The joblib context of the search: the Dask cluster at ``scheduler``, with the
+    episodes ``X`` scattered to its workers once; else joblib's default."""
+    if scheduler is None:
+        return contextlib.nullcontext()
+    from ..distributed import dask_backend
+
+    return dask_backend(scheduler, scatter=(X,))
+
+
+def run_grid_search(
+    data_dir=None,
+    *,
+    param_grid: Mapping[str, Sequence],
+    cv: int = 3,
+    split: str = "season",
+    seasons: Sequence[int] = (1, 2, 3, 4, 5),
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    device: str = "auto",
+    random_state: int | None = 0,
+    quick: bool = False,
+    progress: bool = False,
+    verbose: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Grid search of ``CrossSubjectEncoder`` on Friends runs with the Pearson scorer.
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Competitor release folder or a synthetic one; None: the default synthetic
+        dataset (generated once into the cache folder).
+    param_grid : dict of str to list
+        Encoder parameter -> values, as for ``GridSearchCV``.
+    cv : int, default=3
+        Number of folds; folds are whole runs.
+    split : {"season", "kfold"}, default="season"
+        See :func:`cv_splitter`.
+    seasons : sequence of int, default=(1, 2, 3, 4, 5)
+        Friends seasons to search on.
+    n_jobs : int, default=1
+        Parallel fits (joblib). With ``scheduler``, 1 means every worker thread.
+    scheduler : str, optional
+        Address of a Dask scheduler to run the fits on (the ``distributed`` extra).
+    device : str, default="auto"
+        Device of the encoder (resolved by each worker on a cluster).
+    random_state : int or None, default=0
+        ``random_state`` of the encoder.
+    quick : bool, default=False
+        The jobs' quick encoder settings (a smoke run).
+    progress : bool, default=False
+        Progress bars while loading.
+    verbose : int, default=0
+        ``GridSearchCV``'s verbosity.
+    log : callable, optional
+        Receives one-line messages.
+
+    Returns
+    -------
+    result : dict
+        ``cv_results`` (the search's ``cv_results_``), ``best_params``, ``best_score``,
+        ``n_candidates``, ``n_runs``, ``n_jobs``, ``wall_s`` and ``data_dir``.
+    """
+    from sklearn.model_selection import GridSearchCV
+
+    from ..data import as_episodes, ensure_default_dataset, episode_groups, load_friends
+    from ..encoder import CrossSubjectEncoder
+    from ..metrics import pearson_scorer
+
+    log = log or _noop
+    device = _check_options(param_grid, n_jobs, scheduler, device)
+    root = data_dir if data_dir is not None else ensure_default_dataset(progress=progress, log=log)
+    log(f"Loading Friends seasons {' '.join(map(str, seasons))} from {root} ...")
+    data = load_friends(root, seasons=seasons, progress=progress)
+    X = as_episodes(data)  # list of (S, T_i, C)
+    groups = episode_groups(data)
+    splitter = cv_splitter(split, cv, groups)
+    estimator = CrossSubjectEncoder(**encoder_params(
+        quick=quick, random_state=random_state, device=device,
+        min_train_length=min(x.shape[1] for x in X),
+    ))
+    n_candidates = int(np.prod([len(v) for v in param_grid.values()]))
+    n_jobs = -1 if scheduler is not None and n_jobs == 1 else n_jobs
+    where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
+    log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
+        f"n_jobs={n_jobs}{where} ...")
+    search = GridSearchCV(estimator, dict(param_grid), scoring=pearson_scorer, cv=splitter,
+                          n_jobs=n_jobs, refit=False, error_score="raise", verbose=verbose)
+    t0 = time.perf_counter()
+    with interrupt_guard(), _parallel_backend(scheduler, X):
+        search.fit(X, groups=groups if split == "season" else None)
+    return {
+        "cv_results": search.cv_results_,
+        "best_params": search.cv_results_["params"][int(search.best_index_)],
+        "best_score": float(search.best_score_),
+        "n_candidates": n_candidates,
+        "n_runs": len(X),
+        "n_jobs": n_jobs,
+        "wall_s": time.perf_counter() - t0,
+        "data_dir": str(root),
+    }

@@ -1,0 +1,162 @@
+"""Writing a comparison's outputs: the output folder check, JSON, per-parcel maps.
+
+Every file is written atomically (temporary file, then rename; see
+:mod:`sklearn_crossenc._io`), and a folder inside the data folder is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .._io import atomic_path, atomic_write_json, atomic_write_text
+from ._figures import write_figures
+from ._tables import report_markdown
+
+__all__ = ["check_output_dir", "to_jsonable", "write_report"]
+
+
+def _is_inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def check_output_dir(out, data_dir=None) -> Path:
+    """Return ``out`` as a resolved path; refuse one inside (or equal to) ``data_dir``.
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (it need not exist).
+    data_dir : path-like, optional
+        The data folder, which is never written to.
+
+    Returns
+    -------
+    out : Path
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is ``data_dir`` or lies inside it, or is an existing file.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.report import check_output_dir
+    >>> check_output_dir("/tmp/crossenc-out", "/data/algonauts").name
+    'crossenc-out'
+    >>> check_output_dir("/data/algonauts/out", "/data/algonauts")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: output folder /data/algonauts/out is inside the data folder /data/algonauts; ...
+    """
+    out = Path(out).expanduser().resolve()
+    if data_dir is not None and _is_inside(out, Path(data_dir).expanduser()):
+        data = Path(data_dir).expanduser().resolve()
+        raise ValueError(
+            f"output folder {out} is inside the data folder {data}; "
+            "nothing is ever written into the data folder: choose another --out."
+        )
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output path {out} exists and is not a folder.")
+    return out
+
+
+def to_jsonable(obj):
+    """Turn a result dict into plain JSON types (drops per-parcel maps and estimators).
+
+    NumPy scalars become Python numbers, arrays become lists, paths strings, and NaN
+    becomes ``None`` (JSON has no NaN). The keys ``"maps"`` and ``"estimators"`` of the
+    top-level dict are left out: maps go to ``parcel_scores.npz``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.report import to_jsonable
+    >>> to_jsonable({"a": np.float32(0.5), "b": np.arange(2), "maps": {}, "c": float("nan")})
+    {'a': 0.5, 'b': [0, 1], 'c': None}
+    """
+    if isinstance(obj, dict):
+        return {
+            str(k): to_jsonable(v) for k, v in obj.items() if k not in ("maps", "estimators")
+        }
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return repr(obj)
+
+
+def _save_maps(result, path: Path) -> Path | None:
+    maps = result.get("maps") or {}
+    arrays = {
+        f"{name}/{set_key}": np.asarray(m, dtype=np.float32)
+        for name, by_set in maps.items()
+        for set_key, m in by_set.items()
+    }
+    if not arrays:
+        return None
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    return path
+
+
+def write_report(
+    result,
+    out_dir,
+    *,
+    figures: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Write ``report.json``, ``report.md``, ``parcel_scores.npz`` and figures into ``out_dir``.
+
+    Every file is written atomically; ``out_dir`` is created if needed and refused when
+    it lies inside the result's data folder.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
+    out_dir : path-like
+        Output folder.
+    figures : bool, default=True
+        Whether to draw figures (needs matplotlib; skipped with a message otherwise).
+    log : callable, optional
+        Receives one-line messages.
+
+    Returns
+    -------
+    paths : dict of str to Path
+        ``"json"``, ``"markdown"``, ``"maps"`` (when per-parcel maps exist) and one entry
+        per figure kind.
+    """
+    out_dir = check_output_dir(out_dir, result.get("config", {}).get("data_dir"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    maps_path = _save_maps(result, out_dir / "parcel_scores.npz")
+    if maps_path is not None:
+        paths["maps"] = maps_path
+    fig_paths = write_figures(result, out_dir, log=log) if figures else {}
+    doc = to_jsonable(result)
+    doc["outputs"] = {
+        "parcel_scores": maps_path.name if maps_path else None,
+        "figures": {k: p.name for k, p in fig_paths.items()},
+    }
+    paths["json"] = atomic_write_json(out_dir / "report.json", doc)
+    paths["markdown"] = atomic_write_text(
+        out_dir / "report.md", report_markdown(result, fig_paths)
+    )
+    paths.update(fig_paths)
+    return paths
