@@ -10,11 +10,44 @@ value for anything else.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array"]
+__all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array",
+           "check_trim"]
+
+
+def check_trim(trim, name: str = "trim") -> int:
+    """Validate a count of time points left out at each end of every episode.
+
+    Parameters
+    ----------
+    trim : int
+        An integer >= 0 (a float with an integral value, such as ``5.0``, is accepted).
+    name : str, default="trim"
+        Name of the argument, used in the error message.
+
+    Returns
+    -------
+    trim : int
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._validation import check_trim
+    >>> check_trim(5), check_trim(5.0)
+    (5, 5)
+    >>> check_trim(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: trim must be >= 0, a whole number of time points; got -1.
+    """
+    whole = isinstance(trim, numbers.Integral) or (
+        isinstance(trim, numbers.Real) and float(trim).is_integer())
+    if isinstance(trim, bool) or not whole or trim < 0:
+        raise ValueError(f"{name} must be >= 0, a whole number of time points; got {trim!r}.")
+    return int(trim)
 
 
 def is_episode_array(X) -> bool:

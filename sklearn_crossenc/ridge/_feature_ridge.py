@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import CrossSubjectScoreMixin
-from .._validation import check_episodes
+from .._validation import check_episodes, check_trim
 from ._design import _single_index, _window_index
 from ._folds import episode_splits, progress_ticker
 from ._solvers import KIT_ALPHAS, _check_alphas, _check_dtype, _check_scoring, ridge_cv_episodes
@@ -128,10 +128,9 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
 
     # -- validation -------------------------------------------------------------
     def _check_params(self):
-        for name in ("hrf_delay", "trim"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0; got {v!r}.")
+        if not isinstance(self.hrf_delay, numbers.Integral) or self.hrf_delay < 0:
+            raise ValueError(f"hrf_delay must be an int >= 0; got {self.hrf_delay!r}.")
+        trim = check_trim(self.trim)
         w = self.stimulus_window
         if not isinstance(w, numbers.Integral) or w < 1:
             raise ValueError(f"stimulus_window must be an int >= 1; got {w!r}.")
@@ -140,7 +139,7 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
             raise ValueError(
                 f"modalities must be a non-empty tuple of distinct names; got {mods!r}."
             )
-        return tuple(mods)
+        return tuple(mods), trim
 
     def _check_features(self, X, modalities, n_dims=None, fitted=False) -> list[dict]:
         if isinstance(X, Mapping) or not isinstance(X, (list, tuple)):
@@ -222,12 +221,12 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
         """
         from sklearn.preprocessing import StandardScaler
 
-        modalities = self._check_params()
+        modalities, trim = self._check_params()
         dtype = _check_dtype(self.dtype)
         alphas = _check_alphas(self.alphas)
         scoring = _check_scoring(self.scoring)
         feats = self._check_features(X, modalities)
-        ys = check_episodes(y, name="y", dtype=None, min_length=2 * self.trim + 1)
+        ys = check_episodes(y, name="y", dtype=None, min_length=2 * trim + 1)
         if len(ys) != len(feats):
             raise ValueError(f"X has {len(feats)} episodes but y has {len(ys)}.")
         n_subjects, _, n_parcels = ys[0].shape
@@ -238,7 +237,6 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
             m: StandardScaler().fit(np.concatenate([ep[m] for ep in feats]).astype(np.float64))
             for m in modalities
         }
-        trim = self.trim
 
         def design_and_target(e):
             T = ys[e].shape[1]
