@@ -55,6 +55,48 @@ def is_episode_array(X) -> bool:
     return isinstance(X, np.ndarray) and X.ndim == 4
 
 
+def _episode_items(X, name: str) -> Sequence:
+    """The episodes of ``X`` as a sequence, after the container-level checks."""
+    if X is None:
+        raise ValueError(f"{name} is None; expected episodes shaped (subjects, time, parcels).")
+    if isinstance(X, Mapping):
+        raise ValueError(
+            f"{name} is a dict; pass list({name}.values()) (the loaders' dict values) "
+            "so that cross-validation can index episodes."
+        )
+    if isinstance(X, np.ndarray):
+        if X.ndim == 3:
+            raise ValueError(
+                f"{name} is a 3-D array of shape {X.shape}; expected 4-D "
+                "(episodes, subjects, time, parcels). For a single episode pass [array]."
+            )
+        if X.ndim != 4:
+            raise ValueError(
+                f"{name} must be a 4-D array (episodes, subjects, time, parcels) or a list of "
+                f"3-D arrays (subjects, time, parcels); got an array with ndim={X.ndim} "
+                f"and shape {X.shape}."
+            )
+        items: Sequence = list(X)
+    elif isinstance(X, (list, tuple)):
+        items = X
+    else:
+        raise ValueError(
+            f"{name} must be a 4-D array or a list of 3-D arrays; got {type(X).__name__}."
+        )
+    if len(items) == 0:
+        raise ValueError(f"{name} holds no episodes (empty selection).")
+
+    dtypes = {np.asarray(ep).dtype for ep in items} if isinstance(X, (list, tuple)) else set()
+    if len(dtypes) > 1:
+        kinds = {dt.kind for dt in dtypes}
+        if not kinds <= {"f", "i", "u"}:
+            raise ValueError(
+                f"{name} mixes episode dtypes {sorted(str(d) for d in dtypes)}; "
+                "every episode must hold numbers."
+            )
+    return items
+
+
 def check_episodes(
     X,
     *,
@@ -103,44 +145,7 @@ def check_episodes(
     >>> len(eps), eps[0].shape
     (2, (4, 10, 5))
     """
-    if X is None:
-        raise ValueError(f"{name} is None; expected episodes shaped (subjects, time, parcels).")
-    if isinstance(X, Mapping):
-        raise ValueError(
-            f"{name} is a dict; pass list({name}.values()) (the loaders' dict values) "
-            "so that cross-validation can index episodes."
-        )
-    if isinstance(X, np.ndarray):
-        if X.ndim == 3:
-            raise ValueError(
-                f"{name} is a 3-D array of shape {X.shape}; expected 4-D "
-                "(episodes, subjects, time, parcels). For a single episode pass [array]."
-            )
-        if X.ndim != 4:
-            raise ValueError(
-                f"{name} must be a 4-D array (episodes, subjects, time, parcels) or a list of "
-                f"3-D arrays (subjects, time, parcels); got an array with ndim={X.ndim} "
-                f"and shape {X.shape}."
-            )
-        items: Sequence = list(X)
-    elif isinstance(X, (list, tuple)):
-        items = X
-    else:
-        raise ValueError(
-            f"{name} must be a 4-D array or a list of 3-D arrays; got {type(X).__name__}."
-        )
-    if len(items) == 0:
-        raise ValueError(f"{name} holds no episodes (empty selection).")
-
-    dtypes = {np.asarray(ep).dtype for ep in items} if isinstance(X, (list, tuple)) else set()
-    if len(dtypes) > 1:
-        kinds = {dt.kind for dt in dtypes}
-        if not kinds <= {"f", "i", "u"}:
-            raise ValueError(
-                f"{name} mixes episode dtypes {sorted(str(d) for d in dtypes)}; "
-                "every episode must hold numbers."
-            )
-
+    items = _episode_items(X, name)
     out = []
     first_shape = None
     for i, ep in enumerate(items):
