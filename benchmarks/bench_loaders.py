@@ -46,19 +46,12 @@ def _status_kb(field: str) -> int:
 
 def _selected(root, subjects):
     """(path, file key, n_times) of every run the loaders return, per run, in order."""
-    import h5py
-
-    from sklearn_crossenc.data._loaders import _friends_entry, _movie10_entry, index_file
+    from sklearn_crossenc.data._loaders import run_index
     from sklearn_crossenc.data._paths import friends_path, movie10_path
 
     out = []
-    for path_fn, index_fn in ((friends_path, _friends_entry), (movie10_path, _movie10_entry)):
-        maps = {}
-        for s in subjects:
-            path = path_fn(root, s)
-            with h5py.File(path, "r") as f:
-                maps[s] = {e.name: (e, f[e.file_key].shape[0])
-                           for e in index_file(f, path, index_fn)}
+    for kind, path_fn in (("friends", friends_path), ("movie10", movie10_path)):
+        maps = run_index(root, subjects, kind)
         common = set.intersection(*(set(m) for m in maps.values()))
         for name in sorted(common, key=lambda n: maps[subjects[0]][n][0].sort_key):
             out.append([(path_fn(root, s), maps[s][name][0].file_key, maps[s][name][1])
@@ -153,7 +146,7 @@ def main(argv=None) -> int:
         from sklearn_crossenc.data import ensure_synthetic_dataset
         root = Path(tempfile.gettempdir()) / "sklearn_crossenc_bench" / f"{args.scale}-seed0"
         t0 = time.perf_counter()
-        ensure_synthetic_dataset(root, scale=args.scale, seed=0, progress=True)
+        ensure_synthetic_dataset(root, scale=args.scale, random_state=0, progress=True)
         print(f"dataset: {root} (ready in {time.perf_counter() - t0:.1f} s)")
     info = machine()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))

@@ -35,7 +35,7 @@ _LAZY = {
     # estimators
     "CrossSubjectEncoder": "sklearn_crossenc.encoder",
     "EpisodeZScore": "sklearn_crossenc.preprocessing",
-    "MeanOfOthers": "sklearn_crossenc.ridge",
+    "MeanOfOthers": "sklearn_crossenc.baseline",
     "CrossSubjectRidge": "sklearn_crossenc.ridge",
     "FeatureRidge": "sklearn_crossenc.ridge",
 }

@@ -10,16 +10,91 @@ value for anything else.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array"]
+__all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array",
+           "check_trim"]
+
+
+def check_trim(trim, name: str = "trim") -> int:
+    """Validate a count of time points left out at each end of every episode.
+
+    Parameters
+    ----------
+    trim : int
+        An integer >= 0 (a float with an integral value, such as ``5.0``, is accepted).
+    name : str, default="trim"
+        Name of the argument, used in the error message.
+
+    Returns
+    -------
+    trim : int
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._validation import check_trim
+    >>> check_trim(5), check_trim(5.0)
+    (5, 5)
+    >>> check_trim(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: trim must be >= 0, a whole number of time points; got -1.
+    """
+    whole = isinstance(trim, numbers.Integral) or (
+        isinstance(trim, numbers.Real) and float(trim).is_integer())
+    if isinstance(trim, bool) or not whole or trim < 0:
+        raise ValueError(f"{name} must be >= 0, a whole number of time points; got {trim!r}.")
+    return int(trim)
 
 
 def is_episode_array(X) -> bool:
     """True when ``X`` is a single 4-D array (rather than a list of episodes)."""
     return isinstance(X, np.ndarray) and X.ndim == 4
+
+
+def _episode_items(X, name: str) -> Sequence:
+    """The episodes of ``X`` as a sequence, after the container-level checks."""
+    if X is None:
+        raise ValueError(f"{name} is None; expected episodes shaped (subjects, time, parcels).")
+    if isinstance(X, Mapping):
+        raise ValueError(
+            f"{name} is a dict; pass list({name}.values()) (the loaders' dict values) "
+            "so that cross-validation can index episodes."
+        )
+    if isinstance(X, np.ndarray):
+        if X.ndim == 3:
+            raise ValueError(
+                f"{name} is a 3-D array of shape {X.shape}; expected 4-D "
+                "(episodes, subjects, time, parcels). For a single episode pass [array]."
+            )
+        if X.ndim != 4:
+            raise ValueError(
+                f"{name} must be a 4-D array (episodes, subjects, time, parcels) or a list of "
+                f"3-D arrays (subjects, time, parcels); got an array with ndim={X.ndim} "
+                f"and shape {X.shape}."
+            )
+        items: Sequence = list(X)
+    elif isinstance(X, (list, tuple)):
+        items = X
+    else:
+        raise ValueError(
+            f"{name} must be a 4-D array or a list of 3-D arrays; got {type(X).__name__}."
+        )
+    if len(items) == 0:
+        raise ValueError(f"{name} holds no episodes (empty selection).")
+
+    dtypes = {np.asarray(ep).dtype for ep in items} if isinstance(X, (list, tuple)) else set()
+    if len(dtypes) > 1:
+        kinds = {dt.kind for dt in dtypes}
+        if not kinds <= {"f", "i", "u"}:
+            raise ValueError(
+                f"{name} mixes episode dtypes {sorted(str(d) for d in dtypes)}; "
+                "every episode must hold numbers."
+            )
+    return items
 
 
 def check_episodes(
@@ -70,44 +145,7 @@ def check_episodes(
     >>> len(eps), eps[0].shape
     (2, (4, 10, 5))
     """
-    if X is None:
-        raise ValueError(f"{name} is None; expected episodes shaped (subjects, time, parcels).")
-    if isinstance(X, Mapping):
-        raise ValueError(
-            f"{name} is a dict; pass list({name}.values()) (the loaders' dict values) "
-            "so that cross-validation can index episodes."
-        )
-    if isinstance(X, np.ndarray):
-        if X.ndim == 3:
-            raise ValueError(
-                f"{name} is a 3-D array of shape {X.shape}; expected 4-D "
-                "(episodes, subjects, time, parcels). For a single episode pass [array]."
-            )
-        if X.ndim != 4:
-            raise ValueError(
-                f"{name} must be a 4-D array (episodes, subjects, time, parcels) or a list of "
-                f"3-D arrays (subjects, time, parcels); got an array with ndim={X.ndim} "
-                f"and shape {X.shape}."
-            )
-        items: Sequence = list(X)
-    elif isinstance(X, (list, tuple)):
-        items = X
-    else:
-        raise ValueError(
-            f"{name} must be a 4-D array or a list of 3-D arrays; got {type(X).__name__}."
-        )
-    if len(items) == 0:
-        raise ValueError(f"{name} holds no episodes (empty selection).")
-
-    dtypes = {np.asarray(ep).dtype for ep in items} if isinstance(X, (list, tuple)) else set()
-    if len(dtypes) > 1:
-        kinds = {dt.kind for dt in dtypes}
-        if not kinds <= {"f", "i", "u"}:
-            raise ValueError(
-                f"{name} mixes episode dtypes {sorted(str(d) for d in dtypes)}; "
-                "every episode must hold numbers."
-            )
-
+    items = _episode_items(X, name)
     out = []
     first_shape = None
     for i, ep in enumerate(items):

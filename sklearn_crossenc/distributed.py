@@ -225,7 +225,7 @@ def _scatter_unique(client, objects) -> None:
 
 def _this_worker_device() -> dict:
     """Run on a worker: what ``device="auto"`` resolves to there."""
-    from .encoder._sklearn_api import resolve_device
+    from ._device import resolve_device
 
     return {
         "pid": os.getpid(),

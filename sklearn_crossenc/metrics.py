@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_episodes, check_same_structure
+from ._validation import check_episodes, check_same_structure, check_trim
 
 __all__ = [
     "pearson_r",
@@ -91,9 +91,7 @@ def pearson_map(y_true, y_pred, *, trim: int = 0) -> np.ndarray:
     array([[1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    trim = int(trim)
-    if trim < 0:
-        raise ValueError(f"trim must be >= 0; got {trim}.")
+    trim = check_trim(trim)
     yt = check_episodes(y_true, name="y_true", dtype=None, min_length=2 * trim + 2)
     yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=True)
     check_same_structure(yt, yp, names=("y_true", "y_pred"))
@@ -187,9 +185,7 @@ def make_pearson_scorer(trim: int = 0):
     >>> make_pearson_scorer(trim=5)
     make_pearson_scorer(trim=5)
     """
-    trim = int(trim)
-    if trim < 0:
-        raise ValueError(f"trim must be >= 0; got {trim}.")
+    trim = check_trim(trim)
     return _PearsonScorer(trim)
 
 

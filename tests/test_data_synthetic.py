@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from sklearn_crossenc.data import (
+    _generative,
     _synthetic,
+    ensure_synthetic_dataset,
     is_synthetic,
     load_friends,
     load_movie10,
@@ -60,7 +62,7 @@ def test_layout_names_keys_and_storage(synthetic_root):
                     assert d.compression == "gzip"
     meta = json.loads((synthetic_root / "synthetic.json").read_text())
     assert meta["scale"] == "tiny" and meta["seed"] == 0 and meta["n_parcels"] == 48
-    assert meta["params"]["n_latent"] == _synthetic.PARAMS.n_latent
+    assert meta["params"]["n_latent"] == _generative.PARAMS.n_latent
     assert is_synthetic(synthetic_root)
     for m in ("visual", "audio", "language"):
         assert (synthetic_root / "stimulus_features" / f"features_{m}.h5").is_file()
@@ -102,18 +104,18 @@ def test_values_centred_not_unit_variance(synthetic_root):
 
 # --- determinism -------------------------------------------------------------------------
 def test_same_seed_same_bytes_other_seed_differs(synthetic_root, tmp_path):
-    again = make_synthetic_dataset(tmp_path / "again", scale="tiny", seed=0)
+    again = make_synthetic_dataset(tmp_path / "again", scale="tiny", random_state=0)
     a, b = _all_arrays(synthetic_root), _all_arrays(again)
     assert a.keys() == b.keys()
     for k in a:
         assert a[k].tobytes() == b[k].tobytes(), k
-    other = _all_arrays(make_synthetic_dataset(tmp_path / "other", scale="tiny", seed=1))
+    other = _all_arrays(make_synthetic_dataset(tmp_path / "other", scale="tiny", random_state=1))
     common = [k for k in a if k in other and a[k].shape == other[k].shape]
     assert common and not any(np.array_equal(a[k], other[k]) for k in common)
 
 
 def test_n_parcels_option(tmp_path):
-    root = make_synthetic_dataset(tmp_path / "d", scale="tiny", n_parcels=7, seed=3)
+    root = make_synthetic_dataset(tmp_path / "d", scale="tiny", n_parcels=7, random_state=3)
     data = load_friends(root, seasons=[1])
     assert {v.shape[2] for v in data.values()} == {7}
 
@@ -160,7 +162,7 @@ def test_part_of_the_signal_is_private_to_each_subject(synthetic_root):
     Xb, Yb = xy(truth[half:])
     coef = np.linalg.solve(Xa.T @ Xa + 1e-2 * np.eye(Xa.shape[1]), Xa.T @ Ya)
     r2 = 1 - ((Yb - Xb @ coef) ** 2).sum(0) / ((Yb - Yb.mean(0)) ** 2).sum(0)
-    shared = 1 - _synthetic.PARAMS.private_share
+    shared = 1 - _generative.PARAMS.private_share
     assert 0.2 < np.median(r2) < shared + 0.1
 
 
@@ -184,7 +186,7 @@ def test_movie10_differs_in_distribution(synthetic_root):
     sd_m = np.concatenate(list(movie.values()), axis=1).std(axis=1).mean()
     assert sd_m > sd_f + 0.02  # Movie10-only latent directions add variance
     with h5py.File(synthetic_root / "ground_truth" / "truth.h5", "r") as t:
-        K = _synthetic.PARAMS.n_latent
+        K = _generative.PARAMS.n_latent
         assert np.abs(t["latent/s01e01a"][:, K:]).max() == 0
         assert t["latent/bourne01"][:, K:].std() > 0.1
 
@@ -225,7 +227,7 @@ def test_truth_with_subject_subset_and_order(synthetic_root):
 # --- stimulus features carry the latent --------------------------------------------------
 def test_features_shapes_and_lengths(synthetic_root):
     with h5py.File(synthetic_root / "ground_truth" / "truth.h5", "r") as t:
-        base = {k: t[f"latent/{k}"].shape[0] - _synthetic.PARAMS.pad - 1 for k in t["latent"]}
+        base = {k: t[f"latent/{k}"].shape[0] - _generative.PARAMS.pad - 1 for k in t["latent"]}
     for m, dims in (("visual", 250), ("audio", 20), ("language", 250)):
         feats = load_stimulus_features(synthetic_root, m)
         assert set(feats) == set(base)
@@ -237,7 +239,7 @@ def test_features_shapes_and_lengths(synthetic_root):
 def test_features_predict_the_latent_only_when_aligned(synthetic_root):
     """Audio features (chunks t-3..t-8) explain part of the latent of their own run."""
     feats = load_stimulus_features(synthetic_root, "audio")
-    pad = _synthetic.PARAMS.pad
+    pad = _generative.PARAMS.pad
     with h5py.File(synthetic_root / "ground_truth" / "truth.h5", "r") as t:
         latents = {k: t[f"latent/{k}"][pad:] for k in feats}
     names = sorted(feats)
@@ -281,11 +283,24 @@ def test_existing_same_settings_is_reused_other_settings_need_overwrite(tmp_path
     stamp = (root / "synthetic.json").stat().st_mtime_ns
     assert make_synthetic_dataset(root, scale="tiny", n_parcels=6) == root
     assert (root / "synthetic.json").stat().st_mtime_ns == stamp
-    with pytest.raises(FileExistsError, match="seed=0, n_parcels=6; pass overwrite=True"):
-        make_synthetic_dataset(root, scale="tiny", n_parcels=6, seed=2)
-    make_synthetic_dataset(root, scale="tiny", n_parcels=6, seed=2, overwrite=True)
+    with pytest.raises(FileExistsError, match="random_state=0, n_parcels=6; pass overwrite=True"):
+        make_synthetic_dataset(root, scale="tiny", n_parcels=6, random_state=2)
+    make_synthetic_dataset(root, scale="tiny", n_parcels=6, random_state=2, overwrite=True)
     assert json.loads((root / "synthetic.json").read_text())["seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no temp folders left
+
+
+def test_seed_is_a_deprecated_alias_of_random_state(tmp_path):
+    with pytest.warns(FutureWarning, match=r"make_synthetic_dataset\(seed=...\) is deprecated"):
+        root = make_synthetic_dataset(tmp_path / "d", scale="tiny", seed=3)
+    assert json.loads((root / "synthetic.json").read_text())["seed"] == 3
+    with pytest.warns(FutureWarning, match=r"ensure_synthetic_dataset\(seed=...\)"):
+        assert ensure_synthetic_dataset(root, scale="tiny", seed=3) == (root, False)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="seed must be a non-neg"):
+        make_synthetic_dataset(tmp_path / "e", scale="tiny", seed=-1)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="pass random_state only"):
+        make_synthetic_dataset(tmp_path / "e", scale="tiny", random_state=1, seed=3)
+    assert not (tmp_path / "e").exists()
 
 
 def test_empty_existing_folder_is_used(tmp_path):
@@ -307,8 +322,8 @@ def test_failure_leaves_nothing(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"scale": "huge"}, "scale must be one of \\['full', 'small', 'tiny'\\], got 'huge'"),
-    ({"seed": -1}, "seed must be a non-negative integer, got -1"),
-    ({"seed": 1.5}, "seed must be a non-negative integer"),
+    ({"random_state": -1}, "random_state must be a non-negative integer, got -1"),
+    ({"random_state": 1.5}, "random_state must be a non-negative integer"),
     ({"n_parcels": 1}, "n_parcels must be an integer >= 2, got 1"),
 ])
 def test_bad_arguments(tmp_path, kwargs, match):
@@ -349,7 +364,7 @@ def test_small_scale_calibration(tmp_path):
 
 def test_full_scale_plan_has_the_real_runs_and_lengths():
     """The 'full' plan (not generated here: ~2.5 GB) matches ALGONAUTS.md's counts."""
-    plan = _synthetic._plan(_synthetic.SCALES["full"], seed=0)
+    plan = _generative._plan(_generative.SCALES["full"], seed=0)
     friends = [p for p in plan if p[0] == "friends"]
     movie = [p for p in plan if p[0] == "movie10"]
     assert len(friends) == 292 and len(movie) == 61

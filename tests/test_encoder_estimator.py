@@ -365,3 +365,33 @@ def test_deferred_nonfinite_check_of_the_cuda_path_names_the_first_bad_step(X4, 
         [int(s) for s in np.random.RandomState(0).randint(0, 2**31 - 1, 3)][1])
     episodes, _ = sample_clip_starts(rng, [40] * 5, 4, 16)
     assert f"step {int(np.argmax(episodes == 3))} of 4" in str(info.value)
+
+
+@pytest.mark.parametrize("params, module_kwargs", [
+    (dict(shared=False, subject_specific=False),
+     dict(with_shared_encoder=False, with_subject_encoders=False,
+          with_shared_decoder=False, with_subject_decoders=False)),
+    (dict(causal=True, encoder_kernel_size=4), dict(causal=True, encoder_kernel_size=4)),
+    (dict(causal=True, encoder_kernel_size=1, decoder_kernel_size=6),
+     dict(causal=True, encoder_kernel_size=1, decoder_kernel_size=6)),
+])
+def test_estimator_and_module_apply_one_architecture_rule(params, module_kwargs, X4):
+    """The estimator's fit and the torch module raise the very same message."""
+    from sklearn_crossenc.encoder import CrossSubjectConvLinearEncoder
+
+    with pytest.raises(ValueError) as from_estimator:
+        CrossSubjectEncoder(**{**FAST, **params}).fit(X4)
+    with pytest.raises(ValueError) as from_module:
+        CrossSubjectConvLinearEncoder(**module_kwargs)
+    assert str(from_estimator.value) == str(from_module.value)
+
+
+def test_causal_even_kernel_is_fine_where_no_subject_convolution_uses_it():
+    from sklearn_crossenc.encoder import CrossSubjectConvLinearEncoder
+    from sklearn_crossenc.encoder._modules import check_architecture
+
+    check_architecture(4, 6, causal=True, encoders=(True, False), decoders=(True, False))
+    check_architecture(4, 6, causal=False)
+    m = CrossSubjectConvLinearEncoder(encoder_kernel_size=4, causal=True,
+                                      with_subject_encoders=False)
+    assert not m.enc_conv

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_crossenc.metrics import pearson_map, pearson_scorer
 from sklearn_crossenc.ridge import KIT_ALPHAS, FeatureRidge, feature_episodes
-from sklearn_crossenc.ridge._sklearn_api import _single_index, _window_index
+from sklearn_crossenc.ridge._design import _single_index, _window_index
 
 DIMS = {"visual": 3, "audio": 2, "language": 2}
 ALPHAS = (0.01, 1.0, 10.0, 100.0, 1e4)

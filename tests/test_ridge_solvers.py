@@ -8,10 +8,10 @@ from sklearn.linear_model import Ridge
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, ShuffleSplit
 
+from sklearn_crossenc.baseline import mean_of_others
 from sklearn_crossenc.ridge._solvers import (
     RidgeStats,
     delay_features,
-    mean_of_others,
     ridge_cv_stats,
     ridge_fold_scores,
     ridge_stats,

@@ -1,9 +1,16 @@
 """check_episodes: every bad input gets a clear error naming the problem and value."""
 
+import re
+
 import numpy as np
 import pytest
 
-from sklearn_crossenc._validation import check_episodes, check_same_structure, restore_structure
+from sklearn_crossenc._validation import (
+    check_episodes,
+    check_same_structure,
+    check_trim,
+    restore_structure,
+)
 
 
 def test_array_and_list_inputs_give_float32_episodes():
@@ -68,3 +75,35 @@ def test_check_same_structure():
         check_same_structure(X, X + X)
     with pytest.raises(ValueError, match="y\\[0\\] has shape \\(2, 9, 3\\)"):
         check_same_structure(X, [np.zeros((2, 9, 3))])
+
+
+@pytest.mark.parametrize("trim, expected", [(0, 0), (5, 5), (np.int64(3), 3), (5.0, 5)])
+def test_check_trim_accepts_whole_numbers(trim, expected):
+    out = check_trim(trim)
+    assert out == expected and type(out) is int
+
+
+@pytest.mark.parametrize("trim", [-1, 1.5, "5", True, None, float("nan")])
+def test_check_trim_refuses_the_rest_naming_the_value(trim):
+    with pytest.raises(ValueError, match=re.escape(f"trim must be >= 0, a whole number of "
+                                                   f"time points; got {trim!r}.")):
+        check_trim(trim)
+
+
+def test_every_trim_goes_through_check_trim():
+    """metrics and FeatureRidge give check_trim's message, and its int (5.0 works)."""
+    from sklearn_crossenc.metrics import make_pearson_scorer, pearson_map
+    from sklearn_crossenc.ridge import FeatureRidge
+
+    msg = re.escape("trim must be >= 0, a whole number of time points; got -2.")
+    y = np.zeros((1, 2, 10, 3))
+    with pytest.raises(ValueError, match=msg):
+        pearson_map(y, y, trim=-2)
+    with pytest.raises(ValueError, match=msg):
+        make_pearson_scorer(trim=-2)
+    assert repr(make_pearson_scorer(trim=4.0)) == "make_pearson_scorer(trim=4)"
+    X = [{"visual": np.ones((12, 2))}]
+    with pytest.raises(ValueError, match=msg):
+        FeatureRidge(modalities=("visual",), trim=-2).fit(X, y[:1])
+    with pytest.raises(ValueError, match=re.escape("got 1.5.")):
+        FeatureRidge(modalities=("visual",), trim=1.5).fit(X, y[:1])

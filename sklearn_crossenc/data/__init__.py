@@ -1,23 +1,47 @@
 """Data layer: Algonauts 2025 loaders, a synthetic dataset in the same layout, helpers.
 
 Data flows one way: files -> loaders (dict of ``(subjects, time, parcels)`` arrays)
--> episode helpers -> estimators.
+-> episode helpers -> estimators. Every release path is built in ``_paths``.
 """
 
+from ._cache import (
+    DEFAULT_DATA_SEED,
+    DEFAULT_SCALE,
+    default_cache_dir,
+    default_data_dir,
+    ensure_default_dataset,
+)
 from ._episodes import as_episodes, episode_groups, make_clips
-from ._features import load_stimulus_features
 from ._loaders import load_friends, load_movie10
-from ._paths import MODALITIES, SUBJECTS, TR, stimulus_name
+from ._paths import (
+    MODALITIES,
+    SUBJECTS,
+    TR,
+    atlas_path,
+    features_path,
+    has_stimulus_features,
+    stimulus_features_dir,
+    stimulus_name,
+)
+from ._stimulus import load_stimulus_features
 from ._synthetic import ensure_synthetic_dataset, is_synthetic, make_synthetic_dataset
 from ._truth import load_true_signal
 
 __all__ = [
-    "ensure_synthetic_dataset",
+    "DEFAULT_DATA_SEED",
+    "DEFAULT_SCALE",
     "MODALITIES",
     "SUBJECTS",
     "TR",
     "as_episodes",
+    "atlas_path",
+    "default_cache_dir",
+    "default_data_dir",
+    "ensure_default_dataset",
+    "ensure_synthetic_dataset",
     "episode_groups",
+    "features_path",
+    "has_stimulus_features",
     "is_synthetic",
     "load_friends",
     "load_movie10",
@@ -25,5 +49,6 @@ __all__ = [
     "load_true_signal",
     "make_clips",
     "make_synthetic_dataset",
+    "stimulus_features_dir",
     "stimulus_name",
 ]

@@ -324,13 +324,17 @@ def _read_run(files, parts, name: str) -> np.ndarray:
     return out
 
 
-def subjects_entries(root, subjects: Iterable[int], kind: str) -> dict[int, dict[str, Entry]]:
-    """Map loader key -> Entry for each subject's file of ``kind`` ("friends"/"movie10")."""
+def run_index(root, subjects: Iterable[int], kind: str
+              ) -> dict[int, dict[str, tuple[Entry, int]]]:
+    """Every run of each subject's ``kind`` file ("friends" or "movie10"), metadata only.
+
+    Returns ``{subject: {loader key: (Entry, full length in TRs)}}``; no data is read.
+    """
     path_fn, index_fn = ((friends_path, _friends_entry) if kind == "friends"
                          else (movie10_path, _movie10_entry))
     out = {}
     for s in subjects:
         path = path_fn(root, s)
         with open_h5(path) as f:
-            out[s] = {e.name: e for e in index_file(f, path, index_fn)}
+            out[s] = {e.name: (e, f[e.file_key].shape[0]) for e in index_file(f, path, index_fn)}
     return out

@@ -1,6 +1,7 @@
 """Facts about the Algonauts 2025 competitor release: file names, keys, runs.
 
-Everything here is a constant or a pure function of names; nothing touches disk.
+Everything here is a constant or a pure function of names; only
+:func:`has_stimulus_features` looks at disk (it lists one folder).
 The catalogue of runs (:func:`friends_catalogue`, :func:`movie10_catalogue`) and the
 missing runs are taken from ``shared/ALGONAUTS.md``; the synthetic generator writes
 exactly these names so that code passing on synthetic data runs on the real release.
@@ -19,6 +20,10 @@ __all__ = [
     "FEATURE_DIMS",
     "friends_path",
     "movie10_path",
+    "atlas_path",
+    "stimulus_features_dir",
+    "features_path",
+    "has_stimulus_features",
     "parse_key",
     "parse_friends_run",
     "parse_movie10_run",
@@ -59,6 +64,47 @@ def movie10_path(root, subject: int) -> Path:
     """Path of a subject's Movie10 HDF5 file under the release folder ``root``."""
     sub = f"sub-{subject:02d}"
     return Path(root) / "fmri" / sub / "func" / f"{sub}_task-movie10_{_SPACE}_bold.h5"
+
+
+def atlas_path(root, subject: int) -> Path:
+    """Path of a subject's Schaefer-1000 parcellation (labels 1-1000, 0 = background).
+
+    Examples
+    --------
+    >>> path = atlas_path("/data", 1)
+    >>> path.parent.as_posix(), path.name.endswith("_desc-dseg_parcellation.nii.gz")
+    ('/data/fmri/sub-01/atlas', True)
+    """
+    sub = f"sub-{subject:02d}"
+    return Path(root) / "fmri" / sub / "atlas" / f"{sub}_{_SPACE}_desc-dseg_parcellation.nii.gz"
+
+
+def stimulus_features_dir(root) -> Path:
+    """The folder of stimulus features under a dataset root: ``root/stimulus_features``."""
+    return Path(root) / "stimulus_features"
+
+
+def features_path(root, modality: str) -> Path:
+    """Where a dataset root keeps one modality's features (the synthetic dataset's layout).
+
+    Examples
+    --------
+    >>> features_path("/data", "audio").as_posix()
+    '/data/stimulus_features/features_audio.h5'
+    """
+    return stimulus_features_dir(root) / f"features_{modality}.h5"
+
+
+def has_stimulus_features(root) -> bool:
+    """Whether ``root`` has a non-empty stimulus-features folder (reads the folder only).
+
+    Examples
+    --------
+    >>> has_stimulus_features("/nonexistent/folder")
+    False
+    """
+    folder = stimulus_features_dir(root)
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def parse_key(key: str) -> dict[str, str]:

@@ -6,23 +6,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._loaders import (
-    _friends_entry,
-    _movie10_entry,
-    check_root,
-    check_subjects,
-    index_file,
-    open_h5,
-)
-from ._paths import SUBJECTS, friends_path, movie10_path, stimulus_name
-from ._synthetic import (
-    GENERATOR_VERSION,
-    TRUTH_FILE,
-    full_latent,
-    is_synthetic,
-    subject_signal,
-    synthetic_version,
-)
+from ._generative import subject_signal
+from ._loaders import check_root, check_subjects, open_h5, run_index
+from ._paths import SUBJECTS, stimulus_name
+from ._synthetic import GENERATOR_VERSION, TRUTH_FILE, full_latent, is_synthetic, synthetic_version
 
 __all__ = ["load_true_signal"]
 
@@ -82,14 +69,9 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
     subjects = check_subjects(subjects)
     if not isinstance(data, Mapping) or not data:
         raise ValueError("data must be a non-empty loader dict of run name -> array")
-    path_fn, index_fn = (friends_path, _friends_entry) if kind == "friends" else (
-        movie10_path, _movie10_entry)
-
-    lengths = {}  # subject -> {loader key: full length in the file}
-    for s in subjects:
-        path = path_fn(root, s)
-        with open_h5(path) as f:
-            lengths[s] = {e.name: f[e.file_key].shape[0] for e in index_file(f, path, index_fn)}
+    # subject -> {loader key: full length in the file}
+    lengths = {s: {name: n for name, (_, n) in runs.items()}
+               for s, runs in run_index(root, subjects, kind).items()}
 
     out = {}
     with open_h5(root / TRUTH_FILE) as t:

@@ -28,7 +28,34 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["CrossSubjectConvLinearEncoder", "trunc_normal_init"]
+
+def check_architecture(encoder_kernel_size, decoder_kernel_size, *, causal,
+                       encoders=(True, True), decoders=(True, True)) -> None:
+    """The architecture rules, shared by the module and :class:`CrossSubjectEncoder`.
+
+    ``encoders`` and ``decoders`` are ``(shared, subject-specific)`` flags: at least one
+    of each pair is needed. With ``causal``, a subject convolution that exists (its
+    layer is on and its kernel is > 1) needs an odd kernel (a centred causal pad).
+
+    Examples
+    --------
+    >>> check_architecture(7, 0, causal=True)
+    >>> check_architecture(4, 0, causal=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: causal=True needs an odd encoder_kernel_size; got 4.
+    """
+    for part, (shared, subject) in (("encoder", encoders), ("decoder", decoders)):
+        if not (shared or subject):
+            raise ValueError(f"shared and subject-specific {part}s cannot both be False: "
+                             f"at least one of the shared or subject {part}s is needed.")
+    if causal:
+        for name, k, subject in (("encoder_kernel_size", int(encoder_kernel_size), encoders[1]),
+                                 ("decoder_kernel_size", int(decoder_kernel_size), decoders[1])):
+            if subject and k > 1 and k % 2 == 0:
+                raise ValueError(f"causal=True needs an odd {name}; got {k}.")
+
+__all__ = ["CrossSubjectConvLinearEncoder", "check_architecture", "trunc_normal_init"]
 
 INIT_STD = 0.02
 
@@ -113,10 +140,9 @@ class CrossSubjectConvLinearEncoder(nn.Module):
         with_subject_decoders: bool = True,
     ):
         super().__init__()
-        if not (with_shared_encoder or with_subject_encoders):
-            raise ValueError("at least one of the shared or subject encoders is needed.")
-        if not (with_shared_decoder or with_subject_decoders):
-            raise ValueError("at least one of the shared or subject decoders is needed.")
+        check_architecture(encoder_kernel_size, decoder_kernel_size, causal=causal,
+                           encoders=(with_shared_encoder, with_subject_encoders),
+                           decoders=(with_shared_decoder, with_subject_decoders))
         if num_subjects < 2:
             raise ValueError(
                 f"num_subjects={num_subjects}; at least 2 subjects are needed (each "
@@ -129,13 +155,6 @@ class CrossSubjectConvLinearEncoder(nn.Module):
         self.causal = bool(causal)
         self.enc_conv = with_subject_encoders and self.encoder_kernel_size > 1
         self.dec_conv = with_subject_decoders and self.decoder_kernel_size > 1
-        if causal:
-            for name, k, used in (
-                ("encoder_kernel_size", self.encoder_kernel_size, self.enc_conv),
-                ("decoder_kernel_size", self.decoder_kernel_size, self.dec_conv),
-            ):
-                if used and k % 2 == 0:
-                    raise ValueError(f"causal convolution needs an odd {name}; got {k}.")
 
         def param(*shape):
             return nn.Parameter(torch.empty(*shape))

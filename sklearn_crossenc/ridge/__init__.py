@@ -1,18 +1,17 @@
-"""Ridge baselines: mean of the other subjects, cross-subject ridge, stimulus-feature ridge.
+"""Ridge baselines: cross-subject ridge, stimulus-feature ridge (and the mean of the others).
 
-Thin scikit-learn estimators (``_sklearn_api``) over plain array solvers
-(``_solvers``), in the manner of scikit-learn's ``_ridge.py`` and himalaya.
+Thin scikit-learn estimators (``_cross_subject``, ``_feature_ridge``) over plain array
+solvers (``_solvers``) and episode folds (``_folds``), in the manner of scikit-learn's
+``_ridge.py`` and himalaya. :class:`MeanOfOthers` lives in :mod:`sklearn_crossenc.baseline`
+and is re-exported here.
 """
 
-from ._features import feature_episodes
-from ._sklearn_api import (
-    DEFAULT_ALPHAS,
-    KIT_ALPHAS,
-    CrossSubjectRidge,
-    FeatureRidge,
-    MeanOfOthers,
-    episode_splits,
-)
+from ..baseline import MeanOfOthers
+from ._cross_subject import CrossSubjectRidge
+from ._design import feature_episodes
+from ._feature_ridge import FeatureRidge
+from ._folds import episode_splits
+from ._solvers import DEFAULT_ALPHAS, KIT_ALPHAS
 
 __all__ = [
     "MeanOfOthers",

@@ -28,48 +28,43 @@ from scipy import linalg
 
 __all__ = [
     "RidgeStats",
-    "mean_of_others",
     "delay_features",
     "ridge_stats",
     "split_blocks",
     "ridge_fold_scores",
     "solve_ridge_stats",
     "ridge_cv_stats",
+    "ridge_cv_episodes",
     "SCORINGS",
+    "DEFAULT_ALPHAS",
+    "KIT_ALPHAS",
 ]
 
 SCORINGS = ("r2", "pearson", "neg_mse")
+#: Default grid of :class:`CrossSubjectRidge`: 17 values from 1e-2 to 1e6.
+DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 17))
+#: The Algonauts 2025 development kit's alphas (``RidgeCV`` of its baseline).
+KIT_ALPHAS = (1e6, 1e5, 1e4, 1e3, 100.0, 10.0, 1.0, 0.5, 0.1, 0.05, 0.01, 0.005, 1e-3, 1e-4,
+              1e-5)
+
+
+def _check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.") from exc
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+    return dt
+
+
+def _check_scoring(scoring) -> str:
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {SCORINGS}; got {scoring!r}.")
+    return scoring
 
 
 # ----------------------------------------------------------------------------- features
-
-
-def mean_of_others(episode: np.ndarray) -> np.ndarray:
-    """Mean over the other subjects, for every subject.
-
-    Parameters
-    ----------
-    episode : ndarray of shape (n_subjects, n_times, n_parcels)
-        Needs at least two subjects.
-
-    Returns
-    -------
-    others : ndarray of shape (n_subjects, n_times, n_parcels)
-        ``others[s] = mean(episode[j] for j != s)``, in the input's dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_crossenc.ridge._solvers import mean_of_others
-    >>> ep = np.arange(3.0).reshape(3, 1, 1)       # subjects hold 0, 1, 2
-    >>> mean_of_others(ep).ravel()
-    array([1.5, 1. , 0.5])
-    """
-    n_subjects = episode.shape[0]
-    if n_subjects < 2:
-        raise ValueError(f"mean_of_others needs at least 2 subjects; got {n_subjects}.")
-    total = episode.sum(axis=0, keepdims=True)  # (1, T, C)
-    return (total - episode) / episode.dtype.type(n_subjects - 1)  # (S, T, C)
 
 
 def delay_features(x: np.ndarray, delays) -> np.ndarray:
@@ -427,3 +422,25 @@ def ridge_cv_stats(blocks, fold_train, fold_test, alphas, *, fit_intercept=True,
     if progress is not None:
         progress()
     return coef, intercept, best_alphas, cv_scores
+
+
+def ridge_cv_episodes(pairs, splits, n_episodes: int, alphas, *, fit_intercept=True,
+                      scoring="r2", dtype=np.float64, progress=None):
+    """The one data pass of both ridges: sum each episode into its block, then cross-validate.
+
+    ``pairs`` yields the design (T_e, P) and targets (T_e, C) of each episode in order
+    (consumed lazily); ``splits`` are (train, test) episode-index arrays (see
+    :func:`split_blocks`); ``progress`` is called after each episode, each fold and the
+    refit. The other parameters and the result are those of :func:`ridge_cv_stats`.
+    """
+    block_of, fold_train, fold_test = split_blocks(splits, n_episodes)
+    blocks = None
+    for e, (x, y) in enumerate(pairs):  # (T_e, P), (T_e, C)
+        if blocks is None:
+            blocks = [RidgeStats.zeros(x.shape[1], y.shape[1], dtype)
+                      for _ in range(int(block_of.max()) + 1)]
+        blocks[block_of[e]].add(x, y)
+        if progress is not None:
+            progress()
+    return ridge_cv_stats(blocks, fold_train, fold_test, alphas, fit_intercept=fit_intercept,
+                          scoring=scoring, dtype=dtype, progress=progress)

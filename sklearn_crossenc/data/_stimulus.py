@@ -8,14 +8,9 @@ import h5py
 import numpy as np
 
 from ._loaders import open_h5
-from ._paths import MODALITIES, stimulus_name
+from ._paths import MODALITIES, features_path, stimulus_name
 
-__all__ = ["load_stimulus_features", "features_path"]
-
-
-def features_path(root, modality: str) -> Path:
-    """Where a synthetic dataset keeps one modality's features."""
-    return Path(root) / "stimulus_features" / f"features_{modality}.h5"
+__all__ = ["load_stimulus_features"]
 
 
 def load_stimulus_features(source, modality: str, runs=None, *, allow_pickle: bool = False

@@ -16,7 +16,7 @@ from skorch.utils import noop
 from .._base import CrossSubjectScoreMixin
 from .._device import resolve_device
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
-from ._modules import CrossSubjectConvLinearEncoder
+from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
 from ._sampling import ClipStore
 
@@ -199,8 +199,6 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0; got {v!r}.")
-        if not (self.shared or self.subject_specific):
-            raise ValueError("shared and subject_specific cannot both be False.")
         for name in ("lr", "weight_decay"):
             v = getattr(self, name)
             if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
@@ -215,11 +213,9 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             raise ValueError(
                 f"n_threads must be None or a positive integer; got {self.n_threads!r}."
             )
-        if self.causal:
-            for name in ("encoder_kernel_size", "decoder_kernel_size"):
-                k = getattr(self, name)
-                if k > 1 and k % 2 == 0:
-                    raise ValueError(f"causal=True needs an odd {name}; got {k}.")
+        check_architecture(self.encoder_kernel_size, self.decoder_kernel_size,
+                           causal=self.causal, encoders=(self.shared, self.subject_specific),
+                           decoders=(self.shared, self.subject_specific))
 
     def _module_kwargs(self, n_subjects: int, n_parcels: int) -> dict:
         return dict(

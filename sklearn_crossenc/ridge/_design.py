@@ -1,4 +1,4 @@
-"""Turn stimulus features and fMRI runs into :class:`FeatureRidge` input."""
+"""Stimulus features as :class:`FeatureRidge` input, and the windows its design reads."""
 
 from __future__ import annotations
 
@@ -70,3 +70,20 @@ def feature_episodes(features, fmri, *, modalities=("visual", "audio", "language
         n_times = int(np.shape(fmri[r])[1])
         out.append({**{m: table[m][r] for m in modalities}, "n_times": n_times})
     return out
+
+
+def _window_index(n_times: int, n_chunks: int, hrf_delay: int, window: int) -> np.ndarray:
+    """Chunk indices feeding each fMRI time point: (n_times, window).
+
+    TR ``t`` sees chunks ``t - hrf_delay - window + 1 ... t - hrf_delay``; a window that
+    starts before chunk 0 is replaced by chunks ``0 ... window - 1``, one that ends after
+    the last chunk by the last ``window`` chunks (the development kit's clipping).
+    """
+    start = np.arange(n_times) - hrf_delay - window + 1  # (T,)
+    start = np.clip(start, 0, n_chunks - window)
+    return start[:, None] + np.arange(window)[None, :]  # (T, window)
+
+
+def _single_index(n_times: int, n_chunks: int, hrf_delay: int) -> np.ndarray:
+    """Chunk index ``t - hrf_delay`` for each TR, clipped into ``[0, n_chunks)``: (T,)."""
+    return np.clip(np.arange(n_times) - hrf_delay, 0, n_chunks - 1)

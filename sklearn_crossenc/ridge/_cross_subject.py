@@ -1,0 +1,211 @@
+"""Cross-subject ridge: each subject from the mean of the others, as an estimator."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import CrossSubjectScoreMixin
+from .._validation import check_episodes, check_same_structure, restore_structure
+from ._folds import episode_splits, progress_ticker
+from ._solvers import (
+    DEFAULT_ALPHAS,
+    _check_alphas,
+    _check_dtype,
+    _check_scoring,
+    delay_features,
+    ridge_cv_episodes,
+)
+
+__all__ = ["CrossSubjectRidge"]
+
+
+class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
+    """Ridge regression from the other subjects' mean to each subject.
+
+    For every target subject ``s``, the features at time ``t`` are the mean over the
+    other subjects of all parcels, ``m_t = mean(X[j, t] for j != s)`` (P = n_parcels
+    features), optionally stacked with time-shifted copies ``m_{t-d}`` for each ``d`` in
+    ``delays`` (zero-padded at the episode's edges, so no delay crosses an episode
+    boundary; P = len(delays) * n_parcels). A multi-target ridge maps them to all the
+    subject's parcels, with the regularisation ``alpha`` chosen per target parcel from
+    ``alphas`` by cross-validation over *episodes*, then refit on all episodes.
+
+    The solver makes one pass over the data per subject to gather per-block sufficient
+    statistics (``X^T X``, ``X^T Y``, sums), then per fold diagonalises the training
+    Gram matrix once; that decomposition serves every alpha and every target, and the
+    validation score of each (alpha, target) pair follows in closed form (see
+    :mod:`sklearn_crossenc.ridge._solvers`).
+
+    Parameters
+    ----------
+    alphas : sequence of float, default=DEFAULT_ALPHAS
+        Candidate regularisation strengths (> 0); 17 values from 1e-2 to 1e6 by default.
+    delays : tuple of int or None, default=None
+        Time shifts of the features, in TRs; ``None`` means ``(0,)``. Positive delays use
+        the others' past, negative their future. For example ``tuple(range(-3, 4))``.
+    cv : int, cross-validation splitter or iterable, default=5
+        Splits over *episodes*: an int ``k`` is ``KFold(k)`` (in order); any
+        scikit-learn splitter (``GroupKFold``, ``PredefinedSplit``...) or an iterable of
+        ``(train, test)`` episode-index arrays also works. Groups go through ``fit``.
+    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+        Validation criterion, computed per target and fold, averaged over folds; the
+        alpha with the highest average is kept per target.
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of the data pass, the eigen-decompositions and the (P, P) products;
+        sums, centring and the score reductions are always float64.
+    fit_intercept : bool, default=True
+        Fit an intercept per target (features and targets centred on the training set).
+    verbose : int, default=0
+        Show a progress bar over subjects, episodes and folds when > 0.
+
+    Attributes
+    ----------
+    n_subjects_ : int
+    n_parcels_ : int
+    delays_ : tuple of int
+        The delays used (``(0,)`` when ``delays`` is None).
+    alphas_ : ndarray of shape (n_alphas,)
+    coef_ : ndarray of shape (n_subjects, n_features, n_parcels)
+        ``coef_[s]`` maps subject ``s``'s features to its parcels. Row ``k * n_parcels +
+        c`` is the others' parcel ``c`` delayed by ``delays_[k]``.
+    intercept_ : ndarray of shape (n_subjects, n_parcels)
+    best_alphas_ : ndarray of shape (n_subjects, n_parcels)
+        Alpha chosen for each subject and parcel.
+    cv_scores_ : ndarray of shape (n_subjects, n_alphas, n_parcels)
+        Validation score of each alpha, averaged over folds.
+    n_splits_ : int
+        Number of cross-validation folds used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.ridge import CrossSubjectRidge
+    >>> rng = np.random.default_rng(0)
+    >>> shared = rng.standard_normal((6, 1, 40, 5))
+    >>> X = shared + 0.5 * rng.standard_normal((6, 3, 40, 5))  # 6 episodes, 3 subjects
+    >>> model = CrossSubjectRidge(alphas=(1.0, 10.0, 100.0), cv=3).fit(X)
+    >>> model.coef_.shape, model.best_alphas_.shape, model.cv_scores_.shape
+    ((3, 5, 5), (3, 5), (3, 3, 5))
+    >>> model.predict(X).shape
+    (6, 3, 40, 5)
+    >>> model.score(X) > 0.8
+    True
+    """
+
+    def __init__(self, alphas=DEFAULT_ALPHAS, delays=None, cv=5, scoring="r2",
+                 dtype="float32", fit_intercept=True, verbose=0):
+        self.alphas = alphas
+        self.delays = delays
+        self.cv = cv
+        self.scoring = scoring
+        self.dtype = dtype
+        self.fit_intercept = fit_intercept
+        self.verbose = verbose
+
+    # -- helpers ----------------------------------------------------------------
+    def _check_delays(self) -> tuple[int, ...]:
+        if self.delays is None:
+            return (0,)
+        delays = tuple(np.atleast_1d(np.asarray(self.delays)).tolist())
+        if not delays or not all(isinstance(d, numbers.Integral) for d in delays):
+            raise ValueError(f"delays must be a non-empty tuple of ints; got {self.delays!r}.")
+        if len(set(delays)) != len(delays):
+            raise ValueError(f"delays must not repeat a value; got {self.delays!r}.")
+        return delays
+
+    def _features(self, episode: np.ndarray, s: int, dtype) -> np.ndarray:
+        """Features of subject ``s`` in one episode (S, T, C): (T, P)."""
+        n_subjects = episode.shape[0]
+        others = (episode.sum(axis=0, dtype=dtype) - episode[s]) / dtype.type(n_subjects - 1)
+        others = others.astype(dtype, copy=False)  # (T, C)
+        if self.delays_ == (0,):
+            return others
+        return delay_features(others, self.delays_)  # (T, D*C)
+
+    # -- API --------------------------------------------------------------------
+    def fit(self, X, y=None, groups=None):
+        """Fit one cross-validated ridge per subject.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_episodes, n_subjects, n_times, n_parcels) or list
+            Episodes; a list holds arrays ``(n_subjects, n_times_i, n_parcels)``.
+            At least 2 subjects.
+        y : episodes, optional
+            Targets of the same shape as ``X``; defaults to ``X`` itself (each subject
+            is predicted from the others).
+        groups : array-like of shape (n_episodes,), optional
+            Group label of each episode, for group splitters such as ``GroupKFold``.
+
+        Returns
+        -------
+        self : CrossSubjectRidge
+        """
+        dtype = _check_dtype(self.dtype)
+        alphas = _check_alphas(self.alphas)
+        scoring = _check_scoring(self.scoring)
+        delays = self._check_delays()
+        eps = check_episodes(X, min_subjects=2, dtype=None)
+        if y is None:
+            ys = eps
+        else:
+            ys = check_episodes(y, name="y", dtype=None)
+            check_same_structure(eps, ys, names=("X", "y"))
+            if ys[0].shape[2] != eps[0].shape[2]:
+                raise ValueError(
+                    f"y has {ys[0].shape[2]} parcels but X has {eps[0].shape[2]}; "
+                    "they must match."
+                )
+        n_subjects, _, n_parcels = eps[0].shape
+        splits = episode_splits(self.cv, len(eps), groups)
+
+        self.delays_ = delays
+        n_features = len(delays) * n_parcels
+        coef = np.empty((n_subjects, n_features, n_parcels), dtype=dtype)
+        intercept = np.empty((n_subjects, n_parcels), dtype=dtype)
+        best = np.empty((n_subjects, n_parcels))
+        cv_scores = np.empty((n_subjects, alphas.size, n_parcels))
+        total = n_subjects * (len(eps) + len(splits) + 1)
+        with progress_ticker(self.verbose, total, "CrossSubjectRidge") as tick:
+            for s in range(n_subjects):
+                pairs = ((self._features(ep, s, dtype),  # (T, P)
+                          ys[e][s].astype(dtype, copy=False))  # (T, C)
+                         for e, ep in enumerate(eps))
+                coef[s], intercept[s], best[s], cv_scores[s] = ridge_cv_episodes(
+                    pairs, splits, len(eps), alphas, fit_intercept=self.fit_intercept,
+                    scoring=scoring, dtype=dtype, progress=tick,
+                )
+        self.n_subjects_, self.n_parcels_ = n_subjects, n_parcels
+        self.alphas_ = alphas
+        self.coef_, self.intercept_ = coef, intercept
+        self.best_alphas_, self.cv_scores_ = best, cv_scores
+        self.n_splits_ = len(splits)
+        return self
+
+    def predict(self, X):
+        """Predict every subject from the other subjects.
+
+        Parameters
+        ----------
+        X : episodes
+            Same subjects and parcels as in ``fit``.
+
+        Returns
+        -------
+        y_pred : episodes in the structure of ``X``, in the fitted dtype
+        """
+        check_is_fitted(self, "coef_")
+        eps = check_episodes(X, n_subjects=self.n_subjects_, n_parcels=self.n_parcels_,
+                             dtype=None)
+        dtype = self.coef_.dtype
+        out = []
+        for ep in eps:
+            pred = np.empty(ep.shape, dtype=dtype)  # (S, T, C)
+            for s in range(self.n_subjects_):
+                pred[s] = self._features(ep, s, dtype) @ self.coef_[s] + self.intercept_[s]
+            out.append(pred)
+        return restore_structure(X, out)
