@@ -150,8 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     ('compare', True, ['mean', 'ridge'])
     """
     from . import __version__
-    from .jobs._settings import MODELS
-    from .jobs.grid import SPLITS
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -161,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true",
                         help="show the full traceback on errors (for bug reports)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_compare(sub)
+    _add_synth(sub)
+    _add_grid(sub)
+    return parser
+
+
+def _add_compare(sub) -> None:
+    from .jobs._settings import MODELS
 
     p = sub.add_parser(
         "compare",
@@ -190,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="do not draw figures")
     p.set_defaults(func=_cmd_compare)
 
+
+def _add_synth(sub) -> None:
+    from .data._generative import SCALES
+
     p = sub.add_parser(
         "synth",
         help="write the synthetic dataset (competitor layout)",
@@ -197,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "subject, ground truth, stimulus features) into OUT.",
     )
     p.add_argument("out", metavar="OUT", type=Path, help="folder to create")
-    p.add_argument("--scale", choices=("tiny", "small", "full"), default="small",
+    p.add_argument("--scale", choices=tuple(SCALES), default="small",
                    help="tiny (tests, ~1 s), small (default, the demo), full (real sizes, ~2 GB)")
     p.add_argument("--data-seed", type=int, default=0, metavar="N",
                    help="random seed of the generator (default 0)")
@@ -206,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing synthetic dataset at OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     p.set_defaults(func=_cmd_synth)
+
+
+def _add_grid(sub) -> None:
+    from .jobs.grid import SPLITS
 
     p = sub.add_parser(
         "grid",
@@ -236,7 +250,6 @@ def build_parser() -> argparse.ArgumentParser:
              "caps the fits running at once (default: every worker thread)",
     )
     p.set_defaults(func=_cmd_grid)
-    return parser
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -44,8 +44,9 @@ def cv_splitter(split: str, n_folds: int, groups):
     Examples
     --------
     >>> from sklearn_crossenc.jobs.grid import cv_splitter
-    >>> cv_splitter("season", 2, [1, 1, 2, 2])
-    GroupKFold(n_splits=2)
+    >>> splitter = cv_splitter("season", 2, [1, 1, 2, 2])
+    >>> type(splitter).__name__, splitter.get_n_splits()
+    ('GroupKFold', 2)
     >>> cv_splitter("season", 3, [1, 1, 2, 2])
     Traceback (most recent call last):
     ...
