@@ -23,19 +23,24 @@ from ._bootstrap import (
     paired_comparison,
     resample_counts,
 )
+from ._ceiling import NoiseCeiling, fraction_of_ceiling, noise_ceiling, repeat_pairs
 from ._intervals import METHODS, fdr_bh
 from ._runstats import RunStatistics, pearson_from_sums, run_statistics
 
 __all__ = [
     "METHODS",
+    "NoiseCeiling",
     "PairedComparison",
     "RunStatistics",
     "ScoreInterval",
     "bootstrap_score",
     "bootstrap_scores",
     "fdr_bh",
+    "fraction_of_ceiling",
+    "noise_ceiling",
     "paired_comparison",
     "pearson_from_sums",
+    "repeat_pairs",
     "resample_counts",
     "run_statistics",
 ]

@@ -43,8 +43,8 @@ def _bca_constants(theta, boot, jack):
     z0 = sps.norm.ppf(prop)
     d = jack.mean(axis=0) - jack  # (R, K)
     num = (d ** 3).sum(axis=0)
-    den = 6.0 * np.maximum((d ** 2).sum(axis=0), 1e-300) ** 1.5
-    return z0, num / den
+    den = 6.0 * (d ** 2).sum(axis=0) ** 1.5
+    return z0, np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
 def interval(theta, boot, jack, *, confidence: float, method: str):
@@ -80,10 +80,9 @@ def p_value(theta, boot, jack, *, method: str) -> np.ndarray:
         t = np.abs(theta) / np.maximum(se, 1e-300)
         return np.minimum(1.0, 2.0 * sps.t.sf(t, jack.shape[0] - 1))
     B = boot.shape[0]
-    below = (boot <= 0).sum(axis=0) / B  # share of the distribution at or under 0
+    below = ((boot < 0).sum(axis=0) + 0.5 * (boot == 0).sum(axis=0)) / B  # mid-rank of 0
     if method == "percentile":
-        above = (boot >= 0).sum(axis=0) / B
-        return np.minimum(1.0, 2.0 * np.minimum(below, above))
+        return np.minimum(1.0, 2.0 * np.minimum(below, 1.0 - below))
     z0, a = _bca_constants(theta, boot, jack)
     w = sps.norm.ppf(np.clip(below, 0.5 / B, 1 - 0.5 / B)) - z0
     z_level = w / (1 + a * w) - z0  # the normal quantile whose BCa bound is 0
