@@ -189,3 +189,14 @@ def test_ceiling_estimate_agrees_with_oracle_on_synthetic_data(synthetic_root):
         assert np.corrcoef(oracle[s], nc.ceiling[s])[0, 1] > 0.8
         assert abs((nc.ceiling[s] - oracle[s]).mean()) < 0.04
     assert nc.reliable.mean() > 0.7
+
+
+def test_evaluation_imports_without_nilearn_matplotlib_or_nibabel():
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for m in ('nilearn', 'matplotlib', 'nibabel'): sys.modules[m] = None\n"
+            "import sklearn_crossenc.evaluation as e\n"
+            "assert e.fdr_bh([0.01])[0].all()\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,6 +4,7 @@ Data flows one way: files -> loaders (dict of ``(subjects, time, parcels)`` arra
 -> episode helpers -> estimators.
 """
 
+from ._atlas import atlas_file, make_synthetic_atlas, save_atlas
 from ._episodes import as_episodes, episode_groups, make_clips
 from ._features import load_stimulus_features
 from ._loaders import load_friends, load_movie10
@@ -17,6 +18,7 @@ __all__ = [
     "SUBJECTS",
     "TR",
     "as_episodes",
+    "atlas_file",
     "episode_groups",
     "is_synthetic",
     "load_friends",
@@ -24,6 +26,8 @@ __all__ = [
     "load_stimulus_features",
     "load_true_signal",
     "make_clips",
+    "make_synthetic_atlas",
     "make_synthetic_dataset",
+    "save_atlas",
     "stimulus_name",
 ]

@@ -25,6 +25,7 @@ from ._bootstrap import (
 )
 from ._ceiling import NoiseCeiling, fraction_of_ceiling, noise_ceiling, repeat_pairs
 from ._intervals import METHODS, fdr_bh
+from ._maps import find_atlas, parcel_image, plot_parcel_map
 from ._runstats import RunStatistics, pearson_from_sums, run_statistics
 
 __all__ = [
@@ -36,10 +37,13 @@ __all__ = [
     "bootstrap_score",
     "bootstrap_scores",
     "fdr_bh",
+    "find_atlas",
     "fraction_of_ceiling",
     "noise_ceiling",
     "paired_comparison",
+    "parcel_image",
     "pearson_from_sums",
+    "plot_parcel_map",
     "repeat_pairs",
     "resample_counts",
     "run_statistics",
