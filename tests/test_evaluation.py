@@ -91,13 +91,13 @@ def test_paired_comparison_counts_parcels_each_way():
     y = rng.standard_normal((12, 2, 80, 6))
     good = y + 0.5 * rng.standard_normal(y.shape)
     bad = y + 3.0 * rng.standard_normal(y.shape)
-    a = np.concatenate([good[..., :3], bad[..., 3:]], axis=-1)  # A wins on parcels 0-2
-    b = np.concatenate([bad[..., :3], good[..., 3:]], axis=-1)  # B wins on parcels 3-5
+    a = np.concatenate([good[..., :4], bad[..., 4:]], axis=-1)  # A wins on parcels 0-3
+    b = np.concatenate([bad[..., :4], good[..., 4:]], axis=-1)  # B wins on parcels 4-5
     cmp = paired_comparison(run_statistics(y, a), run_statistics(y, b), n_resamples=100,
                             random_state=0)
     assert cmp.parcel_significant.tolist() == [True] * 6
-    assert (cmp.n_better, cmp.n_worse) == (3, 3)
-    assert (np.sign(cmp.parcel_difference) == [1, 1, 1, -1, -1, -1]).all()
+    assert (cmp.n_better, cmp.n_worse) == (4, 2)
+    assert (np.sign(cmp.parcel_difference) == [1, 1, 1, 1, -1, -1]).all()
 
 
 def test_paired_comparison_of_a_model_with_itself_finds_nothing():
@@ -152,6 +152,17 @@ def test_ceiling_closed_form_on_exactly_orthogonal_signal_and_noise():
     np.testing.assert_allclose(nc.ceiling[0], np.sqrt(v_s / (v_s + 1)))
     np.testing.assert_allclose(nc.ceiling[0], pearson_map([y1[None]], [s[None, :, None]
                                                                         * np.ones(3)])[0])
+
+
+def test_ceiling_pairs_viewings_from_their_start_when_lengths_differ():
+    rng = np.random.default_rng(2)
+    y1 = rng.standard_normal((2, 60, 3))
+    y2 = np.concatenate([y1, rng.standard_normal((2, 2, 3))], axis=1)  # 2 TRs longer
+    nc = noise_ceiling({"life01": y1, "life01_run-2": y2, "bourne01": y1})
+    assert nc.pairs == [("life01", "life01_run-2")]
+    np.testing.assert_allclose(nc.split_half_r, 1.0)
+    swapped = noise_ceiling({"life01": y2, "life01_run-2": y1})  # run 1 the longer one
+    np.testing.assert_allclose(swapped.split_half_r, 1.0)
 
 
 def test_ceiling_reliability_test_is_not_fooled_by_autocorrelation():
