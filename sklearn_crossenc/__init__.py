@@ -32,6 +32,16 @@ _LAZY = {
     "pearson_score": "sklearn_crossenc.metrics",
     "pearson_scorer": "sklearn_crossenc.metrics",
     "make_pearson_scorer": "sklearn_crossenc.metrics",
+    # evaluation: ceilings, intervals, paired tests, brain maps
+    "run_statistics": "sklearn_crossenc.evaluation",
+    "bootstrap_score": "sklearn_crossenc.evaluation",
+    "bootstrap_scores": "sklearn_crossenc.evaluation",
+    "paired_comparison": "sklearn_crossenc.evaluation",
+    "fdr_bh": "sklearn_crossenc.evaluation",
+    "noise_ceiling": "sklearn_crossenc.evaluation",
+    "fraction_of_ceiling": "sklearn_crossenc.evaluation",
+    "plot_parcel_map": "sklearn_crossenc.evaluation",
+    "make_synthetic_atlas": "sklearn_crossenc.data",
     # estimators
     "CrossSubjectEncoder": "sklearn_crossenc.encoder",
     "EpisodeZScore": "sklearn_crossenc.preprocessing",

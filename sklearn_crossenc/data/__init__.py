@@ -4,6 +4,7 @@ Data flows one way: files -> loaders (dict of ``(subjects, time, parcels)`` arra
 -> episode helpers -> estimators. Every release path is built in ``_paths``.
 """
 
+from ._atlas import make_synthetic_atlas, save_atlas
 from ._cache import (
     DEFAULT_DATA_SEED,
     DEFAULT_SCALE,
@@ -48,7 +49,9 @@ __all__ = [
     "load_stimulus_features",
     "load_true_signal",
     "make_clips",
+    "make_synthetic_atlas",
     "make_synthetic_dataset",
+    "save_atlas",
     "stimulus_features_dir",
     "stimulus_name",
 ]

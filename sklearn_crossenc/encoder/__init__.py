@@ -1,5 +1,6 @@
 """The seed's cross-subject encoder: torch module, skorch net and scikit-learn estimator."""
 
+from .._compat import alias_module
 from ._callbacks import EpochProgressBar
 from ._estimator import CrossSubjectEncoder
 from ._modules import CrossSubjectConvLinearEncoder
@@ -11,3 +12,6 @@ __all__ = [
     "CrossSubjectNet",
     "EpochProgressBar",
 ]
+
+alias_module(__name__ + "._sklearn_api", CrossSubjectEncoder=CrossSubjectEncoder)
+del alias_module

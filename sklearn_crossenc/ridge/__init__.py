@@ -22,3 +22,9 @@ __all__ = [
     "episode_splits",
     "feature_episodes",
 ]
+
+from .._compat import alias_module  # noqa: E402
+
+alias_module(__name__ + "._sklearn_api", CrossSubjectRidge=CrossSubjectRidge,
+             FeatureRidge=FeatureRidge, MeanOfOthers=MeanOfOthers)
+del alias_module
