@@ -72,3 +72,34 @@ def test_functions_are_at_most_80_lines(path):
 @pytest.mark.parametrize("path", _module_params())
 def test_modules_are_at_most_460_lines(path):
     assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
+
+
+def test_public_names_still_import_from_where_they_did():
+    """The names of ``sklearn_crossenc``, ``.ridge`` and ``.data`` before the refactor."""
+    import importlib
+
+    import sklearn_crossenc
+
+    before = {
+        "sklearn_crossenc.ridge": ["MeanOfOthers", "CrossSubjectRidge", "FeatureRidge",
+                                   "DEFAULT_ALPHAS", "KIT_ALPHAS", "episode_splits",
+                                   "feature_episodes"],
+        "sklearn_crossenc.data": ["ensure_synthetic_dataset", "MODALITIES", "SUBJECTS", "TR",
+                                  "as_episodes", "episode_groups", "is_synthetic",
+                                  "load_friends", "load_movie10", "load_stimulus_features",
+                                  "load_true_signal", "make_clips", "make_synthetic_dataset",
+                                  "stimulus_name"],
+        "sklearn_crossenc.encoder": ["CrossSubjectEncoder", "CrossSubjectConvLinearEncoder",
+                                     "CrossSubjectNet"],
+    }
+    for module, names in before.items():
+        mod = importlib.import_module(module)
+        assert set(names) <= set(mod.__all__)
+        for name in names:
+            assert getattr(mod, name) is not None, (module, name)
+    for name in sklearn_crossenc.__all__:
+        assert getattr(sklearn_crossenc, name) is not None, name
+    from sklearn_crossenc.baseline import MeanOfOthers
+    from sklearn_crossenc.ridge import MeanOfOthers as from_ridge
+
+    assert sklearn_crossenc.MeanOfOthers is from_ridge is MeanOfOthers
