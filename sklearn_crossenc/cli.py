@@ -193,7 +193,12 @@ def _add_compare(sub) -> None:
                    help="hold out FRACTION of the training runs (default 0.1) and stop the "
                         "encoder at the first epoch that does not improve on them, keeping the "
                         "best weights (default: the seed's 10 epochs)")
-    p.add_argument("--no-figures", action="store_true", help="do not draw figures")
+    p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
+                   help="parcellation (NIfTI, labels 1..n_parcels) to draw the brain maps on, for "
+                        "data laid out otherwise; default: the release's "
+                        "fmri/sub-0X/atlas/..._desc-dseg_parcellation.nii.gz of the first subject")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not draw figures or brain maps")
     p.set_defaults(func=_cmd_compare)
 
 
@@ -300,6 +305,7 @@ def _cmd_compare(args, argv) -> int:
         log=log,
         n_threads=args.threads,
         early_stopping=args.early_stopping,
+        atlas=args.atlas,
     )
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)

@@ -252,3 +252,119 @@ def test_early_stopping_holds_out_runs_and_keeps_the_best_epoch(synthetic_root):
     assert history[est.best_epoch_ - 1] == max(history)
     with pytest.raises(ValueError, match="early_stopping must be a fraction .* got 1.5"):
         run_comparison(synthetic_root, models=["mean"], early_stopping=1.5)
+
+
+# ---------------------------------------------------------------------------- evaluation (issue 10)
+
+
+def test_intervals_and_pairwise_equal_the_evaluation_api(quick, eval_data):
+    """The job's intervals and paired tests equal a direct call on the fitted models."""
+    from sklearn_crossenc.evaluation import bootstrap_scores, paired_comparison, run_statistics
+
+    ev = quick["evaluation"]
+    est = quick["estimators"]
+    assert ev["n_resamples"] == 2000 and ev["method"] == "t-jackknife"
+    for key in EVAL_SETS:
+        y = list(eval_data[key].values())
+        stats = {}
+        for name in ("CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers"):
+            stats[name] = run_statistics(y, est[name].predict(y))
+        feats = feature_episodes(quick["config"]["data_dir"], eval_data[key])
+        stats["FeatureRidge"] = run_statistics(
+            y, est["FeatureRidge"].predict(feats, lengths=[e.shape[1] for e in y]))
+        cis = bootstrap_scores(stats, n_resamples=2000, random_state=0)
+        for name, ci in cis.items():
+            got = ev["intervals"][key][name]
+            assert (got["low"], got["high"]) == pytest.approx((ci.low, ci.high), abs=1e-9)
+            assert got["low"] < quick["models"][name]["scores"][key]["mean"] < got["high"]
+        rows = {r["b"]: r for r in ev["pairwise"][key]}
+        assert sorted(rows) == ["CrossSubjectRidge", "FeatureRidge", "MeanOfOthers"]
+        for b, row in rows.items():
+            c = paired_comparison(stats["CrossSubjectEncoder"], stats[b], n_resamples=2000,
+                                  random_state=0)
+            assert row["difference"] == pytest.approx(c.difference, abs=1e-9)
+            assert row["difference"] == pytest.approx(
+                quick["models"]["CrossSubjectEncoder"]["scores"][key]["mean"]
+                - quick["models"][b]["scores"][key]["mean"], abs=1e-6)
+            assert (row["p_value"], row["n_better"], row["n_worse"]) == pytest.approx(
+                (c.p_value, c.n_better, c.n_worse))
+            diff = quick["maps"][f"CrossSubjectEncoder - {b}"][key]
+            np.testing.assert_array_equal(diff["significant"], c.parcel_significant)
+
+
+def test_noise_ceiling_from_the_repeated_viewings(quick, synthetic_root, eval_data):
+    """Movie10: sqrt of the split-half r of figures/life, and each model's fraction of it
+    (its r on the first viewings over the mean ceiling of the reliable parcels)."""
+    from sklearn_crossenc.evaluation import noise_ceiling
+
+    nc_job = quick["evaluation"]["noise_ceiling"]
+    assert nc_job["friends_s6"]["status"] == "unavailable"
+    assert "no repeated viewings" in nc_job["friends_s6"]["reason"]
+    nc = nc_job["movie10_run1"]
+    repeats = load_movie10(synthetic_root, movies=["figures", "life"], runs=[1, 2])
+    direct = noise_ceiling(repeats)
+    rel = direct.reliable
+    per_subject = (direct.ceiling * rel).sum(1) / rel.sum(1)
+    np.testing.assert_allclose(list(nc["per_subject"].values()), per_subject, atol=1e-12)
+    np.testing.assert_allclose(quick["maps"]["noise ceiling"]["movie10_run1"],
+                               np.where(rel, direct.ceiling, np.nan), atol=1e-12)
+    # fraction of ceiling of MeanOfOthers by hand: r on the first viewings (np.corrcoef)
+    firsts = [a for a, _ in direct.pairs]
+    data = np.concatenate([eval_data["movie10_run1"][k] for k in firsts], axis=1)  # (S, T, C)
+    data = data.astype(np.float64)
+    fractions = []
+    for s in range(data.shape[0]):
+        others = (data.sum(axis=0) - data[s]) / (data.shape[0] - 1)
+        r = _corr_columns(data[s], others)
+        fractions.append((r * rel[s]).sum() / (direct.ceiling[s] * rel[s]).sum())
+    got = nc["models"]["MeanOfOthers"]
+    np.testing.assert_allclose(list(got["fraction_per_subject"].values()), fractions, atol=1e-5)
+    assert got["fraction"] == pytest.approx(np.mean(fractions), abs=1e-5)
+
+
+def test_noise_ceiling_tracks_the_oracle(quick):
+    """On synthetic data the estimated ceiling agrees with the oracle one (both per parcel,
+    Movie10), as docs/evaluation.md reports for the small set."""
+    est = quick["maps"]["noise ceiling"]["movie10_run1"]  # (S, C), NaN: not reliable
+    oracle = quick["maps"]["ceiling"]["movie10_run1"]
+    ok = np.isfinite(est)
+    assert ok.mean() > 0.5
+    assert np.corrcoef(est[ok], oracle[ok])[0, 1] > 0.6
+    assert abs(np.mean(est[ok]) - np.mean(oracle[ok])) < 0.1
+
+
+def test_evaluation_options_checked_before_any_work(tmp_path):
+    for kwargs, message in ((dict(n_resamples=5), "n_resamples must be an integer >= 10"),
+                            (dict(fdr=1.5), "fdr must be in"),
+                            (dict(confidence=1.2), "confidence"),
+                            (dict(atlas=tmp_path / "none.nii.gz"), "atlas .* does not exist")):
+        with pytest.raises((ValueError, FileNotFoundError), match=message):
+            run_comparison(tmp_path / "missing-data", models=["mean"], **kwargs)
+
+
+def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path):
+    import json
+
+    from sklearn_crossenc.report import format_table, write_report
+
+    table = format_table(quick)
+    assert max(len(line) for line in table.splitlines()) <= 100
+    assert "95% CI" in table and "noise ceiling" in table and "% ceil" in table
+    for row in quick["evaluation"]["pairwise"]["friends_s6"]:
+        assert f"{row['difference']:+8.3f}" in table
+    paths = write_report(quick, tmp_path)
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert doc["evaluation"]["pairwise"]["movie10_run1"][0]["a"] == "CrossSubjectEncoder"
+    assert doc["evaluation"]["noise_ceiling"]["movie10_run1"]["status"] == "ok"
+    with np.load(tmp_path / "parcel_scores.npz") as maps:
+        sig = maps["CrossSubjectEncoder - CrossSubjectRidge/friends_s6/significant"]
+        assert sig.dtype == bool and sig.shape == (48,)
+    brain = {k: p for k, p in paths.items() if k.startswith("brain: ")}
+    if quick["config"]["atlas"] is not None:  # the synthetic dataset ships a parcellation
+        assert set(brain) == {"brain: CrossSubjectEncoder", "brain: CrossSubjectRidge",
+                              "brain: FeatureRidge", "brain: MeanOfOthers",
+                              "brain: noise ceiling",
+                              "brain: CrossSubjectEncoder - CrossSubjectRidge"}
+        assert all(p.stat().st_size > 0 for p in brain.values())
+        assert "brain_crosssubjectencoder_minus_crosssubjectridge.png" in (
+            tmp_path / "report.md").read_text()

@@ -394,7 +394,7 @@ def test_ground_truth_of_an_older_generator_is_refused_clearly(tmp_path):
     meta["version"] = 1
     (old / "synthetic.json").write_text(json.dumps(meta))
     data = load_friends(old, seasons=[6])
-    with pytest.raises(ValueError, match="generator version 1; this package reads version 2"):
+    with pytest.raises(ValueError, match="generator version 1; this package reads version 3"):
         load_true_signal(old, data, "friends")
 
 

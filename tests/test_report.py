@@ -171,7 +171,8 @@ def test_figures_skipped_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     messages = []
     paths = write_report(make_result(), tmp_path, log=messages.append)
-    assert len(messages) == 1 and "matplotlib is not installed" in messages[0]
+    assert len(messages) == 2 and "matplotlib is not installed" in messages[0]
+    assert "brain maps skipped" in messages[1]
     assert "\n" not in messages[0]
     assert set(paths) == {"json", "markdown", "maps"}
     assert not list(tmp_path.glob("*.png"))

@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ._atlas import make_synthetic_atlas, save_atlas
 from ._generative import (
     PARAMS,
     SCALES,
@@ -40,6 +41,7 @@ from ._paths import (
     MODALITIES,
     SUBJECTS,
     TR,
+    atlas_path,
     features_path,
     friends_path,
     movie10_path,
@@ -50,7 +52,9 @@ __all__ = ["make_synthetic_dataset", "ensure_synthetic_dataset", "is_synthetic",
            "SCALES"]
 
 GENERATOR = "sklearn_crossenc.data.make_synthetic_dataset"
-GENERATOR_VERSION = 2  # 2: private per-subject latent directions (ground truth layout changed)
+# 2: private per-subject latent directions (ground truth layout changed)
+# 3: a parcellation per subject at the release's atlas path (fMRI arrays unchanged)
+GENERATOR_VERSION = 3
 TRUTH_FILE = Path("ground_truth") / "truth.h5"
 META_FILE = "synthetic.json"
 
@@ -146,6 +150,7 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
         "subjects": list(SUBJECTS),
         "tr": TR,
         "params": dataclasses.asdict(PARAMS),
+        "atlas": _can_write_atlas(int(n_parcels)),
     }
     if _existing_is_reusable(root, meta, overwrite):
         return root
@@ -155,6 +160,8 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
     try:
         counts = _generate(tmp, sc, int(seed), int(n_parcels), PARAMS, progress)
         meta.update(counts)
+        if meta["atlas"]:
+            _write_atlases(tmp, int(n_parcels))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         _move_into_place(tmp, root)
     except BaseException:
@@ -200,6 +207,25 @@ def _move_into_place(tmp: Path, root: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, root)
+
+
+def _can_write_atlas(n_parcels: int) -> bool:
+    """Whether the parcellation can be built here (nilearn installed, an even count)."""
+    if n_parcels % 2:
+        return False
+    try:
+        import nibabel  # noqa: F401
+        import nilearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_atlases(out: Path, n_parcels: int) -> None:
+    """The same synthetic parcellation for every subject, at the release's atlas path."""
+    atlas, _ = make_synthetic_atlas(n_parcels, resolution=2 if n_parcels > 200 else 4)
+    for s in SUBJECTS:
+        save_atlas(atlas, _mkparent(atlas_path(out, s)))
 
 
 def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,

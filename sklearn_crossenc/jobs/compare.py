@@ -59,6 +59,27 @@ def _check_options(models, device, trim, early_stopping) -> tuple[list[str], str
     return names, dev, trim
 
 
+def _check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
+    from ..evaluation._intervals import check_confidence
+
+    if atlas is not None and not Path(atlas).expanduser().is_file():
+        raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 10:
+        raise ValueError(f"n_resamples must be an integer >= 10; got {n_resamples!r}.")
+    check_confidence(confidence)
+    if not 0.0 < float(fdr) < 1.0:
+        raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
+
+
+def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
+    """The parcellation for brain maps, or why there is none."""
+    from ..evaluation import find_atlas
+
+    path, reason = find_atlas(root, subject=tuple(subjects)[0],
+                              atlas=None if atlas is None else Path(atlas).expanduser())
+    return (None if path is None else path.resolve()), reason
+
+
 def _data_root(data_dir, progress: bool, log) -> Path:
     """The data folder: ``data_dir``, or the default synthetic dataset (made once)."""
     if data_dir is None:
@@ -162,11 +183,21 @@ def _model_inputs(name: str, root, sets: dict, key: str) -> tuple:
     return X, None
 
 
+def _predict(est, X, y) -> list:
+    """The model's predictions of the fMRI episodes (``y``, else ``X`` itself)."""
+    if y is None:
+        return est.predict(X)
+    return est.predict(X, lengths=[ep.shape[1] for ep in y])
+
+
 def _fit_and_score(name: str, params: dict, root, sets: dict, trim: int, progress: bool):
     """Fit model ``name`` on the training set and score it on each evaluation set.
 
-    Returns ``(estimator, fit seconds, eval seconds, {set: (S, C) r map})``.
+    Returns ``(estimator, fit seconds, eval seconds, {set: (S, C) r map},
+    {set: run statistics})``; each map is the estimator's ``score_map``.
     """
+    from ..evaluation import run_statistics
+
     est = make_model(name, params)
     if name == "CrossSubjectEncoder" and progress:
         from ..encoder import EpochProgressBar
@@ -178,11 +209,52 @@ def _fit_and_score(name: str, params: dict, root, sets: dict, trim: int, progres
         est.fit(X) if y is None else est.fit(X, y)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    maps = {}
+    maps, stats = {}, {}
     for key in EVAL_SETS:
         X, y = _model_inputs(name, root, sets, key)
-        maps[key] = est.score_map(X, y, trim=trim)  # (S, C)
-    return est, fit_s, time.perf_counter() - t0, maps
+        target = X if y is None else y
+        pred = _predict(est, X, y)
+        maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
+        stats[key] = run_statistics(target, pred, trim=trim)
+    return est, fit_s, time.perf_counter() - t0, maps, stats
+
+
+def _evaluate(root, sets, stats, maps, data, options) -> dict:
+    """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too)."""
+    from ..data import load_movie10
+    from ._evaluate import (
+        CEILING_SET,
+        NO_REPEATS,
+        REPEATED_MOVIES,
+        ceiling_of_repeats,
+        compare_models,
+    )
+
+    t0 = time.perf_counter()
+    by_set = {k: {m: st[k] for m, st in stats.items()} for k in EVAL_SETS}
+    summary, diff_maps = compare_models(by_set, **options)
+    maps.update(diff_maps)
+    try:
+        repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
+                               runs=[1, 2])
+    except ValueError as exc:
+        repeats = {}
+        reason = str(exc)
+    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in EVAL_SETS}
+    if repeats:
+        ceilings[CEILING_SET], ceiling_map = ceiling_of_repeats(
+            repeats, list(sets[CEILING_SET]), by_set[CEILING_SET], data["subject_labels"],
+            fdr=options["fdr"],
+        )
+        if ceiling_map is not None:
+            maps["noise ceiling"] = {CEILING_SET: ceiling_map}
+    else:
+        ceilings[CEILING_SET] = {"status": "unavailable", "reason": reason}
+    summary["noise_ceiling"] = ceilings
+    summary.update(reference="CrossSubjectEncoder", n_resamples=options["n_resamples"],
+                   confidence=options["confidence"], fdr=options["fdr"],
+                   random_state=options["random_state"], seconds=time.perf_counter() - t0)
+    return summary
 
 
 # ---------------------------------------------------------------------------- the job
@@ -202,6 +274,10 @@ def run_comparison(
     return_estimators: bool = False,
     n_threads: int | None = None,
     early_stopping: float | None = None,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    fdr: float = 0.05,
+    atlas=None,
     seed=None,
 ) -> dict:
     """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
@@ -241,6 +317,17 @@ def run_comparison(
         Hold out this fraction of the training runs and stop the encoder at the first
         epoch whose Pearson score on them does not improve, keeping the best weights
         (the seed author's later release). Default None: the seed's 10 epochs.
+    n_resamples : int, default=2000
+        Resamples of whole evaluation runs for the intervals and paired tests
+        (:mod:`sklearn_crossenc.evaluation`).
+    confidence : float, default=0.95
+        Level of the intervals.
+    fdr : float, default=0.05
+        False-discovery rate of the per-parcel tests and of the ceiling's reliability.
+    atlas : path-like, optional
+        Parcellation to draw brain maps on, for data laid out otherwise; default the
+        release's ``fmri/sub-0X/atlas/...`` of the first subject. Recorded in
+        ``config["atlas"]`` (None with ``config["atlas_reason"]`` when there is none).
     seed : int or None, optional
         Deprecated alias of ``random_state``.
 
@@ -250,9 +337,12 @@ def run_comparison(
         ``config``, ``environment``, ``data`` (sets, runs, sizes), ``eval_sets``,
         ``ceiling`` (set -> ``{"mean", "per_subject"}``, or None for real data),
         ``models`` (name -> ``status``, ``params``, ``fit_s``, ``eval_s``, ``scores``:
-        set -> ``{"mean", "per_subject", "median_parcel"}``), ``timings``, ``maps``
-        (name or ``"ceiling"`` -> set -> per-parcel r ``(n_subjects, n_parcels)``) and,
-        on request, ``estimators``. ``scores[set]["mean"]`` equals the fitted
+        set -> ``{"mean", "per_subject", "median_parcel"}``), ``evaluation``
+        (``intervals``, ``pairwise``, ``noise_ceiling``: see
+        :mod:`sklearn_crossenc.jobs._evaluate`), ``timings``, ``maps`` (name,
+        ``"ceiling"`` or ``"noise ceiling"`` -> set -> per-parcel values ``(n_subjects,
+        n_parcels)``; ``"<a> - <b>"`` -> set -> per-parcel difference and significance)
+        and, on request, ``estimators``. ``scores[set]["mean"]`` equals the fitted
         estimator's ``score`` on that set.
     """
     if seed is not None:
@@ -262,7 +352,9 @@ def run_comparison(
     log = log or _noop
     t_start = time.perf_counter()
     names, dev, trim = _check_options(models, device, trim, early_stopping)
+    _check_evaluation_options(n_resamples, confidence, fdr, atlas)
     root = _data_root(data_dir, progress, log)
+    atlas, atlas_reason = _find_atlas(root, subjects, atlas)
 
     log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
     t0 = time.perf_counter()
@@ -285,7 +377,12 @@ def run_comparison(
     settings = dict(quick=quick, random_state=random_state, device=dev, progress=progress,
                     n_threads=n_threads, early_stopping=early_stopping,
                     min_train_length=min(x.shape[1] for x in sets["train"].values()))
-    results, estimators = _run_models(names, root, sets, maps, settings, trim, labels, log)
+    results, estimators, stats = _run_models(names, root, sets, maps, settings, trim, labels, log)
+    evaluation = None
+    if stats:
+        log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
+        evaluation = _evaluate(root, sets, stats, maps, data, dict(
+            n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state))
 
     config = {
         "data_dir": str(root),
@@ -298,6 +395,8 @@ def run_comparison(
         "trim": trim,
         "n_threads": n_threads,
         "early_stopping": early_stopping,
+        "atlas": None if atlas is None else str(atlas),
+        "atlas_reason": atlas_reason,
         "protocol": dict(PROTOCOL),
     }
     result = {
@@ -309,9 +408,11 @@ def run_comparison(
         "eval_sets": dict(EVAL_SETS),
         "ceiling": ceiling,
         "models": results,
+        "evaluation": evaluation,
         "timings": {
             "load_s": load_s,
             "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
+            "evaluation_s": None if evaluation is None else evaluation["seconds"],
             "total_s": time.perf_counter() - t_start,
         },
         "maps": maps,
@@ -324,11 +425,12 @@ def run_comparison(
 def _run_models(names, root, sets: dict, maps: dict, settings: dict, trim: int, labels, log):
     """Fit and score each model in turn; its maps go into ``maps``.
 
-    Returns ``(results, estimators)``: name -> the model's entry of the result, and
-    name -> fitted estimator.
+    Returns ``(results, estimators, stats)``: name -> the model's entry of the result,
+    name -> fitted estimator, name -> set -> run statistics.
     """
     results: dict = {}
     estimators: dict = {}
+    stats: dict = {}
     for name in names:
         if name == "FeatureRidge" and not has_stimulus_features(root):
             results[name] = {
@@ -338,7 +440,7 @@ def _run_models(names, root, sets: dict, maps: dict, settings: dict, trim: int, 
             continue
         params = model_params(name, **settings)
         log(f"{name}: fitting ...")
-        est, fit_s, eval_s, maps[name] = _fit_and_score(
+        est, fit_s, eval_s, maps[name], stats[name] = _fit_and_score(
             name, params, root, sets, trim, settings["progress"]
         )
         scores = {k: _scores(m, labels) for k, m in maps[name].items()}
@@ -347,4 +449,4 @@ def _run_models(names, root, sets: dict, maps: dict, settings: dict, trim: int, 
         estimators[name] = est
         summary = ", ".join(f"{EVAL_SETS[k]} {scores[k]['mean']:.3f}" for k in EVAL_SETS)
         log(f"{name}: {summary} (fit {fit_s:.1f} s)")
-    return results, estimators
+    return results, estimators, stats

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
+from ._brain_maps import write_brain_maps
 from ._figures import write_figures
 from ._tables import report_markdown
 
@@ -98,13 +99,21 @@ def to_jsonable(obj):
     return repr(obj)
 
 
+def _flat_maps(maps: dict) -> dict:
+    """``"<name>/<set>"`` (and ``"<a> - <b>/<set>/<field>"``) -> float32 array."""
+    arrays = {}
+    for name, by_set in maps.items():
+        for set_key, m in by_set.items():
+            if isinstance(m, dict):  # a paired comparison: difference and significance
+                for field, v in m.items():
+                    arrays[f"{name}/{set_key}/{field}"] = np.asarray(v)
+            else:
+                arrays[f"{name}/{set_key}"] = np.asarray(m, dtype=np.float32)
+    return arrays
+
+
 def _save_maps(result, path: Path) -> Path | None:
-    maps = result.get("maps") or {}
-    arrays = {
-        f"{name}/{set_key}": np.asarray(m, dtype=np.float32)
-        for name, by_set in maps.items()
-        for set_key, m in by_set.items()
-    }
+    arrays = _flat_maps(result.get("maps") or {})
     if not arrays:
         return None
     with atomic_path(path) as tmp:
@@ -148,7 +157,10 @@ def write_report(
     maps_path = _save_maps(result, out_dir / "parcel_scores.npz")
     if maps_path is not None:
         paths["maps"] = maps_path
-    fig_paths = write_figures(result, out_dir, log=log) if figures else {}
+    fig_paths = {}
+    if figures:
+        fig_paths.update(write_figures(result, out_dir, log=log))
+        fig_paths.update(write_brain_maps(result, out_dir, log=log))
     doc = to_jsonable(result)
     doc["outputs"] = {
         "parcel_scores": maps_path.name if maps_path else None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
-__all__ = ["CEILING", "format_table", "report_markdown"]
+__all__ = ["CEILING", "NOISE_CEILING", "format_table", "report_markdown"]
 
 CEILING = "oracle ceiling"
+NOISE_CEILING = "noise ceiling"
+WIDTH = 100  # columns of the terminal table
 
 
 def _fmt(x, width=8) -> str:
@@ -16,31 +19,82 @@ def _fmt(x, width=8) -> str:
     return f"{x:.3f}".rjust(width)
 
 
+def _interval(result, set_key, name):
+    """``(low, high)`` of a model's mean score on a set, or None."""
+    ev = result.get("evaluation") or {}
+    ci = (ev.get("intervals") or {}).get(set_key, {}).get(name)
+    return None if ci is None else (ci["low"], ci["high"])
+
+
+def _fraction(result, set_key, name):
+    """A model's fraction of the noise ceiling on a set, or None."""
+    nc = ((result.get("evaluation") or {}).get("noise_ceiling") or {}).get(set_key) or {}
+    return (nc.get("models") or {}).get(name, {}).get("fraction")
+
+
 def _rows(result, set_key):
-    """(label, mean, per-subject list, fit seconds, note) for the ceiling and each model."""
+    """Rows of a set's table: the ceilings, then each model.
+
+    Each row: ``(label, mean, interval, per-subject list, fraction of ceiling, fit s, note)``.
+    """
     subjects = result["data"]["subject_labels"]
     rows = []
     ceiling = result.get("ceiling")
     if ceiling and set_key in ceiling:
         c = ceiling[set_key]
-        rows.append((CEILING, c["mean"], [c["per_subject"][s] for s in subjects], None, ""))
+        rows.append((CEILING, c["mean"], None, [c["per_subject"][s] for s in subjects],
+                     None, None, ""))
+    nc = ((result.get("evaluation") or {}).get("noise_ceiling") or {}).get(set_key)
+    if nc and nc.get("status") == "ok":
+        rows.append((NOISE_CEILING, nc["mean"], None, [nc["per_subject"][s] for s in subjects],
+                     None, None, ""))
     for name, m in result["models"].items():
         if m.get("status") != "ok":
-            rows.append((name, None, [None] * len(subjects), None, m.get("reason", "")))
+            rows.append((name, None, None, [None] * len(subjects), None, None,
+                         m.get("reason", "")))
             continue
         sc = m["scores"][set_key]
-        rows.append(
-            (name, sc["mean"], [sc["per_subject"][s] for s in subjects], m.get("fit_s"), "")
-        )
+        rows.append((name, sc["mean"], _interval(result, set_key, name),
+                     [sc["per_subject"][s] for s in subjects], _fraction(result, set_key, name),
+                     m.get("fit_s"), ""))
     return rows
 
 
-def format_table(result) -> str:
-    """The comparison as a plain-text table, one block per evaluation set.
+def _fmt_ci(ci, width=16) -> str:
+    return ("" if ci is None else f"[{ci[0]:.3f},{ci[1]:.3f}]").rjust(width)
 
-    Each block lists the oracle ceiling (synthetic data only) and each model with its
-    mean Pearson r (over parcels, then subjects), the per-subject means and the fit
-    time in seconds. Skipped models show why.
+
+def _fmt_pct(x, width=8) -> str:
+    return ("" if x is None or not math.isfinite(x) else f"{100 * x:.0f}%").rjust(width)
+
+
+def _set_block(result, set_key, set_label, name_w, header) -> list[str]:
+    info = result["data"]["sets"][set_key]
+    lines = [
+        f"{set_label}: Pearson r per parcel, mean over parcels then subjects "
+        f"({info['n_runs']} runs, {info['n_times']} TRs, {result['data']['n_parcels']} parcels)",
+        header,
+        "-" * len(header),
+    ]
+    for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
+        if mean is None:
+            lines.append(label.ljust(name_w) + f"  skipped: {note}")
+            continue
+        line = label.ljust(name_w) + _fmt(mean) + _fmt_ci(ci)
+        line += "".join(_fmt(v) for v in per_subject) + _fmt_pct(frac)
+        line += f"{fit_s:9.1f}" if fit_s is not None else ""
+        lines.append(line.rstrip())
+    return lines
+
+
+def format_table(result) -> str:
+    """The comparison as a plain-text table, one block per evaluation set, then the
+    pairwise comparisons and the noise-ceiling notes.
+
+    Each block lists the oracle ceiling (synthetic data only), the noise ceiling (sets
+    with repeated viewings) and each model with its mean Pearson r (over parcels, then
+    subjects), its confidence interval, the per-subject means, its fraction of the noise
+    ceiling and the fit time in seconds. Skipped models show why. Fits in 100 columns.
 
     Parameters
     ----------
@@ -52,27 +106,54 @@ def format_table(result) -> str:
     table : str
     """
     subjects = result["data"]["subject_labels"]
-    name_w = max([len(CEILING)] + [len(n) for n in result["models"]]) + 2
-    header = "model".ljust(name_w) + _fmt_str("mean") + "".join(_fmt_str(s) for s in subjects)
-    header += "fit (s)".rjust(9)
+    name_w = max([len(CEILING), len(NOISE_CEILING)] + [len(n) for n in result["models"]]) + 2
+    ev = result.get("evaluation") or {}
+    level = f"{100 * ev.get('confidence', 0.95):.0f}% CI"
+    header = ("model".ljust(name_w) + _fmt_str("mean") + _fmt_str(level, 16)
+              + "".join(_fmt_str(s) for s in subjects) + _fmt_str("% ceil") + "fit (s)".rjust(9))
     lines = []
     for set_key, set_label in result["eval_sets"].items():
-        info = result["data"]["sets"][set_key]
-        lines.append(
-            f"{set_label}: Pearson r per parcel, mean over parcels then subjects "
-            f"({info['n_runs']} runs, {info['n_times']} TRs, {result['data']['n_parcels']} parcels)"
-        )
-        lines.append(header)
-        lines.append("-" * len(header))
-        for label, mean, per_subject, fit_s, note in _rows(result, set_key):
-            if mean is None:
-                lines.append(label.ljust(name_w) + f"  skipped: {note}")
-                continue
-            line = label.ljust(name_w) + _fmt(mean) + "".join(_fmt(v) for v in per_subject)
-            line += f"{fit_s:9.1f}" if fit_s is not None else ""
-            lines.append(line)
-        lines.append("")
+        lines += _set_block(result, set_key, set_label, name_w, header) + [""]
+    lines += _pairwise_lines(result) + _ceiling_notes(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _pairwise_lines(result) -> list[str]:
+    ev = result.get("evaluation") or {}
+    pairwise = ev.get("pairwise") or {}
+    if not any(pairwise.values()):
+        return []
+    level = f"{100 * ev['confidence']:.0f}% CI"
+    lines = textwrap.wrap(
+        f"{ev['reference']} minus each baseline: difference of mean r, {level} and paired p "
+        f"(runs resampled); parcels better / worse at {100 * ev['fdr']:.0f}% FDR", WIDTH)
+    header = ("set".ljust(15) + "baseline".ljust(20) + _fmt_str("diff") + _fmt_str(level, 18)
+              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse"))
+    lines += [header, "-" * len(header)]
+    for set_key, rows in pairwise.items():
+        for row in rows:
+            lines.append(
+                result["eval_sets"][set_key].ljust(15) + row["b"].ljust(20)
+                + f"{row['difference']:+8.3f}" + _fmt_ci((row["low"], row["high"]), 18)
+                + f"{row['p_value']:9.2g}" + f"{row['n_better']:8d}" + f"{row['n_worse']:8d}"
+            )
+    return lines + [""]
+
+
+def _ceiling_notes(result) -> list[str]:
+    ceilings = ((result.get("evaluation") or {}).get("noise_ceiling")) or {}
+    lines = []
+    for set_key, nc in ceilings.items():
+        label = result["eval_sets"][set_key]
+        if nc.get("status") != "ok":
+            lines += textwrap.wrap(f"{NOISE_CEILING}, {label}: {nc.get('reason')}", WIDTH)
+            continue
+        clips = ", ".join(a for a, _ in nc["pairs"])
+        lines += textwrap.wrap(
+            f"{NOISE_CEILING}, {label}: sqrt of the split-half r of {len(nc['pairs'])} clips "
+            f"seen twice ({clips}), mean over the {100 * nc['reliable_fraction']:.0f}% reliable "
+            "parcels; % ceil = r on those clips' run 1 / ceiling, over reliable parcels", WIDTH)
+    return lines
 
 
 def _fmt_str(s, width=8) -> str:
@@ -82,17 +163,44 @@ def _fmt_str(s, width=8) -> str:
 def _md_table(result, set_key) -> list[str]:
     subjects = result["data"]["subject_labels"]
     out = [
-        "| model | mean | " + " | ".join(subjects) + " | fit (s) |",
-        "|---|---:|" + "---:|" * len(subjects) + "---:|",
+        "| model | mean | CI | " + " | ".join(subjects) + " | % of noise ceiling | fit (s) |",
+        "|---|---:|---:|" + "---:|" * len(subjects) + "---:|---:|",
     ]
-    for label, mean, per_subject, fit_s, note in _rows(result, set_key):
+    for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
         if mean is None:
-            out.append(f"| {label} | skipped: {note} |" + " |" * (len(subjects) + 1))
+            out.append(f"| {label} | skipped: {note} |" + " |" * (len(subjects) + 3))
             continue
-        cells = [f"{mean:.3f}"] + [f"{v:.3f}" for v in per_subject]
-        cells.append("" if fit_s is None else f"{fit_s:.1f}")
+        cells = [f"{mean:.3f}", _fmt_ci(ci, 0)] + [f"{v:.3f}" for v in per_subject]
+        cells += [_fmt_pct(frac, 0), "" if fit_s is None else f"{fit_s:.1f}"]
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     return out
+
+
+def _md_pairwise(result) -> list[str]:
+    ev = result.get("evaluation") or {}
+    if not any((ev.get("pairwise") or {}).values()):
+        return []
+    out = [
+        f"## {ev['reference']} against each baseline",
+        "",
+        f"Difference of mean r ({ev['reference']} minus the baseline) on the same runs, its "
+        f"{100 * ev['confidence']:.0f}% interval and paired p-value (whole runs resampled, "
+        f"{ev['n_resamples']} resamples, interval method {ev.get('method', '?')}), "
+        f"and the parcels where it is significantly better / worse at "
+        f"{100 * ev['fdr']:.0f}% false-discovery rate (Benjamini-Hochberg).",
+        "",
+        "| set | baseline | difference | interval | p | parcels better | parcels worse |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for set_key, rows in ev["pairwise"].items():
+        for r in rows:
+            out.append(
+                f"| {result['eval_sets'][set_key]} | {r['b']} | {r['difference']:+.3f} | "
+                f"{_fmt_ci((r['low'], r['high']), 0)} | {r['p_value']:.2g} | {r['n_better']} | "
+                f"{r['n_worse']} |"
+            )
+    notes = [" ".join(_ceiling_notes(result))] if _ceiling_notes(result) else []
+    return out + [""] + notes + [""]
 
 
 def report_markdown(result, figures: dict | None = None) -> str:
@@ -135,6 +243,7 @@ def report_markdown(result, figures: dict | None = None) -> str:
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
     for set_key, set_label in result["eval_sets"].items():
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
+    lines += _md_pairwise(result)
     lines += ["## Models", ""]
     for name, m in result["models"].items():
         if m.get("status") != "ok":

@@ -1,0 +1,132 @@
+"""The comparison's evaluation step: intervals, paired tests and noise ceilings.
+
+Works on the per-run sufficient statistics of each model's predictions
+(:func:`sklearn_crossenc.evaluation.run_statistics`), so that thousands of resamples
+cost seconds. Returns plain numbers for the report and per-parcel arrays for the
+brain maps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..evaluation import (
+    bootstrap_scores,
+    fraction_of_ceiling,
+    noise_ceiling,
+    paired_comparison,
+    pearson_from_sums,
+)
+
+__all__ = ["REFERENCE", "REPEATED_MOVIES", "compare_models", "ceiling_of_repeats"]
+
+#: The model every baseline is compared with, pair by pair.
+REFERENCE = "CrossSubjectEncoder"
+#: Movie10 clips shown twice (run-1, run-2): the source of the noise ceiling.
+REPEATED_MOVIES = ("figures", "life")
+#: Evaluation set whose runs include the first viewing of the repeated clips.
+CEILING_SET = "movie10_run1"
+#: Why a set has no noise ceiling.
+NO_REPEATS = "no repeated viewings (Friends episodes were shown once): no noise ceiling"
+
+
+def _per_subject(values: np.ndarray, labels) -> dict:
+    return {lab: float(v) for lab, v in zip(labels, values, strict=True)}
+
+
+def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: float,
+                   random_state) -> tuple[dict, dict]:
+    """Intervals of every model's mean score and the reference against each other model.
+
+    Parameters
+    ----------
+    stats : dict
+        Set -> model -> :class:`~sklearn_crossenc.evaluation.RunStatistics`.
+
+    Returns
+    -------
+    summary : dict
+        ``intervals`` (set -> model -> ``{"low", "high"}``) and ``pairwise`` (set ->
+        list of ``{"a", "b", "difference", "low", "high", "p_value", "n_better",
+        "n_worse", "n_parcels"}``).
+    maps : dict
+        ``"<a> - <b>"`` -> set -> ``{"difference", "significant"}`` per parcel.
+    """
+    summary = {"intervals": {}, "pairwise": {}}
+    maps: dict = {}
+    kwargs = dict(n_resamples=n_resamples, confidence=confidence, random_state=random_state)
+    for key, by_model in stats.items():
+        intervals = bootstrap_scores(by_model, **kwargs)
+        summary["method"] = next(iter(intervals.values())).method
+        summary["intervals"][key] = {
+            m: {"low": ci.low, "high": ci.high, "method": ci.method} for m, ci in intervals.items()
+        }
+        summary["pairwise"][key] = []
+        if REFERENCE not in by_model:
+            continue
+        for other in by_model:
+            if other == REFERENCE:
+                continue
+            c = paired_comparison(by_model[REFERENCE], by_model[other], fdr=fdr, **kwargs)
+            summary["pairwise"][key].append({
+                "a": REFERENCE, "b": other, "difference": c.difference, "low": c.low,
+                "high": c.high, "p_value": c.p_value, "n_better": c.n_better,
+                "n_worse": c.n_worse, "n_parcels": int(c.parcel_difference.size),
+            })
+            maps.setdefault(f"{REFERENCE} - {other}", {})[key] = {
+                "difference": c.parcel_difference, "significant": c.parcel_significant,
+            }
+    return summary, maps
+
+
+def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
+                       *, fdr: float) -> tuple[dict, np.ndarray | None]:
+    """Noise ceiling from the repeated clips, and each model's fraction of it.
+
+    Parameters
+    ----------
+    repeats : dict
+        Movie10 loader dict with both viewings of :data:`REPEATED_MOVIES`.
+    eval_runs : list of str
+        Run keys of the Movie10 run-1 evaluation set, in the order of ``stats``.
+    stats : dict
+        Model -> run statistics on the Movie10 run-1 set.
+
+    Returns
+    -------
+    summary : dict
+        ``status`` (``"ok"`` or ``"unavailable"`` with a ``reason``); when ok: ``mean``,
+        ``per_subject`` (mean ceiling over reliable parcels), ``reliable_fraction``,
+        ``pairs`` and, per model, ``r_on_repeats`` and ``fraction`` (mean and per subject).
+    ceiling : ndarray of shape (n_subjects, n_parcels) or None
+        Per-parcel ceiling, NaN where it is not reliable.
+    """
+    try:
+        nc = noise_ceiling(repeats, fdr=fdr)
+    except ValueError as exc:
+        return {"status": "unavailable", "reason": str(exc)}, None
+    first = {a for a, _ in nc.pairs}
+    weights = np.array([1.0 if run in first else 0.0 for run in eval_runs])  # (R,)
+    rel = nc.reliable  # (S, C)
+    with np.errstate(invalid="ignore"):
+        ceil_mean = np.where(rel, nc.ceiling, 0).sum(1) / rel.sum(1)  # (S,)
+    summary = {
+        "status": "ok",
+        "pairs": [list(p) for p in nc.pairs],
+        "fdr": nc.fdr,
+        "reliable_fraction": float(rel.mean()),
+        "mean": float(np.nanmean(ceil_mean)),
+        "per_subject": _per_subject(ceil_mean, labels),
+        "models": {},
+    }
+    for name, st in stats.items():
+        r = pearson_from_sums(st, weights) if weights.any() else None  # (S, C)
+        if r is None:
+            continue
+        frac = fraction_of_ceiling(r, nc)  # (S,)
+        summary["models"][name] = {
+            "r_on_repeats": float(r.mean(axis=1).mean()),
+            "fraction": float(np.nanmean(frac)),
+            "fraction_per_subject": _per_subject(frac, labels),
+        }
+    return summary, np.where(rel, nc.ceiling, np.nan)
