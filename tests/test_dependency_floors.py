@@ -118,3 +118,15 @@ def test_floor_environment_holds_exactly_the_floors():
     wrong = {name: str(_installed(name)) for name, req in _declared().items()
              if _installed(name) != _floor(req)}
     assert not wrong, f"make test-min must run at the floors of pyproject.toml; found {wrong}"
+
+
+def test_doctests_needing_a_missing_extra_are_the_ones_skipped(monkeypatch):
+    import conftest  # tests/conftest.py, which pytest has imported under this name
+
+    monkeypatch.setattr(conftest.importlib.util, "find_spec", lambda name: None)
+    for name in ("sklearn_crossenc.distributed", "sklearn_crossenc.distributed.dask_backend"):
+        assert conftest._missing_extra(name) == ("distributed", "distributed")
+    for name in ("sklearn_crossenc.distributedx.f", "sklearn_crossenc.metrics.pearson_score"):
+        assert conftest._missing_extra(name) is None
+    monkeypatch.setattr(conftest.importlib.util, "find_spec", lambda name: object())
+    assert conftest._missing_extra("sklearn_crossenc.distributed.dask_backend") is None
