@@ -25,3 +25,20 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# make test-min: the fast suite in .venv-min, at exactly the floors of pyproject.toml
+# (tools/min_requirements.py pins them and prints them; see docs/dependencies.md).
+VENV_MIN ?= .venv-min
+MIN_REQ := $(VENV_MIN)/requirements-min.txt
+
+.PHONY: test-min
+test-min:
+	test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
+	echo '*' > $(VENV_MIN)/.gitignore
+	$(VENV_MIN)/bin/python tools/min_requirements.py --extras dev,plot,distributed > $(MIN_REQ)
+	@echo "floors of pyproject.toml:" && cat $(MIN_REQ)
+	$(VENV_MIN)/bin/python -m pip install -q $$(grep '^torch==' $(MIN_REQ))
+	$(VENV_MIN)/bin/python -m pip install -q --only-binary=:all: -r $(MIN_REQ)
+	$(VENV_MIN)/bin/python -m pip install -q --no-deps -e .
+	$(VENV_MIN)/bin/python -m pip check
+	CROSSENC_FLOORS=1 $(VENV_MIN)/bin/python -m pytest -q -m "not slow"

@@ -1,8 +1,12 @@
-"""Shared fixtures: a tiny synthetic dataset in the Algonauts layout, generated once."""
+"""Shared fixtures (a tiny synthetic dataset in the Algonauts layout, generated once) and
+the skipping of doctests whose optional extra is not installed."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
+from _pytest.doctest import DoctestItem
 
 from sklearn_crossenc.data import load_friends, make_synthetic_dataset
 
@@ -22,3 +26,32 @@ def friends_tiny(synthetic_root):
     train = load_friends(synthetic_root, seasons=range(1, 6))
     val = load_friends(synthetic_root, seasons=[6])
     return train, val
+
+
+# Doctests of a module that needs an optional extra: module -> (import name, extra).
+DOCTESTS_NEEDING_EXTRAS = {
+    "sklearn_crossenc.distributed": ("distributed", "distributed"),
+}
+
+
+def _missing_extra(doctest_name: str):
+    """``(import name, extra)`` a doctest needs and cannot import, else None."""
+    for module, (name, extra) in DOCTESTS_NEEDING_EXTRAS.items():
+        ours = doctest_name == module or doctest_name.startswith(module + ".")
+        if ours and importlib.util.find_spec(name) is None:
+            return name, extra
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip, naming the extra, the doctests of a module whose optional extra is missing.
+
+    A hook of this file sees every collected item, the package's doctests included.
+    """
+    for item in items:
+        missing = _missing_extra(item.name) if isinstance(item, DoctestItem) else None
+        if missing:
+            name, extra = missing
+            item.add_marker(pytest.mark.skip(
+                reason=f"needs the '{extra}' extra ({name} is not installed): "
+                       f"pip install 'sklearn-crossenc[{extra}]'"))

@@ -12,6 +12,7 @@ when a callback actually implements ``on_batch_begin`` / ``on_batch_end``.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.utils import get_map_location
 
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ..metrics import pearson_map
@@ -28,6 +30,10 @@ __all__ = ["CrossSubjectNet", "FitData", "MSELoss", "lr_factor"]
 
 # Episodes per inference chunk are capped so that one chunk holds about this many floats.
 _PREDICT_CHUNK_FLOATS = 1 << 25
+# skorch 1.0 stores the net's modules, criterion and optimizer in its pickle as one
+# ``torch.save`` archive (a zip file); later releases write a pickle stream instead.
+_CUDA_ATTRS = "__cuda_dependent_attributes__"
+_TORCH_ARCHIVE = b"PK\x03\x04"
 
 
 @dataclass
@@ -269,6 +275,25 @@ class CrossSubjectNet(NeuralNet):
     @property
     def _device(self) -> torch.device:
         return next(self.module_.parameters()).device
+
+    # ------------------------------------------------------------------ pickling
+    def __setstate__(self, state):
+        """skorch's ``__setstate__``, plus reading what skorch 1.0 wrote under torch >= 2.6.
+
+        skorch 1.0 saves the modules, criterion and optimizer with ``torch.save`` and
+        restores them with a bare ``torch.load``, whose ``weights_only=True`` default
+        (torch >= 2.6) refuses whole modules: every pickled net would be unreadable. The
+        archive is a part of the pickle being loaded, so restoring it in full trusts
+        nothing that unpickling the net does not already trust.
+        """
+        blob = state.get(_CUDA_ATTRS)
+        if not (isinstance(blob, bytes) and blob.startswith(_TORCH_ARCHIVE)):
+            return super().__setstate__(state)
+        map_location = get_map_location(state["device"])  # the CPU where CUDA is absent
+        state["device"] = self._check_device(state["device"], map_location)
+        state.update(torch.load(io.BytesIO(blob), map_location=map_location, weights_only=False))
+        del state[_CUDA_ATTRS]
+        self.__dict__.update(state)
 
     @torch.inference_mode()
     def predict_episodes(self, episodes: list[np.ndarray]) -> list[np.ndarray]:

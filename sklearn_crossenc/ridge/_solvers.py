@@ -251,6 +251,8 @@ def _eigh(xx: np.ndarray, dtype=np.float64):
     Returns float64 eigenvalues (P,) and eigenvectors (P, P) in ``dtype``.
     """
     a = np.array(xx, dtype=dtype)  # (P, P) a copy that eigh may overwrite
+    if a.shape[0] <= 1:  # scipy's "evd" sizes its workspace wrongly for P = 1 (scipy 1.11)
+        return np.maximum(np.diagonal(a).astype(np.float64), 0.0), np.eye(a.shape[0], dtype=dtype)
     lam, V = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evd")  # (P,), (P, P)
     return np.maximum(lam.astype(np.float64), 0.0), V
 
