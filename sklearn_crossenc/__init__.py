@@ -34,6 +34,7 @@ _LAZY = {
     "make_pearson_scorer": "sklearn_crossenc.metrics",
     # estimators
     "CrossSubjectEncoder": "sklearn_crossenc.encoder",
+    "SubjectAdder": "sklearn_crossenc.encoder",
     "EpisodeZScore": "sklearn_crossenc.preprocessing",
     "MeanOfOthers": "sklearn_crossenc.ridge",
     "CrossSubjectRidge": "sklearn_crossenc.ridge",

@@ -2,6 +2,9 @@
 
 from ._modules import CrossSubjectConvLinearEncoder
 from ._net import CrossSubjectNet
+from ._new_subject import SubjectAdder
 from ._sklearn_api import CrossSubjectEncoder
 
-__all__ = ["CrossSubjectEncoder", "CrossSubjectConvLinearEncoder", "CrossSubjectNet"]
+__all__ = [
+    "CrossSubjectEncoder", "CrossSubjectConvLinearEncoder", "CrossSubjectNet", "SubjectAdder",
+]
