@@ -1,0 +1,1 @@
+"""Jobs: what the command line runs, as functions that return results."""
