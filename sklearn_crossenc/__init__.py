@@ -44,6 +44,7 @@ _LAZY = {
     "make_synthetic_atlas": "sklearn_crossenc.data",
     # estimators
     "CrossSubjectEncoder": "sklearn_crossenc.encoder",
+    "SubjectAdder": "sklearn_crossenc.encoder",
     "EpisodeZScore": "sklearn_crossenc.preprocessing",
     "MeanOfOthers": "sklearn_crossenc.baseline",
     "CrossSubjectRidge": "sklearn_crossenc.ridge",

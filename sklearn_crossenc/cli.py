@@ -6,7 +6,12 @@ Subcommands:
   table, write ``report.json``, ``report.md`` and figures into ``--out``;
 - ``crossenc synth OUT``: write the synthetic dataset;
 - ``crossenc grid``: ``GridSearchCV`` of ``CrossSubjectEncoder`` with the Pearson scorer
-  over episode folds; prints and saves ``cv_results_`` as CSV.
+  over episode folds; prints and saves ``cv_results_`` as CSV;
+- ``crossenc add-subject``: a subject added to an encoder trained on the others, at
+  several data budgets; prints and saves the learning curve.
+
+The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command calls one job
+(:mod:`sklearn_crossenc.jobs`) and prints its report (:mod:`sklearn_crossenc.report`).
 
 Errors end the command with one line on stderr and a non-zero exit code (1; 2 for
 bad usage; 130 on Ctrl-C); ``--traceback`` shows the full traceback instead.
@@ -14,247 +19,17 @@ bad usage; 130 on Ctrl-C); ``--traceback`` shows the full traceback instead.
 
 from __future__ import annotations
 
-import argparse
-import ast
 import shlex
 import sys
 import time
 from pathlib import Path
 
+from ._cli_parser import DEFAULT_GRID, PROG, build_parser, parse_param, parse_value
+
 __all__ = ["main", "build_parser", "parse_param", "parse_value"]
 
-PROG = "crossenc"
-DEFAULT_OUT = "crossenc-out"
-DEFAULT_GRID = ("embed_dim=32,64,128",)
 # Errors the package raises on bad input or data; shown as one line, not a traceback.
 EXPECTED_ERRORS = (ValueError, FileNotFoundError, OSError, ArithmeticError, RuntimeError)
-
-
-# ---------------------------------------------------------------------------- parsing helpers
-
-
-def parse_value(text: str):
-    """A ``--param`` value: int, float, True/False/None, else the string itself.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.cli import parse_value
-    >>> parse_value("64"), parse_value("3e-4"), parse_value("False"), parse_value("cpu")
-    (64, 0.0003, False, 'cpu')
-    """
-    text = text.strip()
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return text
-
-
-def parse_param(text: str, valid=None) -> tuple[str, list]:
-    """Parse ``NAME=V1,V2,...`` into ``(NAME, [values])``.
-
-    Parameters
-    ----------
-    text : str
-        One ``--param`` argument.
-    valid : collection of str, optional
-        Accepted parameter names.
-
-    Raises
-    ------
-    ValueError
-        No ``=``, an empty name or value list, or a name not in ``valid``.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.cli import parse_param
-    >>> parse_param("embed_dim=32,64,128")
-    ('embed_dim', [32, 64, 128])
-    """
-    name, sep, values = text.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise ValueError(
-            f"--param {text!r} is not of the form NAME=V1,V2,... (e.g. embed_dim=32,64)."
-        )
-    if valid is not None and name not in valid:
-        raise ValueError(
-            f"--param {text!r}: unknown parameter {name!r} of CrossSubjectEncoder; "
-            f"valid: {', '.join(sorted(valid))}."
-        )
-    items = [v for v in values.split(",") if v.strip()]
-    if not items:
-        raise ValueError(f"--param {text!r} gives no values for {name!r}.")
-    return name, [parse_value(v) for v in items]
-
-
-# ---------------------------------------------------------------------------- parser
-
-
-class _DeprecatedAlias(argparse.Action):
-    """An old flag kept for one release: warns on stderr and sets the new flag's value."""
-
-    def __init__(self, option_strings, dest, new_flag=None, **kwargs):
-        self.new_flag = new_flag
-        super().__init__(option_strings, dest, **kwargs)
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(f"{PROG}: warning: {option_string} is deprecated; use {self.new_flag}.",
-              file=sys.stderr)
-        setattr(namespace, self.dest, values)
-
-
-def _deprecated_alias(p, old: str, new: str, **kwargs) -> None:
-    dest = new.lstrip("-").replace("-", "_")
-    p.add_argument(old, dest=dest, action=_DeprecatedAlias, new_flag=new, metavar="N",
-                   help=f"deprecated alias of {new}", **kwargs)
-
-
-def _add_common(p, *, data=True, out=True):
-    if data:
-        p.add_argument(
-            "--data-dir", metavar="DIR", type=Path, default=None,
-            help="competitor release folder (algonauts_2025.competitors) or a synthetic one; "
-                 "default: the synthetic 'small' dataset, generated once into the cache folder "
-                 "($CROSSENC_CACHE, else $XDG_CACHE_HOME/sklearn-crossenc or "
-                 "~/.cache/sklearn-crossenc)",
-        )
-    if out:
-        p.add_argument(
-            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUT),
-            help=f"output folder (default ./{DEFAULT_OUT}); never inside the data folder",
-        )
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto",
-        help="device of the encoder (default auto: CUDA when available)",
-    )
-    p.add_argument("--random-state", type=int, default=0, metavar="N",
-                   help="random_state of the encoder (default 0)")
-    _deprecated_alias(p, "--seed", "--random-state", type=int)
-    p.add_argument("--quick", action="store_true",
-                   help="reduced training for a smoke run; its numbers are not meaningful")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress bars or messages; only the results")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``crossenc`` argument parser (subcommands ``compare``, ``synth``, ``grid``).
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.cli import build_parser
-    >>> args = build_parser().parse_args(["compare", "--quick", "--models", "mean", "ridge"])
-    >>> args.command, args.quick, args.models
-    ('compare', True, ['mean', 'ridge'])
-    """
-    from . import __version__
-
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Cross-subject encoding of fMRI (Algonauts 2025): fit, compare and report.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--traceback", action="store_true",
-                        help="show the full traceback on errors (for bug reports)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_compare(sub)
-    _add_synth(sub)
-    _add_grid(sub)
-    return parser
-
-
-def _add_compare(sub) -> None:
-    from .jobs._settings import MODELS
-
-    p = sub.add_parser(
-        "compare",
-        help="fit and compare all models on the seed's protocol, write the report",
-        description="Train on Friends s1-5, evaluate on Friends s6 and Movie10 run 1: "
-                    "MeanOfOthers, CrossSubjectRidge, FeatureRidge (when stimulus features "
-                    "exist) and CrossSubjectEncoder (seed defaults). Prints the table and writes "
-                    "report.json, report.md, parcel_scores.npz and figures into --out.",
-    )
-    _add_common(p)
-    p.add_argument(
-        "--models", nargs="+", metavar="MODEL", default=None,
-        choices=tuple(MODELS),
-        help="models to run: encoder ridge feature mean (default all)",
-    )
-    p.add_argument("--trim", type=int, default=0, metavar="N",
-                   help="TRs left out at each end of every evaluated run (default 0 like the seed; "
-                        "the challenge uses 5)")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="torch threads for the encoder's training (default: torch's); on a "
-                        "machine busy with other jobs fewer threads are often faster")
-    p.add_argument("--early-stopping", type=float, nargs="?", const=0.1, default=None,
-                   metavar="FRACTION",
-                   help="hold out FRACTION of the training runs (default 0.1) and stop the "
-                        "encoder at the first epoch that does not improve on them, keeping the "
-                        "best weights (default: the seed's 10 epochs)")
-    p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
-                   help="parcellation (NIfTI, labels 1..n_parcels) to draw the brain maps on, for "
-                        "data laid out otherwise; default: the release's "
-                        "fmri/sub-0X/atlas/..._desc-dseg_parcellation.nii.gz of the first subject")
-    p.add_argument("--no-figures", action="store_true",
-                   help="do not draw figures or brain maps")
-    p.set_defaults(func=_cmd_compare)
-
-
-def _add_synth(sub) -> None:
-    from .data._generative import SCALES
-
-    p = sub.add_parser(
-        "synth",
-        help="write the synthetic dataset (competitor layout)",
-        description="Write a synthetic dataset in the competitor release layout (HDF5 files per "
-                    "subject, ground truth, stimulus features) into OUT.",
-    )
-    p.add_argument("out", metavar="OUT", type=Path, help="folder to create")
-    p.add_argument("--scale", choices=tuple(SCALES), default="small",
-                   help="tiny (tests, ~1 s), small (default, the demo), full (real sizes, ~2 GB)")
-    p.add_argument("--data-seed", type=int, default=0, metavar="N",
-                   help="random seed of the generator (default 0)")
-    _deprecated_alias(p, "--seed", "--data-seed", type=int)
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing synthetic dataset at OUT")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
-    p.set_defaults(func=_cmd_synth)
-
-
-def _add_grid(sub) -> None:
-    from .jobs.grid import SPLITS
-
-    p = sub.add_parser(
-        "grid",
-        help="GridSearchCV of CrossSubjectEncoder over episode folds",
-        description="Grid search of CrossSubjectEncoder on Friends training runs with the Pearson "
-                    "scorer; cross-validation folds are whole runs (grouped by season by default). "
-                    "Prints cv_results_ and saves it as grid_results.csv in --out.",
-    )
-    _add_common(p)
-    p.add_argument(
-        "--param", action="append", metavar="NAME=V1,V2", default=None,
-        help="a parameter of CrossSubjectEncoder and its values; repeat for several "
-             f"(default {' '.join(DEFAULT_GRID)})",
-    )
-    p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
-    p.add_argument("--split", choices=SPLITS, default="season",
-                   help="season: GroupKFold with one group per season (default); "
-                        "kfold: KFold over runs")
-    p.add_argument("--seasons", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
-                   help="Friends seasons to search on (default 1 2 3 4 5)")
-    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
-                   help="parallel fits (joblib; default 1)")
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", default=None,
-        help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
-             "(e.g. tcp://host:8786; needs the 'distributed' extra): the runs are sent to "
-             "every worker once, each worker resolves --device itself, and --n-jobs N > 1 "
-             "caps the fits running at once (default: every worker thread)",
-    )
-    p.set_defaults(func=_cmd_grid)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -371,6 +146,61 @@ def _cmd_grid(args, argv) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- add-subject
+
+
+def _minutes(values) -> list:
+    out = []
+    for v in values:
+        if str(v).lower() == "all":
+            out.append(None)
+            continue
+        try:
+            m = float(v)
+        except ValueError:
+            raise ValueError(f"--minutes {v!r} is neither a number nor 'all'.") from None
+        if not m > 0:
+            raise ValueError(f"--minutes must be > 0; got {v}.")
+        out.append(m)
+    return out
+
+
+def _cmd_add_subject(args, argv) -> int:
+    from ._io import atomic_write_json, atomic_write_text
+    from .jobs._settings import encoder_params
+    from .jobs.new_subject import run_new_subject
+    from .report import check_output_dir, format_learning_curve, to_jsonable
+
+    _check_dirs(args)
+    budgets = _minutes(args.minutes)
+    out = check_output_dir(args.out, args.data_dir)
+    params = encoder_params(quick=args.quick, random_state=args.random_state,
+                            device=args.device, n_threads=args.threads)
+    log = _logger(args.quiet)
+    root = args.data_dir
+    if root is None:
+        from .data import ensure_default_dataset
+
+        root = ensure_default_dataset(progress=not args.quiet, log=log)
+    result = run_new_subject(root, new_subject=args.subject, budgets_min=budgets,
+                             encoder_params=params, reference=args.reference, log=log)
+    result["command"] = _command_line(argv)
+    table = format_learning_curve(result)
+    print(table)
+    atomic_write_text(out / "learning_curve.md", table + "\n")
+    atomic_write_json(out / "learning_curve.json", to_jsonable(result))
+    print(f"Learning curve written to {out}: learning_curve.md, learning_curve.json")
+    return 0
+
+
+COMMANDS = {
+    "compare": _cmd_compare,
+    "synth": _cmd_synth,
+    "grid": _cmd_grid,
+    "add_subject": _cmd_add_subject,
+}
+
+
 # ---------------------------------------------------------------------------- entry point
 
 
@@ -398,7 +228,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args, argv))
+        return int(COMMANDS[args.command_name](args, argv))
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted.", file=sys.stderr)
         return 130

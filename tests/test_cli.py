@@ -37,7 +37,7 @@ def one_error_line(err: str, command: str) -> str:
 # ---------------------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize("command", [None, "compare", "synth", "grid"])
+@pytest.mark.parametrize("command", [None, "compare", "synth", "grid", "add-subject"])
 def test_help_on_every_command(command, capsys):
     argv = ["--help"] if command is None else [command, "--help"]
     assert main(argv) == 0
@@ -438,3 +438,34 @@ def test_compare_early_stopping_flag(synthetic_root, tmp_path, capsys):
     assert main(bad) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "early_stopping must be a fraction" in err[0] and "got 2.0" in err[0]
+
+
+def test_add_subject_end_to_end(synthetic_root, tmp_path, capsys):
+    """`crossenc add-subject`: the learning curve printed and written, numbers from the job."""
+    out = tmp_path / "out"
+    argv = ["add-subject", "--data-dir", str(synthetic_root), "--out", str(out), "--quick",
+            "--quiet", "--minutes", "0.5", "all", "--threads", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads((out / "learning_curve.json").read_text())
+    assert doc["new_subject"] == 5 and doc["fitted_subjects"] == [1, 2, 3]
+    assert [b["minutes"] for b in doc["budgets"]] == [0.5, None]
+    assert doc["budgets"][0]["n_trs"] == round(0.5 * 60 / 1.49)
+    assert doc["encoder_params"]["max_epochs"] == 2 and doc["encoder_params"]["n_threads"] == 1
+    assert (out / "learning_curve.md").read_text().strip() in printed
+    for row in doc["budgets"]:
+        assert f"{row['added']['friends_s6']:.3f}" in printed
+
+
+@pytest.mark.parametrize("minutes, message", [("x", "neither a number nor 'all'"),
+                                              ("0", "--minutes must be > 0")])
+def test_add_subject_bad_minutes_before_any_work(minutes, message, synthetic_root, tmp_path,
+                                                 capsys, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the job must not start")
+
+    monkeypatch.setattr("sklearn_crossenc.jobs.new_subject.run_new_subject", never)
+    argv = ["add-subject", "--data-dir", str(synthetic_root), "--out", str(tmp_path),
+            "--minutes", minutes]
+    assert main(argv) == 1
+    assert message in one_error_line(capsys.readouterr().err, "add-subject")

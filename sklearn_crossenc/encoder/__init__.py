@@ -5,12 +5,14 @@ from ._callbacks import EpochProgressBar
 from ._estimator import CrossSubjectEncoder
 from ._modules import CrossSubjectConvLinearEncoder
 from ._net import CrossSubjectNet
+from ._new_subject import SubjectAdder
 
 __all__ = [
     "CrossSubjectEncoder",
     "CrossSubjectConvLinearEncoder",
     "CrossSubjectNet",
     "EpochProgressBar",
+    "SubjectAdder",
 ]
 
 alias_module(__name__ + "._sklearn_api", CrossSubjectEncoder=CrossSubjectEncoder)

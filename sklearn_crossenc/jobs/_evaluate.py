@@ -8,8 +8,11 @@ brain maps.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+from ..data import load_movie10
 from ..evaluation import (
     bootstrap_scores,
     fraction_of_ceiling,
@@ -17,8 +20,10 @@ from ..evaluation import (
     paired_comparison,
     pearson_from_sums,
 )
+from ._settings import EVAL_SETS
 
-__all__ = ["REFERENCE", "REPEATED_MOVIES", "compare_models", "ceiling_of_repeats"]
+__all__ = ["REFERENCE", "REPEATED_MOVIES", "compare_models", "ceiling_of_repeats",
+           "evaluate_comparison"]
 
 #: The model every baseline is compared with, pair by pair.
 REFERENCE = "CrossSubjectEncoder"
@@ -130,3 +135,32 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
             "fraction_per_subject": _per_subject(frac, labels),
         }
     return summary, np.where(rel, nc.ceiling, np.nan)
+
+
+def evaluate_comparison(root, sets, stats, maps, data, options) -> dict:
+    """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too)."""
+    t0 = time.perf_counter()
+    by_set = {k: {m: st[k] for m, st in stats.items()} for k in EVAL_SETS}
+    summary, diff_maps = compare_models(by_set, **options)
+    maps.update(diff_maps)
+    try:
+        repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
+                               runs=[1, 2])
+    except ValueError as exc:
+        repeats = {}
+        reason = str(exc)
+    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in EVAL_SETS}
+    if repeats:
+        ceilings[CEILING_SET], ceiling_map = ceiling_of_repeats(
+            repeats, list(sets[CEILING_SET]), by_set[CEILING_SET], data["subject_labels"],
+            fdr=options["fdr"],
+        )
+        if ceiling_map is not None:
+            maps["noise ceiling"] = {CEILING_SET: ceiling_map}
+    else:
+        ceilings[CEILING_SET] = {"status": "unavailable", "reason": reason}
+    summary["noise_ceiling"] = ceilings
+    summary.update(reference="CrossSubjectEncoder", n_resamples=options["n_resamples"],
+                   confidence=options["confidence"], fdr=options["fdr"],
+                   random_state=options["random_state"], seconds=time.perf_counter() - t0)
+    return summary

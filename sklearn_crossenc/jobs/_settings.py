@@ -18,6 +18,7 @@ __all__ = [
     "QUICK_FEATURE_RIDGE",
     "resolve_models",
     "encoder_params",
+    "clip_length_cap",
     "model_params",
     "make_model",
     "check_fraction",
@@ -121,9 +122,23 @@ def encoder_params(
         params.update(QUICK_ENCODER)
     if early_stopping is not None:
         params["validation"] = float(early_stopping)
-    if min_train_length is not None and min_train_length < _default_sample_length():
-        params["sample_length"] = int(min_train_length)
+    params.update(clip_length_cap(min_train_length))
     return params
+
+
+def clip_length_cap(min_train_length: int | None) -> dict:
+    """``{"sample_length": n}`` when the shortest training run ``n`` is shorter than the
+    encoder's default clip, else ``{}``.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs._settings import clip_length_cap
+    >>> clip_length_cap(40), clip_length_cap(500)
+    ({'sample_length': 40}, {})
+    """
+    if min_train_length is not None and min_train_length < _default_sample_length():
+        return {"sample_length": int(min_train_length)}
+    return {}
 
 
 def model_params(name: str, *, quick: bool = False, progress: bool = False, **encoder) -> dict:

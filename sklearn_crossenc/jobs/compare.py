@@ -30,15 +30,12 @@ from .._environment import environment_info
 from .._interrupt import interrupt_guard
 from ..data import SUBJECTS, ensure_default_dataset, has_stimulus_features
 from ..metrics import pearson_map
+from ._evaluate import evaluate_comparison
+from ._protocol import PROTOCOL, load_protocol, load_sets, oracle_ceiling
 from ._settings import EVAL_SETS, MODELS, check_fraction, make_model, model_params, resolve_models
 
 __all__ = ["MODELS", "EVAL_SETS", "resolve_models", "load_protocol", "run_comparison"]
 
-PROTOCOL = {
-    "train": "Friends seasons 1-5",
-    "friends_s6": "Friends season 6",
-    "movie10_run1": "Movie10, run 1 of each segment",
-}
 
 
 def _noop(msg: str) -> None:
@@ -88,66 +85,6 @@ def _data_root(data_dir, progress: bool, log) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} does not exist or is not a folder.")
     return root.resolve()
-
-
-def load_protocol(root, *, subjects=SUBJECTS, progress: bool = False) -> dict:
-    """Load the seed's three sets: Friends s1-5 (train), Friends s6 and Movie10 run 1.
-
-    Returns
-    -------
-    sets : dict
-        ``{"train": dict, "friends_s6": dict, "movie10_run1": dict}``, each a loader
-        dict of run name -> float32 array ``(n_subjects, n_times, n_parcels)``.
-    """
-    from ..data import load_friends, load_movie10
-
-    subjects = tuple(subjects)
-    sets = {
-        "train": load_friends(root, subjects=subjects, seasons=[1, 2, 3, 4, 5], progress=progress),
-        "friends_s6": load_friends(root, subjects=subjects, seasons=[6], progress=progress),
-        "movie10_run1": load_movie10(root, subjects=subjects, runs=[1], progress=progress),
-    }
-    for key, data in sets.items():
-        if not data:
-            raise ValueError(f"the {key} set is empty in {root}.")
-    return sets
-
-
-def _set_info(label: str, data: dict) -> dict:
-    return {
-        "label": label,
-        "n_runs": len(data),
-        "n_times": int(sum(v.shape[1] for v in data.values())),
-        "runs": list(data),
-    }
-
-
-def _data_info(root, sets: dict, subjects) -> dict:
-    from ..data import is_synthetic
-
-    return {
-        "synthetic": bool(is_synthetic(root)),
-        "subjects": list(subjects),
-        "subject_labels": [f"sub-{s:02d}" for s in subjects],
-        "n_parcels": int(next(iter(sets["train"].values())).shape[2]),
-        "sets": {
-            "train": _set_info("Friends s1-5", sets["train"]),
-            **{k: _set_info(EVAL_SETS[k], sets[k]) for k in EVAL_SETS},
-        },
-    }
-
-
-def _oracle_ceiling(root, sets: dict, subjects, trim: int) -> dict:
-    """Per-parcel r of the data with its noise-free signal, per evaluation set."""
-    from ..data import load_true_signal
-
-    kinds = {"friends_s6": "friends", "movie10_run1": "movie10"}
-    out = {}
-    for key, kind in kinds.items():
-        data = sets[key]
-        truth = load_true_signal(root, data, kind, subjects=subjects)
-        out[key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
-    return out  # key -> (S, C)
 
 
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
@@ -217,44 +154,6 @@ def _fit_and_score(name: str, params: dict, root, sets: dict, trim: int, progres
         maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
         stats[key] = run_statistics(target, pred, trim=trim)
     return est, fit_s, time.perf_counter() - t0, maps, stats
-
-
-def _evaluate(root, sets, stats, maps, data, options) -> dict:
-    """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too)."""
-    from ..data import load_movie10
-    from ._evaluate import (
-        CEILING_SET,
-        NO_REPEATS,
-        REPEATED_MOVIES,
-        ceiling_of_repeats,
-        compare_models,
-    )
-
-    t0 = time.perf_counter()
-    by_set = {k: {m: st[k] for m, st in stats.items()} for k in EVAL_SETS}
-    summary, diff_maps = compare_models(by_set, **options)
-    maps.update(diff_maps)
-    try:
-        repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
-                               runs=[1, 2])
-    except ValueError as exc:
-        repeats = {}
-        reason = str(exc)
-    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in EVAL_SETS}
-    if repeats:
-        ceilings[CEILING_SET], ceiling_map = ceiling_of_repeats(
-            repeats, list(sets[CEILING_SET]), by_set[CEILING_SET], data["subject_labels"],
-            fdr=options["fdr"],
-        )
-        if ceiling_map is not None:
-            maps["noise ceiling"] = {CEILING_SET: ceiling_map}
-    else:
-        ceilings[CEILING_SET] = {"status": "unavailable", "reason": reason}
-    summary["noise_ceiling"] = ceilings
-    summary.update(reference="CrossSubjectEncoder", n_resamples=options["n_resamples"],
-                   confidence=options["confidence"], fdr=options["fdr"],
-                   random_state=options["random_state"], seconds=time.perf_counter() - t0)
-    return summary
 
 
 # ---------------------------------------------------------------------------- the job
@@ -356,22 +255,13 @@ def run_comparison(
     root = _data_root(data_dir, progress, log)
     atlas, atlas_reason = _find_atlas(root, subjects, atlas)
 
-    log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
-    t0 = time.perf_counter()
-    sets = load_protocol(root, subjects=subjects, progress=progress)
-    load_s = time.perf_counter() - t0
-    data = _data_info(root, sets, subjects)
+    sets, data, load_s = load_sets(root, subjects, progress, log)
     labels = data["subject_labels"]
-    log(
-        f"  {data['sets']['train']['n_runs']} training runs, "
-        + ", ".join(f"{data['sets'][k]['n_runs']} {EVAL_SETS[k]} runs" for k in EVAL_SETS)
-        + f"; {len(labels)} subjects x {data['n_parcels']} parcels ({load_s:.1f} s)."
-    )
 
     maps: dict = {}
     ceiling = None
     if data["synthetic"]:
-        maps["ceiling"] = _oracle_ceiling(root, sets, tuple(subjects), trim)
+        maps["ceiling"] = oracle_ceiling(root, sets, tuple(subjects), trim)
         ceiling = {k: _scores(m, labels) for k, m in maps["ceiling"].items()}
 
     settings = dict(quick=quick, random_state=random_state, device=dev, progress=progress,
@@ -381,24 +271,13 @@ def run_comparison(
     evaluation = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
-        evaluation = _evaluate(root, sets, stats, maps, data, dict(
+        evaluation = evaluate_comparison(root, sets, stats, maps, data, dict(
             n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state))
 
-    config = {
-        "data_dir": str(root),
-        "default_dataset": data_dir is None,
-        "models": names,
-        "device_requested": device,
-        "device": dev,
-        "quick": bool(quick),
-        "random_state": random_state,
-        "trim": trim,
-        "n_threads": n_threads,
-        "early_stopping": early_stopping,
-        "atlas": None if atlas is None else str(atlas),
-        "atlas_reason": atlas_reason,
-        "protocol": dict(PROTOCOL),
-    }
+    options = dict(data_dir=data_dir, device=device, quick=quick, random_state=random_state,
+                   trim=trim, n_threads=n_threads, early_stopping=early_stopping,
+                   n_resamples=n_resamples, confidence=confidence, fdr=fdr)
+    config = _config(options, root, names, dev, atlas, atlas_reason)
     result = {
         "schema_version": 2,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -420,6 +299,24 @@ def run_comparison(
     if return_estimators:
         result["estimators"] = estimators
     return result
+
+
+def _config(args: dict, root, names, dev, atlas, atlas_reason) -> dict:
+    """The job's configuration as reported: its options and what they resolved to."""
+    options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "n_resamples",
+               "confidence", "fdr")
+    return {
+        "data_dir": str(root),
+        "default_dataset": args["data_dir"] is None,
+        "models": names,
+        "device_requested": args["device"],
+        "device": dev,
+        **{k: args[k] for k in options},
+        "quick": bool(args["quick"]),
+        "atlas": None if atlas is None else str(atlas),
+        "atlas_reason": atlas_reason,
+        "protocol": dict(PROTOCOL),
+    }
 
 
 def _run_models(names, root, sets: dict, maps: dict, settings: dict, trim: int, labels, log):

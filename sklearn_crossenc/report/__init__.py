@@ -8,7 +8,9 @@ nothing but into the output folder it is given.
 - ``_figures``: its figures (matplotlib, the ``plot`` extra);
 - ``_files``: the output folder check, ``report.json``, ``parcel_scores.npz`` and
   :func:`write_report`, which writes them all;
-- ``_cv_results``: a grid search's table and ``grid_results.csv``.
+- ``_cv_results``: a grid search's table and ``grid_results.csv``;
+- ``_brain_maps``: the comparison's brain maps (nilearn);
+- ``_learning_curve``: the new-subject job's learning curve.
 
 A new report section goes into the module of its kind (text, figure, file) and is
 called from :func:`format_table` / :func:`report_markdown` / :func:`write_report`.
@@ -23,6 +25,7 @@ from ._cv_results import (
 )
 from ._figures import FIGURES, write_figures
 from ._files import check_output_dir, to_jsonable, write_report
+from ._learning_curve import format_learning_curve
 from ._tables import format_table, report_markdown
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "check_output_dir",
     "cv_results_rows",
     "format_grid_table",
+    "format_learning_curve",
     "format_table",
     "grid_csv",
     "report_markdown",

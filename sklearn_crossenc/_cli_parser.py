@@ -1,0 +1,270 @@
+"""The ``crossenc`` argument parser: subcommands, their options and value parsing.
+
+:mod:`sklearn_crossenc.cli` runs the command that :func:`build_parser` parses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+__all__ = ["PROG", "DEFAULT_OUT", "DEFAULT_GRID", "build_parser", "parse_param", "parse_value"]
+
+PROG = "crossenc"
+DEFAULT_OUT = "crossenc-out"
+DEFAULT_GRID = ("embed_dim=32,64,128",)
+
+
+# ---------------------------------------------------------------------------- values
+
+
+def parse_value(text: str):
+    """A ``--param`` value: int, float, True/False/None, else the string itself.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.cli import parse_value
+    >>> parse_value("64"), parse_value("3e-4"), parse_value("False"), parse_value("cpu")
+    (64, 0.0003, False, 'cpu')
+    """
+    text = text.strip()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return text
+
+
+def parse_param(text: str, valid=None) -> tuple[str, list]:
+    """Parse ``NAME=V1,V2,...`` into ``(NAME, [values])``.
+
+    Parameters
+    ----------
+    text : str
+        One ``--param`` argument.
+    valid : collection of str, optional
+        Accepted parameter names.
+
+    Raises
+    ------
+    ValueError
+        No ``=``, an empty name or value list, or a name not in ``valid``.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.cli import parse_param
+    >>> parse_param("embed_dim=32,64,128")
+    ('embed_dim', [32, 64, 128])
+    """
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ValueError(
+            f"--param {text!r} is not of the form NAME=V1,V2,... (e.g. embed_dim=32,64)."
+        )
+    if valid is not None and name not in valid:
+        raise ValueError(
+            f"--param {text!r}: unknown parameter {name!r} of CrossSubjectEncoder; "
+            f"valid: {', '.join(sorted(valid))}."
+        )
+    items = [v for v in values.split(",") if v.strip()]
+    if not items:
+        raise ValueError(f"--param {text!r} gives no values for {name!r}.")
+    return name, [parse_value(v) for v in items]
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old flag kept for one release: warns on stderr and sets the new flag's value."""
+
+    def __init__(self, option_strings, dest, new_flag=None, **kwargs):
+        self.new_flag = new_flag
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG}: warning: {option_string} is deprecated; use {self.new_flag}.",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _deprecated_alias(p, old: str, new: str, **kwargs) -> None:
+    dest = new.lstrip("-").replace("-", "_")
+    p.add_argument(old, dest=dest, action=_DeprecatedAlias, new_flag=new, metavar="N",
+                   help=f"deprecated alias of {new}", **kwargs)
+
+
+def _add_common(p, *, data=True, out=True):
+    if data:
+        p.add_argument(
+            "--data-dir", metavar="DIR", type=Path, default=None,
+            help="competitor release folder (algonauts_2025.competitors) or a synthetic one; "
+                 "default: the synthetic 'small' dataset, generated once into the cache folder "
+                 "($CROSSENC_CACHE, else $XDG_CACHE_HOME/sklearn-crossenc or "
+                 "~/.cache/sklearn-crossenc)",
+        )
+    if out:
+        p.add_argument(
+            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUT),
+            help=f"output folder (default ./{DEFAULT_OUT}); never inside the data folder",
+        )
+    p.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto",
+        help="device of the encoder (default auto: CUDA when available)",
+    )
+    p.add_argument("--random-state", type=int, default=0, metavar="N",
+                   help="random_state of the encoder (default 0)")
+    _deprecated_alias(p, "--seed", "--random-state", type=int)
+    p.add_argument("--quick", action="store_true",
+                   help="reduced training for a smoke run; its numbers are not meaningful")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars or messages; only the results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``crossenc`` argument parser (subcommands ``compare``, ``synth``, ``grid``).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.cli import build_parser
+    >>> args = build_parser().parse_args(["compare", "--quick", "--models", "mean", "ridge"])
+    >>> args.command, args.quick, args.models
+    ('compare', True, ['mean', 'ridge'])
+    """
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Cross-subject encoding of fMRI (Algonauts 2025): fit, compare and report.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full traceback on errors (for bug reports)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_compare(sub)
+    _add_synth(sub)
+    _add_grid(sub)
+    _add_new_subject(sub)
+    return parser
+
+
+def _add_compare(sub) -> None:
+    from .jobs._settings import MODELS
+
+    p = sub.add_parser(
+        "compare",
+        help="fit and compare all models on the seed's protocol, write the report",
+        description="Train on Friends s1-5, evaluate on Friends s6 and Movie10 run 1: "
+                    "MeanOfOthers, CrossSubjectRidge, FeatureRidge (when stimulus features "
+                    "exist) and CrossSubjectEncoder (seed defaults). Prints the table and writes "
+                    "report.json, report.md, parcel_scores.npz and figures into --out.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--models", nargs="+", metavar="MODEL", default=None,
+        choices=tuple(MODELS),
+        help="models to run: encoder ridge feature mean (default all)",
+    )
+    p.add_argument("--trim", type=int, default=0, metavar="N",
+                   help="TRs left out at each end of every evaluated run (default 0 like the seed; "
+                        "the challenge uses 5)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads for the encoder's training (default: torch's); on a "
+                        "machine busy with other jobs fewer threads are often faster")
+    p.add_argument("--early-stopping", type=float, nargs="?", const=0.1, default=None,
+                   metavar="FRACTION",
+                   help="hold out FRACTION of the training runs (default 0.1) and stop the "
+                        "encoder at the first epoch that does not improve on them, keeping the "
+                        "best weights (default: the seed's 10 epochs)")
+    p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
+                   help="parcellation (NIfTI, labels 1..n_parcels) to draw the brain maps on, for "
+                        "data laid out otherwise; default: the release's "
+                        "fmri/sub-0X/atlas/..._desc-dseg_parcellation.nii.gz of the first subject")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not draw figures or brain maps")
+    p.set_defaults(command_name="compare")
+
+
+def _add_synth(sub) -> None:
+    from .data._generative import SCALES
+
+    p = sub.add_parser(
+        "synth",
+        help="write the synthetic dataset (competitor layout)",
+        description="Write a synthetic dataset in the competitor release layout (HDF5 files per "
+                    "subject, ground truth, stimulus features) into OUT.",
+    )
+    p.add_argument("out", metavar="OUT", type=Path, help="folder to create")
+    p.add_argument("--scale", choices=tuple(SCALES), default="small",
+                   help="tiny (tests, ~1 s), small (default, the demo), full (real sizes, ~2 GB)")
+    p.add_argument("--data-seed", type=int, default=0, metavar="N",
+                   help="random seed of the generator (default 0)")
+    _deprecated_alias(p, "--seed", "--data-seed", type=int)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing synthetic dataset at OUT")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    p.set_defaults(command_name="synth")
+
+
+def _add_grid(sub) -> None:
+    from .jobs.grid import SPLITS
+
+    p = sub.add_parser(
+        "grid",
+        help="GridSearchCV of CrossSubjectEncoder over episode folds",
+        description="Grid search of CrossSubjectEncoder on Friends training runs with the Pearson "
+                    "scorer; cross-validation folds are whole runs (grouped by season by default). "
+                    "Prints cv_results_ and saves it as grid_results.csv in --out.",
+    )
+    _add_common(p)
+    p.add_argument(
+        "--param", action="append", metavar="NAME=V1,V2", default=None,
+        help="a parameter of CrossSubjectEncoder and its values; repeat for several "
+             f"(default {' '.join(DEFAULT_GRID)})",
+    )
+    p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
+    p.add_argument("--split", choices=SPLITS, default="season",
+                   help="season: GroupKFold with one group per season (default); "
+                        "kfold: KFold over runs")
+    p.add_argument("--seasons", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
+                   help="Friends seasons to search on (default 1 2 3 4 5)")
+    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                   help="parallel fits (joblib; default 1)")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
+             "(e.g. tcp://host:8786; needs the 'distributed' extra): the runs are sent to "
+             "every worker once, each worker resolves --device itself, and --n-jobs N > 1 "
+             "caps the fits running at once (default: every worker thread)",
+    )
+    p.set_defaults(command_name="grid")
+
+
+def _add_new_subject(sub) -> None:
+    from .data import SUBJECTS
+
+    p = sub.add_parser(
+        "add-subject",
+        help="add a subject to an encoder trained on the others; report its learning curve",
+        description="Train CrossSubjectEncoder on every subject but --subject (Friends s1-5), "
+                    "add --subject with SubjectAdder (shared model frozen) from the first "
+                    "--minutes of its data, score it on Friends s6 and Movie10 run 1 beside "
+                    "CrossSubjectRidge and MeanOfOthers at the same budgets. Prints the learning "
+                    "curve and writes learning_curve.md and learning_curve.json into --out.",
+    )
+    _add_common(p)
+    p.add_argument("--subject", type=int, choices=SUBJECTS, default=5,
+                   help="the subject to add (default 5)")
+    p.add_argument("--minutes", nargs="+", default=["1", "5", "15", "60", "all"],
+                   metavar="M", help="data budgets in minutes of the new subject's Friends s1-5 "
+                                     "runs, 'all' for all of them (default 1 5 15 60 all)")
+    p.add_argument("--reference", action="store_true",
+                   help="also train the encoder from scratch on all subjects (a second fit)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads for the encoder's training (default: torch's)")
+    p.set_defaults(command_name="add_subject")
