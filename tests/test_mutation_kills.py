@@ -1,0 +1,103 @@
+"""Tests written to kill mutants that survived ``tools/mutate.py`` (see docs/testing.md).
+
+Each test names the behaviour a surviving mutant changed. Values are checked against
+``np.corrcoef`` at normal fMRI scales (std about 0.5), so they hold whatever the metric's eps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+from sklearn_crossenc.metrics import make_pearson_scorer, pearson_map, pearson_score
+
+
+def _corr_map(y_true, y_pred):
+    """(S, C) np.corrcoef per subject and parcel over the concatenated episodes."""
+    S, _, C = y_true[0].shape
+    return np.array([[np.corrcoef(np.concatenate([e[s, :, c] for e in y_true]),
+                                  np.concatenate([e[s, :, c] for e in y_pred]))[0, 1]
+                      for c in range(C)] for s in range(S)])
+
+
+def _episodes(n, shape=(2, 30, 3), seed=0):
+    rng = np.random.default_rng(seed)
+    return [0.5 * rng.standard_normal(shape) for _ in range(n)]
+
+
+# ------------------------------------------------------------------------ pearson_map
+def test_single_episode_map_and_parcel_mismatch_message():
+    """Mutants: ``yt[0]`` -> ``yt[1]`` (shape of the first episode) on a one-episode input."""
+    y, p = _episodes(1, (3, 40, 4)), _episodes(1, (3, 40, 4), seed=1)
+    np.testing.assert_allclose(pearson_map(y, p), _corr_map(y, p), atol=1e-6)
+    np.testing.assert_allclose(pearson_map(np.stack(y), np.stack(p)), _corr_map(y, p), atol=1e-6)
+    with pytest.raises(ValueError, match="^y_true has 4 parcels but y_pred has 3.$"):
+        pearson_map(y, [p[0][..., :3]])
+
+
+def test_trim_accepts_the_shortest_episode_it_allows():
+    """Mutants of ``min_length=2 * trim + 2``: two time points left per episode suffice."""
+    y, p = _episodes(2, (2, 12, 3)), _episodes(2, (2, 12, 3), seed=1)
+    got = pearson_map(y, p, trim=5)  # 2 points of each episode remain
+    np.testing.assert_allclose(got, _corr_map([e[:, 5:7] for e in y], [e[:, 5:7] for e in p]),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="fewer than the 14"):
+        pearson_map(y, p, trim=6)
+
+
+def test_nan_in_predictions_gives_nan_for_that_parcel_only():
+    """Mutant ``allow_nan=True`` -> False: a diverged model's NaN shows up in its scores."""
+    y, p = _episodes(2), _episodes(2, seed=1)
+    p[1][0, 4, 2] = np.nan
+    r = pearson_map(y, p)
+    assert np.isnan(r[0, 2]) and np.isfinite(np.delete(r.ravel(), 2)).all()
+    np.testing.assert_allclose(r[1], _corr_map(y, p)[1], atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- scorers
+class _Shift(TransformerMixin, BaseEstimator):
+    def __init__(self, by=1.0, scale=1.0):
+        self.by, self.scale = by, scale
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return [self.scale * x + self.by * np.sin(np.arange(x.shape[1]))[None, :, None]
+                for x in X]
+
+
+class _Echo(BaseEstimator):
+    """Predicts its input plus a fixed wave (so the score is not 1)."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return [x + np.cos(np.arange(x.shape[1]) / 3.0)[None, :, None] for x in X]
+
+
+@pytest.mark.parametrize("n_transforms", [0, 1, 2])
+def test_scorer_targets_are_x_after_every_step_but_the_last(n_transforms):
+    """Mutants of ``_self_target``: ``len(steps) > 1`` and ``estimator[:-1]``."""
+    X = _episodes(2)
+    steps = [(f"t{i}", _Shift(by=1.0 + i, scale=2.0 + i)) for i in range(n_transforms)]
+    pipe = Pipeline([*steps, ("echo", _Echo())]).fit(X)
+    target = X
+    for _, t in steps:
+        target = t.transform(target)
+    expected = _corr_map(target, pipe.predict(X)).mean()
+    assert make_pearson_scorer()(pipe, X) == pytest.approx(expected, abs=1e-6)
+
+
+def test_make_pearson_scorer_default_is_no_trim():
+    """Mutant of the default ``trim=0``."""
+    X = _episodes(2)
+    est = _Echo()
+    assert make_pearson_scorer()(est, X) == pytest.approx(
+        _corr_map(X, est.predict(X)).mean(), abs=1e-6)
+    assert make_pearson_scorer()(est, X) == pytest.approx(pearson_score(X, est.predict(X)))
