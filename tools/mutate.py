@@ -9,8 +9,9 @@ Each mutant changes one operator or constant of the module (``+``/``-``, ``*``/`
 ``x``/``2x``, ``True``/``False``, ``None`` default kept). Docstrings and other string constants
 are not mutated. The mutant is never written to disk: a forked child installs an import hook
 that compiles the mutated source in place of the module, then runs pytest on the given tests
-with ``-x`` (the module's doctests are not used: pytest imports their file directly). Exit status != 0 kills the mutant; a child running
-past ``--timeout`` times the clean run's time is killed and counts as killed (timeout).
+with ``-x`` (the module's doctests are not used: pytest imports their file directly).
+Exit status != 0 kills the mutant; a child running past ``--timeout`` times the clean run's
+time is killed and counts as killed (timeout).
 
 Why not mutmut: mutmut 3 copies the project into ``mutants/`` and trampolines every function,
 which needs its own configuration of this layout and re-runs the whole selection for each
