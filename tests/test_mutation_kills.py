@@ -101,3 +101,38 @@ def test_make_pearson_scorer_default_is_no_trim():
     assert make_pearson_scorer()(est, X) == pytest.approx(
         _corr_map(X, est.predict(X)).mean(), abs=1e-6)
     assert make_pearson_scorer()(est, X) == pytest.approx(pearson_score(X, est.predict(X)))
+
+
+# ------------------------------------------------------------------------ ridge solvers
+def test_mean_of_others_with_two_subjects_swaps_them():
+    """Mutants of ``n_subjects < 2``: two subjects are enough (each predicts the other)."""
+    from sklearn_crossenc.ridge._solvers import mean_of_others
+
+    ep = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(mean_of_others(ep), ep[::-1], atol=1e-6)
+
+
+def _offset_problem(seed=0, n=60, p=5, c=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) + 3.0  # an offset only an intercept absorbs
+    Y = X @ rng.standard_normal((p, c)) + rng.standard_normal((n, c)) + 5.0
+    return X, Y
+
+
+def test_solver_defaults_fit_an_intercept_like_sklearn():
+    """Mutants of the ``fit_intercept=True`` defaults of the solvers."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats, solve_ridge_stats
+
+    X, Y = _offset_problem()
+    coef, intercept = solve_ridge_stats(ridge_stats([X], [Y]), 3.0)
+    ref = Ridge(alpha=3.0).fit(X, Y)
+    np.testing.assert_allclose(np.asarray(coef).reshape(ref.coef_.T.shape), ref.coef_.T,
+                               atol=1e-7)
+    np.testing.assert_allclose(np.ravel(intercept), ref.intercept_, atol=1e-7)
+    Xv, Yv = _offset_problem(seed=1)
+    scores = ridge_fold_scores(ridge_stats([X], [Y]), ridge_stats([Xv], [Yv]), [3.0])
+    expected = r2_score(Yv, ref.predict(Xv), multioutput="raw_values")
+    np.testing.assert_allclose(np.ravel(scores), expected, atol=1e-7)
