@@ -136,3 +136,30 @@ def test_solver_defaults_fit_an_intercept_like_sklearn():
     scores = ridge_fold_scores(ridge_stats([X], [Y]), ridge_stats([Xv], [Yv]), [3.0])
     expected = r2_score(Yv, ref.predict(Xv), multioutput="raw_values")
     np.testing.assert_allclose(np.ravel(scores), expected, atol=1e-7)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "pearson", "neg_mse"])
+def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
+    """Mutants of the clipping at 0 (``np.maximum(sse, 0.0)``, ``np.maximum(var_p, 0.0)``):
+    with fMRI-scale targets (std about 0.5) the sums of squares are below 1."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats
+
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((4, 3)) * 0.2
+    X, Xv = 0.5 * rng.standard_normal((20, 4)), 0.5 * rng.standard_normal((15, 4))
+    Y = X @ W + 0.05 * rng.standard_normal((20, 3))
+    Yv = Xv @ W + 0.05 * rng.standard_normal((15, 3))
+    got = ridge_fold_scores(ridge_stats([X], [Y]), ridge_stats([Xv], [Yv]), [0.1, 1.0],
+                            scoring=scoring)
+    for a, alpha in enumerate([0.1, 1.0]):
+        pred = Ridge(alpha=alpha).fit(X, Y).predict(Xv)
+        if scoring == "r2":
+            ref = r2_score(Yv, pred, multioutput="raw_values")
+        elif scoring == "neg_mse":
+            ref = -mean_squared_error(Yv, pred, multioutput="raw_values")
+        else:
+            ref = [np.corrcoef(Yv[:, c], pred[:, c])[0, 1] for c in range(3)]
+        np.testing.assert_allclose(got[a], ref, atol=1e-8)
