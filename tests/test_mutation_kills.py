@@ -163,3 +163,30 @@ def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
         else:
             ref = [np.corrcoef(Yv[:, c], pred[:, c])[0, 1] for c in range(3)]
         np.testing.assert_allclose(got[a], ref, atol=1e-8)
+
+
+def test_stats_of_pieces_add_up_to_the_stats_of_the_whole_in_every_field():
+    """Mutants of ``RidgeStats.__add__`` (``yy`` was never compared) and of ``strict=True``."""
+    from sklearn_crossenc.ridge._solvers import ridge_stats
+
+    X, Y = _offset_problem()
+    whole = ridge_stats([X], [Y])
+    summed = ridge_stats([X[:25]], [Y[:25]]) + ridge_stats([X[25:]], [Y[25:]])
+    for field in ("n", "sx", "sy", "xx", "xy", "yy"):
+        np.testing.assert_allclose(getattr(summed, field), getattr(whole, field), rtol=1e-12)
+    np.testing.assert_allclose(whole.yy, (Y * Y).sum(0), rtol=1e-12)
+    with pytest.raises(ValueError):
+        ridge_stats([X[:25], X[25:]], [Y[:25]])  # a target missing for the second piece
+
+
+def test_pearson_r_eps_keyword_is_added_to_each_norm():
+    """Mutants ``+ eps`` -> ``- eps``: the documented role of ``eps`` (with an explicit value,
+    so the test does not depend on the default)."""
+    from sklearn_crossenc.metrics import pearson_r
+
+    rng = np.random.default_rng(7)
+    a, b = 0.5 * rng.standard_normal((50, 3)), 0.5 * rng.standard_normal((50, 3))
+    ac, bc = a - a.mean(0), b - b.mean(0)
+    ref = (ac * bc).sum(0) / ((np.linalg.norm(ac, axis=0) + 1.0)
+                              * (np.linalg.norm(bc, axis=0) + 1.0))
+    np.testing.assert_allclose(pearson_r(a, b, eps=1.0), ref, rtol=1e-12)
