@@ -190,3 +190,18 @@ def test_pearson_r_eps_keyword_is_added_to_each_norm():
     ref = (ac * bc).sum(0) / ((np.linalg.norm(ac, axis=0) + 1.0)
                               * (np.linalg.norm(bc, axis=0) + 1.0))
     np.testing.assert_allclose(pearson_r(a, b, eps=1.0), ref, rtol=1e-12)
+
+
+def test_one_time_point_validation_fold_is_scored_not_refused():
+    """Mutant ``val.n == 0`` -> ``val.n == 1``: only an empty fold is an error."""
+    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats
+
+    X, Y = _offset_problem()
+    one = ridge_stats([X[:1]], [Y[:1]])
+    got = ridge_fold_scores(ridge_stats([X[1:]], [Y[1:]]), one, [1.0], scoring="neg_mse")
+    from sklearn.linear_model import Ridge
+
+    pred = Ridge(alpha=1.0).fit(X[1:], Y[1:]).predict(X[:1])
+    np.testing.assert_allclose(got[0], -((Y[:1] - pred) ** 2)[0], rtol=1e-8)
+    with pytest.raises(ValueError, match="holds no time points"):
+        ridge_fold_scores(ridge_stats([X[1:]], [Y[1:]]), ridge_stats([X[:0]], [Y[:0]]), [1.0])
