@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Mutation testing (slow, not part of CI): see docs/testing.md. One module at a time.
+MUTATE := OMP_NUM_THREADS=1 nice -n 10 $(PY) tools/mutate.py
+mutation: $(STAMP)
+	$(MUTATE) sklearn_crossenc/metrics.py tests/test_metrics.py tests/test_mutation_kills.py
+	$(MUTATE) sklearn_crossenc/ridge/_solvers.py tests/test_ridge_solvers.py tests/test_mutation_kills.py
+	$(MUTATE) sklearn_crossenc/encoder/_sampling.py tests/test_encoder_estimator.py::test_sampler_draws_the_seeds_clips tests/test_encoder_estimator.py::test_clip_store_gathers_the_right_time_points tests/test_guards_encoder.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check sklearn_crossenc tests benchmarks

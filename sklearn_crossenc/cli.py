@@ -67,6 +67,8 @@ def _cmd_compare(args, argv) -> int:
     from .jobs.compare import run_comparison
     from .report import format_table, write_report
 
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1; got {args.threads}.")
     _check_dirs(args)
     log = _logger(args.quiet)
     result = run_comparison(

@@ -260,12 +260,28 @@ def test_parcel_counts_differ(tmp_path):
         load_friends(tmp_path)
 
 
-def test_read_only_and_nothing_written(synthetic_root, tmp_path):
+def test_read_only_and_nothing_written(synthetic_root, tmp_path, monkeypatch):
+    import hashlib
     import shutil
     import stat
+
+    import h5py
+
+    # The suite runs as root, where chmod does not stop a write: the proof is that every file
+    # is opened with mode "r" and that nothing under the folder changed (bytes, mtime, inode).
+    opened = []
+    real_file = h5py.File
+    monkeypatch.setattr(h5py, "File", lambda path, mode="r", *a, **k: (
+        opened.append(mode), real_file(path, mode, *a, **k))[1])
+
+    def snapshot():
+        return {p: (p.stat().st_mtime_ns, p.stat().st_ino,
+                    hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir")
+                for p in root.rglob("*")}
+
     root = tmp_path / "ro"
     shutil.copytree(synthetic_root / "fmri", root / "fmri")
-    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    before = snapshot()
     modes = {}
     for p in root.rglob("*"):
         modes[p] = p.stat().st_mode
@@ -277,7 +293,8 @@ def test_read_only_and_nothing_written(synthetic_root, tmp_path):
         for p, m in sorted(modes.items(), reverse=True):
             p.chmod(m)
     assert a and b
-    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+    assert opened and set(opened) == {"r"}
+    assert snapshot() == before
 
 
 def test_progress_bar(synthetic_root, capsys):

@@ -12,7 +12,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
-from sklearn_crossenc import CrossSubjectEncoder
+from sklearn_crossenc import CrossSubjectEncoder, MeanOfOthers
 from sklearn_crossenc.data import as_episodes
 from sklearn_crossenc.encoder._net import lr_factor
 from sklearn_crossenc.encoder._sampling import ClipStore, sample_clip_starts
@@ -110,7 +110,9 @@ def test_friends_tiny_beats_chance(friends_tiny):
     enc = CrossSubjectEncoder(embed_dim=8, sample_length=32, samples_per_epoch=256,
                               max_epochs=3, lr=3e-3, random_state=0, device="cpu")
     enc.fit(as_episodes(train))
-    assert enc.score(as_episodes(val)) > 0.1
+    # Chance is the mean of the other subjects (about 0.23 here), not 0.
+    baseline = MeanOfOthers().fit(as_episodes(train)).score(as_episodes(val))
+    assert enc.score(as_episodes(val)) > baseline + 0.02
 
 
 # ----------------------------------------------------------------- sampling
@@ -173,7 +175,9 @@ def test_validation_fraction_and_patience(X4):
     enc = CrossSubjectEncoder(random_state=0, validation=0.2, patience=3,
                               **{**FAST, "max_epochs": 4}).fit(eps)
     h = enc.history_
-    assert len(h) <= 4 and "valid_pearson" in h[-1] and "valid_loss" in h[-1]
+    assert "valid_pearson" in h[-1] and "valid_loss" in h[-1]
+    # patience=3 within max_epochs=4: an early stop can only come 3 epochs after the best.
+    assert len(h) == 4 or len(h) == enc.best_epoch_ + 3
     with pytest.raises(ValueError, match=r"validation as a fraction must lie in \(0, 1\); got 1.5"):
         CrossSubjectEncoder(validation=1.5, **FAST).fit(eps)
     with pytest.raises(ValueError, match="leaves 0 for validation"):

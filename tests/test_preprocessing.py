@@ -147,7 +147,12 @@ def test_in_pipeline_with_encoder(episodes_list):
     pred = pipe.predict(X)
     assert isinstance(pred, list) and [p.shape for p in pred] == [x.shape for x in X]
     score = pipe.score(X)
-    assert np.isfinite(score) and -1.0 <= score <= 1.0
+    # Independently: per subject and parcel np.corrcoef over concatenated z-scored episodes.
+    Zx = [(x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True) for x in X]  # (S, T, C)
+    r = [[np.corrcoef(np.concatenate([z[s, :, c] for z in Zx]),
+                      np.concatenate([p[s, :, c] for p in pred]))[0, 1] for c in range(6)]
+         for s in range(3)]
+    assert score == pytest.approx(np.mean(r), abs=1e-5)
     # The pipeline's score is the encoder's score on the z-scored input.
     Z = pipe[:-1].transform(X)
     assert score == pytest.approx(pipe[-1].score(Z), abs=1e-6)
@@ -157,7 +162,7 @@ def test_pipeline_grid_search():
     encoder = pytest.importorskip("sklearn_crossenc.encoder")
     from sklearn.model_selection import GridSearchCV, KFold
 
-    from sklearn_crossenc.metrics import pearson_scorer
+    from sklearn_crossenc.metrics import pearson_score, pearson_scorer
 
     rng = np.random.default_rng(4)
     X = [(0.5 * (rng.normal(size=(1, 30, 5)) + 0.3 * rng.normal(size=(3, 30, 5))))
@@ -170,7 +175,12 @@ def test_pipeline_grid_search():
     ])
     search = GridSearchCV(pipe, {"enc__embed_dim": [2, 4]}, cv=KFold(2), scoring=pearson_scorer)
     search.fit(X)
-    assert search.best_params_["enc__embed_dim"] in (2, 4)
     scores = search.cv_results_["mean_test_score"]
+    # Fold 1, embed_dim=2: the pipeline fitted on the other fold, scored on z-scored targets.
+    train, test = list(KFold(2).split(X))[1]
+    fold = clone(pipe).set_params(enc__embed_dim=2).fit([X[i] for i in train])
+    held = [X[i] for i in test]
+    assert search.cv_results_["split1_test_score"][0] == pytest.approx(
+        pearson_score(fold[:-1].transform(held), fold.predict(held)), abs=1e-12)
     assert scores.shape == (2,) and np.isfinite(scores).all()
     assert search.best_estimator_.predict(X)[0].shape == (3, 30, 5)

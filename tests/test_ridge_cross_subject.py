@@ -236,7 +236,10 @@ def test_score_scorer_and_gridsearch():
     grid = GridSearchCV(CrossSubjectRidge(alphas=ALPHAS, cv=2),
                         {"delays": [None, (-1, 0, 1)]}, cv=KFold(3), scoring=pearson_scorer)
     grid.fit(eps)
-    assert grid.best_params_["delays"] in (None, (-1, 0, 1))
+    train, test = list(KFold(3).split(eps))[2]
+    held = [eps[i] for i in test]
+    fold = CrossSubjectRidge(alphas=ALPHAS, cv=2, delays=(-1, 0, 1)).fit([eps[i] for i in train])
+    assert grid.cv_results_["split2_test_score"][1] == pytest.approx(fold.score(held), abs=1e-12)
     res = cross_validate(CrossSubjectRidge(alphas=ALPHAS, cv=2), np.stack(
         _episodes(seed=12, lengths=[20] * 6)), cv=3, scoring=pearson_scorer)
     assert res["test_score"].shape == (3,) and np.all(res["test_score"] > 0)

@@ -28,6 +28,7 @@ import numpy as np
 from .._device import resolve_device
 from .._environment import environment_info
 from .._interrupt import interrupt_guard
+from .._validation import check_trim
 from ..data import SUBJECTS, ensure_default_dataset, has_stimulus_features
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
@@ -49,9 +50,7 @@ def _check_options(models, device, trim, early_stopping) -> tuple[list[str], str
     """Model names, the resolved device and ``trim``, checked before any work."""
     names = resolve_models(models)
     dev = str(resolve_device(device))
-    trim = int(trim)
-    if trim < 0:
-        raise ValueError(f"trim must be >= 0; got {trim}.")
+    trim = check_trim(trim)
     check_fraction(early_stopping, "early_stopping")
     return names, dev, trim
 
