@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test lint bench clean mutation
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q -e ".[dev,plot,distributed]"
 	touch $(STAMP)
 
@@ -40,7 +40,7 @@ MIN_REQ := $(VENV_MIN)/requirements-min.txt
 
 .PHONY: test-min
 test-min:
-	test -x $(VENV_MIN)/bin/python || $(PYTHON) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV_MIN)
 	echo '*' > $(VENV_MIN)/.gitignore
 	$(VENV_MIN)/bin/python tools/min_requirements.py --extras dev,plot,distributed > $(MIN_REQ)
 	@echo "floors of pyproject.toml:" && cat $(MIN_REQ)
