@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .._io import apply_umask
 from ._generative import (
     PARAMS,
     SCALES,
@@ -156,6 +157,7 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
         counts = _generate(tmp, sc, int(seed), int(n_parcels), PARAMS, progress)
         meta.update(counts)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        apply_umask(tmp, folder=True)  # mkdtemp made it 0700
         _move_into_place(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
