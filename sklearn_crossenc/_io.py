@@ -12,6 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ._interrupt import check_interrupted, shielded
+
 __all__ = [
     "atomic_path",
     "atomic_write_text",
@@ -82,9 +84,10 @@ def atomic_path(path, *, suffix: str | None = None):
     try:
         yield tmp
         apply_umask(tmp)  # mkstemp made it 0600
+        check_interrupted()  # a signal some library swallowed: no result in place
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with shielded(), contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
 

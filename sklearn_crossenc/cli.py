@@ -9,7 +9,7 @@ Subcommands:
   over episode folds; prints and saves ``cv_results_`` as CSV.
 
 Errors end the command with one line on stderr and a non-zero exit code (1; 2 for
-bad usage; 130 on Ctrl-C); ``--traceback`` shows the full traceback instead.
+bad usage; 130 on Ctrl-C, 143 on SIGTERM); ``--traceback`` shows the full traceback instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -380,9 +381,28 @@ def main(argv=None) -> int:
     -------
     code : int
         0 on success, 1 on an error (one line on stderr), 2 on bad usage,
-        130 when interrupted.
+        130 on Ctrl-C (SIGINT), 143 on SIGTERM; nothing half-written is left.
     """
+    from ._interrupt import catch_signals, received_signal
+
     argv = sys.argv[1:] if argv is None else list(argv)
+    state = {"command": None, "signum": None}
+    try:  # signals are caught from the start: parsing imports numpy and friends
+        with catch_signals():
+            try:
+                return _parse_and_run(argv, state)
+            finally:
+                state["signum"] = received_signal()
+    except KeyboardInterrupt:
+        signum = state["signum"] or signal.SIGINT
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        name = f"{PROG} {state['command']}" if state["command"] else PROG
+        print(f"{name}: {what}.", file=sys.stderr, flush=True)
+        return 128 + int(signum)
+
+
+def _parse_and_run(argv, state: dict) -> int:
+    """Parse ``argv`` and run its subcommand; an expected error is one line (exit 1)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -391,11 +411,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    state["command"] = args.command
     try:
         return int(args.func(args, argv))
-    except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted.", file=sys.stderr)
-        return 130
     except EXPECTED_ERRORS as exc:
         if args.traceback:
             raise

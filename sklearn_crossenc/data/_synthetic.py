@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .._interrupt import check_interrupted, shielded
 from .._io import apply_umask
 from ._generative import (
     PARAMS,
@@ -158,9 +159,12 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
         meta.update(counts)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
         apply_umask(tmp, folder=True)  # mkdtemp made it 0700
-        _move_into_place(tmp, root)
+        check_interrupted()  # a signal some library swallowed: nothing goes into place
+        with shielded():  # two renames that must not be cut in between
+            _move_into_place(tmp, root)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with shielded():
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
 
@@ -228,6 +232,7 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
             from tqdm.auto import tqdm
             it = tqdm(plan, desc="synthetic runs", unit="run")
         for kind, stim, run, base, lengths in it:
+            check_interrupted()
             if stim not in seen:
                 seen.add(stim)
                 drv = _drivers(seed, stim, base + 1, p)  # (pad + base + 1, K+Km)
