@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import shlex
 import signal
 import sys
@@ -277,6 +278,22 @@ def _check_dirs(args) -> None:
     check_output_dir(args.out, data_dir)
 
 
+@contextlib.contextmanager
+def _output_folder(args):
+    """Check the folders, create ``--out`` (a probe file shows it is writable) before any
+    work; remove it again if the command fails or is interrupted before writing to it."""
+    from .jobs._preflight import check_output_folder, remove_if_empty
+
+    _check_dirs(args)
+    created = check_output_folder(args.out)
+    try:
+        yield
+    except BaseException:
+        if created:
+            remove_if_empty(args.out)
+        raise
+
+
 def _command_line(argv) -> str:
     return shlex.join([PROG] + list(argv))
 
@@ -285,10 +302,15 @@ def _command_line(argv) -> str:
 
 
 def _cmd_compare(args, argv) -> int:
+
+    with _output_folder(args):
+        return _compare(args, argv)
+
+
+def _compare(args, argv) -> int:
     from .jobs.compare import run_comparison
     from .report import format_table, write_report
 
-    _check_dirs(args)
     log = _logger(args.quiet)
     result = run_comparison(
         args.data_dir,
@@ -347,11 +369,16 @@ def _param_grid(texts, valid) -> dict:
 
 def _cmd_grid(args, argv) -> int:
     from .encoder import CrossSubjectEncoder
+
+    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
+    with _output_folder(args):
+        return _grid(args, grid)
+
+
+def _grid(args, grid) -> int:
     from .jobs.grid import run_grid_search
     from .report import format_grid_table, write_grid_results
 
-    _check_dirs(args)
-    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
     result = run_grid_search(
         args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,

@@ -30,6 +30,7 @@ from .._environment import environment_info
 from .._interrupt import interrupt_guard
 from ..data import SUBJECTS, ensure_default_dataset, has_stimulus_features
 from ..metrics import pearson_map
+from ._preflight import preflight_comparison
 from ._settings import EVAL_SETS, MODELS, check_fraction, make_model, model_params, resolve_models
 
 __all__ = ["MODELS", "EVAL_SETS", "resolve_models", "load_protocol", "run_comparison"]
@@ -263,6 +264,8 @@ def run_comparison(
     t_start = time.perf_counter()
     names, dev, trim = _check_options(models, device, trim, early_stopping)
     root = _data_root(data_dir, progress, log)
+    preflight_comparison(root, names=names, subjects=subjects, trim=trim, n_threads=n_threads,
+                         random_state=random_state, has_features=has_stimulus_features(root))
 
     log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
     t0 = time.perf_counter()
