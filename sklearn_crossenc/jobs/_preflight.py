@@ -146,16 +146,17 @@ def _protocol_sets() -> dict:
     }
 
 
-def preflight_comparison(root, *, names, subjects, trim: int, n_threads, random_state,
-                         has_features: bool) -> dict[str, dict[str, int]]:
+def preflight_comparison(root, names, subjects, trim: int, n_threads, random_state
+                         ) -> dict[str, dict[str, int]]:
     """Everything ``run_comparison`` can check before its first fit; the run lengths."""
+    from ..data import has_stimulus_features
     from ._settings import EVAL_SETS
 
     check_threads(n_threads)
     check_random_state_param(random_state)
     lengths = protocol_lengths(root, tuple(subjects), _protocol_sets())
     check_trim_fits(trim, lengths, EVAL_SETS)
-    if "FeatureRidge" in names and has_features:
+    if "FeatureRidge" in names and has_stimulus_features(root):
         check_features(root, [run for runs in lengths.values() for run in runs])
     return lengths
 

@@ -70,6 +70,13 @@ def _data_root(data_dir, progress: bool, log) -> Path:
     return root.resolve()
 
 
+def _checked_root(data_dir, progress: bool, log, *options) -> Path:
+    """The data folder, after every pre-flight check of the options and the data on it."""
+    root = _data_root(data_dir, progress, log)
+    preflight_comparison(root, *options)
+    return root
+
+
 def load_protocol(root, *, subjects=SUBJECTS, progress: bool = False) -> dict:
     """Load the seed's three sets: Friends s1-5 (train), Friends s6 and Movie10 run 1.
 
@@ -263,9 +270,7 @@ def run_comparison(
     log = log or _noop
     t_start = time.perf_counter()
     names, dev, trim = _check_options(models, device, trim, early_stopping)
-    root = _data_root(data_dir, progress, log)
-    preflight_comparison(root, names=names, subjects=subjects, trim=trim, n_threads=n_threads,
-                         random_state=random_state, has_features=has_stimulus_features(root))
+    root = _checked_root(data_dir, progress, log, names, subjects, trim, n_threads, random_state)
 
     log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
     t0 = time.perf_counter()
