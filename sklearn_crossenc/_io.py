@@ -12,14 +12,55 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "atomic_write_bytes"]
+from ._interrupt import check_interrupted, shielded
+
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_write_bytes",
+    "current_umask",
+    "apply_umask",
+]
+
+
+def current_umask() -> int:
+    """The process's umask (read from ``/proc`` where possible, else set and restored).
+
+    Examples
+    --------
+    >>> import os
+    >>> from sklearn_crossenc._io import current_umask
+    >>> old = os.umask(0o027)
+    >>> oct(current_umask())
+    '0o27'
+    >>> _ = os.umask(old)
+    """
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path, *, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open()`` (0666) or ``mkdir`` (0777) would give.
+
+    ``tempfile.mkstemp`` creates files 0600 and ``mkdtemp`` folders 0700 whatever the
+    umask; an output renamed from them must end like any other file of the user's.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
 
 
 @contextlib.contextmanager
 def atomic_path(path, *, suffix: str | None = None):
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
 
-    Use it for writers that need a file name (h5py, matplotlib, torch.save).
+    Use it for writers that need a file name (h5py, matplotlib, torch.save). The file
+    ends with the mode the umask gives a new file (0644 under the usual 022).
 
     Examples
     --------
@@ -42,9 +83,11 @@ def atomic_path(path, *, suffix: str | None = None):
     tmp = Path(tmp)
     try:
         yield tmp
+        apply_umask(tmp)  # mkstemp made it 0600
+        check_interrupted()  # a signal some library swallowed: no result in place
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with shielded(), contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
 

@@ -16,7 +16,61 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 __all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array",
-           "check_trim"]
+           "check_trim", "check_random_state_param", "check_callbacks"]
+
+
+def check_random_state_param(value, name: str = "random_state"):
+    """``value`` if scikit-learn accepts it as a seed, else an error naming ``name``.
+
+    None, an int in [0, 2**32 - 1] or a ``numpy.random.RandomState``.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._validation import check_random_state_param
+    >>> check_random_state_param(3)
+    3
+    >>> check_random_state_param(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: random_state must be None, an integer in [0, 2**32 - 1] or a numpy RandomState; got -1.
+    """  # noqa: E501
+    ok = value is None or isinstance(value, np.random.RandomState) or (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        and 0 <= value <= 2**32 - 1)
+    if not ok:
+        raise ValueError(f"{name} must be None, an integer in [0, 2**32 - 1] or a numpy "
+                         f"RandomState; got {value!r}.")
+    return value
+
+
+def check_callbacks(value, name: str = "callbacks"):
+    """``value`` if skorch can use it as extra callbacks, else one clear error.
+
+    None, or a list/tuple of skorch callbacks (instances or classes) and
+    ``(name, callback)`` pairs.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._validation import check_callbacks
+    >>> check_callbacks("progress")
+    Traceback (most recent call last):
+    ...
+    ValueError: callbacks must be None or a list of skorch callbacks or (name, callback) pairs; got 'progress'.
+    """  # noqa: E501
+    from skorch.callbacks import Callback
+
+    def is_callback(cb):
+        return isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback))
+
+    def ok(item):
+        if isinstance(item, tuple):
+            return len(item) == 2 and isinstance(item[0], str) and is_callback(item[1])
+        return is_callback(item)
+
+    if value is not None and not (isinstance(value, (list, tuple)) and all(map(ok, value))):
+        raise ValueError(f"{name} must be None or a list of skorch callbacks or (name, "
+                         f"callback) pairs; got {value!r}.")
+    return value
 
 
 def check_trim(trim, name: str = "trim") -> int:

@@ -14,12 +14,14 @@ The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command ca
 (:mod:`sklearn_crossenc.jobs`) and prints its report (:mod:`sklearn_crossenc.report`).
 
 Errors end the command with one line on stderr and a non-zero exit code (1; 2 for
-bad usage; 130 on Ctrl-C); ``--traceback`` shows the full traceback instead.
+bad usage; 130 on Ctrl-C, 143 on SIGTERM); ``--traceback`` shows the full traceback instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -56,6 +58,22 @@ def _check_dirs(args) -> None:
     check_output_dir(args.out, data_dir)
 
 
+@contextlib.contextmanager
+def _output_folder(args):
+    """Check the folders, create ``--out`` (a probe file shows it is writable) before any
+    work; remove it again if the command fails or is interrupted before writing to it."""
+    from .jobs._preflight import check_output_folder, remove_if_empty
+
+    _check_dirs(args)
+    created = check_output_folder(args.out)
+    try:
+        yield
+    except BaseException:
+        if created:
+            remove_if_empty(args.out)
+        raise
+
+
 def _command_line(argv) -> str:
     return shlex.join([PROG] + list(argv))
 
@@ -64,12 +82,14 @@ def _command_line(argv) -> str:
 
 
 def _cmd_compare(args, argv) -> int:
+    with _output_folder(args):
+        return _compare(args, argv)
+
+
+def _compare(args, argv) -> int:
     from .jobs.compare import run_comparison
     from .report import format_table, write_report
 
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1; got {args.threads}.")
-    _check_dirs(args)
     log = _logger(args.quiet)
     result = run_comparison(
         args.data_dir,
@@ -129,11 +149,16 @@ def _param_grid(texts, valid) -> dict:
 
 def _cmd_grid(args, argv) -> int:
     from .encoder import CrossSubjectEncoder
+
+    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
+    with _output_folder(args):
+        return _grid(args, grid)
+
+
+def _grid(args, grid) -> int:
     from .jobs.grid import run_grid_search
     from .report import format_grid_table, write_grid_results
 
-    _check_dirs(args)
-    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
     result = run_grid_search(
         args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
@@ -168,14 +193,21 @@ def _minutes(values) -> list:
 
 
 def _cmd_add_subject(args, argv) -> int:
+    from .jobs._preflight import check_threads
+
+    budgets = _minutes(args.minutes)
+    check_threads(args.threads)
+    with _output_folder(args):
+        return _add_subject(args, argv, budgets)
+
+
+def _add_subject(args, argv, budgets) -> int:
     from ._io import atomic_write_json, atomic_write_text
     from .jobs._settings import encoder_params
     from .jobs.new_subject import run_new_subject
-    from .report import check_output_dir, format_learning_curve, to_jsonable
+    from .report import format_learning_curve, to_jsonable
 
-    _check_dirs(args)
-    budgets = _minutes(args.minutes)
-    out = check_output_dir(args.out, args.data_dir)
+    out = Path(args.out).expanduser().resolve()
     params = encoder_params(quick=args.quick, random_state=args.random_state,
                             device=args.device, n_threads=args.threads)
     log = _logger(args.quiet)
@@ -218,9 +250,28 @@ def main(argv=None) -> int:
     -------
     code : int
         0 on success, 1 on an error (one line on stderr), 2 on bad usage,
-        130 when interrupted.
+        130 on Ctrl-C (SIGINT), 143 on SIGTERM; nothing half-written is left.
     """
+    from ._interrupt import catch_signals, received_signal
+
     argv = sys.argv[1:] if argv is None else list(argv)
+    state = {"command": None, "signum": None}
+    try:  # signals are caught from the start: parsing imports numpy and friends
+        with catch_signals():
+            try:
+                return _parse_and_run(argv, state)
+            finally:
+                state["signum"] = received_signal()
+    except KeyboardInterrupt:
+        signum = state["signum"] or signal.SIGINT
+        what = "terminated" if signum == signal.SIGTERM else "interrupted"
+        name = f"{PROG} {state['command']}" if state["command"] else PROG
+        print(f"{name}: {what}.", file=sys.stderr, flush=True)
+        return 128 + int(signum)
+
+
+def _parse_and_run(argv, state: dict) -> int:
+    """Parse ``argv`` and run its subcommand; an expected error is one line (exit 1)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -229,11 +280,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    state["command"] = args.command
     try:
         return int(COMMANDS[args.command_name](args, argv))
-    except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted.", file=sys.stderr)
-        return 130
     except EXPECTED_ERRORS as exc:
         if args.traceback:
             raise

@@ -104,7 +104,7 @@ def test_compare_threads_below_one_is_refused_before_any_work(threads, empty_dat
             "--models", "mean", "--quiet", "--threads", threads]
     assert main(argv) == 1
     line = error_line(capsys.readouterr().err, "compare")
-    assert line == f"--threads must be at least 1; got {threads}."
+    assert line == f"--threads must be a positive integer; got {threads}."
 
 
 @pytest.mark.parametrize("command", ["compare", "grid"])

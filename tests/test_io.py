@@ -1,6 +1,8 @@
 """Atomic writes leave either the complete new file or the old one, never a partial file."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -31,3 +33,35 @@ def test_temp_name_keeps_suffix_for_format_sniffing_writers(tmp_path):
         assert tmp.suffix == ".png" and tmp.parent == tmp_path
         tmp.write_bytes(b"x")
     assert (tmp_path / "fig.png").read_bytes() == b"x"
+
+
+@pytest.fixture(params=[0o022, 0o077], ids=["umask022", "umask077"])
+def umask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_atomic_outputs_follow_the_umask(tmp_path, umask):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what any other tool would create
+    assert _mode(plain) == 0o666 & ~umask
+    atomic_write_text(tmp_path / "a.md", "hello")
+    with atomic_path(tmp_path / "b.bin") as tmp:
+        tmp.write_bytes(b"1")
+    assert _mode(tmp_path / "a.md") == _mode(plain)
+    assert _mode(tmp_path / "b.bin") == _mode(plain)
+
+
+def test_synthetic_dataset_follows_the_umask(tmp_path, umask):
+    from sklearn_crossenc.data import make_synthetic_dataset
+
+    root = make_synthetic_dataset(tmp_path / "ds", scale="tiny")
+    (tmp_path / "plain").mkdir()
+    assert _mode(root) == _mode(tmp_path / "plain") == 0o777 & ~umask
+    for p in root.rglob("*"):
+        assert _mode(p) == (0o777 if p.is_dir() else 0o666) & ~umask, p

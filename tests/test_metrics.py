@@ -167,3 +167,50 @@ def test_property_invariant_to_shift_and_positive_scale(pair, shift, scale):
         pearson_r(a, b), pearson_r(a, scale * b + shift), atol=1e-6
     )
     np.testing.assert_allclose(pearson_r(a, b), -pearson_r(a, -scale * b), atol=1e-6)
+
+
+def _seed_pearsonr_score(y_true, y_pred, eps=1e-7):
+    # The seed notebook's pearsonr_score, verbatim in float64.
+    y_true = y_true - y_true.mean(0)
+    y_true = y_true / (np.linalg.norm(y_true, axis=0) + eps)
+    y_pred = y_pred - y_pred.mean(0)
+    y_pred = y_pred / (np.linalg.norm(y_pred, axis=0) + eps)
+    return (y_true * y_pred).sum(0)
+
+
+@pytest.mark.parametrize("std", [0.4, 0.5, 0.6])
+def test_pearson_r_equals_the_seed_at_fmri_scales(std):
+    rng = np.random.default_rng(7)
+    a = std * rng.standard_normal((300, 50))
+    b = 0.5 * a + std * rng.standard_normal((300, 50))
+    np.testing.assert_allclose(pearson_r(a, b), _seed_pearsonr_score(a, b), atol=1e-6)
+
+
+def test_pearson_r_of_small_magnitude_data_is_not_shrunk():
+    # The seed's eps shrinks r towards 0 at small scales (r=1 gives ~0.5 at norms 1e-7).
+    t = np.linspace(0.0, 1.0, 50)[:, None]
+    for scale in (1e-6, 1e-9, 1e-12):
+        np.testing.assert_allclose(pearson_r(scale * t, scale * t), [1.0], atol=1e-12)
+    assert _seed_pearsonr_score(1e-9 * t, 1e-9 * t)[0] < 0.01  # what the guard avoids
+
+
+def test_pearson_r_constant_columns_are_zero_at_any_offset():
+    y = np.full((20, 3), [0.1, -3e7, 1e-12])  # means with rounding residue
+    x = np.arange(60.0).reshape(20, 3)
+    assert np.all(pearson_r(y, x) == 0.0)
+    assert np.all(pearson_r(x, y) == 0.0)
+
+
+_scales = st.floats(min_value=1e-12, max_value=1e12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), _scales, _scales)
+def test_property_scale_invariant_from_1e_minus_12_to_1e12(seed, s_true, s_pred):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((40, 4))
+    b = 0.3 * a + rng.standard_normal((40, 4))
+    r = pearson_r(a, b)
+    np.testing.assert_allclose(pearson_r(s_true * a, b), r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pearson_r(a, s_pred * b), r, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pearson_r(s_true * a, s_pred * b), r, rtol=0, atol=1e-9)

@@ -9,6 +9,7 @@ clear error, and each run is read once straight into its final array.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,13 +177,24 @@ def _movie10_entry(key: str) -> Entry:
 
 
 def index_file(f: h5py.File, path: Path, index_fn: Callable[[str], Entry]) -> list[Entry]:
-    """Parse every key of an open file; a key that does not parse names key and file."""
-    entries = []
+    """Parse every key of an open file; a key that does not parse names key and file.
+
+    A run stored under two keys (``ses-001_task-s01e02a`` and ``ses-007_task-s01e02a``)
+    is refused: which copy is meant cannot be told.
+    """
+    entries, seen = [], {}
     for key in f.keys():
         try:
-            entries.append(index_fn(key))
+            entry = index_fn(key)
         except ValueError as err:
             raise ValueError(f"cannot parse key {key!r} in {path}: {err}") from None
+        if entry.name in seen:
+            raise ValueError(
+                f"{path}: run {entry.name} is stored twice, under {seen[entry.name]!r} and "
+                f"{key!r}; keep one copy (which one is meant cannot be told)."
+            )
+        seen[entry.name] = key
+        entries.append(entry)
     return entries
 
 
@@ -236,15 +248,39 @@ def _check_filter(values, name: str, typ) -> set:
     return {typ(v) for v in values}
 
 
+def check_file(path: Path) -> Path:
+    """A release file that exists, is a regular file and can be read; else a clear error."""
+    if not path.exists():
+        raise FileNotFoundError(f"file not found: {path}")
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "not a regular file (a fifo, socket or device)"
+        raise OSError(f"{path} is {what}; expected an HDF5 file")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"permission denied: cannot read {path}")
+    return path
+
+
+def _open_error(path: Path, err: OSError) -> OSError:
+    text = str(err)
+    if isinstance(err, BlockingIOError) or "unable to lock file" in text:
+        return BlockingIOError(
+            f"{path} is locked by another process (HDF5 file locking: is it being written?); "
+            "wait for it to finish, or set HDF5_USE_FILE_LOCKING=FALSE if nothing writes it: "
+            f"{' '.join(text.split())}"
+        )
+    if isinstance(err, PermissionError) or "Permission denied" in text:
+        return PermissionError(f"permission denied: cannot read {path}: {text}")
+    return OSError(f"cannot open {path} as HDF5 (truncated or corrupt?): {text}")
+
+
 @contextlib.contextmanager
 def open_h5(path: Path):
-    """Open an HDF5 file read-only; a missing or unreadable file gets a clear error."""
-    if not path.is_file():
-        raise FileNotFoundError(f"file not found: {path}")
+    """Open an HDF5 file read-only; a missing, unreadable or locked file gets a clear error."""
+    check_file(path)
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise OSError(f"cannot open {path} as HDF5 (truncated or corrupt?): {err}") from err
+        raise _open_error(path, err) from err
     with f:
         yield f
 
@@ -289,6 +325,13 @@ def _shape(file_and_path, key: str) -> tuple[int, int]:
         raise ValueError(
             f"{path}: dataset {key!r} has shape {d.shape}; expected 2-D (time, parcels)"
         )
+    if d.dtype.kind not in "fiu":
+        raise ValueError(f"{path}: dataset {key!r} has dtype {d.dtype}; expected numbers")
+    if d.shape[0] == 0 or d.shape[1] == 0:
+        raise ValueError(
+            f"{path}: dataset {key!r} has shape {d.shape}; a run needs at least one time "
+            "point and one parcel"
+        )
     return d.shape
 
 
@@ -311,8 +354,6 @@ def _read_run(files, parts, name: str) -> np.ndarray:
     """
     n_times = min(shape[0] for _, _, shape in parts)
     out = np.empty((len(parts), n_times, parts[0][2][1]), np.float32)  # (S, T, C)
-    if n_times == 0:
-        return out
     for i, (s, key, _) in enumerate(parts):
         f, path = files[s]
         try:
@@ -321,7 +362,19 @@ def _read_run(files, parts, name: str) -> np.ndarray:
             raise OSError(
                 f"cannot read run {name} ({key}) from {path} (corrupt file?): {err}"
             ) from err
+        _check_finite(out[i], path, key)
     return out
+
+
+def _check_finite(x: np.ndarray, path: Path, key: str) -> None:
+    """Refuse NaN, Inf, and values outside float32's range (Inf once read as float32)."""
+    if np.isfinite(x.sum(dtype=np.float64)):  # one pass; a non-finite value spoils the sum
+        return
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    raise ValueError(
+        f"{path}: dataset {key!r} holds {bad} NaN or Inf values (or values outside "
+        "float32's range)"
+    )
 
 
 def run_index(root, subjects: Iterable[int], kind: str

@@ -19,6 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .._interrupt import check_interrupted, shielded
+from .._io import apply_umask
 from ._atlas import make_synthetic_atlas, save_atlas
 from ._generative import (
     PARAMS,
@@ -163,9 +165,13 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
         if meta["atlas"]:
             _write_atlases(tmp, int(n_parcels))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        _move_into_place(tmp, root)
+        apply_umask(tmp, folder=True)  # mkdtemp made it 0700
+        check_interrupted()  # a signal some library swallowed: nothing goes into place
+        with shielded():  # two renames that must not be cut in between
+            _move_into_place(tmp, root)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with shielded():
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
 
@@ -252,6 +258,7 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
             from tqdm.auto import tqdm
             it = tqdm(plan, desc="synthetic runs", unit="run")
         for kind, stim, run, base, lengths in it:
+            check_interrupted()
             if stim not in seen:
                 seen.add(stim)
                 drv = _drivers(seed, stim, base + 1, p)  # (pad + base + 1, K+Km)

@@ -15,7 +15,14 @@ from skorch.utils import noop
 
 from .._base import CrossSubjectScoreMixin
 from .._device import resolve_device
-from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
+from .._validation import (
+    check_callbacks,
+    check_episodes,
+    check_random_state_param,
+    check_same_structure,
+    is_episode_array,
+    restore_structure,
+)
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
 from ._sampling import ClipStore
@@ -213,6 +220,8 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             raise ValueError(
                 f"n_threads must be None or a positive integer; got {self.n_threads!r}."
             )
+        check_random_state_param(self.random_state)
+        check_callbacks(self.callbacks)
         check_architecture(self.encoder_kernel_size, self.decoder_kernel_size,
                            causal=self.causal, encoders=(self.shared, self.subject_specific),
                            decoders=(self.shared, self.subject_specific))

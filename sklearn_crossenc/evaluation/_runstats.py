@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_episodes, check_same_structure
-from ..metrics import EPS
 
 __all__ = ["RunStatistics", "run_statistics", "pearson_from_sums"]
 
@@ -107,13 +106,24 @@ def run_statistics(y_true, y_pred, *, trim: int = 0) -> RunStatistics:
     return RunStatistics(n=n, **sums)
 
 
-def _pearson(n, sy, sp, syy, spp, syp, eps=EPS):
-    """Pearson r from summed statistics; broadcasts. Matches ``metrics.pearson_r``."""
+#: Relative variance below which a series counts as constant (see ``_pearson``).
+VAR_RTOL = 1e-10
+
+
+def _pearson(n, sy, sp, syy, spp, syp):
+    """Pearson r from summed statistics; broadcasts. Matches ``metrics.pearson_r``.
+
+    The division is guarded like ``pearson_r``'s (no epsilon, so no scale dependence);
+    a variance below ``VAR_RTOL`` of the mean square (sums lose ~n * 1e-16 of it to
+    rounding) counts as a constant series, whose r is 0.
+    """
     n = np.maximum(n, 1)
     vy = np.maximum(syy - sy * sy / n, 0.0)
     vp = np.maximum(spp - sp * sp / n, 0.0)
     cov = syp - sy * sp / n
-    return cov / ((np.sqrt(vy) + eps) * (np.sqrt(vp) + eps))
+    ok = (vy > VAR_RTOL * syy) & (vp > VAR_RTOL * spp)
+    den = np.sqrt(np.where(ok, vy, 1.0)) * np.sqrt(np.where(ok, vp, 1.0))
+    return np.where(ok, cov / den, 0.0)
 
 
 def pearson_from_sums(stats: RunStatistics, weights) -> np.ndarray:

@@ -32,6 +32,7 @@ from .._validation import check_trim
 from ..data import SUBJECTS, ensure_default_dataset, has_stimulus_features
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
+from ._preflight import preflight_comparison
 from ._protocol import PROTOCOL, load_protocol, load_sets, oracle_ceiling
 from ._settings import EVAL_SETS, MODELS, check_fraction, make_model, model_params, resolve_models
 
@@ -84,6 +85,13 @@ def _data_root(data_dir, progress: bool, log) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} does not exist or is not a folder.")
     return root.resolve()
+
+
+def _checked_root(data_dir, progress: bool, log, *options) -> Path:
+    """The data folder, after every pre-flight check of the options and the data on it."""
+    root = _data_root(data_dir, progress, log)
+    preflight_comparison(root, *options)
+    return root
 
 
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
@@ -251,7 +259,7 @@ def run_comparison(
     t_start = time.perf_counter()
     names, dev, trim = _check_options(models, device, trim, early_stopping)
     _check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    root = _data_root(data_dir, progress, log)
+    root = _checked_root(data_dir, progress, log, names, subjects, trim, n_threads, random_state)
     atlas, atlas_reason = _find_atlas(root, subjects, atlas)
 
     sets, data, load_s = load_sets(root, subjects, progress, log)

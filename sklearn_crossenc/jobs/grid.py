@@ -17,6 +17,7 @@ import numpy as np
 
 from .._device import resolve_device
 from .._interrupt import interrupt_guard
+from ._preflight import preflight_grid
 from ._settings import encoder_params
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search"]
@@ -163,6 +164,9 @@ def run_grid_search(
     log = log or _noop
     device = _check_options(param_grid, n_jobs, scheduler, device)
     root = data_dir if data_dir is not None else ensure_default_dataset(progress=progress, log=log)
+    preflight_grid(root, seasons=seasons, param_grid=param_grid, base_params=lambda n: (
+        encoder_params(quick=quick, random_state=random_state, device=device,
+                       min_train_length=n)))
     log(f"Loading Friends seasons {' '.join(map(str, seasons))} from {root} ...")
     data = load_friends(root, seasons=seasons, progress=progress)
     X = as_episodes(data)  # list of (S, T_i, C)

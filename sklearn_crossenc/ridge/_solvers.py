@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
+from .._interrupt import interruptible
+
 __all__ = [
     "RidgeStats",
     "delay_features",
@@ -253,7 +255,9 @@ def _eigh(xx: np.ndarray, dtype=np.float64):
     a = np.array(xx, dtype=dtype)  # (P, P) a copy that eigh may overwrite
     if a.shape[0] <= 1:  # scipy's "evd" sizes its workspace wrongly for P = 1 (scipy 1.11)
         return np.maximum(np.diagonal(a).astype(np.float64), 0.0), np.eye(a.shape[0], dtype=dtype)
-    lam, V = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evd")  # (P,), (P, P)
+    # One LAPACK call of up to ~15 s at P ~ 10^4: interruptible keeps Ctrl-C prompt.
+    lam, V = interruptible(linalg.eigh, a, overwrite_a=True, check_finite=False,
+                           driver="evd")  # (P,), (P, P)
     return np.maximum(lam.astype(np.float64), 0.0), V
 
 
@@ -350,7 +354,7 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     yyc = val.yy - 2.0 * my * val.sy + nv * my**2  # (C,)
     sst = val.yy - val.sy**2 / nv  # (C,) centred on the validation mean
 
-    G = V.T @ xxc @ V  # (P, P) validation Gram in the eigenbasis, dtype
+    G = interruptible(np.linalg.multi_dot, [V.T, xxc, V])  # (P, P) validation Gram, eigenbasis
     H = (V.T @ xyc).astype(np.float64)  # (P, C)
     g = V.T.astype(np.float64) @ sxc  # (P,)
 
