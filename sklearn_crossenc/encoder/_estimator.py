@@ -385,7 +385,6 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             self.device_ = next(net.module_.parameters()).device
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
+        tags = super().__sklearn_tags__()  # episode regressor, target optional (_base)
         tags.non_deterministic = True  # on CUDA; on CPU a fixed random_state is reproducible
         return tags
