@@ -219,7 +219,7 @@ def _add_synth(sub) -> None:
 
 
 def _add_grid(sub) -> None:
-    from .jobs.grid import SPLITS
+    from .jobs.grid import SCORINGS, SPLITS
 
     p = sub.add_parser(
         "grid",
@@ -242,6 +242,16 @@ def _add_grid(sub) -> None:
                    help="Friends seasons to search on (default 1 2 3 4 5)")
     p.add_argument("--n-jobs", type=int, default=1, metavar="N",
                    help="parallel fits (joblib; default 1)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads of each fit (default: torch's setting)")
+    p.add_argument("--trim", type=int, default=0, metavar="N",
+                   help="time points left out at each end of every run when scoring (default 0)")
+    p.add_argument("--scoring", nargs="+", default=["pearson"], choices=SCORINGS,
+                   metavar="NAME", help="scorers among pearson, mse, r2; the first ranks the "
+                   "candidates (default pearson)")
+    p.add_argument("--refit", action="store_true",
+                   help="refit the best candidate on all runs and save it with joblib as "
+                        "best_estimator.joblib next to the CSV")
     p.add_argument(
         "--scheduler", metavar="ADDRESS", default=None,
         help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
@@ -347,21 +357,26 @@ def _param_grid(texts, valid) -> dict:
 def _cmd_grid(args, argv) -> int:
     from .encoder import CrossSubjectEncoder
     from .jobs.grid import run_grid_search
-    from .report import format_grid_table, write_grid_results
+    from .report import format_grid_table, write_best_estimator, write_grid_results
 
     _check_dirs(args)
     grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
     result = run_grid_search(
         args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
-        random_state=args.random_state, quick=args.quick, progress=not args.quiet,
+        random_state=args.random_state, threads=args.threads, trim=args.trim,
+        scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
         verbose=0 if args.quiet else 2, log=_logger(args.quiet),
     )
-    print(format_grid_table(result["cv_results"]), end="")
-    print(f"best: {result['best_params']} (mean r {result['best_score']:.4f}); "
+    rank = result["rank_column"]
+    print(format_grid_table(result["cv_results"], rank), end="")
+    print(f"best: {result['best_params']} (mean {args.scoring[0]} {result['best_score']:.4f}); "
           f"search took {result['wall_s']:.1f} s")
-    path = write_grid_results(result["cv_results"], args.out)
+    path = write_grid_results(result["cv_results"], args.out, rank)
     print(f"cv_results_ written to {path.resolve()}")
+    if result["best_estimator"] is not None:
+        model = write_best_estimator(result["best_estimator"], args.out)
+        print(f"best estimator (joblib) written to {model.resolve()}")
     return 0
 
 

@@ -19,6 +19,7 @@ from ._cv_results import (
     cv_results_rows,
     format_grid_table,
     grid_csv,
+    write_best_estimator,
     write_grid_results,
 )
 from ._figures import FIGURES, write_figures
@@ -36,6 +37,7 @@ __all__ = [
     "report_markdown",
     "to_jsonable",
     "write_figures",
+    "write_best_estimator",
     "write_grid_results",
     "write_report",
 ]
