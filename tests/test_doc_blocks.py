@@ -63,3 +63,16 @@ def _run_doctest(code: str, ns: dict, name: str) -> None:
     runner.run(test, out=out.append, clear_globs=False)
     ns.update(test.globs)
     assert runner.failures == 0, "".join(out)
+
+
+def test_every_test_named_in_the_sklearn_table_exists():
+    text = (ROOT / "docs" / "sklearn.md").read_text()
+    last = None
+    for m in re.finditer(r"`(tests/\w+\.py)?(::\w+)?`", text):
+        file, name = m[1], m[2]
+        if not file and not name:
+            continue
+        last = file or last
+        source = (ROOT / last).read_text()
+        if name:
+            assert f"def {name[2:]}(" in source, f"{last}{name}"

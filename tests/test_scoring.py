@@ -145,3 +145,14 @@ def test_scorer_targets_the_pipeline_transformed_input(episodes):
     z = EpisodeZScore().fit_transform(episodes)
     expected = -mse_map(z, np.stack([mean_of_others(ep) for ep in z])).mean()
     assert EPISODE_SCORERS["neg_mean_squared_error"](pipe, episodes) == pytest.approx(expected)
+
+
+def test_skops_round_trip_of_a_fitted_ridge(episodes, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    model = CrossSubjectRidge(alphas=(1.0, 10.0), cv=2).fit(episodes)
+    path = tmp_path / "ridge.skops"
+    sio.dump(model, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert any("CrossSubjectRidge" in t for t in untrusted)
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(episodes), model.predict(episodes))
