@@ -164,7 +164,7 @@ def test_another_optimizer_and_its_arguments(X):
 
     assert clone(enc).get_params()["optimizer__momentum"] == 0.5
     with pytest.raises(TypeError, match="unexpected keyword argument 'momentum'"):
-        CrossSubjectEncoder(momentum=0.9)
+        CrossSubjectEncoder(momentum=0.9).fit(X)  # checked in fit, as scikit-learn asks
 
 
 def test_warm_start_adds_epochs_equal_to_one_longer_fit(X):

@@ -103,21 +103,17 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         1 prints skorch's epoch table.
     callbacks : list or None, default=None
         Extra skorch callbacks (instances or ``(name, callback)`` pairs). They receive
-        every notification skorch documents, so skorch's ``GradientNormClipping``,
-        ``LRScheduler``, ``Checkpoint``, ``LoadInitState``, ``EpochScoring`` (with a
-        callable ``scoring(net, X, y)``) and ``PrintLog`` work as on a ``NeuralNet``.
+        every notification skorch documents (see ``docs/sklearn.md``).
     optimizer : torch optimizer class or None, default=None
         None: ``torch.optim.AdamW`` (the seed's). ``lr`` and ``weight_decay`` are passed
         to any optimizer; further arguments go as ``optimizer__<name>=value`` keywords
         (skorch's prefix routing; also usable in ``set_params`` and parameter grids).
     warm_start : bool, default=False
-        When True and the estimator is fitted (same subjects and parcels), ``fit`` adds
-        ``max_epochs`` epochs to the trained net (weights, optimizer state and clip
-        sampler continue). With the constant schedule, fitting 2 then 3 epochs equals
-        fitting 5 on CPU; under ``"cosine"`` each call runs its own schedule.
+        When fitted, ``fit`` adds ``max_epochs`` epochs to the trained net (weights,
+        optimizer and clip sampler continue): 2 then 3 epochs equal 5 on CPU under the
+        constant schedule; under ``"cosine"`` each call runs its own schedule.
     **optimizer_params
-        ``optimizer__<name>`` keywords (see ``optimizer``); any other keyword is a
-        ``TypeError``.
+        ``optimizer__<name>`` keywords; any other keyword is a ``TypeError`` in ``fit``.
 
     Attributes
     ----------
@@ -209,29 +205,37 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         self.optimizer = optimizer
         self.warm_start = warm_start
         for key, value in optimizer_params.items():
-            if not key.startswith("optimizer__"):
-                raise TypeError(
-                    f"CrossSubjectEncoder got an unexpected keyword argument {key!r}; extra "
-                    "keywords must be optimizer__<name> arguments of the optimizer."
-                )
-            setattr(self, key, value)
+            setattr(self, key, value)  # checked in fit: only optimizer__<name> is valid
 
     # ------------------------------------------------ optimizer__* prefix routing
+    def _extra_params(self) -> dict:
+        """Keywords beyond the signature (``optimizer__*``), as stored."""
+        named = set(self._get_param_names())
+        return {k: v for k, v in vars(self).items()
+                if k not in named and not k.startswith("_") and not k.endswith("_")}
+
     def _optimizer_params(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k.startswith("optimizer__")}
+        return {k: v for k, v in self._extra_params().items() if k.startswith("optimizer__")}
 
     def get_params(self, deep=True):
         """Parameters of the estimator, ``optimizer__*`` keywords included."""
-        return {**super().get_params(deep=deep), **self._optimizer_params()}
+        return {**super().get_params(deep=deep), **self._extra_params()}
 
     def set_params(self, **params):
         """Set parameters; ``optimizer__<name>`` keywords are stored as given."""
-        for key in [k for k in params if k.startswith("optimizer__")]:
+        extra = self._extra_params()
+        for key in [k for k in params if k.startswith("optimizer__") or k in extra]:
             setattr(self, key, params.pop(key))
         return super().set_params(**params)
 
     # ---------------------------------------------------------------- checks
     def _check_params(self) -> None:
+        for key in self._extra_params():
+            if not key.startswith("optimizer__"):
+                raise TypeError(
+                    f"CrossSubjectEncoder got an unexpected keyword argument {key!r}; extra "
+                    "keywords must be optimizer__<name> arguments of the optimizer."
+                )
         for name in ("embed_dim", "batch_size", "sample_length", "samples_per_epoch",
                      "max_epochs", "patience"):
             v = getattr(self, name)
