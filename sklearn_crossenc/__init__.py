@@ -32,6 +32,8 @@ _LAZY = {
     "pearson_score": "sklearn_crossenc.metrics",
     "pearson_scorer": "sklearn_crossenc.metrics",
     "make_pearson_scorer": "sklearn_crossenc.metrics",
+    "EPISODE_SCORERS": "sklearn_crossenc.scoring",
+    "make_episode_scorer": "sklearn_crossenc.scoring",
     # evaluation: ceilings, intervals, paired tests, brain maps
     "run_statistics": "sklearn_crossenc.evaluation",
     "bootstrap_score": "sklearn_crossenc.evaluation",

@@ -212,7 +212,7 @@ def _add_synth(sub) -> None:
 
 
 def _add_grid(sub) -> None:
-    from .jobs.grid import SPLITS
+    from .jobs.grid import SCORINGS, SPLITS
 
     p = sub.add_parser(
         "grid",
@@ -235,6 +235,16 @@ def _add_grid(sub) -> None:
                    help="Friends seasons to search on (default 1 2 3 4 5)")
     p.add_argument("--n-jobs", type=int, default=1, metavar="N",
                    help="parallel fits (joblib; default 1)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads of each fit (default: torch's setting)")
+    p.add_argument("--trim", type=int, default=0, metavar="N",
+                   help="time points left out at each end of every run when scoring (default 0)")
+    p.add_argument("--scoring", nargs="+", default=["pearson"], choices=SCORINGS,
+                   metavar="NAME", help="scorers among pearson, mse, r2; the first ranks the "
+                   "candidates (default pearson)")
+    p.add_argument("--refit", action="store_true",
+                   help="refit the best candidate on all runs and save it with joblib as "
+                        "best_estimator.joblib next to the CSV")
     p.add_argument(
         "--scheduler", metavar="ADDRESS", default=None,
         help="run the fits on the Dask cluster whose scheduler is at ADDRESS "

@@ -1,8 +1,40 @@
-"""Device resolution, in one place, for the estimators and the jobs."""
+"""Where torch computes: device resolution and thread count, for the estimators and the jobs."""
 
 from __future__ import annotations
 
-__all__ = ["resolve_device"]
+import contextlib
+
+__all__ = ["resolve_device", "torch_threads"]
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Set torch's intra-op threads for the duration of a block, then restore them.
+
+    ``None`` leaves torch's setting as it is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_crossenc._device import torch_threads
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    import torch
+
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(device="auto"):

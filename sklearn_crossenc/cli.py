@@ -157,19 +157,24 @@ def _cmd_grid(args, argv) -> int:
 
 def _grid(args, grid) -> int:
     from .jobs.grid import run_grid_search
-    from .report import format_grid_table, write_grid_results
+    from .report import format_grid_table, write_best_estimator, write_grid_results
 
     result = run_grid_search(
         args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
-        random_state=args.random_state, quick=args.quick, progress=not args.quiet,
+        random_state=args.random_state, threads=args.threads, trim=args.trim,
+        scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
         verbose=0 if args.quiet else 2, log=_logger(args.quiet),
     )
-    print(format_grid_table(result["cv_results"]), end="")
-    print(f"best: {result['best_params']} (mean r {result['best_score']:.4f}); "
+    rank = result["rank_column"]
+    print(format_grid_table(result["cv_results"], rank), end="")
+    print(f"best: {result['best_params']} (mean {args.scoring[0]} {result['best_score']:.4f}); "
           f"search took {result['wall_s']:.1f} s")
-    path = write_grid_results(result["cv_results"], args.out)
+    path = write_grid_results(result["cv_results"], args.out, rank)
     print(f"cv_results_ written to {path.resolve()}")
+    if result["best_estimator"] is not None:
+        model = write_best_estimator(result["best_estimator"], args.out)
+        print(f"best estimator (joblib) written to {model.resolve()}")
     return 0
 
 

@@ -10,12 +10,36 @@ that it can precede :class:`~sklearn_crossenc.CrossSubjectEncoder` in a
 from __future__ import annotations
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_episodes, restore_structure
+from ._base import episode_tags
+from ._validation import check_episodes, check_same_structure, restore_structure
 
-__all__ = ["EpisodeZScore", "zscore_episode"]
+__all__ = ["EpisodeZScore", "episode_moments", "zscore_episode"]
+
+
+def _out_dtype(dtype) -> np.dtype:
+    """float64 stays float64; everything else (float32, float16, integers) gives float32."""
+    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+
+
+def episode_moments(episode: np.ndarray, *, with_mean: bool = True, with_std: bool = True,
+                    eps: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    """The shift and scale :func:`zscore_episode` applies: ``z = (x - shift) / scale``.
+
+    Returns two float64 arrays of shape (n_subjects, 1, n_parcels): the mean over time
+    (zeros without ``with_mean``) and the standard deviation (ones without ``with_std``,
+    and 1 where it is at most ``eps``).
+    """
+    x = np.asarray(episode, dtype=np.float64)  # (S, T, C)
+    mean = x.mean(axis=1, keepdims=True)  # (S, 1, C)
+    shift = mean if with_mean else np.zeros_like(mean)
+    if not with_std:
+        return shift, np.ones_like(mean)
+    std = np.sqrt(((x - mean) ** 2).mean(axis=1, keepdims=True))  # (S, 1, C)
+    return shift, np.where(std > eps, std, 1.0)
 
 
 def zscore_episode(
@@ -36,18 +60,12 @@ def zscore_episode(
 
     Returns
     -------
-    out : ndarray of shape (n_subjects, n_times, n_parcels), float32
-        Computed in float64, returned as float32.
+    out : ndarray of shape (n_subjects, n_times, n_parcels)
+        Computed in float64; float64 for float64 input, float32 otherwise.
     """
-    x = episode.astype(np.float64)  # (S, T, C)
-    mean = x.mean(axis=1, keepdims=True)  # (S, 1, C)
-    if with_mean:
-        x -= mean
-    if with_std:
-        std = np.sqrt(((x - (0.0 if with_mean else mean)) ** 2).mean(axis=1, keepdims=True))
-        scale = np.where(std > eps, std, 1.0)  # (S, 1, C)
-        x /= scale
-    return x.astype(np.float32)
+    shift, scale = episode_moments(episode, with_mean=with_mean, with_std=with_std, eps=eps)
+    x = (np.asarray(episode, dtype=np.float64) - shift) / scale  # (S, T, C)
+    return x.astype(_out_dtype(episode.dtype), copy=False)
 
 
 class EpisodeZScore(TransformerMixin, BaseEstimator):
@@ -93,10 +111,12 @@ class EpisodeZScore(TransformerMixin, BaseEstimator):
     >>> X = np.random.default_rng(0).normal(2.0, 0.5, size=(3, 4, 20, 5))
     >>> Z = EpisodeZScore().fit_transform(X)
     >>> Z.shape, Z.dtype
-    ((3, 4, 20, 5), dtype('float32'))
+    ((3, 4, 20, 5), dtype('float64'))
     >>> bool(np.allclose(Z.mean(axis=2), 0, atol=1e-6))
     True
     >>> bool(np.allclose(Z.std(axis=2), 1, atol=1e-5))
+    True
+    >>> bool(np.allclose(EpisodeZScore().fit(X).inverse_transform(Z, reference=X), X))
     True
     """
 
@@ -141,16 +161,85 @@ class EpisodeZScore(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Z : same structure as ``X``, float32
-            A 4-D array for a 4-D input, a list of 3-D arrays for a list.
+        Z : same structure as ``X``
+            A 4-D array for a 4-D input, a list of 3-D arrays for a list; float64 for
+            float64 episodes, float32 otherwise.
         """
         check_is_fitted(self, ["n_subjects_", "n_parcels_"])
         self._check_params()
-        episodes = check_episodes(
-            X, dtype=None, n_subjects=self.n_subjects_, n_parcels=self.n_parcels_
-        )
+        _check_no_container_output(get_config()["transform_output"], "transform_output")
+        episodes = self._check_fitted_episodes(X)
         out = [
             zscore_episode(ep, with_mean=self.with_mean, with_std=self.with_std, eps=self.eps)
             for ep in episodes
         ]
         return restore_structure(X, out)
+
+    def _check_fitted_episodes(self, X, name="X"):
+        return check_episodes(X, name=name, dtype=None, n_subjects=self.n_subjects_,
+                              n_parcels=self.n_parcels_)
+
+    def inverse_transform(self, X, reference=None):
+        """Map z-scored episodes back into the units of ``reference``.
+
+        Parameters
+        ----------
+        X : episodes
+            Z-scores (or predictions of them) with the structure of ``reference``.
+        reference : episodes
+            The episodes ``X`` was computed from: their per-episode mean and standard
+            deviation are put back (the transform keeps no statistics of its own).
+            Required unless ``with_mean`` and ``with_std`` are both False.
+
+        Returns
+        -------
+        X_original : same structure as ``X``; float64 for float64 ``X``, float32 otherwise
+        """
+        check_is_fitted(self, ["n_subjects_", "n_parcels_"])
+        self._check_params()
+        zs = self._check_fitted_episodes(X)
+        if reference is None:
+            if self.with_mean or self.with_std:
+                raise ValueError(
+                    "EpisodeZScore.inverse_transform needs reference=: the episodes the "
+                    "z-scores came from (each episode is scaled by its own statistics)."
+                )
+            reference = zs
+        refs = self._check_fitted_episodes(reference, name="reference")
+        check_same_structure(zs, refs, names=("X", "reference"))
+        out = []
+        for z, ref in zip(zs, refs, strict=True):
+            shift, scale = episode_moments(ref, with_mean=self.with_mean,
+                                           with_std=self.with_std, eps=self.eps)
+            x = np.asarray(z, dtype=np.float64) * scale + shift  # (S, T, C)
+            out.append(x.astype(_out_dtype(z.dtype), copy=False))
+        return restore_structure(X, out)
+
+    def set_output(self, *, transform=None):
+        """Only the default output exists: episodes are not tables.
+
+        Parameters
+        ----------
+        transform : {"default", None}
+            ``"pandas"`` and ``"polars"`` raise ``ValueError`` (no 2-D named columns).
+
+        Returns
+        -------
+        self : EpisodeZScore
+        """
+        _check_no_container_output(transform, "set_output(transform=...)")
+        return self
+
+    def __sklearn_tags__(self):
+        tags = episode_tags(super().__sklearn_tags__())
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _check_no_container_output(kind, where: str) -> None:
+    if kind not in (None, "default"):
+        raise ValueError(
+            f"EpisodeZScore got {where}={kind!r}: {kind} output has no meaning for episodes "
+            "(4-D arrays or lists of (subjects, time, parcels) arrays, not tables); use "
+            "'default'."
+        )

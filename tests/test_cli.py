@@ -470,3 +470,41 @@ def test_add_subject_bad_minutes_before_any_work(minutes, message, synthetic_roo
             "--minutes", minutes]
     assert main(argv) == 1
     assert message in one_error_line(capsys.readouterr().err, "add-subject")
+
+
+def test_grid_several_scorers_trim_threads_and_refit(synthetic_root, tmp_path, capsys):
+    import joblib
+
+    from sklearn_crossenc.data import as_episodes, load_friends
+    from sklearn_crossenc.scoring import make_episode_scorer
+
+    argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quick",
+            "--quiet", "--param", "embed_dim=4,8", "--cv", "2", "--split", "kfold",
+            "--scoring", "r2", "pearson", "mse", "--trim", "2", "--threads", "1", "--refit"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "mean r2" in out and "mean neg_mean_squared_error" in out
+    with open(tmp_path / "grid_results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["rank_test_r2"]) for r in rows] == [1, 2]  # ranked by the first scorer
+    for r in rows:
+        assert float(r["mean_test_neg_mean_squared_error"]) < 0
+        assert -1 <= float(r["mean_test_pearson"]) <= 1
+    best = joblib.load(tmp_path / "best_estimator.joblib")
+    assert best.embed_dim == int(rows[0]["param_embed_dim"]) and best.n_threads == 1
+    # Refit on every run: its training score with trim 2 is the scorer's, computed here.
+    X = as_episodes(load_friends(synthetic_root, seasons=range(1, 6)))
+    assert best.n_subjects_ == X[0].shape[0]
+    r2 = make_episode_scorer("r2", trim=2)(best, X)
+    assert np.isfinite(r2)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--scoring", "pearson", "pearson"], "--scoring takes distinct names"),
+    (["--trim", "-1"], "trim"),
+])
+def test_grid_bad_scoring_and_trim(argv, message, synthetic_root, tmp_path, capsys):
+    base = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quick",
+            "--quiet", "--param", "embed_dim=4", "--cv", "2", "--split", "kfold"]
+    assert main(base + argv) == 1
+    assert message in one_error_line(capsys.readouterr().err, "grid")

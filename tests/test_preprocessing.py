@@ -57,11 +57,11 @@ def test_4d_structure_kept_and_each_episode_independent():
     rng = np.random.default_rng(1)
     X = rng.normal(0, 0.4, size=(4, 2, 15, 3))
     z = EpisodeZScore().fit(X).transform(X)
-    assert isinstance(z, np.ndarray) and z.shape == X.shape and z.dtype == np.float32
+    assert isinstance(z, np.ndarray) and z.shape == X.shape and z.dtype == np.float64
     # Transforming one episode alone gives the same result: no state across episodes.
     single = EpisodeZScore().fit(X).transform(X[2:3])
     np.testing.assert_array_equal(single[0], z[2])
-    np.testing.assert_allclose(z[1], _ref_zscore(X[1]), atol=2e-6)
+    np.testing.assert_allclose(z[1], _ref_zscore(X[1]), atol=1e-12)
 
 
 def test_constant_parcel_gives_zero_not_nan():
@@ -184,3 +184,55 @@ def test_pipeline_grid_search():
         pearson_score(fold[:-1].transform(held), fold.predict(held)), abs=1e-12)
     assert scores.shape == (2,) and np.isfinite(scores).all()
     assert search.best_estimator_.predict(X)[0].shape == (3, 30, 5)
+
+
+@pytest.mark.parametrize("dtype, expected", [("float64", np.float64), ("float32", np.float32),
+                                             ("float16", np.float32), ("int64", np.float32)])
+def test_dtype_float64_kept_others_float32(dtype, expected):
+    X = (np.arange(2 * 2 * 6 * 3) % 7).reshape(2, 2, 6, 3).astype(dtype)
+    est = EpisodeZScore().fit(X)
+    assert est.transform(X).dtype == expected
+    assert est.transform(list(X))[0].dtype == expected
+
+
+@pytest.mark.parametrize("with_mean, with_std", [(True, True), (True, False), (False, True)])
+def test_inverse_transform_restores_the_reference_units(with_mean, with_std):
+    rng = np.random.default_rng(3)
+    X = [rng.normal(5.0, 3.0, size=(2, t, 4)) for t in (12, 9)]
+    est = EpisodeZScore(with_mean=with_mean, with_std=with_std).fit(X)
+    Z = est.transform(X)
+    back = est.inverse_transform(Z, reference=X)
+    for b, x in zip(back, X, strict=True):
+        assert b.dtype == np.float64
+        np.testing.assert_allclose(b, x, rtol=1e-12, atol=1e-12)
+    # A prediction in z-units (here 2 * z) maps to mean + 2 * std, computed independently.
+    twice = est.inverse_transform([2 * z for z in Z], reference=X)
+    mean = X[1].mean(axis=1, keepdims=True) if with_mean else 0.0
+    std = X[1].std(axis=1, keepdims=True) if with_std else 1.0
+    np.testing.assert_allclose(twice[1], mean + 2 * (X[1] - mean) / std * std, atol=1e-10)
+
+
+def test_inverse_transform_needs_the_reference():
+    X = np.random.default_rng(0).normal(size=(2, 2, 8, 3))
+    est = EpisodeZScore().fit(X)
+    with pytest.raises(ValueError, match="needs reference="):
+        est.inverse_transform(est.transform(X))
+    with pytest.raises(ValueError, match="X has 2 episodes but reference has 1"):
+        est.inverse_transform(est.transform(X), reference=X[:1])
+    ident = EpisodeZScore(with_mean=False, with_std=False).fit(X)
+    np.testing.assert_array_equal(ident.inverse_transform(X), X)
+
+
+def test_pandas_output_is_refused_with_a_clear_error():
+    import sklearn
+
+    X = np.random.default_rng(0).normal(size=(2, 2, 8, 3))
+    est = EpisodeZScore()
+    assert est.set_output(transform="default") is est
+    for kind in ("pandas", "polars"):
+        with pytest.raises(ValueError, match=f"{kind} output has no meaning for episodes"):
+            est.set_output(transform=kind)
+    est.fit(X)
+    with sklearn.config_context(transform_output="pandas"):
+        with pytest.raises(ValueError, match="transform_output='pandas'"):
+            est.transform(X)

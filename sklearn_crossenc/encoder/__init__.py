@@ -1,7 +1,7 @@
 """The seed's cross-subject encoder: torch module, skorch net and scikit-learn estimator."""
 
 from .._compat import alias_module
-from ._callbacks import EpochProgressBar
+from ._callbacks import EpochProgressBar, LRSchedule
 from ._estimator import CrossSubjectEncoder
 from ._modules import CrossSubjectConvLinearEncoder
 from ._net import CrossSubjectNet
@@ -12,6 +12,7 @@ __all__ = [
     "CrossSubjectConvLinearEncoder",
     "CrossSubjectNet",
     "EpochProgressBar",
+    "LRSchedule",
     "SubjectAdder",
 ]
 

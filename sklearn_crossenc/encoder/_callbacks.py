@@ -1,10 +1,48 @@
-"""skorch callbacks of the package: a progress bar over training epochs."""
+"""skorch callbacks of the package: the learning-rate schedule, a progress bar."""
 
 from __future__ import annotations
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar"]
+from ._net import lr_factor
+
+__all__ = ["EpochProgressBar", "LRSchedule"]
+
+
+class LRSchedule(Callback):
+    """The encoder's ``lr_schedule="cosine"`` as a skorch callback.
+
+    Before every training step the learning rate of each parameter group is its initial
+    rate times :func:`~sklearn_crossenc.encoder._net.lr_factor` at the net's
+    ``global_step_`` of ``total_steps_`` (the last step of the current fit: linear
+    warm-up over the first ``warmup`` fraction, then cosine decay to 0).
+
+    Parameters
+    ----------
+    schedule : {"constant", "cosine"}, default="cosine"
+    warmup : float, default=0.0
+        Warm-up fraction of the steps.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.encoder import CrossSubjectEncoder, LRSchedule
+    >>> enc = CrossSubjectEncoder(callbacks=[LRSchedule("cosine", warmup=0.1)])
+    """
+
+    def __init__(self, schedule: str = "cosine", warmup: float = 0.0):
+        self.schedule = schedule
+        self.warmup = warmup
+
+    def on_train_begin(self, net, **kwargs):
+        for g in net.optimizer_.param_groups:
+            g.setdefault("initial_lr", g["lr"])
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        f = lr_factor(self.schedule, net.global_step_, net.total_steps_, self.warmup)
+        for g in net.optimizer_.param_groups:
+            g["lr"] = g["initial_lr"] * f
 
 
 class EpochProgressBar(Callback):

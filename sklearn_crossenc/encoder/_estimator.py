@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -14,7 +13,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 
 from .._base import CrossSubjectScoreMixin
-from .._device import resolve_device
+from .._device import resolve_device, torch_threads
 from .._validation import (
     check_callbacks,
     check_episodes,
@@ -23,6 +22,7 @@ from .._validation import (
     is_episode_array,
     restore_structure,
 )
+from ._callbacks import LRSchedule
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
 from ._sampling import ClipStore
@@ -30,20 +30,6 @@ from ._sampling import ClipStore
 __all__ = ["CrossSubjectEncoder"]
 
 _SCHEDULES = ("constant", "cosine")
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    """Set torch's intra-op threads for the duration of a call, then restore them."""
-    if n_threads is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
@@ -108,7 +94,18 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
     verbose : int, default=0
         1 prints skorch's epoch table.
     callbacks : list or None, default=None
-        Extra skorch callbacks (instances or ``(name, callback)`` pairs).
+        Extra skorch callbacks (instances or ``(name, callback)`` pairs). They receive
+        every notification skorch documents (see ``docs/sklearn.md``).
+    optimizer : torch optimizer class or None, default=None
+        None: ``torch.optim.AdamW`` (the seed's). ``lr`` and ``weight_decay`` are passed
+        to any optimizer; further arguments go as ``optimizer__<name>=value`` keywords
+        (skorch's prefix routing; also usable in ``set_params`` and parameter grids).
+    warm_start : bool, default=False
+        When fitted, ``fit`` adds ``max_epochs`` epochs to the trained net (weights,
+        optimizer and clip sampler continue): 2 then 3 epochs equal 5 on CPU under the
+        constant schedule; under ``"cosine"`` each call runs its own schedule.
+    **optimizer_params
+        ``optimizer__<name>`` keywords; any other keyword is a ``TypeError`` in ``fit``.
 
     Attributes
     ----------
@@ -171,6 +168,9 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        optimizer=None,
+        warm_start=False,
+        **optimizer_params,
     ):
         self.embed_dim = embed_dim
         self.encoder_kernel_size = encoder_kernel_size
@@ -194,9 +194,40 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.optimizer = optimizer
+        self.warm_start = warm_start
+        for key, value in optimizer_params.items():
+            setattr(self, key, value)  # checked in fit: only optimizer__<name> is valid
+
+    # ------------------------------------------------ optimizer__* prefix routing
+    def _extra_params(self) -> dict:
+        """Keywords beyond the signature (``optimizer__*``), as stored."""
+        named = set(self._get_param_names())
+        return {k: v for k, v in vars(self).items()
+                if k not in named and not k.startswith("_") and not k.endswith("_")}
+
+    def _optimizer_params(self) -> dict:
+        return {k: v for k, v in self._extra_params().items() if k.startswith("optimizer__")}
+
+    def get_params(self, deep=True):
+        """Parameters of the estimator, ``optimizer__*`` keywords included."""
+        return {**super().get_params(deep=deep), **self._extra_params()}
+
+    def set_params(self, **params):
+        """Set parameters; ``optimizer__<name>`` keywords are stored as given."""
+        extra = self._extra_params()
+        for key in [k for k in params if k.startswith("optimizer__") or k in extra]:
+            setattr(self, key, params.pop(key))
+        return super().set_params(**params)
 
     # ---------------------------------------------------------------- checks
     def _check_params(self) -> None:
+        for key in self._extra_params():
+            if not key.startswith("optimizer__"):
+                raise TypeError(
+                    f"CrossSubjectEncoder got an unexpected keyword argument {key!r}; extra "
+                    "keywords must be optimizer__<name> arguments of the optimizer."
+                )
         for name in ("embed_dim", "batch_size", "sample_length", "samples_per_epoch",
                      "max_epochs", "patience"):
             v = getattr(self, name)
@@ -273,6 +304,8 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
 
     def _callbacks(self, has_validation: bool) -> list:
         cbs = []
+        if self.lr_schedule != "constant":
+            cbs.append(("lr_schedule", LRSchedule(self.lr_schedule, self.warmup)))
         if has_validation:
             cbs.append((
                 "early_stopping",
@@ -320,34 +353,18 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         train, train_y, valid, valid_y = self._split_validation(
             episodes, targets, np.random.default_rng(split_seed)
         )
-        device = resolve_device(self.device)
-        net = CrossSubjectNet(
-            CrossSubjectConvLinearEncoder,
-            criterion=MSELoss,
-            optimizer=torch.optim.AdamW,
-            lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
-            # On CUDA one fused kernel updates every parameter (same AdamW arithmetic).
-            **({"optimizer__fused": True} if device.type == "cuda" else {}),
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            train_split=None,
-            callbacks=self._callbacks(bool(valid)),
-            device=str(device),
-            verbose=self.verbose,
-            sample_length=self.sample_length,
-            samples_per_epoch=self.samples_per_epoch,
-            sampler_seed=sampler_seed,
-            lr_schedule=self.lr_schedule,
-            warmup=self.warmup,
-            **{f"module__{k}": v for k, v in self._module_kwargs(S, C).items()},
-        )
-        with _torch_threads(self.n_threads):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(torch_seed)
-                net.initialize()  # builds and initialises the module on CPU, then moves it
+        warm = self._continues(S, C)
+        device = self.device_ if warm else resolve_device(self.device)
+        with torch_threads(self.n_threads):
+            if warm:
+                net = self.net_
+            else:
+                net = self._new_net(S, C, device, sampler_seed, bool(valid))
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(torch_seed)
+                    net.initialize()  # builds and initialises the module on CPU, then moves it
             store = ClipStore(train, device, targets=train_y)
-            net.partial_fit(FitData(store, valid, valid_y))
+            net.partial_fit(FitData(store, valid, valid_y), epochs=self.max_epochs)
             del store
         self._drop_training_state(net)
         self.net_ = net
@@ -358,6 +375,42 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         es = dict(net.callbacks_).get("early_stopping")
         self.best_epoch_ = None if es is None else int(es.best_epoch_)
         return self
+
+    def _continues(self, n_subjects: int, n_parcels: int) -> bool:
+        """Whether this ``fit`` continues the fitted net (``warm_start``)."""
+        if not self.warm_start or not hasattr(self, "net_"):
+            return False
+        if (n_subjects, n_parcels) != (self.n_subjects_, self.n_parcels_):
+            raise ValueError(
+                f"warm_start=True continues a net fitted on {self.n_subjects_} subjects and "
+                f"{self.n_parcels_} parcels; X has {n_subjects} and {n_parcels}. Set "
+                "warm_start=False to start afresh."
+            )
+        return True
+
+    def _new_net(self, n_subjects, n_parcels, device, sampler_seed, has_validation):
+        optimizer = torch.optim.AdamW if self.optimizer is None else self.optimizer
+        fused = optimizer is torch.optim.AdamW and device.type == "cuda"
+        return CrossSubjectNet(
+            CrossSubjectConvLinearEncoder,
+            criterion=MSELoss,
+            optimizer=optimizer,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            # On CUDA one fused kernel updates every parameter (same AdamW arithmetic).
+            **({"optimizer__fused": True} if fused else {}),
+            **self._optimizer_params(),
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=None,
+            callbacks=self._callbacks(has_validation),
+            device=str(device),
+            verbose=self.verbose,
+            sample_length=self.sample_length,
+            samples_per_epoch=self.samples_per_epoch,
+            sampler_seed=sampler_seed,
+            **{f"module__{k}": v for k, v in self._module_kwargs(n_subjects, n_parcels).items()},
+        )
 
     @staticmethod
     def _drop_training_state(net) -> None:
@@ -381,7 +434,7 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         episodes = check_episodes(
             X, name="X", n_subjects=self.n_subjects_, n_parcels=self.n_parcels_
         )
-        with _torch_threads(self.n_threads):
+        with torch_threads(self.n_threads):
             pred = self.net_.predict_episodes(episodes)
         return restore_structure(X, pred) if is_episode_array(X) else pred
 
@@ -394,7 +447,6 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             self.device_ = next(net.module_.parameters()).device
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
+        tags = super().__sklearn_tags__()  # episode regressor, target optional (_base)
         tags.non_deterministic = True  # on CUDA; on CPU a fixed random_state is reproducible
         return tags

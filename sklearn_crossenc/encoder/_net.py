@@ -6,8 +6,15 @@ step on a GPU. :class:`CrossSubjectNet` keeps skorch's structure (``initialize``
 ``module_`` / ``optimizer_`` / ``criterion_``, ``history``, callbacks, ``partial_fit``,
 pickling) but overrides ``fit_loop``: each epoch draws the seed's clips in one vectorised
 call, moves their indices to the device once, and builds every batch with one
-``index_select`` from the resident training tensor. Per-batch callbacks are notified only
-when a callback actually implements ``on_batch_begin`` / ``on_batch_end``.
+``index_select`` from the resident training tensor.
+
+Callbacks get every notification skorch documents: ``on_train_begin/end`` and
+``on_epoch_begin/end`` always; ``on_batch_begin/end`` and ``on_grad_computed`` (with the
+net's ``named_parameters``, between ``backward`` and the optimizer step) whenever some
+callback implements one of them; without such a callback the step loop stays free of
+them: that is what keeps it fast. skorch's per-batch history rows (``train_loss``,
+``train_batch_size``) are written after each epoch from one host copy of the losses (with
+batch hooks, the row is opened before the step, so ``LRScheduler`` can record there).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
-from skorch.utils import get_map_location
+from skorch.utils import TeeGenerator, get_map_location
 
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ..metrics import pearson_map
@@ -106,6 +113,32 @@ def _overrides(cb, name: str) -> bool:
     return getattr(type(cb), name, None) is not getattr(Callback, name)
 
 
+class _StepHooks:
+    """The per-step notifications some callback wants (none: the loop skips them all)."""
+
+    def __init__(self, net):
+        self.net = net
+        cbs = [cb for _, cb in net.callbacks_]
+        self.batch = [cb for cb in cbs if _overrides(cb, "on_batch_begin")
+                      or _overrides(cb, "on_batch_end")]
+        self.grad = [cb for cb in cbs if _overrides(cb, "on_grad_computed")]
+
+    def batch_begin(self, batch, size: int) -> None:
+        self.net.history.new_batch()
+        self.net.history.record_batch("train_batch_size", size)
+        for cb in self.batch:
+            cb.on_batch_begin(self.net, batch=batch, training=True)
+
+    def grad_computed(self, batch) -> None:
+        params = TeeGenerator(self.net.get_all_learnable_params())
+        for cb in self.grad:
+            cb.on_grad_computed(self.net, named_parameters=params, batch=batch, training=True)
+
+    def batch_end(self, batch, loss, y_pred) -> None:
+        for cb in self.batch:
+            cb.on_batch_end(self.net, batch=batch, training=True, loss=loss, y_pred=y_pred)
+
+
 class CrossSubjectNet(NeuralNet):
     """skorch ``NeuralNet`` for :class:`CrossSubjectConvLinearEncoder` on resident clips.
 
@@ -118,10 +151,6 @@ class CrossSubjectNet(NeuralNet):
         Clips per epoch (the seed's ``n_train_samples``).
     sampler_seed : int or None
         Seed of the clip sampler's ``numpy.random.Generator``.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        See :func:`lr_factor`.
-    warmup : float, default=0.0
-        Warm-up fraction for ``"cosine"``.
     **kwargs
         Passed to ``skorch.NeuralNet`` (``criterion``, ``optimizer``, ``lr``,
         ``batch_size``, ``max_epochs``, ``callbacks``, ``device``, ``verbose``, ...).
@@ -131,7 +160,11 @@ class CrossSubjectNet(NeuralNet):
     ``fit`` / ``partial_fit`` take a :class:`FitData`. Each epoch records ``train_loss``
     (mean MSE over the epoch's clips) and, with validation episodes, ``valid_loss`` and
     ``valid_pearson`` (the seed's metric over the full validation episodes) in
-    ``history``. A NaN or Inf loss raises ``FloatingPointError`` naming the epoch and
+    ``history``, each with its ``<name>_best`` flag as skorch's scoring callbacks record
+    it (so ``Checkpoint``'s default ``monitor="valid_loss_best"`` works). A learning-rate
+    schedule is a callback (:class:`~sklearn_crossenc.encoder.LRSchedule` or skorch's
+    ``LRScheduler``); ``total_steps_`` is the last step of the current ``fit_loop`` call.
+    A NaN or Inf loss raises ``FloatingPointError`` naming the epoch and
     the step (checked every step on CPU, as the seed does; on CUDA once per epoch, to
     keep the device queue full, naming the first bad step).
     """
@@ -143,16 +176,12 @@ class CrossSubjectNet(NeuralNet):
         sample_length: int = 64,
         samples_per_epoch: int = 2000,
         sampler_seed=None,
-        lr_schedule: str = "constant",
-        warmup: float = 0.0,
         **kwargs,
     ):
         super().__init__(module, **kwargs)
         self.sample_length = sample_length
         self.samples_per_epoch = samples_per_epoch
         self.sampler_seed = sampler_seed
-        self.lr_schedule = lr_schedule
-        self.warmup = warmup
 
     def get_default_callbacks(self):
         # Epoch-level losses are recorded by fit_loop itself (no per-batch history).
@@ -162,6 +191,7 @@ class CrossSubjectNet(NeuralNet):
         super().initialize()
         self.sampler_rng_ = np.random.default_rng(self.sampler_seed)
         self.global_step_ = 0
+        self.total_steps_ = 0
         return self
 
     # ------------------------------------------------------------------ training
@@ -196,20 +226,16 @@ class CrossSubjectNet(NeuralNet):
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else int(epochs)
         kwargs = {"dataset_train": X.store, "dataset_valid": X.valid or None}
-        batch_hooks = [
-            cb for _, cb in self.callbacks_
-            if _overrides(cb, "on_batch_begin") or _overrides(cb, "on_batch_end")
-        ]
-        steps_per_epoch = math.ceil(self.samples_per_epoch / self.batch_size)
-        total_steps = self.global_step_ + epochs * steps_per_epoch
+        hooks = _StepHooks(self)
+        self.total_steps_ = self.global_step_ + epochs * math.ceil(
+            self.samples_per_epoch / self.batch_size)
         for _ in range(epochs):
             self.notify("on_epoch_begin", **kwargs)
-            train_loss = self._train_epoch(X.store, batch_hooks, total_steps)
-            self.history.record("train_loss", train_loss)
+            self._record("train_loss", self._train_epoch(X.store, hooks), lower_is_better=True)
             if X.valid:
                 loss, r = self.validation_scores(X.valid, X.valid_y)
-                self.history.record("valid_loss", loss)
-                self.history.record("valid_pearson", r)
+                self._record("valid_loss", loss, lower_is_better=True)
+                self._record("valid_pearson", r, lower_is_better=False)
             try:
                 self.notify("on_epoch_end", **kwargs)
             except KeyboardInterrupt:
@@ -217,7 +243,15 @@ class CrossSubjectNet(NeuralNet):
                 break
         return self
 
-    def _train_epoch(self, store: ClipStore, batch_hooks, total_steps: int) -> float:
+    def _record(self, key: str, value: float, *, lower_is_better: bool) -> None:
+        """Record ``key`` and ``key_best`` (as skorch's scoring callbacks do)."""
+        previous = [row[key] for row in self.history[:-1] if key in row]
+        sign = 1.0 if lower_is_better else -1.0
+        best = not previous or sign * value < min(sign * v for v in previous)
+        self.history.record(key, value)
+        self.history.record(key + "_best", bool(best))
+
+    def _train_epoch(self, store: ClipStore, hooks: _StepHooks) -> float:
         """One epoch of the seed's loop on resident clips; returns the mean loss."""
         module, opt, crit = self.module_, self.optimizer_, self.criterion_
         module.train()
@@ -232,33 +266,40 @@ class CrossSubjectNet(NeuralNet):
         losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
         sizes = torch.tensor([min(B, n - i * B) for i in range(n_steps)], dtype=torch.float32)
         epoch = len(self.history)
-        base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
         for step in range(n_steps):
-            if self.lr_schedule != "constant":
-                f = lr_factor(self.lr_schedule, self.global_step_, total_steps, self.warmup)
-                for g, lr0 in zip(opt.param_groups, base_lrs, strict=True):
-                    g.setdefault("initial_lr", lr0)
-                    g["lr"] = lr0 * f
             xb, yb = store.gather(index[step * B: (step + 1) * B])  # (S, b, L, C) each
             batch = (xb, yb)
-            for cb in batch_hooks:
-                cb.on_batch_begin(self, batch=batch, training=True)
+            if hooks.batch:
+                hooks.batch_begin(batch, int(sizes[step]))
             y_pred = module.forward_subject_major(xb)  # (S, b, L, C)
             loss = crit(y_pred, yb)
             if check_each_step and not math.isfinite(loss.item()):
                 self._raise_nonfinite(epoch, step, n_steps, loss.item())
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if hooks.grad:
+                hooks.grad_computed(batch)
             opt.step()
             losses[step] = loss.detach()
             self.global_step_ += 1
-            for cb in batch_hooks:
-                cb.on_batch_end(self, batch=batch, training=True, loss=loss, y_pred=y_pred)
+            if hooks.batch:
+                hooks.batch_end(batch, loss, y_pred)
         losses = losses.cpu()
         if not check_each_step and not torch.isfinite(losses).all():
             bad = int(torch.nonzero(~torch.isfinite(losses))[0])
             self._raise_nonfinite(epoch, bad, n_steps, float(losses[bad]))
+        self._record_batches(losses.tolist(), sizes.int().tolist(), made=bool(hooks.batch))
         return float((losses * sizes).sum() / sizes.sum())
+
+    def _record_batches(self, losses: list, sizes: list, *, made: bool) -> None:
+        """skorch's per-batch rows (``train_loss``, ``train_batch_size``), written after
+        the epoch (one host sync); ``made``: the batch hooks already opened them."""
+        if not made:
+            for size in sizes:
+                self.history.new_batch()
+                self.history.record_batch("train_batch_size", size)
+        for row, loss in zip(self.history[-1]["batches"][-len(losses):], losses, strict=True):
+            row["train_loss"] = loss
 
     @staticmethod
     def _check_loss_each_step(device: torch.device) -> bool:

@@ -17,13 +17,43 @@ import numpy as np
 
 from .._device import resolve_device
 from .._interrupt import interrupt_guard
-from ._preflight import preflight_grid
+from ._preflight import check_threads, preflight_grid
 from ._settings import encoder_params
 
-__all__ = ["SPLITS", "cv_splitter", "run_grid_search"]
+__all__ = ["SCORINGS", "SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
 
 #: Fold kinds: ``season`` (GroupKFold, one group per season) or ``kfold`` (KFold over runs).
 SPLITS = ("season", "kfold")
+
+#: ``--scoring`` names -> episode metric of :mod:`sklearn_crossenc.scoring`.
+SCORINGS = {"pearson": "pearson", "mse": "neg_mean_squared_error", "r2": "r2"}
+
+
+def search_scoring(names: Sequence[str], trim: int = 0):
+    """``(scoring, refit_key, rank_column)`` for ``GridSearchCV`` from ``--scoring`` names.
+
+    One name: a single scorer (columns ``*_test_score``). Several: a dict, refit on the
+    first (columns ``*_test_<name>``; ``mse`` is ``neg_mean_squared_error``).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs.grid import search_scoring
+    >>> scoring, key, rank = search_scoring(["r2", "mse"], trim=5)
+    >>> sorted(scoring), key, rank
+    (['neg_mean_squared_error', 'r2'], 'r2', 'rank_test_r2')
+    """
+    from ..scoring import make_episode_scorer
+
+    names = list(names)
+    bad = [n for n in names if n not in SCORINGS]
+    if not names or bad or len(set(names)) != len(names):
+        raise ValueError(f"--scoring takes distinct names among {', '.join(SCORINGS)}; "
+                         f"got {' '.join(map(str, names)) or 'none'}.")
+    if len(names) == 1:
+        return make_episode_scorer(SCORINGS[names[0]], trim=trim), True, "rank_test_score"
+    scoring = {SCORINGS[n]: make_episode_scorer(SCORINGS[n], trim=trim) for n in names}
+    first = SCORINGS[names[0]]
+    return scoring, first, f"rank_test_{first}"
 
 
 def _noop(msg: str) -> None:
@@ -112,6 +142,10 @@ def run_grid_search(
     scheduler: str | None = None,
     device: str = "auto",
     random_state: int | None = 0,
+    threads: int | None = None,
+    trim: int = 0,
+    scoring: Sequence[str] = ("pearson",),
+    refit: bool = False,
     quick: bool = False,
     progress: bool = False,
     verbose: int = 0,
@@ -140,6 +174,14 @@ def run_grid_search(
         Device of the encoder (resolved by each worker on a cluster).
     random_state : int or None, default=0
         ``random_state`` of the encoder.
+    threads : int or None, default=None
+        torch threads of each fit (the encoder's ``n_threads``).
+    trim : int, default=0
+        Time points left out at each end of every run by the scorers.
+    scoring : sequence of {"pearson", "mse", "r2"}, default=("pearson",)
+        Scorers; the first ranks the candidates (see :func:`search_scoring`).
+    refit : bool, default=False
+        Refit the best candidate on all runs; returned as ``best_estimator``.
     quick : bool, default=False
         The jobs' quick encoder settings (a smoke run).
     progress : bool, default=False
@@ -153,20 +195,21 @@ def run_grid_search(
     -------
     result : dict
         ``cv_results`` (the search's ``cv_results_``), ``best_params``, ``best_score``,
-        ``n_candidates``, ``n_runs``, ``n_jobs``, ``wall_s`` and ``data_dir``.
+        ``n_candidates``, ``n_runs``, ``n_jobs``, ``wall_s``, ``data_dir``, ``rank_column``
+        (the ranking metric's column) and ``best_estimator`` (None without ``refit``).
     """
     from sklearn.model_selection import GridSearchCV
 
     from ..data import as_episodes, ensure_default_dataset, episode_groups, load_friends
     from ..encoder import CrossSubjectEncoder
-    from ..metrics import pearson_scorer
 
     log = log or _noop
     device = _check_options(param_grid, n_jobs, scheduler, device)
+    scorers, refit_key, rank_column = search_scoring(scoring, trim)
     root = data_dir if data_dir is not None else ensure_default_dataset(progress=progress, log=log)
     preflight_grid(root, seasons=seasons, param_grid=param_grid, base_params=lambda n: (
         encoder_params(quick=quick, random_state=random_state, device=device,
-                       min_train_length=n)))
+                       min_train_length=n, n_threads=check_threads(threads))))
     log(f"Loading Friends seasons {' '.join(map(str, seasons))} from {root} ...")
     data = load_friends(root, seasons=seasons, progress=progress)
     X = as_episodes(data)  # list of (S, T_i, C)
@@ -174,25 +217,29 @@ def run_grid_search(
     splitter = cv_splitter(split, cv, groups)
     estimator = CrossSubjectEncoder(**encoder_params(
         quick=quick, random_state=random_state, device=device,
-        min_train_length=min(x.shape[1] for x in X),
+        min_train_length=min(x.shape[1] for x in X), n_threads=threads,
     ))
     n_candidates = int(np.prod([len(v) for v in param_grid.values()]))
     n_jobs = -1 if scheduler is not None and n_jobs == 1 else n_jobs
     where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
     log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
         f"n_jobs={n_jobs}{where} ...")
-    search = GridSearchCV(estimator, dict(param_grid), scoring=pearson_scorer, cv=splitter,
-                          n_jobs=n_jobs, refit=False, error_score="raise", verbose=verbose)
+    search = GridSearchCV(estimator, dict(param_grid), scoring=scorers, cv=splitter,
+                          n_jobs=n_jobs, refit=refit_key if refit else False,
+                          error_score="raise", verbose=verbose)
     t0 = time.perf_counter()
     with interrupt_guard(), _parallel_backend(scheduler, X):
         search.fit(X, groups=groups if split == "season" else None)
+    best = int(np.argmin(search.cv_results_[rank_column]))
     return {
         "cv_results": search.cv_results_,
-        "best_params": search.cv_results_["params"][int(search.best_index_)],
-        "best_score": float(search.best_score_),
+        "best_params": search.cv_results_["params"][best],
+        "best_score": float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
         "n_candidates": n_candidates,
         "n_runs": len(X),
         "n_jobs": n_jobs,
         "wall_s": time.perf_counter() - t0,
         "data_dir": str(root),
+        "rank_column": rank_column,
+        "best_estimator": search.best_estimator_ if refit else None,
     }

@@ -21,6 +21,7 @@ from ._cv_results import (
     cv_results_rows,
     format_grid_table,
     grid_csv,
+    write_best_estimator,
     write_grid_results,
 )
 from ._figures import FIGURES, write_figures
@@ -40,6 +41,7 @@ __all__ = [
     "report_markdown",
     "to_jsonable",
     "write_figures",
+    "write_best_estimator",
     "write_grid_results",
     "write_report",
 ]

@@ -8,16 +8,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write_text
+from .._io import atomic_path, atomic_write_text
 
-__all__ = ["GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv", "write_grid_results"]
+__all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
+           "write_best_estimator", "write_grid_results"]
 
 #: File name of the grid search's ``cv_results_`` table.
 GRID_CSV = "grid_results.csv"
+#: File name of the refitted best estimator (joblib), next to the CSV.
+BEST_MODEL = "best_estimator.joblib"
 
 
-def cv_results_rows(cv_results) -> tuple[list[str], list[list]]:
+def _metrics(cv_results) -> list[str]:
+    """Scorer names of ``cv_results_``: ``["score"]`` for one scorer, else their keys."""
+    return [k[len("rank_test_"):] for k in cv_results if k.startswith("rank_test_")]
+
+
+def cv_results_rows(cv_results, rank_column=None) -> tuple[list[str], list[list]]:
     """Columns and rows of ``cv_results_`` (without the ``params`` dicts), ranked best first.
+
+    ``rank_column`` (default: the first ``rank_test_*`` column) orders the rows.
 
     Examples
     --------
@@ -28,7 +38,8 @@ def cv_results_rows(cv_results) -> tuple[list[str], list[list]]:
     (['rank_test_score', 'mean_test_score'], [[1, 0.3], [2, 0.1]])
     """
     columns = [k for k in cv_results if k != "params"]
-    order = np.argsort(np.asarray(cv_results["rank_test_score"]), kind="stable")
+    rank_column = rank_column or f"rank_test_{_metrics(cv_results)[0]}"
+    order = np.argsort(np.asarray(cv_results[rank_column]), kind="stable")
     rows = []
     for i in order:
         row = []
@@ -43,16 +54,21 @@ def cv_results_rows(cv_results) -> tuple[list[str], list[list]]:
     return columns, rows
 
 
-def format_grid_table(cv_results) -> str:
-    """Rank, mean and std of the score, fit time and parameters, best candidate first."""
-    columns, rows = cv_results_rows(cv_results)
+def format_grid_table(cv_results, rank_column=None) -> str:
+    """Rank, mean and std of each score, fit time and parameters, best candidate first."""
+    columns, rows = cv_results_rows(cv_results, rank_column)
+    rank_column = rank_column or f"rank_test_{_metrics(cv_results)[0]}"
+    metrics = _metrics(cv_results)
     params = [c for c in columns if c.startswith("param_")]
-    shown = ["rank_test_score", "mean_test_score", "std_test_score", "mean_fit_time"] + params
-    idx = [columns.index(c) for c in shown]
-    header = ["rank", "mean r", "std r", "fit (s)"] + [c[len("param_"):] for c in params]
+    scores = [c for m in metrics for c in (f"mean_test_{m}", f"std_test_{m}")]
+    idx = [columns.index(c) for c in [rank_column, *scores, "mean_fit_time", *params]]
+    names = ["r"] if metrics == ["score"] else metrics
+    header = (["rank"] + [f"{w} {m}" for m in names for w in ("mean", "std")] + ["fit (s)"]
+              + [c[len("param_"):] for c in params])
+    k = 1 + len(scores)
     cells = [
-        [str(r[idx[0]]), f"{r[idx[1]]:.4f}", f"{r[idx[2]]:.4f}", f"{r[idx[3]]:.1f}"]
-        + [str(r[j]) for j in idx[4:]]
+        [str(r[idx[0]])] + [f"{r[j]:.4f}" for j in idx[1:k]] + [f"{r[idx[k]]:.1f}"]
+        + [str(r[j]) for j in idx[k + 1:]]
         for r in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
@@ -62,9 +78,9 @@ def format_grid_table(cv_results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def grid_csv(cv_results) -> str:
+def grid_csv(cv_results, rank_column=None) -> str:
     """``cv_results_`` as CSV text, one row per candidate, best first."""
-    columns, rows = cv_results_rows(cv_results)
+    columns, rows = cv_results_rows(cv_results, rank_column)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -72,6 +88,25 @@ def grid_csv(cv_results) -> str:
     return buf.getvalue()
 
 
-def write_grid_results(cv_results, out_dir) -> Path:
+def write_grid_results(cv_results, out_dir, rank_column=None) -> Path:
     """Write ``grid_results.csv`` into ``out_dir`` atomically and return its path."""
-    return atomic_write_text(Path(out_dir) / GRID_CSV, grid_csv(cv_results))
+    return atomic_write_text(Path(out_dir) / GRID_CSV, grid_csv(cv_results, rank_column))
+
+
+def write_best_estimator(estimator, out_dir) -> Path:
+    """Save ``estimator`` with joblib as ``best_estimator.joblib`` in ``out_dir``, atomically.
+
+    Examples
+    --------
+    >>> import tempfile, joblib
+    >>> from sklearn_crossenc import MeanOfOthers
+    >>> from sklearn_crossenc.report import write_best_estimator
+    >>> path = write_best_estimator(MeanOfOthers(), tempfile.mkdtemp())
+    >>> path.name, type(joblib.load(path)).__name__
+    ('best_estimator.joblib', 'MeanOfOthers')
+    """
+    import joblib
+
+    with atomic_path(Path(out_dir) / BEST_MODEL) as tmp:
+        joblib.dump(estimator, tmp)
+    return Path(out_dir) / BEST_MODEL

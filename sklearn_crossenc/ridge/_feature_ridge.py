@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import CrossSubjectScoreMixin
+from .._base import CrossSubjectScoreMixin, episode_tags
 from .._validation import check_episodes, check_trim
 from ._design import _single_index, _window_index
 from ._folds import episode_splits, progress_ticker
@@ -354,3 +354,8 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
         ys = check_episodes(y, name="y", dtype=None)
         pred = self.predict(X, lengths=[ep.shape[1] for ep in ys])
         return pearson_map(ys, pred, trim=trim)
+
+    def __sklearn_tags__(self):
+        # Input: a list of dicts of stimulus features; y (fMRI episodes) is required.
+        return episode_tags(super().__sklearn_tags__(), regressor=True, target_required=True,
+                            dict_input=True)
