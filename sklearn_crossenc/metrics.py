@@ -50,8 +50,8 @@ def pearson_r(y_true, y_pred) -> np.ndarray:
     instead, so r is unchanged when either array is multiplied by a positive number of
     any scale. At fMRI scales (values of order 0.1-1, hundreds of time points) it
     equals the seed's metric to ~1e-8. A constant column (spread at most
-    ``RTOL = 1e-10`` of its magnitude) gives 0, as the seed's epsilon does, never NaN.
-    Computed in float64.
+    ``RTOL = 1e-10`` of its magnitude) gives 0, as the seed's epsilon does; a column
+    holding NaN or Inf gives NaN. Computed in float64.
 
     Parameters
     ----------
@@ -82,7 +82,10 @@ def pearson_r(y_true, y_pred) -> np.ndarray:
         )
     a, ok_a = _unit_columns(y_true)  # (T, C)
     b, ok_b = _unit_columns(y_pred)  # (T, C)
-    return np.where(ok_a & ok_b, np.einsum("tc,tc->c", a, b), 0.0)
+    r = np.where(ok_a & ok_b, np.einsum("tc,tc->c", a, b), 0.0)
+    # A NaN or Inf anywhere in a column (a diverged model) shows as NaN, never as 0.
+    bad = ~(np.isfinite(y_true).all(axis=0) & np.isfinite(y_pred).all(axis=0))
+    return np.where(bad, np.nan, r)
 
 
 def _trimmed(ep: np.ndarray, trim: int) -> np.ndarray:

@@ -179,19 +179,6 @@ def test_stats_of_pieces_add_up_to_the_stats_of_the_whole_in_every_field():
         ridge_stats([X[:25], X[25:]], [Y[:25]])  # a target missing for the second piece
 
 
-def test_pearson_r_eps_keyword_is_added_to_each_norm():
-    """Mutants ``+ eps`` -> ``- eps``: the documented role of ``eps`` (with an explicit value,
-    so the test does not depend on the default)."""
-    from sklearn_crossenc.metrics import pearson_r
-
-    rng = np.random.default_rng(7)
-    a, b = 0.5 * rng.standard_normal((50, 3)), 0.5 * rng.standard_normal((50, 3))
-    ac, bc = a - a.mean(0), b - b.mean(0)
-    ref = (ac * bc).sum(0) / ((np.linalg.norm(ac, axis=0) + 1.0)
-                              * (np.linalg.norm(bc, axis=0) + 1.0))
-    np.testing.assert_allclose(pearson_r(a, b, eps=1.0), ref, rtol=1e-12)
-
-
 def test_one_time_point_validation_fold_is_scored_not_refused():
     """Mutant ``val.n == 0`` -> ``val.n == 1``: only an empty fold is an error."""
     from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats
