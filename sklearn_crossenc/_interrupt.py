@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 
 __all__ = [
@@ -97,6 +98,18 @@ def reraise_as_keyboard_interrupt():
         raise KeyboardInterrupt(*exc.args) from None
 
 
+def _quiet_unraisable(previous):
+    """An unraisable hook that drops :class:`Interrupted`: a signal that lands in a weakref
+    callback or ``__del__`` cannot propagate from there; it is recorded and raised again by
+    :func:`check_interrupted`, so Python's "Exception ignored in ..." report is noise."""
+
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, (Interrupted, KeyboardInterrupt)):
+            previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def catch_signals(signums=(signal.SIGINT, signal.SIGTERM)):
     """Inside the block, the signals ``signums`` raise :class:`Interrupted`, and leave it
@@ -121,6 +134,8 @@ def catch_signals(signums=(signal.SIGINT, signal.SIGTERM)):
         yield
         return
     previous = {s: signal.signal(s, _handler) for s in signums}
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous_hook)
     _STATE["depth"] += 1
     try:
         with reraise_as_keyboard_interrupt():
@@ -129,6 +144,7 @@ def catch_signals(signums=(signal.SIGINT, signal.SIGTERM)):
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        sys.unraisablehook = previous_hook
         _STATE["depth"] -= 1
         if _STATE["depth"] == 0:
             _STATE["signum"] = None

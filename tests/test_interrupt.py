@@ -85,3 +85,36 @@ def test_cleanup_is_not_cut_short_by_a_signal():
 def test_outside_catch_signals_nothing_is_recorded():
     check_interrupted()  # no error
     assert received_signal() is None
+
+
+def test_a_signal_lost_in_a_weakref_callback_is_not_reported_and_still_stops():
+    """A signal that lands where Python cannot raise (a weakref callback, ``__del__``) is
+    neither printed as "Exception ignored" nor lost: it stops the block afterwards."""
+    import gc
+    import sys
+    import weakref
+
+    from sklearn_crossenc._interrupt import catch_signals
+
+    reports, reached = [], []
+    previous = sys.unraisablehook
+    sys.unraisablehook = reports.append
+    try:
+        class Thing:
+            pass
+
+        def callback(ref):  # the handler runs here, as when SIGINT arrives in the callback
+            _interrupt._handler(signal.SIGINT, None)
+
+        with pytest.raises(KeyboardInterrupt):
+            with catch_signals():
+                thing = Thing()
+                ref = weakref.ref(thing, callback)  # noqa: F841
+                del thing
+                gc.collect()
+                reached.append(True)  # the callback's exception could not propagate
+        assert reached == [True]
+        assert reports == []  # not reported as "Exception ignored in ..."
+    finally:
+        sys.unraisablehook = previous
+    assert _interrupt.received_signal() is None
