@@ -39,7 +39,6 @@ from ._settings import EVAL_SETS, MODELS, check_fraction, make_model, model_para
 __all__ = ["MODELS", "EVAL_SETS", "resolve_models", "load_protocol", "run_comparison"]
 
 
-
 def _noop(msg: str) -> None:
     pass
 
@@ -57,6 +56,7 @@ def _check_options(models, device, trim, early_stopping) -> tuple[list[str], str
 
 
 def _check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
+    """The evaluation's options and a given parcellation, checked before any work."""
     from ..evaluation._intervals import check_confidence
 
     if atlas is not None and not Path(atlas).expanduser().is_file():
