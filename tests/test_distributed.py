@@ -11,6 +11,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+import dask  # noqa: E402
 import torch  # noqa: E402
 from joblib._dask import DaskDistributedBackend  # noqa: E402
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate  # noqa: E402
@@ -32,8 +33,11 @@ SCORE_KEYS = ("split0_test_score", "split1_test_score", "mean_test_score", "rank
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+    # The active memory manager (on by default since dask 2022.11) drops replicas it deems
+    # redundant every 2 s, so "every worker holds the broadcast copy" would be a race: off.
+    with dask.config.set({"distributed.scheduler.active-memory-manager.start": False}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0")
     with cluster, distributed.Client(cluster, set_as_default=False) as c:
         c.wait_for_workers(2)
         yield c
