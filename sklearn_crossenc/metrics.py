@@ -183,6 +183,9 @@ class _PearsonScorer:
     def __call__(self, estimator, X, y=None, **kwargs):
         y_pred = estimator.predict(X)
         y_true = y if y is not None else _self_target(estimator, X)
+        return self._score(y_true, y_pred)
+
+    def _score(self, y_true, y_pred) -> float:
         return pearson_score(y_true, y_pred, trim=self.trim)
 
     def __repr__(self):

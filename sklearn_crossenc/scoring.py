@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_episodes, check_same_structure, check_trim
-from .metrics import _self_target, _trimmed, pearson_map, pearson_scorer
+from .metrics import _PearsonScorer, _trimmed, pearson_map, pearson_scorer
 
 __all__ = [
     "EPISODE_SCORERS",
@@ -109,16 +109,15 @@ METRICS = {
 }
 
 
-class _EpisodeScorer:
-    """Callable ``(estimator, X, y=None) -> float`` usable as ``scoring=``."""
+class _EpisodeScorer(_PearsonScorer):
+    """Callable ``(estimator, X, y=None) -> float`` usable as ``scoring=``: the Pearson
+    scorer's target rule with any metric of :data:`METRICS`."""
 
     def __init__(self, metric: str, trim: int = 0):
         self.metric = metric
         self.trim = trim
 
-    def __call__(self, estimator, X, y=None, **kwargs):
-        y_pred = estimator.predict(X)
-        y_true = y if y is not None else _self_target(estimator, X)
+    def _score(self, y_true, y_pred) -> float:
         map_fn, sign = METRICS[self.metric]
         return sign * float(map_fn(y_true, y_pred, trim=self.trim).mean(axis=1).mean())
 
