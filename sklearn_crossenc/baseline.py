@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import CrossSubjectScoreMixin
+from ._param_validation import ParamsMixin
 from ._validation import check_episodes, restore_structure
 
 __all__ = ["MeanOfOthers", "mean_of_others"]
@@ -44,7 +45,7 @@ def mean_of_others(episode: np.ndarray) -> np.ndarray:
     return (total - episode) / episode.dtype.type(n_subjects - 1)  # (S, T, C)
 
 
-class MeanOfOthers(CrossSubjectScoreMixin, BaseEstimator):
+class MeanOfOthers(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     """Predict each subject by the mean of the other subjects.
 
     The model-free leave-one-subject-out reference: subject ``s`` at time ``t`` is
@@ -89,6 +90,7 @@ class MeanOfOthers(CrossSubjectScoreMixin, BaseEstimator):
         -------
         self : MeanOfOthers
         """
+        self._check_params()  # no parameters: the table is empty
         eps = check_episodes(X, min_subjects=2)
         self.n_subjects_, _, self.n_parcels_ = eps[0].shape
         return self

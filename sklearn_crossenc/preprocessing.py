@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import episode_tags
+from ._param_validation import Boolean, Interval, ParamsMixin
 from ._validation import check_episodes, check_same_structure, restore_structure
 
 __all__ = ["EpisodeZScore", "episode_moments", "zscore_episode"]
@@ -68,7 +69,7 @@ def zscore_episode(
     return x.astype(_out_dtype(episode.dtype), copy=False)
 
 
-class EpisodeZScore(TransformerMixin, BaseEstimator):
+class EpisodeZScore(ParamsMixin, TransformerMixin, BaseEstimator):
     """Z-score each subject's parcels within each episode.
 
     For every episode and subject, each parcel's time series is centred on its mean
@@ -125,12 +126,11 @@ class EpisodeZScore(TransformerMixin, BaseEstimator):
         self.with_std = with_std
         self.eps = eps
 
-    def _check_params(self):
-        eps = self.eps
-        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
-            raise ValueError(f"eps must be a non-negative number; got {eps!r}.")
-        if not np.isfinite(eps) or eps < 0:
-            raise ValueError(f"eps must be a non-negative finite number; got {eps!r}.")
+    _parameter_table = {
+        "with_mean": [Boolean()],
+        "with_std": [Boolean()],
+        "eps": [Interval(float, 0, None)],
+    }
 
     def fit(self, X, y=None):
         """Validate ``X`` and record its subject and parcel counts.

@@ -178,7 +178,8 @@ def test_validation_fraction_and_patience(X4):
     assert "valid_pearson" in h[-1] and "valid_loss" in h[-1]
     # patience=3 within max_epochs=4: an early stop can only come 3 epochs after the best.
     assert len(h) == 4 or len(h) == enc.best_epoch_ + 3
-    with pytest.raises(ValueError, match=r"validation as a fraction must lie in \(0, 1\); got 1.5"):
+    with pytest.raises(ValueError, match=r"validation must be None or a number in \(0, 1\) or "
+                                         r"episodes; got 1.5"):
         CrossSubjectEncoder(validation=1.5, **FAST).fit(eps)
     with pytest.raises(ValueError, match="leaves 0 for validation"):
         CrossSubjectEncoder(validation=0.01, **FAST).fit(eps)
@@ -238,16 +239,22 @@ def test_predict_errors(fitted, X4):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(embed_dim=0), "embed_dim must be a positive integer; got 0"),
-    (dict(batch_size=2.5), "batch_size must be a positive integer; got 2.5"),
+    (dict(embed_dim=0), "CrossSubjectEncoder: embed_dim must be an integer >= 1; got 0"),
+    (dict(embed_dim=True), "embed_dim must be an integer >= 1; got True"),
+    (dict(batch_size=2.5), "batch_size must be an integer >= 1; got 2.5"),
+    (dict(normalize="maybe"), "normalize must be True or False; got 'maybe'"),
+    (dict(causal=1), "causal must be True or False; got 1"),
+    (dict(optimizer="lbfgsx"), "optimizer must be None, a torch.optim optimizer class or the "
+                               "name of one"),
+    (dict(optimizer="sgd", optimizer__betas=(0.9, 0.9)), "SGD has no argument 'betas'"),
     (dict(encoder_kernel_size=-1), "encoder_kernel_size must be an integer >= 0; got -1"),
     (dict(shared=False, subject_specific=False), "cannot both be False"),
-    (dict(lr=float("nan")), "lr must be a finite number"),
+    (dict(lr=float("nan")), "lr must be a number >= 0; got nan"),
     (dict(lr_schedule="step"), "lr_schedule must be one of"),
-    (dict(warmup=1.0), "warmup must be a fraction"),
+    (dict(warmup=1.0), r"warmup must be a number in \[0, 1\); got 1.0"),
     (dict(causal=True, encoder_kernel_size=4), "odd encoder_kernel_size; got 4"),
     (dict(device="tpu"), "unknown device 'tpu'"),
-    (dict(n_threads=0), "n_threads must be None or a positive integer"),
+    (dict(n_threads=0), "n_threads must be None or an integer >= 1; got 0"),
 ])
 def test_parameter_errors(params, match, X4):
     with pytest.raises(ValueError, match=match):

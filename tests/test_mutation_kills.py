@@ -138,7 +138,7 @@ def test_solver_defaults_fit_an_intercept_like_sklearn():
     np.testing.assert_allclose(np.ravel(scores), expected, atol=1e-7)
 
 
-@pytest.mark.parametrize("scoring", ["r2", "pearson", "neg_mse"])
+@pytest.mark.parametrize("scoring", ["r2", "pearson", "neg_mean_squared_error"])
 def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
     """Mutants of the clipping at 0 (``np.maximum(sse, 0.0)``, ``np.maximum(var_p, 0.0)``):
     with fMRI-scale targets (std about 0.5) the sums of squares are below 1."""
@@ -158,7 +158,7 @@ def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
         pred = Ridge(alpha=alpha).fit(X, Y).predict(Xv)
         if scoring == "r2":
             ref = r2_score(Yv, pred, multioutput="raw_values")
-        elif scoring == "neg_mse":
+        elif scoring == "neg_mean_squared_error":
             ref = -mean_squared_error(Yv, pred, multioutput="raw_values")
         else:
             ref = [np.corrcoef(Yv[:, c], pred[:, c])[0, 1] for c in range(3)]
@@ -185,7 +185,8 @@ def test_one_time_point_validation_fold_is_scored_not_refused():
 
     X, Y = _offset_problem()
     one = ridge_stats([X[:1]], [Y[:1]])
-    got = ridge_fold_scores(ridge_stats([X[1:]], [Y[1:]]), one, [1.0], scoring="neg_mse")
+    got = ridge_fold_scores(ridge_stats([X[1:]], [Y[1:]]), one, [1.0],
+                            scoring="neg_mean_squared_error")
     from sklearn.linear_model import Ridge
 
     pred = Ridge(alpha=1.0).fit(X[1:], Y[1:]).predict(X[:1])

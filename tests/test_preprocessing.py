@@ -125,10 +125,12 @@ def test_errors(episodes_list):
         est.transform(bad)
     with pytest.raises(ValueError, match="no episodes"):
         est.transform([])
-    with pytest.raises(ValueError, match="eps must be a non-negative"):
+    with pytest.raises(ValueError, match="EpisodeZScore: eps must be a number >= 0; got -1.0"):
         EpisodeZScore(eps=-1.0).fit(episodes_list)
-    with pytest.raises(ValueError, match="eps must be a non-negative"):
+    with pytest.raises(ValueError, match="eps must be a number >= 0; got 'small'"):
         EpisodeZScore(eps="small").fit(episodes_list)
+    with pytest.raises(ValueError, match="with_std must be True or False; got 'no'"):
+        EpisodeZScore(with_std="no").fit(episodes_list)
 
 
 def test_in_pipeline_with_encoder(episodes_list):

@@ -174,7 +174,7 @@ def test_loo_over_single_point_episodes_equals_ridgecv_alpha_per_target():
     X = rng.standard_normal((40, 3, 1, 4))  # 40 one-TR episodes, 3 subjects, 4 parcels
     X[:, 0] += 0.8 * X[:, 1]
     alphas = (0.01, 0.1, 1.0, 10.0, 100.0)
-    model = CrossSubjectRidge(alphas=alphas, cv=LeaveOneOut(), scoring="neg_mse",
+    model = CrossSubjectRidge(alphas=alphas, cv=LeaveOneOut(), scoring="neg_mean_squared_error",
                               dtype="float64").fit(X)
     for s in range(3):
         feats = np.stack([_others(ep, s)[0] for ep in X])  # (40, 4)
@@ -270,7 +270,9 @@ def test_verbose_progress_runs(capsys):
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"cv": 7}, "cv=7 folds need at least 7 episodes; got 6"),
-    ({"cv": 1}, "at least 2 folds"),
+    ({"cv": 1}, "cv must be an integer >= 2, a cross-validation splitter or an iterable"),
+    ({"fit_intercept": "no"}, "CrossSubjectRidge: fit_intercept must be True or False; got 'no'"),
+    ({"alphas": "1,2"}, "alphas must be a sequence of numbers; got '1,2'"),
     ({"alphas": (1.0, -1.0)}, "alphas must be finite and > 0"),
     ({"alphas": ()}, "non-empty"),
     ({"dtype": "float16"}, "dtype must be 'float32' or 'float64'; got 'float16'"),

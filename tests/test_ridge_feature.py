@@ -204,10 +204,12 @@ def test_errors():
         FeatureRidge(**ok).fit(short, y)
     with pytest.raises(ValueError, match="fewer than the 61 this operation needs"):
         FeatureRidge(**ok, trim=30).fit(X, y)
-    with pytest.raises(ValueError, match="stimulus_window must be an int >= 1"):
+    with pytest.raises(ValueError, match="FeatureRidge: stimulus_window must be an integer >= 1"):
         FeatureRidge(**{**ok, "stimulus_window": 0}).fit(X, y)
     with pytest.raises(ValueError, match="modalities must be a non-empty tuple"):
         FeatureRidge(**ok, modalities="visual").fit(X, y)
+    with pytest.raises(ValueError, match="fit_intercept must be True or False; got 'no'"):
+        FeatureRidge(**ok, fit_intercept="no").fit(X, y)
     model = FeatureRidge(**ok).fit(X, y)
     wrong = [dict(x) for x in X]
     wrong[3]["language"] = np.zeros((30, 5))

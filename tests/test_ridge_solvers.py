@@ -90,7 +90,7 @@ def test_solve_closed_form_and_sklearn(fit_intercept):
     np.testing.assert_allclose(intercept, ref.intercept_ if fit_intercept else 0.0, atol=1e-9)
 
 
-@pytest.mark.parametrize("scoring", ["r2", "pearson", "neg_mse"])
+@pytest.mark.parametrize("scoring", ["r2", "pearson", "neg_mean_squared_error"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_fold_scores_equal_explicit_predictions(scoring, fit_intercept):
     X, Y = _problem(seed=3)
@@ -102,7 +102,7 @@ def test_fold_scores_equal_explicit_predictions(scoring, fit_intercept):
         pred = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(X[tr], Y[tr]).predict(X[te])
         if scoring == "r2":
             want = r2_score(Y[te], pred, multioutput="raw_values")
-        elif scoring == "neg_mse":
+        elif scoring == "neg_mean_squared_error":
             want = -((Y[te] - pred) ** 2).mean(0)
         else:
             want = [np.corrcoef(Y[te][:, c], pred[:, c])[0, 1] for c in range(4)]

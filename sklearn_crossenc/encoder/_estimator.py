@@ -14,6 +14,15 @@ from skorch.utils import noop
 
 from .._base import CrossSubjectScoreMixin
 from .._device import resolve_device, torch_threads
+from .._param_validation import (
+    Boolean,
+    Checked,
+    InstanceOf,
+    Interval,
+    NoneValue,
+    Options,
+    ParamsMixin,
+)
 from .._validation import (
     check_callbacks,
     check_episodes,
@@ -25,6 +34,7 @@ from .._validation import (
 from ._callbacks import LRSchedule
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
+from ._optimizers import check_optimizer_params, resolve_optimizer
 from ._sampling import ClipStore
 
 __all__ = ["CrossSubjectEncoder"]
@@ -32,7 +42,7 @@ __all__ = ["CrossSubjectEncoder"]
 _SCHEDULES = ("constant", "cosine")
 
 
-class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
+class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     """Predict each subject's fMRI from the other subjects watching the same movie.
 
     The seed notebook's ``CrossSubjectConvLinearEncoderV2`` trained as the notebook
@@ -42,7 +52,8 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
     Parameters
     ----------
     embed_dim : int, default=64
-        Latent size.
+        Latent size: the notebook's training configuration (its results table); the
+        torch module keeps the notebook's class default, 256.
     encoder_kernel_size : int, default=7
         Depthwise temporal kernel after each subject's encoder; ``<= 1`` for none.
     decoder_kernel_size : int, default=0
@@ -96,8 +107,9 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
     callbacks : list or None, default=None
         Extra skorch callbacks (instances or ``(name, callback)`` pairs). They receive
         every notification skorch documents (see ``docs/sklearn.md``).
-    optimizer : torch optimizer class or None, default=None
-        None: ``torch.optim.AdamW`` (the seed's). ``lr`` and ``weight_decay`` are passed
+    optimizer : torch optimizer class, its name or None, default=None
+        None: ``torch.optim.AdamW`` (the seed's); a name such as ``"sgd"`` is the
+        ``torch.optim`` class of that name (any case). ``lr`` and ``weight_decay`` are passed
         to any optimizer; further arguments go as ``optimizer__<name>=value`` keywords
         (skorch's prefix routing; also usable in ``set_params`` and parameter grids).
     warm_start : bool, default=False
@@ -221,6 +233,27 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         return super().set_params(**params)
 
     # ---------------------------------------------------------------- checks
+    _parameter_table = {
+        **{name: [Interval(int, 1, None)] for name in (
+            "embed_dim", "batch_size", "sample_length", "samples_per_epoch", "max_epochs",
+            "patience")},
+        **{name: [Interval(int, 0, None)] for name in ("encoder_kernel_size",
+                                                       "decoder_kernel_size")},
+        **{name: [Boolean()] for name in (
+            "causal", "normalize", "shared", "subject_specific", "warm_start")},
+        **{name: [Interval(float, 0, None)] for name in ("lr", "weight_decay")},
+        "lr_schedule": [Options(*_SCHEDULES)],
+        "warmup": [Interval(float, 0, 1, closed="left")],
+        "validation": [NoneValue(), Interval(float, 0, 1, closed="neither"),
+                       InstanceOf((list, tuple, np.ndarray), "episodes")],
+        "device": [InstanceOf((str, torch.device), "a device name or torch.device")],
+        "n_threads": [NoneValue(), Interval(int, 1, None)],
+        "random_state": [Checked(check_random_state_param)],
+        "verbose": [Boolean(), Interval(int, 0, None)],
+        "callbacks": [Checked(check_callbacks)],
+        "optimizer": [Checked(resolve_optimizer)],
+    }
+
     def _check_params(self) -> None:
         for key in self._extra_params():
             if not key.startswith("optimizer__"):
@@ -228,34 +261,11 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
                     f"CrossSubjectEncoder got an unexpected keyword argument {key!r}; extra "
                     "keywords must be optimizer__<name> arguments of the optimizer."
                 )
-        for name in ("embed_dim", "batch_size", "sample_length", "samples_per_epoch",
-                     "max_epochs", "patience"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}.")
-        for name in ("encoder_kernel_size", "decoder_kernel_size"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{name} must be an integer >= 0; got {v!r}.")
-        for name in ("lr", "weight_decay"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a finite number >= 0; got {v!r}.")
-        if self.lr_schedule not in _SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {_SCHEDULES}; got {self.lr_schedule!r}.")
-        if not isinstance(self.warmup, numbers.Real) or not 0 <= self.warmup < 1:
-            raise ValueError(f"warmup must be a fraction in [0, 1); got {self.warmup!r}.")
-        if self.n_threads is not None and (
-            not isinstance(self.n_threads, numbers.Integral) or self.n_threads < 1
-        ):
-            raise ValueError(
-                f"n_threads must be None or a positive integer; got {self.n_threads!r}."
-            )
-        check_random_state_param(self.random_state)
-        check_callbacks(self.callbacks)
+        ParamsMixin._check_params(self)
         check_architecture(self.encoder_kernel_size, self.decoder_kernel_size,
                            causal=self.causal, encoders=(self.shared, self.subject_specific),
                            decoders=(self.shared, self.subject_specific))
+        check_optimizer_params(resolve_optimizer(self.optimizer), self._optimizer_params())
 
     def _module_kwargs(self, n_subjects: int, n_parcels: int) -> dict:
         return dict(
@@ -280,9 +290,7 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         v = self.validation
         if v is None:
             return episodes, targets, [], None
-        if isinstance(v, numbers.Real) and not isinstance(v, bool):
-            if not 0 < v < 1:
-                raise ValueError(f"validation as a fraction must lie in (0, 1); got {v!r}.")
+        if isinstance(v, numbers.Real) and not isinstance(v, bool):  # in (0, 1): checked
             n = len(episodes)
             n_val = int(round(v * n))
             if n_val < 1 or n_val >= n:
@@ -389,7 +397,7 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         return True
 
     def _new_net(self, n_subjects, n_parcels, device, sampler_seed, has_validation):
-        optimizer = torch.optim.AdamW if self.optimizer is None else self.optimizer
+        optimizer = resolve_optimizer(self.optimizer)
         fused = optimizer is torch.optim.AdamW and device.type == "cuda"
         return CrossSubjectNet(
             CrossSubjectConvLinearEncoder,

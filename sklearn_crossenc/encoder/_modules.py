@@ -98,7 +98,9 @@ class CrossSubjectConvLinearEncoder(nn.Module):
     fmri_dim : int, default=1000
         Number of parcels ``C``.
     embed_dim : int, default=256
-        Latent size ``D``.
+        Latent size ``D``. The defaults here are the notebook's class defaults (256, kernels
+        of 11); :class:`~sklearn_crossenc.encoder.CrossSubjectEncoder` defaults to the
+        notebook's training configuration (64, encoder kernel 7, no decoder kernel).
     encoder_kernel_size, decoder_kernel_size : int, default=11
         Temporal kernel of the per-subject encoders / decoders; ``<= 1`` means none.
     causal : bool, default=False

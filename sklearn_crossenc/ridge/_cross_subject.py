@@ -9,9 +9,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import CrossSubjectScoreMixin
+from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_same_structure, restore_structure
-from ._folds import episode_splits, progress_ticker
+from ..scoring import DEPRECATED_NAMES
+from ._folds import check_cv, episode_splits, progress_ticker
 from ._solvers import (
+    CRITERIA,
     DEFAULT_ALPHAS,
     _check_alphas,
     _check_dtype,
@@ -20,10 +23,28 @@ from ._solvers import (
     ridge_cv_episodes,
 )
 
-__all__ = ["CrossSubjectRidge"]
+__all__ = ["CrossSubjectRidge", "check_delays"]
 
 
-class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
+def check_delays(delays, name: str = "delays") -> tuple[int, ...]:
+    """``delays`` as a tuple of distinct ints; a clear error otherwise.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.ridge._cross_subject import check_delays
+    >>> check_delays(range(-1, 2))
+    (-1, 0, 1)
+    """
+    values = tuple(np.atleast_1d(np.asarray(delays, dtype=object)).tolist())
+    if not values or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                             for d in values):
+        raise ValueError(f"{name} must be a non-empty tuple of ints; got {delays!r}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat a value; got {delays!r}.")
+    return tuple(int(d) for d in values)
+
+
+class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     """Ridge regression from the other subjects' mean to each subject.
 
     For every target subject ``s``, the features at time ``t`` are the mean over the
@@ -51,7 +72,7 @@ class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
         Splits over *episodes*: an int ``k`` is ``KFold(k)`` (in order); any
         scikit-learn splitter (``GroupKFold``, ``PredefinedSplit``...) or an iterable of
         ``(train, test)`` episode-index arrays also works. Groups go through ``fit``.
-    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+    scoring : {"r2", "pearson", "neg_mean_squared_error"}, default="r2"
         Validation criterion, computed per target and fold, averaged over folds; the
         alpha with the highest average is kept per target.
     dtype : {"float32", "float64"}, default="float32"
@@ -106,17 +127,17 @@ class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.verbose = verbose
 
-    # -- helpers ----------------------------------------------------------------
-    def _check_delays(self) -> tuple[int, ...]:
-        if self.delays is None:
-            return (0,)
-        delays = tuple(np.atleast_1d(np.asarray(self.delays)).tolist())
-        if not delays or not all(isinstance(d, numbers.Integral) for d in delays):
-            raise ValueError(f"delays must be a non-empty tuple of ints; got {self.delays!r}.")
-        if len(set(delays)) != len(delays):
-            raise ValueError(f"delays must not repeat a value; got {self.delays!r}.")
-        return delays
+    _parameter_table = {
+        "alphas": [Checked(_check_alphas)],
+        "delays": [NoneValue(), Checked(check_delays)],
+        "cv": [Checked(check_cv)],
+        "scoring": [Options(*CRITERIA, *DEPRECATED_NAMES)],
+        "dtype": [Checked(_check_dtype)],
+        "fit_intercept": [Boolean()],
+        "verbose": [Boolean(), Interval(int, 0, None)],
+    }
 
+    # -- helpers ----------------------------------------------------------------
     def _features(self, episode: np.ndarray, s: int, dtype) -> np.ndarray:
         """Features of subject ``s`` in one episode (S, T, C): (T, P)."""
         n_subjects = episode.shape[0]
@@ -145,10 +166,11 @@ class CrossSubjectRidge(CrossSubjectScoreMixin, BaseEstimator):
         -------
         self : CrossSubjectRidge
         """
+        self._check_params()
         dtype = _check_dtype(self.dtype)
         alphas = _check_alphas(self.alphas)
         scoring = _check_scoring(self.scoring)
-        delays = self._check_delays()
+        delays = (0,) if self.delays is None else check_delays(self.delays)
         eps = check_episodes(X, min_subjects=2, dtype=None)
         if y is None:
             ys = eps

@@ -10,15 +10,31 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import CrossSubjectScoreMixin, episode_tags
+from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_trim
+from ..scoring import DEPRECATED_NAMES
 from ._design import _single_index, _window_index
-from ._folds import episode_splits, progress_ticker
-from ._solvers import KIT_ALPHAS, _check_alphas, _check_dtype, _check_scoring, ridge_cv_episodes
+from ._folds import check_cv, episode_splits, progress_ticker
+from ._solvers import (
+    CRITERIA,
+    KIT_ALPHAS,
+    _check_alphas,
+    _check_dtype,
+    _check_scoring,
+    ridge_cv_episodes,
+)
 
 __all__ = ["FeatureRidge"]
 
 
-class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
+def _check_modalities(mods, name: str = "modalities"):
+    if isinstance(mods, str) or not isinstance(mods, (list, tuple)) or not mods \
+            or not all(isinstance(m, str) for m in mods) or len(set(mods)) != len(mods):
+        raise ValueError(f"{name} must be a non-empty tuple of distinct names; got {mods!r}.")
+    return tuple(mods)
+
+
+class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     """The Algonauts development kit's stimulus-feature ridge encoder.
 
     Predicts each subject's fMRI from stimulus features (one ``(n_chunks, dims)``
@@ -58,7 +74,7 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
         Time points left out at the start and end of every training episode.
     cv : int, splitter, iterable or None, default=5
         Episode splits for alpha selection; None means the kit's leave-one-out.
-    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+    scoring : {"r2", "pearson", "neg_mean_squared_error"}, default="r2"
         Validation criterion with episode folds (unused with ``cv=None``, which
         minimises the leave-one-out squared error like ``RidgeCV``).
     dtype : {"float32", "float64"}, default="float64"
@@ -127,19 +143,18 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- validation -------------------------------------------------------------
-    def _check_params(self):
-        if not isinstance(self.hrf_delay, numbers.Integral) or self.hrf_delay < 0:
-            raise ValueError(f"hrf_delay must be an int >= 0; got {self.hrf_delay!r}.")
-        trim = check_trim(self.trim)
-        w = self.stimulus_window
-        if not isinstance(w, numbers.Integral) or w < 1:
-            raise ValueError(f"stimulus_window must be an int >= 1; got {w!r}.")
-        mods = self.modalities
-        if isinstance(mods, str) or not mods or len(set(mods)) != len(mods):
-            raise ValueError(
-                f"modalities must be a non-empty tuple of distinct names; got {mods!r}."
-            )
-        return tuple(mods), trim
+    _parameter_table = {
+        "hrf_delay": [Interval(int, 0, None)],
+        "stimulus_window": [Interval(int, 1, None)],
+        "alphas": [Checked(_check_alphas)],
+        "modalities": [Checked(_check_modalities)],
+        "trim": [Checked(check_trim)],
+        "cv": [NoneValue(), Checked(check_cv)],
+        "scoring": [Options(*CRITERIA, *DEPRECATED_NAMES)],
+        "dtype": [Checked(_check_dtype)],
+        "fit_intercept": [Boolean()],
+        "verbose": [Boolean(), Interval(int, 0, None)],
+    }
 
     def _check_features(self, X, modalities, n_dims=None, fitted=False) -> list[dict]:
         if isinstance(X, Mapping) or not isinstance(X, (list, tuple)):
@@ -221,7 +236,8 @@ class FeatureRidge(CrossSubjectScoreMixin, BaseEstimator):
         """
         from sklearn.preprocessing import StandardScaler
 
-        modalities, trim = self._check_params()
+        self._check_params()
+        modalities, trim = tuple(self.modalities), check_trim(self.trim)
         dtype = _check_dtype(self.dtype)
         alphas = _check_alphas(self.alphas)
         scoring = _check_scoring(self.scoring)

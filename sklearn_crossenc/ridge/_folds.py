@@ -7,7 +7,27 @@ import numbers
 
 import numpy as np
 
-__all__ = ["episode_splits", "progress_ticker"]
+__all__ = ["check_cv", "episode_splits", "progress_ticker"]
+
+
+def check_cv(cv, name: str = "cv"):
+    """``cv`` if it can split episodes: an int >= 2, a splitter or (train, test) pairs.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.ridge._folds import check_cv
+    >>> check_cv("5")
+    Traceback (most recent call last):
+    ...
+    ValueError: cv must be an integer >= 2, a cross-validation splitter or an iterable of (train, test) episode indices; got '5'.
+    """  # noqa: E501
+    ok = not isinstance(cv, (str, bytes, bool)) and (
+        (isinstance(cv, numbers.Integral) and cv >= 2) or callable(getattr(cv, "split", None))
+        or (not isinstance(cv, numbers.Number) and hasattr(cv, "__iter__")))
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= 2, a cross-validation splitter or an "
+                         f"iterable of (train, test) episode indices; got {cv!r}.")
+    return cv
 
 
 def episode_splits(cv, n_episodes: int, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import linalg
 
 from .._interrupt import interruptible
+from ..scoring import METRICS, metric_name
 
 __all__ = [
     "RidgeStats",
@@ -37,12 +38,14 @@ __all__ = [
     "solve_ridge_stats",
     "ridge_cv_stats",
     "ridge_cv_episodes",
-    "SCORINGS",
+    "CRITERIA",
     "DEFAULT_ALPHAS",
     "KIT_ALPHAS",
 ]
 
-SCORINGS = ("r2", "pearson", "neg_mse")
+#: Validation criteria of the ridge's alpha selection: the package's metrics
+#: (:data:`sklearn_crossenc.scoring.METRICS`), each in closed form here.
+CRITERIA = tuple(METRICS)
 #: Default grid of :class:`CrossSubjectRidge`: 17 values from 1e-2 to 1e6.
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 17))
 #: The Algonauts 2025 development kit's alphas (``RidgeCV`` of its baseline).
@@ -50,20 +53,19 @@ KIT_ALPHAS = (1e6, 1e5, 1e4, 1e3, 100.0, 10.0, 1.0, 0.5, 0.1, 0.05, 0.01, 0.005,
               1e-5)
 
 
-def _check_dtype(dtype) -> np.dtype:
+def _check_dtype(dtype, name: str = "dtype") -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.") from exc
+        raise ValueError(f"{name} must be 'float32' or 'float64'; got {dtype!r}.") from exc
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+        raise ValueError(f"{name} must be 'float32' or 'float64'; got {dtype!r}.")
     return dt
 
 
-def _check_scoring(scoring) -> str:
-    if scoring not in SCORINGS:
-        raise ValueError(f"scoring must be one of {SCORINGS}; got {scoring!r}.")
-    return scoring
+def _check_scoring(scoring, name: str = "scoring") -> str:
+    """A criterion of :data:`CRITERIA` (old spellings warn; see ``metric_name``)."""
+    return metric_name(scoring, name)
 
 
 # ----------------------------------------------------------------------------- features
@@ -261,12 +263,14 @@ def _eigh(xx: np.ndarray, dtype=np.float64):
     return np.maximum(lam.astype(np.float64), 0.0), V
 
 
-def _check_alphas(alphas) -> np.ndarray:
+def _check_alphas(alphas, name: str = "alphas") -> np.ndarray:
+    if isinstance(alphas, (str, bytes)) or np.asarray(alphas).dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a sequence of numbers; got {alphas!r}.")
     alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
     if alphas.ndim != 1 or alphas.size == 0:
-        raise ValueError(f"alphas must be a non-empty 1-D sequence; got shape {alphas.shape}.")
+        raise ValueError(f"{name} must be a non-empty 1-D sequence; got shape {alphas.shape}.")
     if not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
-        raise ValueError(f"alphas must be finite and > 0; got {alphas.tolist()}.")
+        raise ValueError(f"{name} must be finite and > 0; got {alphas.tolist()}.")
     return alphas
 
 
@@ -322,7 +326,7 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     train, val : RidgeStats
     alphas : ndarray of shape (A,)
     fit_intercept : bool, default=True
-    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+    scoring : {"r2", "pearson", "neg_mean_squared_error"}, default="r2"
         Coefficient of determination, Pearson correlation, or minus the mean squared
         error of the validation predictions, per target (higher is better).
     dtype : numpy dtype, default=np.float64
@@ -334,8 +338,7 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
     scores : ndarray of shape (A, C), float64
     """
     alphas = _check_alphas(alphas)
-    if scoring not in SCORINGS:
-        raise ValueError(f"scoring must be one of {SCORINGS}; got {scoring!r}.")
+    scoring = _check_scoring(scoring)
     if val.n == 0:
         raise ValueError("A validation fold holds no time points.")
     xx, xy, mx, my = _centred_train(train, fit_intercept)
@@ -376,7 +379,7 @@ def ridge_fold_scores(train: RidgeStats, val: RidgeStats, alphas, *, fit_interce
         denom = np.sqrt(var_p * sst)
         return np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 0)
     sse = np.maximum(yyc - 2.0 * cross + quad, 0.0)  # (A, C)
-    if scoring == "neg_mse":
+    if scoring == "neg_mean_squared_error":
         return -sse / nv
     scores = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), 0.0)  # (A, C)
     return scores
@@ -394,7 +397,7 @@ def ridge_cv_stats(blocks, fold_train, fold_test, alphas, *, fit_intercept=True,
         Block indices of the training and validation part of each fold.
     alphas : array-like of shape (A,)
     fit_intercept : bool, default=True
-    scoring : {"r2", "pearson", "neg_mse"}, default="r2"
+    scoring : {"r2", "pearson", "neg_mean_squared_error"}, default="r2"
     dtype : numpy dtype
     progress : callable, optional
         Called with no argument after each fold and after the refit.
