@@ -10,11 +10,24 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["PROG", "DEFAULT_OUT", "DEFAULT_GRID", "build_parser", "parse_param", "parse_value"]
+__all__ = ["PROG", "DEFAULT_OUT", "default_grid", "build_parser", "parse_param", "parse_value"]
 
 PROG = "crossenc"
 DEFAULT_OUT = "crossenc-out"
-DEFAULT_GRID = ("embed_dim=32,64,128",)
+
+
+def default_grid() -> tuple[str, ...]:
+    """The encoder's default grid of the model registry, as ``--param`` arguments.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._cli_parser import default_grid
+    >>> default_grid()
+    ('embed_dim=32,64,128',)
+    """
+    from .jobs._registry import REGISTRY
+
+    return tuple(f"{k}={','.join(map(str, v))}" for k, v in REGISTRY["encoder"].grid.items())
 
 
 # ---------------------------------------------------------------------------- values
@@ -154,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_compare(sub) -> None:
-    from .jobs._settings import MODELS
+    from .jobs._protocol import SEED_PROTOCOL
+    from .jobs._registry import REGISTRY
 
     p = sub.add_parser(
         "compare",
@@ -167,8 +181,8 @@ def _add_compare(sub) -> None:
     _add_common(p)
     p.add_argument(
         "--models", nargs="+", metavar="MODEL", default=None,
-        choices=tuple(MODELS),
-        help="models to run: encoder ridge feature mean (default all)",
+        choices=tuple(REGISTRY),
+        help=f"models to run: {' '.join(REGISTRY)} (default all)",
     )
     p.add_argument("--trim", type=int, default=0, metavar="N",
                    help="TRs left out at each end of every evaluated run (default 0 like the seed; "
@@ -176,9 +190,10 @@ def _add_compare(sub) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's); on a "
                         "machine busy with other jobs fewer threads are often faster")
-    p.add_argument("--early-stopping", type=float, nargs="?", const=0.1, default=None,
-                   metavar="FRACTION",
-                   help="hold out FRACTION of the training runs (default 0.1) and stop the "
+    p.add_argument("--early-stopping", type=float, nargs="?", const=SEED_PROTOCOL.validation,
+                   default=None, metavar="FRACTION",
+                   help=f"hold out FRACTION of the training runs (default "
+                        f"{SEED_PROTOCOL.validation}) and stop the "
                         "encoder at the first epoch that does not improve on them, keeping the "
                         "best weights (default: the seed's 10 epochs)")
     p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
@@ -212,7 +227,8 @@ def _add_synth(sub) -> None:
 
 
 def _add_grid(sub) -> None:
-    from .jobs.grid import SCORINGS, SPLITS
+    from .jobs.grid import SPLITS
+    from .scoring import DEPRECATED_NAMES, METRICS
 
     p = sub.add_parser(
         "grid",
@@ -225,7 +241,7 @@ def _add_grid(sub) -> None:
     p.add_argument(
         "--param", action="append", metavar="NAME=V1,V2", default=None,
         help="a parameter of CrossSubjectEncoder and its values; repeat for several "
-             f"(default {' '.join(DEFAULT_GRID)})",
+             f"(default {' '.join(default_grid())})",
     )
     p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
     p.add_argument("--split", choices=SPLITS, default="season",
@@ -239,9 +255,11 @@ def _add_grid(sub) -> None:
                    help="torch threads of each fit (default: torch's setting)")
     p.add_argument("--trim", type=int, default=0, metavar="N",
                    help="time points left out at each end of every run when scoring (default 0)")
-    p.add_argument("--scoring", nargs="+", default=["pearson"], choices=SCORINGS,
-                   metavar="NAME", help="scorers among pearson, mse, r2; the first ranks the "
-                   "candidates (default pearson)")
+    p.add_argument("--scoring", nargs="+", default=["pearson"],
+                   choices=(*METRICS, *DEPRECATED_NAMES), metavar="NAME",
+                   help=f"scorers among {', '.join(METRICS)} ('mse' is a deprecated spelling "
+                        "of neg_mean_squared_error); the first ranks the candidates "
+                        "(default pearson)")
     p.add_argument("--refit", action="store_true",
                    help="refit the best candidate on all runs and save it with joblib as "
                         "best_estimator.joblib next to the CSV")

@@ -53,8 +53,12 @@ def package_versions(names=REPORT_PACKAGES) -> dict:
     return versions
 
 
-def environment_info(device: str = "cpu", packages=REPORT_PACKAGES) -> dict:
-    """Python, platform, CPU, load average, package versions and the device, as a dict.
+def environment_info(device: str = "cpu", packages=REPORT_PACKAGES, *,
+                     load_at_start: list[float] | None = None) -> dict:
+    """Python, platform, CPU, load averages, package versions and the device, as a dict.
+
+    ``load_average`` is read now; ``load_at_start`` is the load average a job read when it
+    started (:func:`load_average`), reported beside it, since timings depend on both.
 
     Examples
     --------
@@ -75,6 +79,7 @@ def environment_info(device: str = "cpu", packages=REPORT_PACKAGES) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "load_average": load_average(),
+        "load_average_at_start": load_at_start,
         "device": dev,
         "packages": package_versions(packages),
     }

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 __all__ = ["check_episodes", "check_same_structure", "restore_structure", "is_episode_array",
-           "check_trim", "check_random_state_param", "check_callbacks"]
+           "check_trim", "check_random_state_param", "check_callbacks", "check_predictions"]
 
 
 def check_random_state_param(value, name: str = "random_state"):
@@ -262,6 +262,39 @@ def check_same_structure(X: list[np.ndarray], y: list[np.ndarray], *, names=("X"
                 f"{names[1]}[{i}] has shape {b.shape} but {names[0]}[{i}] has shape {a.shape}; "
                 "subjects and time points must match."
             )
+
+
+def check_predictions(y_true, y_pred, *, trim=0, min_length: int | None = None):
+    """The checks every metric makes of a target and a prediction, made once.
+
+    Both are episodes of the same structure (episodes, subjects, time points, parcels);
+    ``y_true`` must be finite and each of its episodes at least ``min_length`` long
+    (default ``2 * trim + 2``, two time points left after trimming); ``y_pred`` may hold
+    NaN or Inf (a diverged model), which the metrics turn into NaN scores.
+
+    Returns
+    -------
+    trim : int
+    y_true, y_pred : list of ndarray of shape (n_subjects, n_times_i, n_parcels)
+        In their own dtypes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc._validation import check_predictions
+    >>> check_predictions(np.zeros((1, 2, 9, 3)), np.zeros((1, 2, 9, 4)))
+    Traceback (most recent call last):
+    ...
+    ValueError: y_true has 3 parcels but y_pred has 4.
+    """
+    trim = check_trim(trim)
+    need = 2 * trim + 2 if min_length is None else min_length
+    yt = check_episodes(y_true, name="y_true", dtype=None, min_length=need)
+    yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=True)
+    check_same_structure(yt, yp, names=("y_true", "y_pred"))
+    if yt[0].shape[2] != yp[0].shape[2]:
+        raise ValueError(f"y_true has {yt[0].shape[2]} parcels but y_pred has {yp[0].shape[2]}.")
+    return trim, yt, yp
 
 
 def restore_structure(X_in, episodes: list[np.ndarray]):

@@ -6,12 +6,14 @@ Subcommands:
   table, write ``report.json``, ``report.md`` and figures into ``--out``;
 - ``crossenc synth OUT``: write the synthetic dataset;
 - ``crossenc grid``: ``GridSearchCV`` of ``CrossSubjectEncoder`` with the Pearson scorer
-  over episode folds; prints and saves ``cv_results_`` as CSV;
+  over episode folds; prints ``cv_results_``, writes it as CSV beside ``report.json`` and
+  ``report.md``;
 - ``crossenc add-subject``: a subject added to an encoder trained on the others, at
-  several data budgets; prints and saves the learning curve.
+  several data budgets; prints the learning curve, writes ``report.json`` and ``report.md``.
 
-The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command calls one job
-(:mod:`sklearn_crossenc.jobs`) and prints its report (:mod:`sklearn_crossenc.report`).
+The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command checks its
+output folder, calls one job (:mod:`sklearn_crossenc.jobs`), has its files written by
+:mod:`sklearn_crossenc.report` and prints.
 
 Errors end the command with one line on stderr and a non-zero exit code (1; 2 for
 bad usage; 130 on Ctrl-C, 143 on SIGTERM); ``--traceback`` shows the full traceback instead.
@@ -26,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._cli_parser import DEFAULT_GRID, PROG, build_parser, parse_param, parse_value
+from ._cli_parser import PROG, build_parser, default_grid, parse_param, parse_value
 
 __all__ = ["main", "build_parser", "parse_param", "parse_value"]
 
@@ -45,26 +47,16 @@ def _logger(quiet: bool):
     return log
 
 
-def _check_dirs(args) -> None:
-    from .report import check_output_dir
-
-    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
-        raise FileNotFoundError(f"data folder {args.data_dir} does not exist or is not a folder.")
-    data_dir = args.data_dir
-    if data_dir is None:
-        from .data import default_data_dir
-
-        data_dir = default_data_dir()
-    check_output_dir(args.out, data_dir)
-
-
 @contextlib.contextmanager
 def _output_folder(args):
-    """Check the folders, create ``--out`` (a probe file shows it is writable) before any
-    work; remove it again if the command fails or is interrupted before writing to it."""
+    """Check ``--out`` (never inside the data folder; created, and a probe file written)
+    before any work; remove it again if the command fails or is interrupted before
+    writing to it. The data folder itself is checked by the job."""
+    from .data import default_data_dir
     from .jobs._preflight import check_output_folder, remove_if_empty
+    from .report import check_output_dir
 
-    _check_dirs(args)
+    check_output_dir(args.out, default_data_dir() if args.data_dir is None else args.data_dir)
     created = check_output_folder(args.out)
     try:
         yield
@@ -76,6 +68,11 @@ def _output_folder(args):
 
 def _command_line(argv) -> str:
     return shlex.join([PROG] + list(argv))
+
+
+def _written(paths: dict, out) -> str:
+    names = ", ".join(Path(p).name for p in paths.values())
+    return f"{Path(out).resolve()}: {names}"
 
 
 # ---------------------------------------------------------------------------- compare
@@ -107,8 +104,7 @@ def _compare(args, argv) -> int:
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)
     paths = write_report(result, args.out, figures=not args.no_figures, log=log)
-    names = ", ".join(Path(p).name for p in paths.values())
-    print(f"Report written to {Path(args.out).resolve()}: {names}")
+    print(f"Report written to {_written(paths, args.out)}")
     return 0
 
 
@@ -137,7 +133,7 @@ def _cmd_synth(args, argv) -> int:
 
 def _param_grid(texts, valid) -> dict:
     grid = {}
-    for text in texts or DEFAULT_GRID:
+    for text in texts or default_grid():
         name, values = parse_param(text, valid)
         if name in grid:
             raise ValueError(
@@ -148,33 +144,30 @@ def _param_grid(texts, valid) -> dict:
 
 
 def _cmd_grid(args, argv) -> int:
-    from .encoder import CrossSubjectEncoder
+    from .jobs._registry import REGISTRY
 
-    grid = _param_grid(args.param, set(CrossSubjectEncoder().get_params()))
+    grid = _param_grid(args.param, set(REGISTRY["encoder"].estimator()().get_params()))
     with _output_folder(args):
-        return _grid(args, grid)
+        return _grid(args, argv, grid)
 
 
-def _grid(args, grid) -> int:
+def _grid(args, argv, grid) -> int:
     from .jobs.grid import run_grid_search
-    from .report import format_grid_table, write_best_estimator, write_grid_results
+    from .report import format_grid_table, write_grid_report
 
     result = run_grid_search(
         args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
-        random_state=args.random_state, threads=args.threads, trim=args.trim,
+        random_state=args.random_state, n_threads=args.threads, trim=args.trim,
         scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
         verbose=0 if args.quiet else 2, log=_logger(args.quiet),
     )
-    rank = result["rank_column"]
-    print(format_grid_table(result["cv_results"], rank), end="")
-    print(f"best: {result['best_params']} (mean {args.scoring[0]} {result['best_score']:.4f}); "
-          f"search took {result['wall_s']:.1f} s")
-    path = write_grid_results(result["cv_results"], args.out, rank)
-    print(f"cv_results_ written to {path.resolve()}")
-    if result["best_estimator"] is not None:
-        model = write_best_estimator(result["best_estimator"], args.out)
-        print(f"best estimator (joblib) written to {model.resolve()}")
+    result["command"] = _command_line(argv)
+    print(format_grid_table(result["cv_results"], result["rank_column"]), end="")
+    print(f"best: {result['best_params']} (mean {result['config']['scoring'][0]} "
+          f"{result['best_score']:.4f}); search took {result['timings']['search_s']:.1f} s")
+    paths = write_grid_report(result, args.out)
+    print(f"Grid search written to {_written(paths, args.out)}")
     return 0
 
 
@@ -182,53 +175,37 @@ def _grid(args, grid) -> int:
 
 
 def _minutes(values) -> list:
+    """``--minutes`` values: numbers of minutes, or None for 'all' (checked by the job)."""
     out = []
     for v in values:
         if str(v).lower() == "all":
             out.append(None)
             continue
         try:
-            m = float(v)
+            out.append(float(v))
         except ValueError:
             raise ValueError(f"--minutes {v!r} is neither a number nor 'all'.") from None
-        if not m > 0:
-            raise ValueError(f"--minutes must be > 0; got {v}.")
-        out.append(m)
     return out
 
 
 def _cmd_add_subject(args, argv) -> int:
-    from .jobs._preflight import check_threads
-
     budgets = _minutes(args.minutes)
-    check_threads(args.threads)
     with _output_folder(args):
         return _add_subject(args, argv, budgets)
 
 
 def _add_subject(args, argv, budgets) -> int:
-    from ._io import atomic_write_json, atomic_write_text
-    from .jobs._settings import encoder_params
     from .jobs.new_subject import run_new_subject
-    from .report import format_learning_curve, to_jsonable
+    from .report import format_learning_curve, write_new_subject_report
 
-    out = Path(args.out).expanduser().resolve()
-    params = encoder_params(quick=args.quick, random_state=args.random_state,
-                            device=args.device, n_threads=args.threads)
-    log = _logger(args.quiet)
-    root = args.data_dir
-    if root is None:
-        from .data import ensure_default_dataset
-
-        root = ensure_default_dataset(progress=not args.quiet, log=log)
-    result = run_new_subject(root, new_subject=args.subject, budgets_min=budgets,
-                             encoder_params=params, reference=args.reference, log=log)
+    result = run_new_subject(
+        args.data_dir, new_subject=args.subject, budgets_min=budgets, reference=args.reference,
+        device=args.device, random_state=args.random_state, n_threads=args.threads,
+        quick=args.quick, progress=not args.quiet, log=_logger(args.quiet))
     result["command"] = _command_line(argv)
-    table = format_learning_curve(result)
-    print(table)
-    atomic_write_text(out / "learning_curve.md", table + "\n")
-    atomic_write_json(out / "learning_curve.json", to_jsonable(result))
-    print(f"Learning curve written to {out}: learning_curve.md, learning_curve.json")
+    print(format_learning_curve(result))
+    paths = write_new_subject_report(result, args.out)
+    print(f"Learning curve written to {_written(paths, args.out)}")
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_episodes, check_same_structure, check_trim
+from ._validation import check_predictions, check_trim
 
 __all__ = [
     "pearson_r",
@@ -117,14 +117,7 @@ def pearson_map(y_true, y_pred, *, trim: int = 0) -> np.ndarray:
     array([[1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    trim = check_trim(trim)
-    yt = check_episodes(y_true, name="y_true", dtype=None, min_length=2 * trim + 2)
-    yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=True)
-    check_same_structure(yt, yp, names=("y_true", "y_pred"))
-    if yt[0].shape[2] != yp[0].shape[2]:
-        raise ValueError(
-            f"y_true has {yt[0].shape[2]} parcels but y_pred has {yp[0].shape[2]}."
-        )
+    trim, yt, yp = check_predictions(y_true, y_pred, trim=trim)
     n_subjects = yt[0].shape[0]
     out = np.empty((n_subjects, yt[0].shape[2]))
     for s in range(n_subjects):

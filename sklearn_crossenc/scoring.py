@@ -13,14 +13,17 @@ scikit-learn's string scorers (``scoring="r2"``, ``"neg_mean_squared_error"``) n
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ._validation import check_episodes, check_same_structure, check_trim
+from ._validation import check_predictions, check_trim
 from .metrics import _PearsonScorer, _trimmed, pearson_map, pearson_scorer
 
 __all__ = [
     "EPISODE_SCORERS",
     "METRICS",
+    "metric_name",
     "make_episode_scorer",
     "make_episode_scorers",
     "mse_map",
@@ -32,11 +35,7 @@ __all__ = [
 def _subject_series(y_true, y_pred, trim: int):
     """Yield ``(true, pred)`` per subject: (n_times, n_parcels) float64 over all episodes."""
     trim = check_trim(trim)
-    yt = check_episodes(y_true, name="y_true", dtype=None, min_length=2 * trim + 1)
-    yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=True)
-    check_same_structure(yt, yp, names=("y_true", "y_pred"))
-    if yt[0].shape[2] != yp[0].shape[2]:
-        raise ValueError(f"y_true has {yt[0].shape[2]} parcels but y_pred has {yp[0].shape[2]}.")
+    trim, yt, yp = check_predictions(y_true, y_pred, trim=trim, min_length=2 * trim + 1)
     for s in range(yt[0].shape[0]):
         a = np.concatenate([_trimmed(ep, trim)[s] for ep in yt], axis=0)  # (T, C)
         b = np.concatenate([_trimmed(ep, trim)[s] for ep in yp], axis=0)  # (T, C)
@@ -109,6 +108,41 @@ METRICS = {
 }
 
 
+#: Old spellings of metric names, accepted with a FutureWarning for one release.
+DEPRECATED_NAMES = {"mse": "neg_mean_squared_error", "neg_mse": "neg_mean_squared_error"}
+
+
+def metric_name(name, argument: str = "metric") -> str:
+    """The name of a metric of :data:`METRICS`, checked (one spelling for each metric).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METRICS`; the old spellings ``"mse"`` and ``"neg_mse"`` of
+        ``"neg_mean_squared_error"`` are accepted with a ``FutureWarning``.
+    argument : str, default="metric"
+        The argument's name in the error message.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.scoring import metric_name
+    >>> metric_name("r2")
+    'r2'
+    >>> metric_name("rmse", "scoring")
+    Traceback (most recent call last):
+    ...
+    ValueError: scoring must be one of 'pearson', 'r2', 'neg_mean_squared_error'; got 'rmse'.
+    """
+    if name in DEPRECATED_NAMES:
+        warnings.warn(f"{argument} {name!r} is deprecated; use {DEPRECATED_NAMES[name]!r}.",
+                      FutureWarning, stacklevel=3)
+        return DEPRECATED_NAMES[name]
+    if name not in METRICS:
+        names = ", ".join(repr(m) for m in METRICS)
+        raise ValueError(f"{argument} must be one of {names}; got {name!r}.")
+    return name
+
+
 class _EpisodeScorer(_PearsonScorer):
     """Callable ``(estimator, X, y=None) -> float`` usable as ``scoring=``: the Pearson
     scorer's target rule with any metric of :data:`METRICS`."""
@@ -155,9 +189,7 @@ def make_episode_scorer(metric: str = "pearson", *, trim: int = 0):
     >>> scorer(MeanOfOthers().fit(X), X) < 0
     True
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {sorted(METRICS)}; got {metric!r}.")
-    return _EpisodeScorer(metric, check_trim(trim))
+    return _EpisodeScorer(metric_name(metric), check_trim(trim))
 
 
 def make_episode_scorers(trim: int = 0) -> dict:

@@ -1,20 +1,90 @@
-"""docs/architecture.md names every module of the package, and only modules that exist."""
+"""docs/architecture.md names every module of the package with its layer, and the imports
+obey the layers: no module imports from a layer above its own (function-level imports
+included)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sklearn_crossenc"
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def _table() -> dict[str, int]:
+    """Module path (relative to the package) -> layer, from the doc's table."""
+    rows = re.findall(r"^\| `([\w/]+\.py)` \| (\d) \|", DOC.read_text(), flags=re.MULTILINE)
+    return {path: int(layer) for path, layer in rows}
+
+
+def _modules() -> set[str]:
+    return {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
+            if p.name != "__init__.py" or p.parent == PACKAGE}
+
+
+def _module_name(path: str) -> str:
+    parts = ["sklearn_crossenc", *Path(path).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer_of(module: str, layers: dict[str, int]) -> int | None:
+    """Layer of a dotted module name: its own row, or its subpackage's (``data`` -> the
+    layer of ``data/*``)."""
+    by_name = {_module_name(p): layer for p, layer in layers.items()}
+    while module:
+        if module in by_name:
+            return by_name[module]
+        sub = {layer for name, layer in by_name.items() if name.startswith(module + ".")}
+        if len(sub) == 1:
+            return sub.pop()
+        module = module.rpartition(".")[0]
+    return None
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every ``sklearn_crossenc`` module ``path`` imports, anywhere in the file."""
+    name = _module_name(path.relative_to(PACKAGE).as_posix())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:  # ``from . import _registry`` names a module
+                out.add(f"{target}.{alias.name}")
+            out.add(target)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("sklearn_crossenc.")}
 
 
 def test_architecture_table_matches_the_tree():
-    text = (ROOT / "docs" / "architecture.md").read_text()
-    named = set(re.findall(r"^\| `([\w/]+\.py)` \|", text, flags=re.MULTILINE))
-    modules = {
-        p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")
-        if p.name != "__init__.py" or p.parent == PACKAGE
-    } - {"__main__.py"}
+    named = set(_table())
+    modules = _modules()
     assert named - modules == set(), "the doc names modules that do not exist"
     assert modules - named == set(), "modules missing from docs/architecture.md"
+
+
+def test_imports_of_finds_relative_and_function_level_imports(tmp_path):
+    path = PACKAGE / "jobs" / "new_subject.py"
+    found = imports_of(path)
+    assert "sklearn_crossenc.jobs._registry" in found  # ``from . import _registry``
+    assert "sklearn_crossenc.ridge" in found  # inside a function
+
+
+@pytest.mark.parametrize("path", sorted(_modules()))
+def test_no_import_runs_back_up_the_layers(path):
+    layers = _table()
+    own = layers[path]
+    for target in sorted(imports_of(PACKAGE / path)):
+        layer = _layer_of(target, layers)
+        if layer is None:  # a name, not a module (``from .data import SUBJECTS``)
+            continue
+        assert layer <= own, f"{path} (layer {own}) imports {target} (layer {layer})"

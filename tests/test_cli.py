@@ -280,7 +280,7 @@ def test_compare_quick_end_to_end(synthetic_root, tmp_path, capsys):
     assert doc["config"]["n_threads"] == 1
     names = {p.name for p in out.iterdir()}
     assert {"report.json", "report.md", "parcel_scores.npz"} <= names
-    if doc["outputs"]["figures"]:
+    if "bars" in doc["outputs"]:  # figures drawn (matplotlib installed)
         assert set(FIGURES.values()) <= names
     assert not [n for n in names if n.endswith(".tmp") or ".tmp." in n]
     assert "Report written to" in table
@@ -448,24 +448,38 @@ def test_add_subject_end_to_end(synthetic_root, tmp_path, capsys):
             "--quiet", "--minutes", "0.5", "all", "--threads", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    doc = json.loads((out / "learning_curve.json").read_text())
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["job"] == "add-subject"
     assert doc["new_subject"] == 5 and doc["fitted_subjects"] == [1, 2, 3]
     assert [b["minutes"] for b in doc["budgets"]] == [0.5, None]
     assert doc["budgets"][0]["n_trs"] == round(0.5 * 60 / 1.49)
-    assert doc["encoder_params"]["max_epochs"] == 2 and doc["encoder_params"]["n_threads"] == 1
-    assert (out / "learning_curve.md").read_text().strip() in printed
+    params = doc["config"]["encoder_params"]
+    assert params["max_epochs"] == 2 and params["n_threads"] == 1
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Adding subject sub-05 to a trained encoder")
+    assert "| all |" in report and "all min" not in report and "Columns:" in report
+    assert doc["command"] in report
     for row in doc["budgets"]:
         assert f"{row['added']['friends_s6']:.3f}" in printed
+        assert f"{row['added']['friends_s6']:.3f}" in report
 
 
-@pytest.mark.parametrize("minutes, message", [("x", "neither a number nor 'all'"),
-                                              ("0", "--minutes must be > 0")])
+@pytest.mark.parametrize("minutes, message", [
+    ("x", "neither a number nor 'all'"),
+    ("0", "a budget must be a finite number of minutes > 0"),
+    ("inf", "a budget must be a finite number of minutes > 0"),
+    ("nan", "a budget must be a finite number of minutes > 0"),
+    ("0.001", "a budget of 0.001 min is less than one time point"),
+    ("0.05", "cannot be cut into the 5 folds"),
+    ("100000", "exceeds the"),
+])
 def test_add_subject_bad_minutes_before_any_work(minutes, message, synthetic_root, tmp_path,
                                                  capsys, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("the job must not start")
 
-    monkeypatch.setattr("sklearn_crossenc.jobs.new_subject.run_new_subject", never)
+    monkeypatch.setattr("sklearn_crossenc.jobs.new_subject._fit_encoder", never)
+    monkeypatch.setattr("sklearn_crossenc.jobs.new_subject._load", never)
     argv = ["add-subject", "--data-dir", str(synthetic_root), "--out", str(tmp_path),
             "--minutes", minutes]
     assert main(argv) == 1
@@ -480,7 +494,8 @@ def test_grid_several_scorers_trim_threads_and_refit(synthetic_root, tmp_path, c
 
     argv = ["grid", "--data-dir", str(synthetic_root), "--out", str(tmp_path), "--quick",
             "--quiet", "--param", "embed_dim=4,8", "--cv", "2", "--split", "kfold",
-            "--scoring", "r2", "pearson", "mse", "--trim", "2", "--threads", "1", "--refit"]
+            "--scoring", "r2", "pearson", "neg_mean_squared_error", "--trim", "2", "--threads",
+            "1", "--refit"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "mean r2" in out and "mean neg_mean_squared_error" in out

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from sklearn_crossenc.data import load_friends, load_movie10, load_true_signal
-from sklearn_crossenc.jobs._settings import QUICK_ENCODER
-from sklearn_crossenc.jobs.compare import EVAL_SETS, resolve_models, run_comparison
+from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL
+from sklearn_crossenc.jobs._registry import QUICK_ENCODER, resolve_models
+from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.ridge import feature_episodes
 
 ALL = ["CrossSubjectEncoder", "CrossSubjectRidge", "FeatureRidge", "MeanOfOthers"]
+EVAL_SETS = SEED_PROTOCOL.eval_sets
 
 
 def _digest(root) -> dict:
@@ -183,8 +185,8 @@ def test_missing_data_folder(tmp_path):
 
 
 def test_resolve_models():
-    assert resolve_models(None) == ALL
-    assert resolve_models(["mean", "ENCODER", "CrossSubjectRidge"]) == [
+    assert [s.label for s in resolve_models(None)] == ALL
+    assert [s.label for s in resolve_models(["mean", "ENCODER", "CrossSubjectRidge"])] == [
         "CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers"
     ]
     with pytest.raises(ValueError, match="unknown model 'svm'"):

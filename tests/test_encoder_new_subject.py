@@ -242,8 +242,12 @@ def test_budgets_take_runs_in_order_and_cut_the_last():
     assert len(take_budget(eps, None)) == 3
     with pytest.raises(ValueError, match="budget of 91 time points exceeds the 90"):
         take_budget(eps, 91)
-    with pytest.raises(ValueError, match="minutes > 0 or None; got -1"):
-        budget_trs(-1)
+    for bad in (-1, 0, float("inf"), float("nan"), True, "5"):
+        with pytest.raises(ValueError, match=f"finite number of minutes > 0, or None for all "
+                                             f"the data; got {bad!r}"):
+            budget_trs(bad)
+    with pytest.raises(ValueError, match="a budget of 0.001 min is less than one time point"):
+        budget_trs(0.001)
     parts = split_for_cv(out, 5)
     assert len(parts) == 5 and sum(p.shape[1] for p in parts) == 45
     assert np.array_equal(np.concatenate(parts, axis=1), np.concatenate(out, axis=1))

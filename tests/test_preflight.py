@@ -92,7 +92,8 @@ def test_bad_options_of_compare(no_fit, synthetic_root, kwargs, match):
 @pytest.mark.parametrize("grid, match", [
     ({"callbacks": ["progress"]}, "--param callbacks must be None or a list of skorch"),
     ({"random_state": [0, -3]}, "--param random_state must be None, an integer"),
-    ({"embed_dim": [32, 0]}, r"grid candidate \{'embed_dim': 0\}: embed_dim must be a positive"),
+    ({"embed_dim": [32, 0]}, r"grid candidate \{'embed_dim': 0\}: CrossSubjectEncoder: "
+                             r"embed_dim must be an integer >= 1; got 0"),
 ])
 def test_bad_grid_candidates(no_fit, synthetic_root, grid, match):
     with pytest.raises(ValueError, match=match):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_crossenc.jobs.compare import EVAL_SETS
+from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL
 from sklearn_crossenc.report import (
     FIGURES,
     check_output_dir,
@@ -20,6 +20,7 @@ from sklearn_crossenc.report import (
     write_report,
 )
 
+EVAL_SETS = SEED_PROTOCOL.eval_sets
 SUBJECTS = ["sub-01", "sub-02", "sub-03", "sub-05"]
 MODELS = ("CrossSubjectEncoder", "CrossSubjectRidge", "MeanOfOthers")
 
@@ -130,7 +131,7 @@ def test_write_report_contents(tmp_path):
     )
     assert "maps" not in doc
     assert doc["environment"]["packages"]["torch"] == "2"
-    assert doc["outputs"]["parcel_scores"] == "parcel_scores.npz"
+    assert doc["outputs"]["maps"] == "parcel_scores.npz"
     with np.load(tmp_path / "out" / "parcel_scores.npz") as npz:
         np.testing.assert_allclose(
             npz["CrossSubjectRidge/movie10_run1"],

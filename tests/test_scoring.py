@@ -77,8 +77,11 @@ def test_scorers_reduce_over_parcels_then_subjects_with_the_right_sign(episodes,
 
 
 def test_scorer_errors_and_repr():
-    with pytest.raises(ValueError, match="metric must be one of .*got 'mse'"):
-        make_episode_scorer("mse")
+    with pytest.raises(ValueError, match="metric must be one of .*got 'rmse'"):
+        make_episode_scorer("rmse")
+    with pytest.warns(FutureWarning, match="metric 'mse' is deprecated; use "
+                                           "'neg_mean_squared_error'"):
+        assert make_episode_scorer("mse").metric == "neg_mean_squared_error"
     with pytest.raises(ValueError, match="trim"):
         make_episode_scorer("r2", trim=-1)
     assert repr(EPISODE_SCORERS["r2"]) == "make_episode_scorer('r2', trim=0)"

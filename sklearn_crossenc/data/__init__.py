@@ -16,6 +16,7 @@ from ._episodes import as_episodes, episode_groups, make_clips
 from ._loaders import load_friends, load_movie10
 from ._paths import (
     MODALITIES,
+    REPEATED_MOVIES,
     SUBJECTS,
     TR,
     atlas_path,
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_DATA_SEED",
     "DEFAULT_SCALE",
     "MODALITIES",
+    "REPEATED_MOVIES",
     "SUBJECTS",
     "TR",
     "as_episodes",

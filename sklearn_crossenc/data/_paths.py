@@ -16,6 +16,7 @@ __all__ = [
     "SUBJECTS",
     "TR",
     "MOVIES",
+    "REPEATED_MOVIES",
     "MODALITIES",
     "FEATURE_DIMS",
     "friends_path",
@@ -37,6 +38,8 @@ __all__ = [
 SUBJECTS = (1, 2, 3, 5)
 TR = 1.49  # seconds
 MOVIES = ("bourne", "figures", "life", "wolf")
+#: Movie10 movies shown twice (run-1 and run-2): the source of the noise ceiling.
+REPEATED_MOVIES = ("figures", "life")
 MODALITIES = ("visual", "audio", "language")
 FEATURE_DIMS = {"visual": 250, "audio": 20, "language": 250}
 
@@ -184,7 +187,6 @@ _FRIENDS_LAYOUT = {
     6: ([e for e in range(1, 25) if e != 16], {15: "abcd", 24: "abcd"}),
 }
 _MOVIE10_SEGMENTS = {"bourne": 10, "figures": 12, "life": 5, "wolf": 17}
-_MOVIE10_REPEATED = ("figures", "life")  # shown twice: run-1 and run-2
 # Segment lengths in TRs that differ from the usual ~401-410.
 _MOVIE10_SPECIAL_LENGTHS = {"bourne10": 379, "figures12": 372, "life05": 390, "wolf17": 496}
 
@@ -204,7 +206,7 @@ def movie10_catalogue() -> list[tuple[str, int]]:
     for movie, n in _MOVIE10_SEGMENTS.items():
         for i in range(1, n + 1):
             runs.append((f"{movie}{i:02d}", 1))
-            if movie in _MOVIE10_REPEATED:
+            if movie in REPEATED_MOVIES:
                 runs.append((f"{movie}{i:02d}", 2))
     return sorted(runs)
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ..data import load_movie10
+from ..data import REPEATED_MOVIES, load_movie10
 from ..evaluation import (
     bootstrap_scores,
     fraction_of_ceiling,
@@ -20,19 +20,11 @@ from ..evaluation import (
     paired_comparison,
     pearson_from_sums,
 )
-from ._settings import EVAL_SETS
 
-__all__ = ["REFERENCE", "REPEATED_MOVIES", "compare_models", "ceiling_of_repeats",
-           "evaluate_comparison"]
+__all__ = ["compare_models", "ceiling_of_repeats", "ceiling_set", "evaluate_comparison"]
 
-#: The model every baseline is compared with, pair by pair.
-REFERENCE = "CrossSubjectEncoder"
-#: Movie10 clips shown twice (run-1, run-2): the source of the noise ceiling.
-REPEATED_MOVIES = ("figures", "life")
-#: Evaluation set whose runs include the first viewing of the repeated clips.
-CEILING_SET = "movie10_run1"
 #: Why a set has no noise ceiling.
-NO_REPEATS = "no repeated viewings (Friends episodes were shown once): no noise ceiling"
+NO_REPEATS = "no repeated viewings (Friends episodes were shown once)"
 
 
 def _per_subject(values: np.ndarray, labels) -> dict:
@@ -40,13 +32,16 @@ def _per_subject(values: np.ndarray, labels) -> dict:
 
 
 def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: float,
-                   random_state) -> tuple[dict, dict]:
+                   random_state, reference: str | None) -> tuple[dict, dict]:
     """Intervals of every model's mean score and the reference against each other model.
 
     Parameters
     ----------
     stats : dict
         Set -> model -> :class:`~sklearn_crossenc.evaluation.RunStatistics`.
+    reference : str or None
+        The model compared with each other one (the registry's reference model); None:
+        no pairwise comparison.
 
     Returns
     -------
@@ -67,18 +62,18 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
             m: {"low": ci.low, "high": ci.high, "method": ci.method} for m, ci in intervals.items()
         }
         summary["pairwise"][key] = []
-        if REFERENCE not in by_model:
+        if reference not in by_model:
             continue
         for other in by_model:
-            if other == REFERENCE:
+            if other == reference:
                 continue
-            c = paired_comparison(by_model[REFERENCE], by_model[other], fdr=fdr, **kwargs)
+            c = paired_comparison(by_model[reference], by_model[other], fdr=fdr, **kwargs)
             summary["pairwise"][key].append({
-                "a": REFERENCE, "b": other, "difference": c.difference, "low": c.low,
+                "a": reference, "b": other, "difference": c.difference, "low": c.low,
                 "high": c.high, "p_value": c.p_value, "n_better": c.n_better,
                 "n_worse": c.n_worse, "n_parcels": int(c.parcel_difference.size),
             })
-            maps.setdefault(f"{REFERENCE} - {other}", {})[key] = {
+            maps.setdefault(f"{reference} - {other}", {})[key] = {
                 "difference": c.parcel_difference, "significant": c.parcel_significant,
             }
     return summary, maps
@@ -137,30 +132,41 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
     return summary, np.where(rel, nc.ceiling, np.nan)
 
 
-def evaluate_comparison(root, sets, stats, maps, data, options) -> dict:
-    """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too)."""
+def ceiling_set(protocol):
+    """The evaluation set whose runs include the first viewing of the repeated clips
+    (Movie10 run 1 in the seed's protocol), or None."""
+    return next((s for s in protocol.evaluation if s.kind == "movie10"
+                 and (s.runs is None or 1 in s.runs)
+                 and (s.movies is None or set(REPEATED_MOVIES) & set(s.movies))), None)
+
+
+def evaluate_comparison(root, protocol, sets, stats, maps, data, options) -> dict:
+    """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too).
+
+    ``options``: ``n_resamples``, ``confidence``, ``fdr``, ``random_state`` and
+    ``reference`` (the model compared with each other one, or None).
+    """
     t0 = time.perf_counter()
-    by_set = {k: {m: st[k] for m, st in stats.items()} for k in EVAL_SETS}
+    by_set = {k: {m: st[k] for m, st in stats.items()} for k in protocol.eval_sets}
     summary, diff_maps = compare_models(by_set, **options)
     maps.update(diff_maps)
-    try:
-        repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
-                               runs=[1, 2])
-    except ValueError as exc:
-        repeats = {}
-        reason = str(exc)
-    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in EVAL_SETS}
-    if repeats:
-        ceilings[CEILING_SET], ceiling_map = ceiling_of_repeats(
-            repeats, list(sets[CEILING_SET]), by_set[CEILING_SET], data["subject_labels"],
-            fdr=options["fdr"],
-        )
-        if ceiling_map is not None:
-            maps["noise ceiling"] = {CEILING_SET: ceiling_map}
-    else:
-        ceilings[CEILING_SET] = {"status": "unavailable", "reason": reason}
+    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in protocol.eval_sets}
+    target = ceiling_set(protocol)
+    if target is not None:
+        try:
+            repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
+                                   runs=[1, 2])
+        except ValueError as exc:
+            ceilings[target.key] = {"status": "unavailable", "reason": str(exc)}
+        else:
+            ceilings[target.key], ceiling_map = ceiling_of_repeats(
+                repeats, list(sets[target.key]), by_set[target.key], data["subject_labels"],
+                fdr=options["fdr"],
+            )
+            if ceiling_map is not None:
+                maps["noise ceiling"] = {target.key: ceiling_map}
     summary["noise_ceiling"] = ceilings
-    summary.update(reference="CrossSubjectEncoder", n_resamples=options["n_resamples"],
+    summary.update(reference=options["reference"], n_resamples=options["n_resamples"],
                    confidence=options["confidence"], fdr=options["fdr"],
                    random_state=options["random_state"], seconds=time.perf_counter() - t0)
     return summary

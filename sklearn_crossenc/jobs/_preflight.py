@@ -20,8 +20,10 @@ from .._validation import check_callbacks, check_random_state_param
 from ..data._loaders import _friends_entry, _movie10_entry, _shape, index_file, open_h5
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
 
-__all__ = ["check_threads", "check_output_folder", "protocol_lengths", "check_trim_fits",
-           "check_features", "check_candidates"]
+__all__ = ["check_threads", "check_fraction", "check_evaluation_options", "check_output_folder",
+           "remove_if_empty", "protocol_lengths", "check_trim_fits", "check_features",
+           "check_candidates", "preflight_comparison", "preflight_grid",
+           "preflight_new_subject"]
 
 _KINDS = {"friends": (friends_path, _friends_entry), "movie10": (movie10_path, _movie10_entry)}
 
@@ -34,6 +36,29 @@ def check_threads(n_threads, name: str = "--threads"):
             or n_threads < 1:
         raise ValueError(f"{name} must be a positive integer; got {n_threads!r}.")
     return int(n_threads)
+
+
+def check_fraction(value, name: str):
+    """``value`` as a float in (0, 1), or None; a clear error otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a fraction of the training runs in (0, 1); "
+                         f"got {value!r}.")
+    return float(value)
+
+
+def check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
+    """The evaluation's options and a given parcellation, checked before any work."""
+    from ..evaluation._intervals import check_confidence
+
+    if atlas is not None and not Path(atlas).expanduser().is_file():
+        raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 10:
+        raise ValueError(f"n_resamples must be an integer >= 10; got {n_resamples!r}.")
+    check_confidence(confidence)
+    if not 0.0 < float(fdr) < 1.0:
+        raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
 
 
 def check_output_folder(out) -> bool:
@@ -70,24 +95,25 @@ def _subject_runs(root: Path, subject: int, kind: str) -> dict[str, tuple[object
                 for e in index_file(f, path, index_fn)}
 
 
-def protocol_lengths(root, subjects, sets: dict) -> dict[str, dict[str, int]]:
+def protocol_lengths(root, subjects, sets) -> dict[str, dict[str, int]]:
     """Length of every run each set will load (its shortest subject), metadata only.
 
-    ``sets`` maps a set name to ``(kind, select)``: ``kind`` "friends" or "movie10",
-    ``select(entry)`` True for the runs of the set. An empty set is an error.
+    ``sets`` are :class:`~sklearn_crossenc.jobs._protocol.RunSet` objects; their
+    ``selects`` rule picks the runs from each file's index. An empty set is an error.
     """
     root = Path(root)
     index = {kind: {s: _subject_runs(root, s, kind) for s in subjects}
-             for kind in {k for k, _ in sets.values()}}
+             for kind in {rs.kind for rs in sets}}
     out = {}
-    for name, (kind, select) in sets.items():
-        per_subject = index[kind]
+    for rs in sets:
+        per_subject = index[rs.kind]
         common = set.intersection(*(
-            {k for k, (e, _) in runs.items() if select(e)} for runs in per_subject.values()))
+            {k for k, (e, _) in runs.items() if rs.selects(e)} for runs in per_subject.values()))
         if not common:
-            raise ValueError(f"the {name} set is empty in {root}: no run of it is present "
-                             f"for every subject of {tuple(subjects)}.")
-        out[name] = {k: min(runs[k][1] for runs in per_subject.values()) for k in sorted(common)}
+            raise ValueError(f"the {rs.key} set ({rs.label}) is empty in {root}: no run of it "
+                             f"is present for every subject of {tuple(subjects)}.")
+        out[rs.key] = {k: min(runs[k][1] for runs in per_subject.values())
+                       for k in sorted(common)}
     return out
 
 
@@ -137,37 +163,56 @@ def check_candidates(base_params: dict, param_grid: dict) -> None:
             raise ValueError(f"grid candidate {params}: {err}") from None
 
 
-def _protocol_sets() -> dict:
-    """The comparison's sets as ``(kind, select)``: see ``compare.load_protocol``."""
-    return {
-        "train": ("friends", lambda e: e.group in (1, 2, 3, 4, 5)),
-        "friends_s6": ("friends", lambda e: e.group == 6),
-        "movie10_run1": ("movie10", lambda e: e.run == 1),
-    }
-
-
-def preflight_comparison(root, names, subjects, trim: int, n_threads, random_state
+def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_state
                          ) -> dict[str, dict[str, int]]:
     """Everything ``run_comparison`` can check before its first fit; the run lengths."""
     from ..data import has_stimulus_features
-    from ._settings import EVAL_SETS
 
     check_threads(n_threads)
     check_random_state_param(random_state)
-    lengths = protocol_lengths(root, tuple(subjects), _protocol_sets())
-    check_trim_fits(trim, lengths, EVAL_SETS)
-    if "FeatureRidge" in names and has_stimulus_features(root):
+    lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
+    check_trim_fits(trim, lengths, protocol.eval_sets)
+    if any(s.needs_features for s in specs) and has_stimulus_features(root):
         check_features(root, [run for runs in lengths.values() for run in runs])
     return lengths
 
 
-def preflight_grid(root, *, seasons, param_grid: dict, base_params) -> None:
+def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params) -> None:
     """Everything ``run_grid_search`` can check before its first fit.
 
+    ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
     ``base_params(min_train_length)`` gives the encoder's job settings.
     """
     check_random_state_param(base_params(None).get("random_state"))
-    seasons = set(seasons)
-    lengths = protocol_lengths(root, (1, 2, 3, 5),
-                               {"search": ("friends", lambda e: e.group in seasons)})
-    check_candidates(base_params(min(lengths["search"].values())), param_grid)
+    lengths = protocol_lengths(root, subjects, [runs])
+    check_candidates(base_params(min(lengths[runs.key].values())), param_grid)
+
+
+def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: int, n_threads,
+                          random_state) -> dict[str, dict[str, int]]:
+    """Everything ``run_new_subject`` can check before its first fit: the new subject,
+    the threads and random state, every set's runs, and each budget against the time
+    points of the new subject's training runs (metadata only)."""
+    from ..data import TR
+    from .new_subject import budget_trs
+
+    if new_subject not in protocol.subjects:
+        raise ValueError(f"new_subject must be one of {protocol.subjects}; got "
+                         f"{new_subject!r}.")
+    check_threads(n_threads)
+    check_random_state_param(random_state)
+    lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
+    available = sum(lengths[protocol.train.key].values())
+    for minutes in budgets:
+        n = budget_trs(minutes)
+        if n is not None and n < n_splits:
+            raise ValueError(
+                f"a budget of {minutes:g} min ({n} time points) cannot be cut into the "
+                f"{n_splits} folds that choose the decoder's penalty; give at least "
+                f"{n_splits} time points ({n_splits * TR / 60:.2f} min).")
+        if n is not None and n > available:
+            raise ValueError(
+                f"a budget of {minutes:g} min ({n} time points) exceeds the {available} time "
+                f"points of subject {new_subject}'s {protocol.train.label} runs shared with "
+                "the others; give fewer minutes or 'all'.")
+    return lengths

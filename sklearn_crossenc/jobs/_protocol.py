@@ -1,48 +1,142 @@
-"""The seed's protocol: which runs train and which evaluate, loaded and summarised.
+"""The protocol: which runs train, which evaluate, which subjects, how tuning holds out.
 
-Training on Friends seasons 1-5; evaluation on Friends season 6 and Movie10 run 1; the
-oracle ceiling of each evaluation set when the data is synthetic.
+One :class:`Protocol` object, :data:`SEED_PROTOCOL`, is read by every job (``compare``,
+``grid``, ``add-subject``), by the pre-flight (which checks the same runs from metadata
+before any fit) and by the reports. It is the seed notebook's protocol: train on Friends
+seasons 1-5, evaluate on Friends season 6 and on the first viewing of every Movie10
+segment, subjects 1, 2, 3 and 5. Settings are tuned on the training runs only, never on
+an evaluation set: ``tuning_folds`` folds over whole training runs, and a held-out
+``validation`` fraction of the training runs for early stopping.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 
 from ..data import SUBJECTS
 from ..metrics import pearson_map
-from ._settings import EVAL_SETS
 
-__all__ = ["PROTOCOL", "load_protocol", "load_sets", "oracle_ceiling"]
-
-#: The sets of the protocol, as reported.
-PROTOCOL = {
-    "train": "Friends seasons 1-5",
-    "friends_s6": "Friends season 6",
-    "movie10_run1": "Movie10, run 1 of each segment",
-}
+__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "load_sets", "oracle_ceiling"]
 
 
-def load_protocol(root, *, subjects=SUBJECTS, progress: bool = False) -> dict:
-    """Load the seed's three sets: Friends s1-5 (train), Friends s6 and Movie10 run 1.
+@dataclass(frozen=True)
+class RunSet:
+    """A named selection of runs of one stimulus kind.
 
-    Returns
-    -------
-    sets : dict
-        ``{"train": dict, "friends_s6": dict, "movie10_run1": dict}``, each a loader
-        dict of run name -> float32 array ``(n_subjects, n_times, n_parcels)``.
+    Parameters
+    ----------
+    key : str
+        Name in results and reports (``"friends_s6"``).
+    label : str
+        Short label for tables (``"Friends s6"``).
+    kind : {"friends", "movie10"}
+    seasons : tuple of int, optional
+        Friends seasons (``kind="friends"``); None: all.
+    movies : tuple of str, optional
+        Movie10 movies (``kind="movie10"``); None: all.
+    runs : tuple of int, optional
+        Movie10 viewings (1 or 2); None: all.
     """
-    from ..data import load_friends, load_movie10
 
-    subjects = tuple(subjects)
-    sets = {
-        "train": load_friends(root, subjects=subjects, seasons=[1, 2, 3, 4, 5], progress=progress),
-        "friends_s6": load_friends(root, subjects=subjects, seasons=[6], progress=progress),
-        "movie10_run1": load_movie10(root, subjects=subjects, runs=[1], progress=progress),
-    }
-    for key, data in sets.items():
-        if not data:
-            raise ValueError(f"the {key} set is empty in {root}.")
-    return sets
+    key: str
+    label: str
+    kind: str
+    seasons: tuple | None = None
+    movies: tuple | None = None
+    runs: tuple | None = None
+
+    def selects(self, entry) -> bool:
+        """Whether a run of a file index (:class:`~sklearn_crossenc.data._loaders.Entry`)
+        belongs to the set: the rule the pre-flight applies to metadata."""
+        if self.kind == "friends":
+            return self.seasons is None or entry.group in self.seasons
+        return ((self.movies is None or entry.group in self.movies)
+                and (self.runs is None or entry.run in self.runs))
+
+    def load(self, root, subjects, *, progress: bool = False) -> dict:
+        """The set's runs present for every subject: loader dict of run -> (S, T, C)."""
+        from ..data import load_friends, load_movie10
+
+        if self.kind == "friends":
+            return load_friends(root, subjects=subjects, seasons=self.seasons, progress=progress)
+        return load_movie10(root, subjects=subjects, movies=self.movies, runs=self.runs,
+                            progress=progress)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Training set, evaluation sets, subjects and the hold-out used for tuning.
+
+    Attributes
+    ----------
+    train : RunSet
+    evaluation : tuple of RunSet
+        In report order.
+    subjects : tuple of int
+    tuning_folds : int
+        Folds over whole training runs on which every model chooses its settings (the
+        ridge alphas, ``--tune``'s grid).
+    validation : float
+        Fraction of the training runs held out for early stopping.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL
+    >>> SEED_PROTOCOL.eval_sets
+    {'friends_s6': 'Friends s6', 'movie10_run1': 'Movie10 run 1'}
+    >>> [s.key for s in SEED_PROTOCOL.sets], SEED_PROTOCOL.subjects
+    (['train', 'friends_s6', 'movie10_run1'], (1, 2, 3, 5))
+    """
+
+    train: RunSet
+    evaluation: tuple
+    subjects: tuple = SUBJECTS
+    tuning_folds: int = 5
+    validation: float = 0.1
+
+    @property
+    def sets(self) -> tuple:
+        """The training set, then the evaluation sets."""
+        return (self.train, *self.evaluation)
+
+    @property
+    def eval_sets(self) -> dict:
+        """Evaluation set key -> label, in report order."""
+        return {s.key: s.label for s in self.evaluation}
+
+    def with_subjects(self, subjects) -> Protocol:
+        """The same protocol for other subjects (in the order given)."""
+        return replace(self, subjects=tuple(subjects))
+
+    def load(self, root, *, progress: bool = False) -> dict:
+        """Every set's runs: ``{set key: loader dict}``; an empty set is an error."""
+        out = {}
+        for s in self.sets:
+            out[s.key] = s.load(root, self.subjects, progress=progress)
+            if not out[s.key]:
+                raise ValueError(f"the {s.key} set ({s.label}) is empty in {root}.")
+        return out
+
+    def describe(self) -> dict:
+        """The protocol as reported: sets, subjects, tuning hold-out."""
+        return {
+            "subjects": list(self.subjects),
+            "train": self.train.label,
+            "evaluation": self.eval_sets,
+            "tuning_folds": self.tuning_folds,
+            "validation": self.validation,
+        }
+
+
+#: The seed notebook's protocol.
+SEED_PROTOCOL = Protocol(
+    train=RunSet("train", "Friends s1-5", "friends", seasons=(1, 2, 3, 4, 5)),
+    evaluation=(
+        RunSet("friends_s6", "Friends s6", "friends", seasons=(6,)),
+        RunSet("movie10_run1", "Movie10 run 1", "movie10", runs=(1,)),
+    ),
+)
 
 
 def _set_info(label: str, data: dict) -> dict:
@@ -54,45 +148,44 @@ def _set_info(label: str, data: dict) -> dict:
     }
 
 
-def _data_info(root, sets: dict, subjects) -> dict:
+def _data_info(root, protocol: Protocol, sets: dict) -> dict:
     from ..data import is_synthetic
 
+    subjects = protocol.subjects
     return {
         "synthetic": bool(is_synthetic(root)),
         "subjects": list(subjects),
         "subject_labels": [f"sub-{s:02d}" for s in subjects],
-        "n_parcels": int(next(iter(sets["train"].values())).shape[2]),
-        "sets": {
-            "train": _set_info("Friends s1-5", sets["train"]),
-            **{k: _set_info(EVAL_SETS[k], sets[k]) for k in EVAL_SETS},
-        },
+        "n_parcels": int(next(iter(sets[protocol.train.key].values())).shape[2]),
+        "sets": {s.key: _set_info(s.label, sets[s.key]) for s in protocol.sets},
     }
 
 
-def load_sets(root, subjects, progress: bool, log) -> tuple[dict, dict, float]:
+def load_sets(root, protocol: Protocol, progress: bool, log) -> tuple[dict, dict, float]:
     """The protocol's sets, their summary and the seconds loading took."""
-    log(f"Loading {root} (train Friends s1-5; evaluate Friends s6, Movie10 run 1) ...")
+    labels = ", ".join(s.label for s in protocol.evaluation)
+    log(f"Loading {root} (train {protocol.train.label}; evaluate {labels}) ...")
     t0 = time.perf_counter()
-    sets = load_protocol(root, subjects=subjects, progress=progress)
+    sets = protocol.load(root, progress=progress)
     load_s = time.perf_counter() - t0
-    data = _data_info(root, sets, subjects)
+    data = _data_info(root, protocol, sets)
     log(
-        f"  {data['sets']['train']['n_runs']} training runs, "
-        + ", ".join(f"{data['sets'][k]['n_runs']} {EVAL_SETS[k]} runs" for k in EVAL_SETS)
+        f"  {data['sets'][protocol.train.key]['n_runs']} training runs, "
+        + ", ".join(f"{data['sets'][s.key]['n_runs']} {s.label} runs"
+                    for s in protocol.evaluation)
         + f"; {len(data['subject_labels'])} subjects x {data['n_parcels']} parcels "
         f"({load_s:.1f} s)."
     )
     return sets, data, load_s
 
 
-def oracle_ceiling(root, sets: dict, subjects, trim: int) -> dict:
+def oracle_ceiling(root, protocol: Protocol, sets: dict, trim: int) -> dict:
     """Per-parcel r of the data with its noise-free signal, per evaluation set."""
     from ..data import load_true_signal
 
-    kinds = {"friends_s6": "friends", "movie10_run1": "movie10"}
     out = {}
-    for key, kind in kinds.items():
-        data = sets[key]
-        truth = load_true_signal(root, data, kind, subjects=subjects)
-        out[key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
+    for s in protocol.evaluation:
+        data = sets[s.key]
+        truth = load_true_signal(root, data, s.kind, subjects=protocol.subjects)
+        out[s.key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
     return out  # key -> (S, C)

@@ -20,52 +20,34 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from .._device import resolve_device
-from .._environment import environment_info
 from .._interrupt import interrupt_guard
 from .._validation import check_trim
-from ..data import SUBJECTS, ensure_default_dataset, has_stimulus_features
+from ..data import has_stimulus_features
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
-from ._preflight import preflight_comparison
-from ._protocol import PROTOCOL, load_protocol, load_sets, oracle_ceiling
-from ._settings import EVAL_SETS, MODELS, check_fraction, make_model, model_params, resolve_models
+from ._job import JobStart, data_root, noop
+from ._preflight import check_evaluation_options, check_fraction, preflight_comparison
+from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
+from ._registry import JobSettings, ModelSpec, reference_model, resolve_models
 
-__all__ = ["MODELS", "EVAL_SETS", "resolve_models", "load_protocol", "run_comparison"]
-
-
-def _noop(msg: str) -> None:
-    pass
+__all__ = ["resolve_models", "run_comparison"]
 
 
 # ---------------------------------------------------------------------------- steps
 
 
-def _check_options(models, device, trim, early_stopping) -> tuple[list[str], str, int]:
-    """Model names, the resolved device and ``trim``, checked before any work."""
-    names = resolve_models(models)
+def _check_options(models, device, trim, early_stopping) -> tuple[list[ModelSpec], str, int]:
+    """The models' entries, the resolved device and ``trim``, checked before any work."""
+    specs = resolve_models(models)
     dev = str(resolve_device(device))
     trim = check_trim(trim)
     check_fraction(early_stopping, "early_stopping")
-    return names, dev, trim
-
-
-def _check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
-    """The evaluation's options and a given parcellation, checked before any work."""
-    from ..evaluation._intervals import check_confidence
-
-    if atlas is not None and not Path(atlas).expanduser().is_file():
-        raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 10:
-        raise ValueError(f"n_resamples must be an integer >= 10; got {n_resamples!r}.")
-    check_confidence(confidence)
-    if not 0.0 < float(fdr) < 1.0:
-        raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
+    return specs, dev, trim
 
 
 def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
@@ -75,23 +57,6 @@ def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
     path, reason = find_atlas(root, subject=tuple(subjects)[0],
                               atlas=None if atlas is None else Path(atlas).expanduser())
     return (None if path is None else path.resolve()), reason
-
-
-def _data_root(data_dir, progress: bool, log) -> Path:
-    """The data folder: ``data_dir``, or the default synthetic dataset (made once)."""
-    if data_dir is None:
-        return ensure_default_dataset(progress=progress, log=log).resolve()
-    root = Path(data_dir).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"data folder {root} does not exist or is not a folder.")
-    return root.resolve()
-
-
-def _checked_root(data_dir, progress: bool, log, *options) -> Path:
-    """The data folder, after every pre-flight check of the options and the data on it."""
-    root = _data_root(data_dir, progress, log)
-    preflight_comparison(root, *options)
-    return root
 
 
 def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
@@ -117,55 +82,33 @@ def _public_params(est) -> dict:
     return out
 
 
-def _model_inputs(name: str, root, sets: dict, key: str) -> tuple:
-    """``(X, y)`` of model ``name`` on set ``key``: stimulus features for FeatureRidge."""
-    X = list(sets[key].values())  # list of (S, T_i, C)
-    if name == "FeatureRidge":
-        from ..ridge import feature_episodes
-
-        return feature_episodes(root, sets[key]), X
-    return X, None
-
-
-def _predict(est, X, y) -> list:
-    """The model's predictions of the fMRI episodes (``y``, else ``X`` itself)."""
-    if y is None:
-        return est.predict(X)
-    return est.predict(X, lengths=[ep.shape[1] for ep in y])
-
-
-def _fit_and_score(name: str, params: dict, root, sets: dict, trim: int, progress: bool):
-    """Fit model ``name`` on the training set and score it on each evaluation set.
+def _fit_and_score(spec: ModelSpec, params: dict, root, sets: dict, protocol: Protocol,
+                   trim: int):
+    """Fit model ``spec`` on the training set and score it on each evaluation set.
 
     Returns ``(estimator, fit seconds, eval seconds, {set: (S, C) r map},
     {set: run statistics})``; each map is the estimator's ``score_map``.
     """
     from ..evaluation import run_statistics
 
-    est = make_model(name, params)
-    if name == "CrossSubjectEncoder" and progress:
-        from ..encoder import EpochProgressBar
-
-        est.set_params(callbacks=[EpochProgressBar(est.get_params()["max_epochs"], name)])
+    est = spec.make(params)
     t0 = time.perf_counter()
     with interrupt_guard():
-        X, y = _model_inputs(name, root, sets, "train")
+        X, y = spec.inputs.build(root, sets[protocol.train.key])
         est.fit(X) if y is None else est.fit(X, y)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     maps, stats = {}, {}
-    for key in EVAL_SETS:
-        X, y = _model_inputs(name, root, sets, key)
+    for key in protocol.eval_sets:
+        X, y = spec.inputs.build(root, sets[key])
         target = X if y is None else y
-        pred = _predict(est, X, y)
+        pred = spec.inputs.predict(est, X, y)
         maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
         stats[key] = run_statistics(target, pred, trim=trim)
     return est, fit_s, time.perf_counter() - t0, maps, stats
 
 
 # ---------------------------------------------------------------------------- the job
-
-
 def run_comparison(
     data_dir=None,
     *,
@@ -174,7 +117,7 @@ def run_comparison(
     quick: bool = False,
     random_state: int | None = 0,
     trim: int = 0,
-    subjects: Sequence[int] = SUBJECTS,
+    subjects: Sequence[int] | None = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     return_estimators: bool = False,
@@ -185,6 +128,7 @@ def run_comparison(
     fdr: float = 0.05,
     atlas=None,
     seed=None,
+    protocol: Protocol = SEED_PROTOCOL,
 ) -> dict:
     """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
 
@@ -208,8 +152,8 @@ def run_comparison(
     trim : int, default=0
         TRs left out at each end of every evaluated run (the seed uses 0; the
         challenge 5).
-    subjects : sequence of int, default=(1, 2, 3, 5)
-        Subjects to load.
+    subjects : sequence of int, optional
+        Subjects to load; default the protocol's (1, 2, 3, 5).
     progress : bool, default=False
         Show tqdm progress bars (loading, epochs, ridge folds) on stderr.
     log : callable, optional
@@ -236,11 +180,16 @@ def run_comparison(
         ``config["atlas"]`` (None with ``config["atlas_reason"]`` when there is none).
     seed : int or None, optional
         Deprecated alias of ``random_state``.
+    protocol : Protocol, optional
+        Training and evaluation sets; default the seed's
+        (:data:`~sklearn_crossenc.jobs._protocol.SEED_PROTOCOL`).
 
     Returns
     -------
     result : dict
-        ``config``, ``environment``, ``data`` (sets, runs, sizes), ``eval_sets``,
+        The common top level of every job (``schema_version``, ``job``,
+        ``created_utc``, ``config``, ``environment``, ``timings``), then ``data`` (sets,
+        runs, sizes), ``eval_sets``,
         ``ceiling`` (set -> ``{"mean", "per_subject"}``, or None for real data),
         ``models`` (name -> ``status``, ``params``, ``fit_s``, ``eval_s``, ``scores``:
         set -> ``{"mean", "per_subject", "median_parcel"}``), ``evaluation``
@@ -255,102 +204,100 @@ def run_comparison(
         warnings.warn("run_comparison(seed=...) is deprecated; use random_state=...",
                       FutureWarning, stacklevel=2)
         random_state = seed
-    log = log or _noop
-    t_start = time.perf_counter()
-    names, dev, trim = _check_options(models, device, trim, early_stopping)
-    _check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    root = _checked_root(data_dir, progress, log, names, subjects, trim, n_threads, random_state)
-    atlas, atlas_reason = _find_atlas(root, subjects, atlas)
+    log = log or noop
+    start = JobStart("compare")
+    if subjects is not None:
+        protocol = protocol.with_subjects(subjects)
+    specs, dev, trim = _check_options(models, device, trim, early_stopping)
+    check_evaluation_options(n_resamples, confidence, fdr, atlas)
+    root = data_root(data_dir, progress=progress, log=log)
+    preflight_comparison(root, protocol, specs, trim, n_threads, random_state)
+    atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
 
-    sets, data, load_s = load_sets(root, subjects, progress, log)
+    sets, data, load_s = load_sets(root, protocol, progress, log)
     labels = data["subject_labels"]
 
     maps: dict = {}
     ceiling = None
     if data["synthetic"]:
-        maps["ceiling"] = oracle_ceiling(root, sets, tuple(subjects), trim)
+        maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
         ceiling = {k: _scores(m, labels) for k, m in maps["ceiling"].items()}
 
-    settings = dict(quick=quick, random_state=random_state, device=dev, progress=progress,
-                    n_threads=n_threads, early_stopping=early_stopping,
-                    min_train_length=min(x.shape[1] for x in sets["train"].values()))
-    results, estimators, stats = _run_models(names, root, sets, maps, settings, trim, labels, log)
+    settings = JobSettings(
+        quick=quick, random_state=random_state, device=dev, progress=progress,
+        n_threads=n_threads, early_stopping=early_stopping,
+        min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
+    results, estimators, stats = _run_models(specs, root, sets, maps, settings, protocol, trim,
+                                             labels, log)
     evaluation = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
-        evaluation = evaluate_comparison(root, sets, stats, maps, data, dict(
-            n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state))
+        ref = reference_model([s for s in specs if s.label in stats])
+        evaluation = evaluate_comparison(root, protocol, sets, stats, maps, data, dict(
+            n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
+            reference=None if ref is None else ref.label))
 
     options = dict(data_dir=data_dir, device=device, quick=quick, random_state=random_state,
                    trim=trim, n_threads=n_threads, early_stopping=early_stopping,
                    n_resamples=n_resamples, confidence=confidence, fdr=fdr)
-    config = _config(options, root, names, dev, atlas, atlas_reason)
-    result = {
-        "schema_version": 2,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config,
-        "environment": environment_info(dev),
-        "data": data,
-        "eval_sets": dict(EVAL_SETS),
-        "ceiling": ceiling,
-        "models": results,
-        "evaluation": evaluation,
-        "timings": {
-            "load_s": load_s,
-            "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
-            "evaluation_s": None if evaluation is None else evaluation["seconds"],
-            "total_s": time.perf_counter() - t_start,
-        },
-        "maps": maps,
+    timings = {
+        "load_s": load_s,
+        "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
+        "evaluation_s": None if evaluation is None else evaluation["seconds"],
     }
+    result = start.result(
+        _config(options, root, specs, dev, atlas, atlas_reason, protocol), timings, device=dev,
+        data=data, eval_sets=protocol.eval_sets, ceiling=ceiling, models=results,
+        evaluation=evaluation, maps=maps)
     if return_estimators:
         result["estimators"] = estimators
     return result
 
 
-def _config(args: dict, root, names, dev, atlas, atlas_reason) -> dict:
+def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol) -> dict:
     """The job's configuration as reported: its options and what they resolved to."""
     options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "n_resamples",
                "confidence", "fdr")
     return {
         "data_dir": str(root),
         "default_dataset": args["data_dir"] is None,
-        "models": names,
+        "models": [s.label for s in specs],
         "device_requested": args["device"],
         "device": dev,
         **{k: args[k] for k in options},
         "quick": bool(args["quick"]),
         "atlas": None if atlas is None else str(atlas),
         "atlas_reason": atlas_reason,
-        "protocol": dict(PROTOCOL),
+        "protocol": protocol.describe(),
     }
 
 
-def _run_models(names, root, sets: dict, maps: dict, settings: dict, trim: int, labels, log):
+def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, protocol, trim: int,
+                labels, log):
     """Fit and score each model in turn; its maps go into ``maps``.
 
-    Returns ``(results, estimators, stats)``: name -> the model's entry of the result,
-    name -> fitted estimator, name -> set -> run statistics.
+    Returns ``(results, estimators, stats)``: label -> the model's entry of the result,
+    label -> fitted estimator, label -> set -> run statistics.
     """
     results: dict = {}
     estimators: dict = {}
     stats: dict = {}
-    for name in names:
-        if name == "FeatureRidge" and not has_stimulus_features(root):
+    for spec in specs:
+        name = spec.label
+        if spec.needs_features and not has_stimulus_features(root):
             results[name] = {
                 "status": "skipped", "reason": "no stimulus features in the data folder"
             }
             log(f"{name}: skipped (no stimulus features in {root}).")
             continue
-        params = model_params(name, **settings)
         log(f"{name}: fitting ...")
         est, fit_s, eval_s, maps[name], stats[name] = _fit_and_score(
-            name, params, root, sets, trim, settings["progress"]
-        )
+            spec, spec.params(settings), root, sets, protocol, trim)
         scores = {k: _scores(m, labels) for k, m in maps[name].items()}
         results[name] = {"status": "ok", "params": _public_params(est), "fit_s": fit_s,
                          "eval_s": eval_s, "scores": scores}
         estimators[name] = est
-        summary = ", ".join(f"{EVAL_SETS[k]} {scores[k]['mean']:.3f}" for k in EVAL_SETS)
+        summary = ", ".join(f"{lab} {scores[k]['mean']:.3f}"
+                            for k, lab in protocol.eval_sets.items())
         log(f"{name}: {summary} (fit {fit_s:.1f} s)")
     return results, estimators, stats

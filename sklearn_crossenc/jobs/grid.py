@@ -11,53 +11,49 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .._device import resolve_device
 from .._interrupt import interrupt_guard
+from ..scoring import METRICS, metric_name
+from ._job import JobStart, data_root, noop
 from ._preflight import check_threads, preflight_grid
-from ._settings import encoder_params
+from ._protocol import SEED_PROTOCOL, Protocol, RunSet
+from ._registry import JobSettings, encoder_params
 
-__all__ = ["SCORINGS", "SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
+__all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
 
 #: Fold kinds: ``season`` (GroupKFold, one group per season) or ``kfold`` (KFold over runs).
 SPLITS = ("season", "kfold")
 
-#: ``--scoring`` names -> episode metric of :mod:`sklearn_crossenc.scoring`.
-SCORINGS = {"pearson": "pearson", "mse": "neg_mean_squared_error", "r2": "r2"}
-
 
 def search_scoring(names: Sequence[str], trim: int = 0):
-    """``(scoring, refit_key, rank_column)`` for ``GridSearchCV`` from ``--scoring`` names.
+    """``(scoring, refit_key, rank_column)`` for ``GridSearchCV`` from metric names.
 
-    One name: a single scorer (columns ``*_test_score``). Several: a dict, refit on the
-    first (columns ``*_test_<name>``; ``mse`` is ``neg_mean_squared_error``).
+    Names are those of :data:`sklearn_crossenc.scoring.METRICS`. One name: a single
+    scorer (columns ``*_test_score``). Several: a dict, refit on the first (columns
+    ``*_test_<name>``).
 
     Examples
     --------
     >>> from sklearn_crossenc.jobs.grid import search_scoring
-    >>> scoring, key, rank = search_scoring(["r2", "mse"], trim=5)
+    >>> scoring, key, rank = search_scoring(["r2", "neg_mean_squared_error"], trim=5)
     >>> sorted(scoring), key, rank
     (['neg_mean_squared_error', 'r2'], 'r2', 'rank_test_r2')
     """
     from ..scoring import make_episode_scorer
 
-    names = list(names)
-    bad = [n for n in names if n not in SCORINGS]
-    if not names or bad or len(set(names)) != len(names):
-        raise ValueError(f"--scoring takes distinct names among {', '.join(SCORINGS)}; "
+    names = [metric_name(n, "--scoring") for n in names]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"--scoring takes distinct names among {', '.join(METRICS)}; "
                          f"got {' '.join(map(str, names)) or 'none'}.")
     if len(names) == 1:
-        return make_episode_scorer(SCORINGS[names[0]], trim=trim), True, "rank_test_score"
-    scoring = {SCORINGS[n]: make_episode_scorer(SCORINGS[n], trim=trim) for n in names}
-    first = SCORINGS[names[0]]
-    return scoring, first, f"rank_test_{first}"
-
-
-def _noop(msg: str) -> None:
-    pass
+        return make_episode_scorer(names[0], trim=trim), True, "rank_test_score"
+    scoring = {n: make_episode_scorer(n, trim=trim) for n in names}
+    return scoring, names[0], f"rank_test_{names[0]}"
 
 
 def cv_splitter(split: str, n_folds: int, groups):
@@ -134,15 +130,15 @@ def _parallel_backend(scheduler, X):
 def run_grid_search(
     data_dir=None,
     *,
-    param_grid: Mapping[str, Sequence],
+    param_grid: Mapping[str, Sequence] | None = None,
     cv: int = 3,
     split: str = "season",
-    seasons: Sequence[int] = (1, 2, 3, 4, 5),
+    seasons: Sequence[int] | None = None,
     n_jobs: int = 1,
     scheduler: str | None = None,
     device: str = "auto",
     random_state: int | None = 0,
-    threads: int | None = None,
+    n_threads: int | None = None,
     trim: int = 0,
     scoring: Sequence[str] = ("pearson",),
     refit: bool = False,
@@ -150,6 +146,8 @@ def run_grid_search(
     progress: bool = False,
     verbose: int = 0,
     log: Callable[[str], None] | None = None,
+    protocol: Protocol = SEED_PROTOCOL,
+    threads: int | None = None,
 ) -> dict:
     """Grid search of ``CrossSubjectEncoder`` on Friends runs with the Pearson scorer.
 
@@ -158,14 +156,15 @@ def run_grid_search(
     data_dir : path-like, optional
         Competitor release folder or a synthetic one; None: the default synthetic
         dataset (generated once into the cache folder).
-    param_grid : dict of str to list
-        Encoder parameter -> values, as for ``GridSearchCV``.
+    param_grid : dict of str to list, optional
+        Encoder parameter -> values, as for ``GridSearchCV``; default the encoder's
+        grid in the model registry (:mod:`sklearn_crossenc.jobs._registry`).
     cv : int, default=3
         Number of folds; folds are whole runs.
     split : {"season", "kfold"}, default="season"
         See :func:`cv_splitter`.
-    seasons : sequence of int, default=(1, 2, 3, 4, 5)
-        Friends seasons to search on.
+    seasons : sequence of int, optional
+        Friends seasons to search on; default the protocol's training seasons (1-5).
     n_jobs : int, default=1
         Parallel fits (joblib). With ``scheduler``, 1 means every worker thread.
     scheduler : str, optional
@@ -174,12 +173,13 @@ def run_grid_search(
         Device of the encoder (resolved by each worker on a cluster).
     random_state : int or None, default=0
         ``random_state`` of the encoder.
-    threads : int or None, default=None
+    n_threads : int or None, default=None
         torch threads of each fit (the encoder's ``n_threads``).
     trim : int, default=0
         Time points left out at each end of every run by the scorers.
-    scoring : sequence of {"pearson", "mse", "r2"}, default=("pearson",)
-        Scorers; the first ranks the candidates (see :func:`search_scoring`).
+    scoring : sequence of str, default=("pearson",)
+        Metric names of :data:`sklearn_crossenc.scoring.METRICS`; the first ranks the
+        candidates (see :func:`search_scoring`).
     refit : bool, default=False
         Refit the best candidate on all runs; returned as ``best_estimator``.
     quick : bool, default=False
@@ -190,35 +190,49 @@ def run_grid_search(
         ``GridSearchCV``'s verbosity.
     log : callable, optional
         Receives one-line messages.
+    protocol : Protocol, optional
+        Subjects and training runs (default the seed's); evaluation sets are never read.
+    threads : int or None, optional
+        Deprecated alias of ``n_threads``.
 
     Returns
     -------
     result : dict
-        ``cv_results`` (the search's ``cv_results_``), ``best_params``, ``best_score``,
-        ``n_candidates``, ``n_runs``, ``n_jobs``, ``wall_s``, ``data_dir``, ``rank_column``
-        (the ranking metric's column) and ``best_estimator`` (None without ``refit``).
+        The common top level of every job (``schema_version``, ``job``,
+        ``created_utc``, ``config``, ``environment``, ``timings``), then ``cv_results``
+        (the search's ``cv_results_``), ``best_params``, ``best_score``,
+        ``n_candidates``, ``n_runs``, ``rank_column`` (the ranking metric's column) and
+        ``best_estimator`` (None without ``refit``).
     """
     from sklearn.model_selection import GridSearchCV
 
-    from ..data import as_episodes, ensure_default_dataset, episode_groups, load_friends
-    from ..encoder import CrossSubjectEncoder
+    from ..data import as_episodes, episode_groups
+    from ._registry import REGISTRY
 
-    log = log or _noop
+    if threads is not None:
+        warnings.warn("run_grid_search(threads=...) is deprecated; use n_threads=...",
+                      FutureWarning, stacklevel=2)
+        n_threads = threads
+    log = log or noop
+    start = JobStart("grid")
+    param_grid = dict(REGISTRY["encoder"].grid) if param_grid is None else param_grid
     device = _check_options(param_grid, n_jobs, scheduler, device)
     scorers, refit_key, rank_column = search_scoring(scoring, trim)
-    root = data_dir if data_dir is not None else ensure_default_dataset(progress=progress, log=log)
-    preflight_grid(root, seasons=seasons, param_grid=param_grid, base_params=lambda n: (
-        encoder_params(quick=quick, random_state=random_state, device=device,
-                       min_train_length=n, n_threads=check_threads(threads))))
-    log(f"Loading Friends seasons {' '.join(map(str, seasons))} from {root} ...")
-    data = load_friends(root, seasons=seasons, progress=progress)
+    runs = _searched_runs(protocol, seasons)
+    root = data_root(data_dir, progress=progress, log=log)
+    settings = JobSettings(quick=quick, random_state=random_state, device=device,
+                           n_threads=check_threads(n_threads))
+    preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
+        encoder_params(settings, min_train_length=n)))
+    log(f"Loading {runs.label} from {root} ...")
+    t0 = time.perf_counter()
+    data = runs.load(root, protocol.subjects, progress=progress)
+    load_s = time.perf_counter() - t0
     X = as_episodes(data)  # list of (S, T_i, C)
     groups = episode_groups(data)
     splitter = cv_splitter(split, cv, groups)
-    estimator = CrossSubjectEncoder(**encoder_params(
-        quick=quick, random_state=random_state, device=device,
-        min_train_length=min(x.shape[1] for x in X), n_threads=threads,
-    ))
+    estimator = REGISTRY["encoder"].make(
+        encoder_params(settings, min_train_length=min(x.shape[1] for x in X)))
     n_candidates = int(np.prod([len(v) for v in param_grid.values()]))
     n_jobs = -1 if scheduler is not None and n_jobs == 1 else n_jobs
     where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
@@ -230,16 +244,28 @@ def run_grid_search(
     t0 = time.perf_counter()
     with interrupt_guard(), _parallel_backend(scheduler, X):
         search.fit(X, groups=groups if split == "season" else None)
+    search_s = time.perf_counter() - t0
     best = int(np.argmin(search.cv_results_[rank_column]))
-    return {
-        "cv_results": search.cv_results_,
-        "best_params": search.cv_results_["params"][best],
-        "best_score": float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
-        "n_candidates": n_candidates,
-        "n_runs": len(X),
-        "n_jobs": n_jobs,
-        "wall_s": time.perf_counter() - t0,
-        "data_dir": str(root),
-        "rank_column": rank_column,
-        "best_estimator": search.best_estimator_ if refit else None,
-    }
+    config = {"data_dir": str(root), "default_dataset": data_dir is None,
+              "param_grid": {k: list(v) for k, v in param_grid.items()}, "cv": cv,
+              "split": split, "seasons": list(runs.seasons), "n_jobs": n_jobs,
+              "scheduler": scheduler, "device": device, "random_state": random_state,
+              "n_threads": n_threads, "trim": trim,
+              "scoring": [metric_name(n) for n in scoring], "refit": bool(refit),
+              "quick": bool(quick), "protocol": protocol.describe()}
+    return start.result(
+        config, {"load_s": load_s, "search_s": search_s},
+        device="cpu" if scheduler is not None else device,
+        cv_results=search.cv_results_, best_params=search.cv_results_["params"][best],
+        best_score=float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
+        n_candidates=n_candidates, n_runs=len(X), rank_column=rank_column,
+        best_estimator=search.best_estimator_ if refit else None)
+
+
+def _searched_runs(protocol: Protocol, seasons) -> RunSet:
+    """The training runs a search folds over: the protocol's, or the seasons given."""
+    if seasons is None:
+        return protocol.train
+    seasons = tuple(int(s) for s in seasons)
+    return RunSet("search", "Friends seasons " + " ".join(map(str, seasons)), "friends",
+                  seasons=seasons)

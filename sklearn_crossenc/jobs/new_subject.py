@@ -19,14 +19,20 @@ import time
 import numpy as np
 from sklearn.model_selection import GridSearchCV, KFold
 
-from ..data import SUBJECTS, TR, load_friends, load_movie10
-from ._settings import EVAL_SETS, clip_length_cap
+from ..data import TR
+from ..ridge import DEFAULT_ALPHAS
+from . import _registry
+from ._job import JobStart, data_root, noop
+from ._preflight import preflight_new_subject
+from ._protocol import SEED_PROTOCOL, Protocol
+from ._registry import JobSettings, clip_length_cap
 
-__all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject",
-           "DEFAULT_ALPHAS"]
+__all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECODER_ALPHAS"]
 
-#: Decoder penalties searched by ``GridSearchCV`` at each budget.
-DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 9))
+#: Decoder penalties searched by ``GridSearchCV`` at each budget: every other value of the
+#: ridge's grid (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`), 9 values from 1e-2 to 1e6,
+#: since each budget searches its own.
+DECODER_ALPHAS = DEFAULT_ALPHAS[::2]
 
 
 def budget_trs(minutes) -> int | None:
@@ -36,12 +42,22 @@ def budget_trs(minutes) -> int | None:
     --------
     >>> budget_trs(1), budget_trs(5), budget_trs(None)
     (40, 201, None)
+    >>> budget_trs(0.001)
+    Traceback (most recent call last):
+    ...
+    ValueError: a budget of 0.001 min is less than one time point (TR = 1.49 s).
     """
     if minutes is None:
         return None
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
-        raise ValueError(f"a budget must be a number of minutes > 0 or None; got {minutes!r}.")
-    return int(round(60.0 * minutes / TR))
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) \
+            or not 0 < minutes < float("inf"):
+        raise ValueError(f"a budget must be a finite number of minutes > 0, or None for all "
+                         f"the data; got {minutes!r}.")
+    n = int(round(60.0 * minutes / TR))
+    if n < 1:
+        raise ValueError(f"a budget of {minutes:g} min is less than one time point "
+                         f"(TR = {TR} s).")
+    return n
 
 
 def take_budget(episodes: list[np.ndarray], n_trs: int | None) -> list[np.ndarray]:
@@ -105,20 +121,17 @@ def _scores(est, eval_data: dict, subject: int) -> dict:
     return {name: float(est.score_map(eps)[subject].mean()) for name, eps in eval_data.items()}
 
 
-def _load(data_dir, new_subject: int, log) -> tuple[dict, list]:
-    if new_subject not in SUBJECTS:
-        raise ValueError(f"new_subject must be one of {SUBJECTS}; got {new_subject!r}.")
-    others = tuple(s for s in SUBJECTS if s != new_subject)
-    everyone = others + (new_subject,)
-    log(f"loading subjects {others} and {new_subject} from {data_dir}")
+def _load(root, protocol: Protocol, new_subject: int, progress: bool, log) -> tuple[dict, list]:
+    """The protocol's sets: the training runs of the fitted subjects alone and of every
+    subject (the new one last), and the evaluation sets of every subject."""
+    others = tuple(s for s in protocol.subjects if s != new_subject)
+    everyone = protocol.with_subjects(others + (new_subject,))
+    log(f"loading subjects {others} and {new_subject} from {root}")
     data = {
-        "train_others": list(load_friends(data_dir, subjects=others,
-                                          seasons=range(1, 6)).values()),
-        "train_all": list(load_friends(data_dir, subjects=everyone,
-                                       seasons=range(1, 6)).values()),
-        "friends_s6": list(load_friends(data_dir, subjects=everyone, seasons=[6]).values()),
-        "movie10_run1": list(load_movie10(data_dir, subjects=everyone, runs=[1]).values()),
+        "train_others": list(protocol.train.load(root, others, progress=progress).values()),
+        **{k: list(v.values()) for k, v in everyone.load(root, progress=progress).items()},
     }
+    data["train_all"] = data.pop(protocol.train.key)
     return data, list(others)
 
 
@@ -176,21 +189,32 @@ def _fit_encoder(train: list, params: dict, log, what: str):
     return enc, time.perf_counter() - t0
 
 
-def run_new_subject(data_dir, *, new_subject=5, budgets_min=(1, 5, 15, 60, None),
-                    encoder_params=None, alphas=DEFAULT_ALPHAS, n_splits=5, baselines=True,
-                    reference=False, with_encoder=True, log=None) -> dict:
+def _check_n_splits(n_splits) -> int:
+    if isinstance(n_splits, bool) or not isinstance(n_splits, int) or n_splits < 2:
+        raise ValueError(f"n_splits must be an integer >= 2; got {n_splits!r}.")
+    return n_splits
+
+
+def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, None),
+                    encoder_params=None, alphas=DECODER_ALPHAS, n_splits=5, baselines=True,
+                    reference=False, with_encoder=True, device="auto", random_state=0,
+                    n_threads=None, quick=False, progress=False, log=None,
+                    protocol: Protocol = SEED_PROTOCOL) -> dict:
     """Learning curve of a subject added to an encoder trained on the others.
 
     Parameters
     ----------
-    data_dir : str or Path
-        Competitor release folder or synthetic dataset (read only).
+    data_dir : str or Path, optional
+        Competitor release folder or synthetic dataset (read only); None: the default
+        synthetic dataset, generated once into the cache folder.
     new_subject : int, default=5
+        One of the protocol's subjects.
     budgets_min : sequence of float or None, default=(1, 5, 15, 60, None)
-        Minutes of the new subject's Friends s1-5 data; None means all of it.
+        Minutes of the new subject's training runs (Friends s1-5); None means all of it.
     encoder_params : dict, optional
-        ``CrossSubjectEncoder`` parameters (default: its defaults, ``random_state=0``).
-    alphas : sequence of float
+        ``CrossSubjectEncoder`` parameters; default the jobs' encoder settings
+        (the seed's, with ``device``, ``random_state``, ``n_threads`` and ``quick``).
+    alphas : sequence of float, default=DECODER_ALPHAS
         Decoder penalties searched by ``GridSearchCV`` (``n_splits`` folds over runs, runs
         halved until there are enough).
     n_splits : int, default=5
@@ -200,49 +224,90 @@ def run_new_subject(data_dir, *, new_subject=5, budgets_min=(1, 5, 15, 60, None)
         Also train the encoder from scratch on all subjects with all the data.
     with_encoder : bool, default=True
         Also give the new subject an encoder and score the fitted subjects with it.
+    device, random_state, n_threads, quick :
+        The encoder's job settings, as in :func:`~sklearn_crossenc.jobs.compare.run_comparison`.
+    progress : bool, default=False
+        Progress bars (loading, the encoder's epochs) on stderr.
     log : callable, optional
         Called with progress messages.
+    protocol : Protocol, optional
+        Training and evaluation sets and subjects (default the seed's).
 
     Returns
     -------
     result : dict
-        ``budgets``: one dict per budget (``minutes``, ``n_trs``, ``n_runs``, ``added``,
-        ``ridge``, ``added_encoder``); ``frozen``, ``mean_of_others``, ``reference``:
-        scores per evaluation set; ``encoder_fit_time_s`` and the subjects.
+        The common top level of every job (``schema_version``, ``job``, ``created_utc``,
+        ``config``, ``environment``, ``timings``), then ``new_subject``,
+        ``fitted_subjects``, ``eval_sets``, ``available_trs``, ``frozen`` (the fitted
+        subjects' scores), ``budgets`` (one dict per budget: ``minutes``, ``n_trs``,
+        ``n_runs``, ``added``, ``ridge``, ``added_encoder``), ``mean_of_others`` and
+        ``reference`` (scores per evaluation set; None when not computed).
     """
-    log = log or (lambda msg: None)
-    params = {"random_state": 0, **(encoder_params or {})}
-    data, others = _load(data_dir, new_subject, log)
-    eval_data = {k: data[k] for k in EVAL_SETS}
+    from .._device import resolve_device
+
+    log = log or noop
+    start = JobStart("add-subject")
+    budgets = list(budgets_min)
+    for minutes in budgets:
+        budget_trs(minutes)
+    n_splits = _check_n_splits(n_splits)
+    dev = str(resolve_device(device))
+    root = data_root(data_dir, progress=progress, log=log)
+    preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
+                          random_state)
+    settings = JobSettings(quick=quick, random_state=random_state, device=dev,
+                           n_threads=n_threads, progress=progress)
+    params = (dict(encoder_params) if encoder_params is not None
+              else _registry.encoder_params(settings))
+    t0 = time.perf_counter()
+    data, others = _load(root, protocol, new_subject, progress, log)
+    load_s = time.perf_counter() - t0
+    eval_data = {k: data[k] for k in protocol.eval_sets}
     enc, enc_time = _fit_encoder(data["train_others"], params, log, f"subjects {others}")
     S = len(others)
     frozen_eval = {k: [ep[:S] for ep in v] for k, v in eval_data.items()}
-    result = {
-        "new_subject": new_subject, "fitted_subjects": others, "encoder_params": params,
-        "encoder_fit_time_s": enc_time,
-        "available_trs": int(sum(ep.shape[1] for ep in data["train_all"])),
-        "frozen": {k: float(enc.score_map(v).mean()) for k, v in frozen_eval.items()},
-        "budgets": [],
-    }
-    for minutes in budgets_min:
-        n = budget_trs(minutes)
-        train = take_budget(data["train_all"], n)
-        log(f"adding subject {new_subject} with {minutes or 'all'} min ({len(train)} runs)")
-        row = {"minutes": minutes, "n_runs": len(train),
-               "n_trs": int(sum(ep.shape[1] for ep in train)),
-               "added": _add(enc, train, eval_data, alphas, n_splits)}
-        if with_encoder:
-            row["added_encoder"] = _add_with_encoder(enc, train, eval_data,
-                                                     row["added"]["alpha"])
-        if baselines:
-            row["ridge"] = _ridge(train, eval_data, n_splits)
-        result["budgets"].append(row)
+    curve = [_budget_row(enc, data["train_all"], eval_data, minutes, alphas, n_splits,
+                         with_encoder, baselines, log, new_subject) for minutes in budgets]
+    mean_of_others = ref = None
     if baselines:
-        from ..ridge import MeanOfOthers
+        from ..baseline import MeanOfOthers
 
-        result["mean_of_others"] = _scores(MeanOfOthers().fit(eval_data["friends_s6"]),
-                                           eval_data, -1)
+        first = next(iter(eval_data.values()))
+        mean_of_others = _scores(MeanOfOthers().fit(first), eval_data, -1)
     if reference:
-        ref, ref_time = _fit_encoder(data["train_all"], params, log, "all subjects")
-        result["reference"] = {**_scores(ref, eval_data, -1), "fit_time_s": ref_time}
-    return result
+        est, ref_time = _fit_encoder(data["train_all"], params, log, "all subjects")
+        ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
+    config = {"data_dir": str(root), "default_dataset": data_dir is None,
+              "new_subject": new_subject, "budgets_min": budgets, "n_splits": n_splits,
+              "alphas": list(alphas), "baselines": baselines, "reference": reference,
+              "with_encoder": with_encoder, "quick": bool(quick), "device": dev,
+              "random_state": random_state, "n_threads": n_threads,
+              "encoder_params": _jsonable_params(params), "protocol": protocol.describe()}
+    return start.result(
+        config, {"load_s": load_s, "encoder_fit_s": enc_time}, device=dev,
+        new_subject=new_subject, fitted_subjects=others, eval_sets=protocol.eval_sets,
+        available_trs=int(sum(ep.shape[1] for ep in data["train_all"])),
+        frozen={k: float(enc.score_map(v).mean()) for k, v in frozen_eval.items()},
+        budgets=curve, mean_of_others=mean_of_others, reference=ref)
+
+
+def _jsonable_params(params: dict) -> dict:
+    """The encoder's parameters without callbacks (progress bars are not settings)."""
+    return {k: v for k, v in params.items() if k != "callbacks"}
+
+
+def _budget_row(enc, train_all, eval_data, minutes, alphas, n_splits, with_encoder,
+                baselines, log, new_subject) -> dict:
+    """The new subject added with ``minutes`` of data, beside the baselines."""
+    n = budget_trs(minutes)
+    train = take_budget(train_all, n)
+    budget = "all the data" if minutes is None else f"{minutes:g} min"
+    log(f"adding subject {new_subject} with {budget} ({len(train)} runs)")
+    row = {"minutes": minutes, "n_runs": len(train),
+           "n_trs": int(sum(ep.shape[1] for ep in train)),
+           "added": _add(enc, train, eval_data, alphas, n_splits)}
+    if with_encoder:
+        row["added_encoder"] = _add_with_encoder(enc, train, eval_data, row["added"]["alpha"])
+    if baselines:
+        row["ridge"] = _ridge(train, eval_data, n_splits)
+    return row

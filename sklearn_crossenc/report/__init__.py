@@ -1,19 +1,22 @@
 """Reports of the jobs: terminal tables, ``report.json``, ``report.md``, CSV and figures.
 
 Every function here reads a job's result dict (:func:`sklearn_crossenc.jobs.compare.
-run_comparison`, :func:`sklearn_crossenc.jobs.grid.run_grid_search`) and writes
-nothing but into the output folder it is given.
+run_comparison`, :func:`sklearn_crossenc.jobs.grid.run_grid_search`,
+:func:`sklearn_crossenc.jobs.new_subject.run_new_subject`) and writes nothing but into
+the output folder it is given. Every job writes ``report.json`` (one top level for all
+jobs) and ``report.md``:
 
+- ``_markdown``: the header and footer every ``report.md`` shares;
 - ``_tables``: the comparison's terminal table and Markdown report;
 - ``_figures``: its figures (matplotlib, the ``plot`` extra);
-- ``_files``: the output folder check, ``report.json``, ``parcel_scores.npz`` and
-  :func:`write_report`, which writes them all;
-- ``_cv_results``: a grid search's table and ``grid_results.csv``;
 - ``_brain_maps``: the comparison's brain maps (nilearn);
-- ``_learning_curve``: the new-subject job's learning curve.
+- ``_cv_results``: a grid search's table, ``grid_results.csv`` and Markdown report;
+- ``_learning_curve``: the new-subject job's learning curve and Markdown report;
+- ``_files``: the output folder check and the writers of each job's files
+  (:func:`write_report`, :func:`write_grid_report`, :func:`write_new_subject_report`).
 
 A new report section goes into the module of its kind (text, figure, file) and is
-called from :func:`format_table` / :func:`report_markdown` / :func:`write_report`.
+called from the job's Markdown function and its writer in ``_files``.
 """
 
 from ._cv_results import (
@@ -21,12 +24,20 @@ from ._cv_results import (
     cv_results_rows,
     format_grid_table,
     grid_csv,
+    grid_markdown,
     write_best_estimator,
     write_grid_results,
 )
 from ._figures import FIGURES, write_figures
-from ._files import check_output_dir, to_jsonable, write_report
-from ._learning_curve import format_learning_curve
+from ._files import (
+    check_output_dir,
+    to_jsonable,
+    write_grid_report,
+    write_job_files,
+    write_new_subject_report,
+    write_report,
+)
+from ._learning_curve import format_learning_curve, new_subject_markdown
 from ._tables import format_table, report_markdown
 
 __all__ = [
@@ -38,10 +49,15 @@ __all__ = [
     "format_learning_curve",
     "format_table",
     "grid_csv",
+    "grid_markdown",
+    "new_subject_markdown",
     "report_markdown",
     "to_jsonable",
     "write_figures",
     "write_best_estimator",
+    "write_grid_report",
     "write_grid_results",
+    "write_job_files",
+    "write_new_subject_report",
     "write_report",
 ]

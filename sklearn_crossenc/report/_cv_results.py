@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
+from ._markdown import footer, header
 
 __all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
-           "write_best_estimator", "write_grid_results"]
+           "grid_markdown", "write_best_estimator", "write_grid_results"]
 
 #: File name of the grid search's ``cv_results_`` table.
 GRID_CSV = "grid_results.csv"
@@ -76,6 +77,38 @@ def format_grid_table(cv_results, rank_column=None) -> str:
     lines.append("-" * len(lines[0]))
     lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def grid_markdown(result: dict, files: dict | None = None) -> str:
+    """A grid search's ``report.md``: what was searched, the ranked table, the winner.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.grid.run_grid_search`.
+    files : dict of str to path, optional
+        Files written beside the report (kind -> file), listed when given.
+    """
+    cfg = result["config"]
+    grid = ", ".join(f"{k} in {v}" for k, v in cfg["param_grid"].items())
+    lines = header("Cross-subject encoding: grid search report", result) + [
+        f"Data: `{cfg['data_dir']}`; Friends seasons {', '.join(map(str, cfg['seasons']))} "
+        f"({result['n_runs']} runs), subjects {', '.join(map(str, cfg['protocol']['subjects']))}.",
+        f"Searched: {grid} ({result['n_candidates']} candidates) with {cfg['cv']} folds of whole "
+        f"runs ({cfg['split']}); scorers {', '.join(cfg['scoring'])}, ranked by the first; "
+        f"{cfg['trim']} TRs left out at each end of every run.",
+        "",
+    ]
+    if cfg.get("quick"):
+        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
+    lines += [f"Best: `{result['best_params']}` (mean {cfg['scoring'][0]} "
+              f"{result['best_score']:.4f}).", "", "## Candidates, best first", "", "```"]
+    lines += format_grid_table(result["cv_results"], result["rank_column"]).splitlines()
+    lines += ["```", ""]
+    if files:
+        lines += ["## Files", ""] + [f"- {kind}: `{Path(p).name}`" for kind, p in files.items()]
+        lines.append("")
+    return "\n".join(lines + footer(result)) + "\n"
 
 
 def grid_csv(cv_results, rank_column=None) -> str:

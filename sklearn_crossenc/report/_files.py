@@ -1,7 +1,11 @@
-"""Writing a comparison's outputs: the output folder check, JSON, per-parcel maps.
+"""Writing every job's outputs: the output folder check, ``report.json`` and
+``report.md`` of each job, and the comparison's per-parcel maps and figures.
 
-Every file is written atomically (temporary file, then rename; see
-:mod:`sklearn_crossenc._io`), and a folder inside the data folder is refused.
+Every job writes ``report.json`` (its result: the common top level of
+:mod:`sklearn_crossenc.jobs._job`, then its own results, and ``outputs``: the files
+written beside it) and ``report.md`` through :func:`write_job_files`. Every file is
+written atomically (temporary file, then rename; see :mod:`sklearn_crossenc._io`), and a
+folder inside the data folder is refused.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
 from ._brain_maps import write_brain_maps
+from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
+from ._learning_curve import new_subject_markdown
 from ._tables import report_markdown
 
-__all__ = ["check_output_dir", "to_jsonable", "write_report"]
+__all__ = ["check_output_dir", "to_jsonable", "write_job_files", "write_report",
+           "write_grid_report", "write_new_subject_report"]
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -122,6 +129,27 @@ def _save_maps(result, path: Path) -> Path | None:
     return path
 
 
+def write_job_files(result: dict, out_dir: Path, markdown: str, outputs: dict) -> dict:
+    """Write ``report.json`` and ``report.md`` of a job into ``out_dir`` (atomically).
+
+    ``outputs`` (kind -> path of a file already written beside them) is recorded in
+    ``report.json`` under ``"outputs"`` by file name. Returns ``outputs`` with ``"json"``
+    and ``"markdown"`` added.
+    """
+    doc = to_jsonable(result)
+    doc["outputs"] = {k: Path(p).name for k, p in outputs.items()}
+    paths = dict(outputs)
+    paths["json"] = atomic_write_json(out_dir / "report.json", doc)
+    paths["markdown"] = atomic_write_text(out_dir / "report.md", markdown)
+    return paths
+
+
+def _out(result: dict, out_dir) -> Path:
+    out_dir = check_output_dir(out_dir, result.get("config", {}).get("data_dir"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
 def write_report(
     result,
     out_dir,
@@ -129,7 +157,8 @@ def write_report(
     figures: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    """Write ``report.json``, ``report.md``, ``parcel_scores.npz`` and figures into ``out_dir``.
+    """Write a comparison's ``report.json``, ``report.md``, ``parcel_scores.npz`` and
+    figures into ``out_dir``.
 
     Every file is written atomically; ``out_dir`` is created if needed and refused when
     it lies inside the result's data folder.
@@ -151,24 +180,55 @@ def write_report(
         ``"json"``, ``"markdown"``, ``"maps"`` (when per-parcel maps exist) and one entry
         per figure kind.
     """
-    out_dir = check_output_dir(out_dir, result.get("config", {}).get("data_dir"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
+    out_dir = _out(result, out_dir)
+    outputs = {}
     maps_path = _save_maps(result, out_dir / "parcel_scores.npz")
     if maps_path is not None:
-        paths["maps"] = maps_path
+        outputs["maps"] = maps_path
     fig_paths = {}
     if figures:
         fig_paths.update(write_figures(result, out_dir, log=log))
         fig_paths.update(write_brain_maps(result, out_dir, log=log))
-    doc = to_jsonable(result)
-    doc["outputs"] = {
-        "parcel_scores": maps_path.name if maps_path else None,
-        "figures": {k: p.name for k, p in fig_paths.items()},
-    }
-    paths["json"] = atomic_write_json(out_dir / "report.json", doc)
-    paths["markdown"] = atomic_write_text(
-        out_dir / "report.md", report_markdown(result, fig_paths)
-    )
-    paths.update(fig_paths)
-    return paths
+    outputs.update(fig_paths)
+    return write_job_files(result, out_dir, report_markdown(result, fig_paths), outputs)
+
+
+def write_grid_report(result, out_dir) -> dict:
+    """Write a grid search's ``grid_results.csv``, ``best_estimator.joblib`` (with
+    ``refit``), ``report.json`` and ``report.md`` into ``out_dir``, atomically.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.grid.run_grid_search`.
+    out_dir : path-like
+
+    Returns
+    -------
+    paths : dict of str to Path
+        ``"csv"``, ``"json"``, ``"markdown"`` and ``"best_estimator"`` when refitted.
+    """
+    out_dir = _out(result, out_dir)
+    outputs = {"csv": write_grid_results(result["cv_results"], out_dir, result["rank_column"])}
+    if result.get("best_estimator") is not None:
+        outputs["best_estimator"] = write_best_estimator(result["best_estimator"], out_dir)
+    doc = {k: v for k, v in result.items() if k != "best_estimator"}
+    return write_job_files(doc, out_dir, grid_markdown(result, outputs), outputs)
+
+
+def write_new_subject_report(result, out_dir) -> dict:
+    """Write the new-subject job's ``report.json`` and ``report.md`` into ``out_dir``.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.new_subject.run_new_subject`.
+    out_dir : path-like
+
+    Returns
+    -------
+    paths : dict of str to Path
+        ``"json"`` and ``"markdown"``.
+    """
+    out_dir = _out(result, out_dir)
+    return write_job_files(result, out_dir, new_subject_markdown(result), {})

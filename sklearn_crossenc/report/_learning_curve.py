@@ -1,29 +1,93 @@
-"""The new-subject job's learning curve as a table (:mod:`sklearn_crossenc.jobs.new_subject`)."""
+"""The new-subject job's learning curve (:mod:`sklearn_crossenc.jobs.new_subject`) as a
+table and as its ``report.md``."""
 
 from __future__ import annotations
 
-__all__ = ["format_learning_curve"]
+from ._markdown import footer, header
+
+__all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
+
+#: Every column of the learning curve, explained (the report prints this legend).
+LEGEND = {
+    "budget": "minutes of the new subject's training runs used ('all': every run)",
+    "TRs": "time points in that budget",
+    "added": "mean Pearson r of the new subject added to the frozen encoder (SubjectAdder)",
+    "ridge": "CrossSubjectRidge from the mean of the others to the new subject, same data",
+    "mean of others": "the mean of the fitted subjects as the prediction: needs no data",
+    "reference": "an encoder trained from scratch on all subjects with all the data",
+    "alpha": "the decoder's penalty chosen by cross-validation over the budget's runs",
+    "add (s)": "seconds to fit the adder at the chosen penalty",
+    "search (s)": "seconds of the penalty's cross-validation",
+    "ridge fit (s)": "seconds to fit the ridge",
+    "!": "the added subject scores below the mean of the others on that set",
+}
 
 
 def _fmt(x, spec=".3f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _budget(minutes) -> str:
+    return "all" if minutes is None else f"{minutes:g} min"
+
+
+def _below_mean(row: dict, result: dict) -> bool:
+    mean = result.get("mean_of_others") or {}
+    return any(row["added"][k] < mean[k] for k in mean if k in row["added"])
+
+
+def _columns(result: dict) -> list[str]:
+    sets = result["eval_sets"]
+    cols = ["budget", "TRs"]
+    cols += [f"added {lab}" for lab in sets.values()] + [f"ridge {lab}" for lab in sets.values()]
+    cols += [f"mean of others {lab}" for lab in sets.values()]
+    cols += [f"reference {lab}" for lab in sets.values()]
+    return cols + ["alpha", "add (s)", "search (s)", "ridge fit (s)", "!"]
+
+
+def _cells(row: dict, result: dict) -> list[str]:
+    sets = list(result["eval_sets"])
+    a, r = row["added"], row.get("ridge") or {}
+    mean, ref = result.get("mean_of_others") or {}, result.get("reference") or {}
+    return ([_budget(row["minutes"]), str(row["n_trs"])]
+            + [_fmt(a[k]) for k in sets] + [_fmt(r.get(k)) for k in sets]
+            + [_fmt(mean.get(k)) for k in sets] + [_fmt(ref.get(k)) for k in sets]
+            + [f"{a['alpha']:g}", f"{a['add_time_s']:.2f}", f"{a['search_time_s']:.1f}",
+               _fmt(r.get("fit_time_s"), ".1f"), "!" if _below_mean(row, result) else ""])
+
+
 def format_learning_curve(result: dict) -> str:
     """The learning curve as a Markdown table (scores of the new subject, seconds)."""
-    ref = result.get("reference") or {}
-    mean = result.get("mean_of_others") or {}
-    head = ("| budget | TRs | added s6 | added m10 | ridge s6 | ridge m10 | mean-of-others s6 "
-            "| reference s6 | reference m10 | alpha | add (s) | alpha search (s) | ridge fit (s) |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for row in result["budgets"]:
-        a, r = row["added"], row.get("ridge", {})
-        budget = "all" if row["minutes"] is None else f"{row['minutes']:g} min"
-        lines.append(
-            f"| {budget} | {row['n_trs']} | {_fmt(a['friends_s6'])} | {_fmt(a['movie10_run1'])} "
-            f"| {_fmt(r.get('friends_s6'))} | {_fmt(r.get('movie10_run1'))} "
-            f"| {_fmt(mean.get('friends_s6'))} | {_fmt(ref.get('friends_s6'))} "
-            f"| {_fmt(ref.get('movie10_run1'))} | {a['alpha']:g} | {a['add_time_s']:.2f} "
-            f"| {a['search_time_s']:.1f} | {_fmt(r.get('fit_time_s'), '.1f')} |"
-        )
+    cols = _columns(result)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_cells(row, result)) + " |" for row in result["budgets"]]
     return "\n".join(lines)
+
+
+def new_subject_markdown(result: dict) -> str:
+    """The new-subject job's ``report.md``: what was done, the table, its legend."""
+    cfg = result["config"]
+    others = ", ".join(f"sub-{s:02d}" for s in result["fitted_subjects"])
+    sets = ", ".join(result["eval_sets"].values())
+    lines = header(f"Adding subject sub-{result['new_subject']:02d} to a trained encoder",
+                   result) + [
+        f"Data: `{cfg['data_dir']}`. The encoder was trained on {others} "
+        f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
+        f"sub-{result['new_subject']:02d} was added from the first minutes of its "
+        f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "
+        f"budgets of {', '.join(_budget(m) for m in cfg['budgets_min'])}, and scored on "
+        f"{sets}. The fitted subjects' own scores: "
+        + ", ".join(f"{result['eval_sets'][k]} {v:.3f}" for k, v in result["frozen"].items())
+        + ".",
+        "",
+    ]
+    if cfg.get("quick"):
+        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
+    lines += ["## Learning curve", "", format_learning_curve(result), ""]
+    flagged = [_budget(r["minutes"]) for r in result["budgets"] if _below_mean(r, result)]
+    if flagged:
+        lines += [f"**Below the mean of the others** (flag `!`) at {', '.join(flagged)}: "
+                  "there, predicting the new subject by the average of the others is better.",
+                  ""]
+    lines += ["Columns:", ""] + [f"- **{k}**: {v}" for k, v in LEGEND.items()] + [""]
+    return "\n".join(lines + footer(result)) + "\n"

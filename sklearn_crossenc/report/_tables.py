@@ -6,6 +6,8 @@ import math
 import textwrap
 from pathlib import Path
 
+from ._markdown import footer, header
+
 __all__ = ["CEILING", "NOISE_CEILING", "format_table", "report_markdown"]
 
 CEILING = "oracle ceiling"
@@ -114,7 +116,7 @@ def format_table(result) -> str:
     lines = []
     for set_key, set_label in result["eval_sets"].items():
         lines += _set_block(result, set_key, set_label, name_w, header) + [""]
-    lines += _pairwise_lines(result) + _ceiling_notes(result)
+    lines += _pairwise_lines(result) + _wrapped(_ceiling_notes(result))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -141,19 +143,31 @@ def _pairwise_lines(result) -> list[str]:
 
 
 def _ceiling_notes(result) -> list[str]:
+    """One sentence per note on the ceilings: why a set has none, how the noise ceiling was
+    made, and why the oracle and noise ceilings of one set differ."""
     ceilings = ((result.get("evaluation") or {}).get("noise_ceiling")) or {}
-    lines = []
+    notes = []
     for set_key, nc in ceilings.items():
         label = result["eval_sets"][set_key]
         if nc.get("status") != "ok":
-            lines += textwrap.wrap(f"{NOISE_CEILING}, {label}: {nc.get('reason')}", WIDTH)
+            notes.append(f"{label}: no {NOISE_CEILING}: {str(nc.get('reason')).rstrip('.')}.")
             continue
         clips = ", ".join(a for a, _ in nc["pairs"])
-        lines += textwrap.wrap(
-            f"{NOISE_CEILING}, {label}: sqrt of the split-half r of {len(nc['pairs'])} clips "
-            f"seen twice ({clips}), mean over the {100 * nc['reliable_fraction']:.0f}% reliable "
-            "parcels; % ceil = r on those clips' run 1 / ceiling, over reliable parcels", WIDTH)
-    return lines
+        notes.append(
+            f"{label}: the {NOISE_CEILING} is the sqrt of the split-half r of the "
+            f"{len(nc['pairs'])} clips seen twice ({clips}), averaged over the "
+            f"{100 * nc['reliable_fraction']:.0f}% reliable parcels; % ceil is a model's r on "
+            "those clips' first viewing divided by it, over the reliable parcels.")
+        if set_key in (result.get("ceiling") or {}):
+            notes.append(
+                f"{label}: the {CEILING} (r of the data with the synthetic noise-free signal) "
+                "covers every run and every parcel of the set, the noise ceiling only the "
+                "repeated clips and the reliable parcels, so either can be the higher.")
+    return notes
+
+
+def _wrapped(notes: list[str]) -> list[str]:
+    return [line for note in notes for line in textwrap.wrap(note, WIDTH)]
 
 
 def _fmt_str(s, width=8) -> str:
@@ -199,8 +213,7 @@ def _md_pairwise(result) -> list[str]:
                 f"{_fmt_ci((r['low'], r['high']), 0)} | {r['p_value']:.2g} | {r['n_better']} | "
                 f"{r['n_worse']} |"
             )
-    notes = [" ".join(_ceiling_notes(result))] if _ceiling_notes(result) else []
-    return out + [""] + notes + [""]
+    return out + [""]
 
 
 def report_markdown(result, figures: dict | None = None) -> str:
@@ -217,23 +230,16 @@ def report_markdown(result, figures: dict | None = None) -> str:
     -------
     text : str
     """
-    cfg, data, env = result["config"], result["data"], result["environment"]
-    lines = [
-        "# Cross-subject encoding: comparison report",
-        "",
-        f"Created {result.get('created_utc', '?')} with sklearn-crossenc "
-        f"{env['packages'].get('sklearn-crossenc', '?')} on {env['device']['name']}.",
-        "",
+    cfg, data = result["config"], result["data"]
+    train = data["sets"]["train"]
+    lines = header("Cross-subject encoding: comparison report", result) + [
         f"Data: `{cfg['data_dir']}`"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
-        f"Protocol: train on {data['sets']['train']['label']} "
-        f"({data['sets']['train']['n_runs']} runs, {data['sets']['train']['n_times']} TRs); "
+        f"Protocol: train on {train['label']} ({train['n_runs']} runs, {train['n_times']} TRs); "
         "evaluate on "
-        + ", ".join(
-            f"{label} ({data['sets'][k]['n_runs']} runs)"
-            for k, label in result["eval_sets"].items()
-        )
+        + ", ".join(f"{label} ({data['sets'][k]['n_runs']} runs)"
+                    for k, label in result["eval_sets"].items())
         + ".",
         f"Score: Pearson r per parcel over the concatenated runs, mean over parcels, then over "
         f"subjects; {cfg['trim']} TRs left out at each end of every run.",
@@ -243,6 +249,9 @@ def report_markdown(result, figures: dict | None = None) -> str:
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
     for set_key, set_label in result["eval_sets"].items():
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
+    notes = _ceiling_notes(result)
+    if notes:
+        lines += ["Notes on the ceilings:", ""] + [f"- {n}" for n in notes] + [""]
     lines += _md_pairwise(result)
     lines += ["## Models", ""]
     for name, m in result["models"].items():
@@ -254,36 +263,9 @@ def report_markdown(result, figures: dict | None = None) -> str:
         lines.append(
             f"- **{name}**: fit {m['fit_s']:.1f} s, evaluation {m['eval_s']:.1f} s. {params}"
         )
-    t = result.get("timings", {})
-    lines += [
-        "",
-        "## Timings",
-        "",
-        f"Loading {t.get('load_s', float('nan')):.1f} s; "
-        f"whole job {t.get('total_s', float('nan')):.1f} s.",
-        "",
-    ]
+    lines.append("")
     if figures:
         lines += ["## Figures", ""]
         for kind, path in figures.items():
             lines += [f"![{kind}]({Path(path).name})", ""]
-    lines += ["## Environment", ""]
-    dev = env["device"]
-    lines.append(
-        f"- device: {dev['type']} ({dev['name']}), torch threads {env.get('torch_threads')}"
-    )
-    lines.append(f"- CPU: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores")
-    if env.get("load_average"):
-        lines.append(
-            "- load average at the start (1, 5, 15 min): "
-            + ", ".join(f"{x:.2f}" for x in env["load_average"])
-        )
-    lines.append(f"- Python {env.get('python', '?')} on {env.get('platform', '?')}")
-    lines.append(
-        "- packages: " + ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
-    )
-    if result.get("command"):
-        lines += ["", "Command:", "", "```", result["command"], "```"]
-    return "\n".join(lines) + "\n"
-
-
+    return "\n".join(lines + footer(result)) + "\n"
