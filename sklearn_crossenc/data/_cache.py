@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .._log import noop
 from ._synthetic import ensure_synthetic_dataset, is_synthetic
 
 __all__ = [
@@ -24,10 +25,6 @@ __all__ = [
 
 DEFAULT_SCALE = "small"
 DEFAULT_DATA_SEED = 0
-
-
-def _noop(msg: str) -> None:
-    pass
 
 
 def default_cache_dir() -> Path:
@@ -97,7 +94,7 @@ def ensure_default_dataset(
       done in ... s.
     synthetic-tiny-seed0
     """
-    log = log or _noop
+    log = log or noop
     root = default_data_dir(scale, data_seed)
     cached = root.exists() and is_synthetic(root)
     if not cached:

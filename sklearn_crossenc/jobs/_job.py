@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .._environment import environment_info, load_average
+from .._log import noop
 
 __all__ = ["SCHEMA_VERSION", "COMMON_KEYS", "JobStart", "noop", "data_root"]
 
@@ -23,10 +24,6 @@ __all__ = ["SCHEMA_VERSION", "COMMON_KEYS", "JobStart", "noop", "data_root"]
 SCHEMA_VERSION = 3
 #: The keys every job's result begins with, in this order.
 COMMON_KEYS = ("schema_version", "job", "created_utc", "config", "environment", "timings")
-
-
-def noop(msg: str) -> None:
-    """A ``log`` that drops its message (a job's default)."""
 
 
 class JobStart:
