@@ -139,6 +139,37 @@ def _add_common(p, *, data=True, out=True):
                    help="no progress bars or messages; only the results")
 
 
+def _early_stopping_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fraction: {text!r}") from None
+    return value
+
+
+def _add_training_length(p, *, refit: bool = False) -> None:
+    """How the encoder's training length is chosen: early stopping on the training runs
+    (the default), or the notebook's fixed schedule."""
+    from .jobs._protocol import SEED_PROTOCOL
+    from .jobs._registry import EARLY_STOPPING_FOLDS
+
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--early-stopping", type=_early_stopping_fraction, nargs="?",
+        const=EARLY_STOPPING_FOLDS, default=EARLY_STOPPING_FOLDS, metavar="FRACTION",
+        help="the encoder stops at the first epoch that does not improve on held-out training "
+             f"runs and keeps the best weights (the default): the last of the protocol's "
+             f"{SEED_PROTOCOL.tuning_folds} tuning folds, or a random FRACTION of the runs")
+    group.add_argument(
+        "--fixed-schedule", dest="early_stopping", action="store_const", const=None,
+        help="train the encoder for the notebook's fixed 10 epochs, without early stopping "
+             "(to reproduce the notebook; its training length is then not tuned)")
+    if refit:
+        p.add_argument("--refit-epochs", action="store_true",
+                       help="after early stopping, train the encoder again on every training "
+                            "run for the number of epochs chosen")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``crossenc`` argument parser (subcommands ``compare``, ``synth``, ``grid``).
 
@@ -190,12 +221,19 @@ def _add_compare(sub) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's); on a "
                         "machine busy with other jobs fewer threads are often faster")
-    p.add_argument("--early-stopping", type=float, nargs="?", const=SEED_PROTOCOL.validation,
-                   default=None, metavar="FRACTION",
-                   help=f"hold out FRACTION of the training runs (default "
-                        f"{SEED_PROTOCOL.validation}) and stop the "
-                        "encoder at the first epoch that does not improve on them, keeping the "
-                        "best weights (default: the seed's 10 epochs)")
+    _add_training_length(p, refit=True)
+    p.add_argument("--tune", action="store_true",
+                   help="choose the encoder's architecture by GridSearchCV over the protocol's "
+                        f"{SEED_PROTOCOL.tuning_folds} folds of training runs (Pearson scorer; "
+                        f"default grid {' '.join(default_grid())}, or --param); the refit "
+                        "winner is evaluated")
+    p.add_argument("--param", action="append", metavar="NAME=V1,V2", default=None,
+                   help="with --tune: a parameter of CrossSubjectEncoder and its values; "
+                        "repeat for several (replaces the default grid)")
+    p.add_argument("--repeats", type=int, default=1, metavar="K",
+                   help="train the encoder K times with random states N, N+1, ...; its scores "
+                        "are the mean over repeats and the intervals and paired tests include "
+                        "the spread between them (default 1)")
     p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
                    help="parcellation (NIfTI, labels 1..n_parcels) to draw the brain maps on, for "
                         "data laid out otherwise; default: the release's "
@@ -260,6 +298,7 @@ def _add_grid(sub) -> None:
                    help=f"scorers among {', '.join(METRICS)} ('mse' is a deprecated spelling "
                         "of neg_mean_squared_error); the first ranks the candidates "
                         "(default pearson)")
+    _add_training_length(p)
     p.add_argument("--refit", action="store_true",
                    help="refit the best candidate on all runs and save it with joblib as "
                         "best_estimator.joblib next to the CSV")
@@ -293,6 +332,7 @@ def _add_new_subject(sub) -> None:
                                      "runs, 'all' for all of them (default 1 5 15 60 all)")
     p.add_argument("--reference", action="store_true",
                    help="also train the encoder from scratch on all subjects (a second fit)")
+    _add_training_length(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's)")
     p.set_defaults(command_name="add_subject")

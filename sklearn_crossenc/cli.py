@@ -79,6 +79,10 @@ def _written(paths: dict, out) -> str:
 
 
 def _cmd_compare(args, argv) -> int:
+    if args.param and not args.tune:
+        raise ValueError("--param sets the grid of --tune; add --tune.")
+    if args.param:
+        _param_grid(args.param, _encoder_params())  # checked before any work
     with _output_folder(args):
         return _compare(args, argv)
 
@@ -99,6 +103,10 @@ def _compare(args, argv) -> int:
         log=log,
         n_threads=args.threads,
         early_stopping=args.early_stopping,
+        refit=args.refit_epochs,
+        tune=args.tune,
+        param_grid=_param_grid(args.param, _encoder_params()) if args.param else None,
+        repeats=args.repeats,
         atlas=args.atlas,
     )
     result["command"] = _command_line(argv)
@@ -143,10 +151,14 @@ def _param_grid(texts, valid) -> dict:
     return grid
 
 
-def _cmd_grid(args, argv) -> int:
+def _encoder_params() -> set:
     from .jobs._registry import REGISTRY
 
-    grid = _param_grid(args.param, set(REGISTRY["encoder"].estimator()().get_params()))
+    return set(REGISTRY["encoder"].estimator()().get_params())
+
+
+def _cmd_grid(args, argv) -> int:
+    grid = _param_grid(args.param, _encoder_params())
     with _output_folder(args):
         return _grid(args, argv, grid)
 
@@ -161,6 +173,7 @@ def _grid(args, argv, grid) -> int:
         random_state=args.random_state, n_threads=args.threads, trim=args.trim,
         scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
         verbose=0 if args.quiet else 2, log=_logger(args.quiet),
+        early_stopping=args.early_stopping,
     )
     result["command"] = _command_line(argv)
     print(format_grid_table(result["cv_results"], result["rank_column"]), end="")
@@ -201,7 +214,8 @@ def _add_subject(args, argv, budgets) -> int:
     result = run_new_subject(
         args.data_dir, new_subject=args.subject, budgets_min=budgets, reference=args.reference,
         device=args.device, random_state=args.random_state, n_threads=args.threads,
-        quick=args.quick, progress=not args.quiet, log=_logger(args.quiet))
+        quick=args.quick, progress=not args.quiet, log=_logger(args.quiet),
+        early_stopping=args.early_stopping)
     result["command"] = _command_line(argv)
     print(format_learning_curve(result))
     paths = write_new_subject_report(result, args.out)

@@ -252,7 +252,7 @@ def test_early_stopping_holds_out_runs_and_keeps_the_best_epoch(synthetic_root):
     history = est.history_[:, "valid_pearson"]
     assert len(history) == est.n_epochs_ and est.best_epoch_ is not None
     assert history[est.best_epoch_ - 1] == max(history)
-    with pytest.raises(ValueError, match="early_stopping must be a fraction .* got 1.5"):
+    with pytest.raises(ValueError, match="early_stopping must be 'folds' .* got 1.5"):
         run_comparison(synthetic_root, models=["mean"], early_stopping=1.5)
 
 

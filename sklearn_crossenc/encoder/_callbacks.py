@@ -50,8 +50,8 @@ class EpochProgressBar(Callback):
 
     Parameters
     ----------
-    total : int
-        Expected number of epochs (``max_epochs``).
+    total : int or None, default=None
+        Expected number of epochs; None: the net's ``max_epochs`` of the fit.
     desc : str
         Label of the bar.
 
@@ -61,14 +61,15 @@ class EpochProgressBar(Callback):
     >>> enc = CrossSubjectEncoder(max_epochs=3, callbacks=[EpochProgressBar(3, "encoder")])
     """
 
-    def __init__(self, total: int = 10, desc: str = "epochs"):
+    def __init__(self, total: int | None = None, desc: str = "epochs"):
         self.total = total
         self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=self.total, desc=self.desc, unit="epoch", leave=False)
+        total = net.max_epochs if self.total is None else self.total
+        self.bar_ = tqdm(total=total, desc=self.desc, unit="epoch", leave=False)
 
     def on_epoch_end(self, net, **kwargs):
         bar = getattr(self, "bar_", None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -17,6 +15,7 @@ from .._device import resolve_device, torch_threads
 from .._param_validation import (
     Boolean,
     Checked,
+    HasMethods,
     InstanceOf,
     Interval,
     NoneValue,
@@ -32,6 +31,7 @@ from .._validation import (
     restore_structure,
 )
 from ._callbacks import LRSchedule
+from ._holdout import split_validation
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
 from ._optimizers import check_optimizer_params, resolve_optimizer
@@ -86,12 +86,13 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         ``warmup`` fraction of all steps, then cosine decay to zero.
     warmup : float, default=0.0
         Warm-up fraction of the steps for ``lr_schedule="cosine"``.
-    validation : None, float or episodes, default=None
-        Held-out data for early stopping: episodes (same structure as ``X``; the target
-        is the episodes themselves) or a fraction in (0, 1) of the training episodes held
-        out at random. After each epoch the seed's Pearson score on them is recorded as
-        ``valid_pearson``; training stops at the first epoch that does not improve on
-        the best (with ``patience=1``) and the best epoch's weights are restored.
+    validation : None, float, splitter or episodes, default=None
+        Held-out data for early stopping: a fraction in (0, 1) of the training episodes
+        held out at random; a cross-validation splitter, whose last split's test episodes
+        are held out (``KFold(5)``: the last fifth of the runs, in order); or episodes
+        (same structure as ``X``). After each epoch the seed's Pearson score on them is
+        recorded as ``valid_pearson``; training stops at the first epoch that does not
+        improve on the best (with ``patience=1``) and the best epoch's weights are restored.
     patience : int, default=1
         Epochs without improvement before stopping (only with ``validation``).
     device : str or torch.device, default="auto"
@@ -245,7 +246,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         "lr_schedule": [Options(*_SCHEDULES)],
         "warmup": [Interval(float, 0, 1, closed="left")],
         "validation": [NoneValue(), Interval(float, 0, 1, closed="neither"),
-                       InstanceOf((list, tuple, np.ndarray), "episodes")],
+                       HasMethods("split"), InstanceOf((list, tuple, np.ndarray), "episodes")],
         "device": [InstanceOf((str, torch.device), "a device name or torch.device")],
         "n_threads": [NoneValue(), Interval(int, 1, None)],
         "random_state": [Checked(check_random_state_param)],
@@ -281,34 +282,6 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
             with_subject_encoders=bool(self.subject_specific),
             with_subject_decoders=bool(self.subject_specific),
         )
-
-    def _split_validation(self, episodes, targets, rng):
-        """(train inputs, train targets, valid inputs, valid targets) from ``validation``.
-
-        Targets are None where they are the inputs themselves.
-        """
-        v = self.validation
-        if v is None:
-            return episodes, targets, [], None
-        if isinstance(v, numbers.Real) and not isinstance(v, bool):  # in (0, 1): checked
-            n = len(episodes)
-            n_val = int(round(v * n))
-            if n_val < 1 or n_val >= n:
-                raise ValueError(
-                    f"validation={v} of {n} training episode(s) leaves {n_val} for validation "
-                    f"and {n - n_val} for training; both need at least one."
-                )
-            perm = rng.permutation(n)
-            val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-
-            def pick(eps, idx):
-                return None if eps is None else [eps[i] for i in idx]
-
-            return (pick(episodes, train_idx), pick(targets, train_idx),
-                    pick(episodes, val_idx), pick(targets, val_idx))
-        S, _, C = episodes[0].shape
-        valid = check_episodes(v, name="validation", n_subjects=S, n_parcels=C, min_length=2)
-        return episodes, targets, valid, None
 
     def _callbacks(self, has_validation: bool) -> list:
         cbs = []
@@ -358,9 +331,8 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
             check_same_structure(episodes, targets, names=("X", "y"))
         rs = check_random_state(self.random_state)
         torch_seed, sampler_seed, split_seed = (int(s) for s in rs.randint(0, 2**31 - 1, 3))
-        train, train_y, valid, valid_y = self._split_validation(
-            episodes, targets, np.random.default_rng(split_seed)
-        )
+        train, train_y, valid, valid_y = split_validation(
+            self.validation, episodes, targets, np.random.default_rng(split_seed))
         warm = self._continues(S, C)
         device = self.device_ if warm else resolve_device(self.device)
         with torch_threads(self.n_threads):

@@ -90,7 +90,8 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
     eval_runs : list of str
         Run keys of the Movie10 run-1 evaluation set, in the order of ``stats``.
     stats : dict
-        Model -> run statistics on the Movie10 run-1 set.
+        Model -> run statistics on the Movie10 run-1 set (or the list of its repeats', whose
+        per-parcel r is averaged).
 
     Returns
     -------
@@ -105,6 +106,10 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
         nc = noise_ceiling(repeats, fdr=fdr)
     except ValueError as exc:
         return {"status": "unavailable", "reason": str(exc)}, None
+    if not nc.reliable.any():
+        return {"status": "unavailable",
+                "reason": f"no parcel of the {len(nc.pairs)} repeated clips is reliable at "
+                          f"{100 * fdr:.0f}% FDR"}, None
     first = {a for a, _ in nc.pairs}
     weights = np.array([1.0 if run in first else 0.0 for run in eval_runs])  # (R,)
     rel = nc.reliable  # (S, C)
@@ -120,9 +125,10 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
         "models": {},
     }
     for name, st in stats.items():
-        r = pearson_from_sums(st, weights) if weights.any() else None  # (S, C)
-        if r is None:
+        if not weights.any():
             continue
+        repeats = st if isinstance(st, (list, tuple)) else [st]
+        r = np.mean([pearson_from_sums(one, weights) for one in repeats], axis=0)  # (S, C)
         frac = fraction_of_ceiling(r, nc)  # (S,)
         summary["models"][name] = {
             "r_on_repeats": float(r.mean(axis=1).mean()),

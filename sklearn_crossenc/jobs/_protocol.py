@@ -4,9 +4,13 @@ One :class:`Protocol` object, :data:`SEED_PROTOCOL`, is read by every job (``com
 ``grid``, ``add-subject``), by the pre-flight (which checks the same runs from metadata
 before any fit) and by the reports. It is the seed notebook's protocol: train on Friends
 seasons 1-5, evaluate on Friends season 6 and on the first viewing of every Movie10
-segment, subjects 1, 2, 3 and 5. Settings are tuned on the training runs only, never on
-an evaluation set: ``tuning_folds`` folds over whole training runs, and a held-out
-``validation`` fraction of the training runs for early stopping.
+segment, subjects 1, 2, 3 and 5.
+
+Every learned model chooses its settings on the training runs only, never on an
+evaluation set, and on the same folds: :meth:`Protocol.tuning_cv`, ``tuning_folds``
+folds of whole training runs in their order. The ridges choose each parcel's alpha by
+cross-validation over those folds; the encoder's early stopping holds out the last of
+them; ``--tune``'s grid search cross-validates over them.
 """
 
 from __future__ import annotations
@@ -75,10 +79,8 @@ class Protocol:
         In report order.
     subjects : tuple of int
     tuning_folds : int
-        Folds over whole training runs on which every model chooses its settings (the
-        ridge alphas, ``--tune``'s grid).
-    validation : float
-        Fraction of the training runs held out for early stopping.
+        Folds over whole training runs, in their order, on which every model chooses its
+        settings (:meth:`tuning_cv`).
 
     Examples
     --------
@@ -93,7 +95,6 @@ class Protocol:
     evaluation: tuple
     subjects: tuple = SUBJECTS
     tuning_folds: int = 5
-    validation: float = 0.1
 
     @property
     def sets(self) -> tuple:
@@ -104,6 +105,20 @@ class Protocol:
     def eval_sets(self) -> dict:
         """Evaluation set key -> label, in report order."""
         return {s.key: s.label for s in self.evaluation}
+
+    def tuning_cv(self):
+        """The folds every model tunes on: ``KFold(tuning_folds)`` over the training runs,
+        in order (whole runs; the last fold is early stopping's hold-out).
+
+        Examples
+        --------
+        >>> from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL
+        >>> SEED_PROTOCOL.tuning_cv()
+        KFold(n_splits=5, random_state=None, shuffle=False)
+        """
+        from sklearn.model_selection import KFold
+
+        return KFold(self.tuning_folds, shuffle=False)
 
     def with_subjects(self, subjects) -> Protocol:
         """The same protocol for other subjects (in the order given)."""
@@ -124,8 +139,9 @@ class Protocol:
             "subjects": list(self.subjects),
             "train": self.train.label,
             "evaluation": self.eval_sets,
+            "tuning": f"{self.tuning_folds} folds of whole training runs, in order "
+                      "(early stopping holds out the last)",
             "tuning_folds": self.tuning_folds,
-            "validation": self.validation,
         }
 
 

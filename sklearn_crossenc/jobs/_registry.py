@@ -20,24 +20,35 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 __all__ = ["ModelSpec", "JobSettings", "EPISODES", "STIMULUS_FEATURES", "REGISTRY",
-           "QUICK_ENCODER", "resolve_models", "get_model", "reference_model", "registered",
-           "encoder_params", "clip_length_cap"]
+           "QUICK_ENCODER", "QUICK_TUNING_FOLDS", "EARLY_STOPPING_FOLDS", "resolve_models",
+           "get_model", "reference_model", "registered", "encoder_params", "clip_length_cap"]
 
 #: Reduced training of ``quick=True`` (a smoke run), per model.
 QUICK_ENCODER = {"max_epochs": 2, "samples_per_epoch": 128}
-QUICK_RIDGE = {"alphas": (1e-1, 1e1, 1e3, 1e5), "cv": 2}
-QUICK_FEATURE_RIDGE = {"cv": 2, "alphas": (1e4, 1e2, 1.0)}
+QUICK_RIDGE = {"alphas": (1e-1, 1e1, 1e3, 1e5)}
+QUICK_FEATURE_RIDGE = {"alphas": (1e4, 1e2, 1.0)}
+#: Folds of the tuning cross-validation of ``quick=True`` (the protocol's otherwise).
+QUICK_TUNING_FOLDS = 2
+#: The ways the encoder's training length is chosen (``early_stopping``): on the last of
+#: the protocol's tuning folds, on a random fraction of the training runs (a number in
+#: (0, 1)), or not at all (None: the notebook's fixed number of epochs).
+EARLY_STOPPING_FOLDS = "folds"
 
 
 @dataclass(frozen=True)
 class JobSettings:
-    """What a job passes to every model's settings (see :meth:`ModelSpec.params`)."""
+    """What a job passes to every model's settings (see :meth:`ModelSpec.params`).
+
+    ``cv`` is the splitter of the protocol's tuning folds (every model tunes on it);
+    ``early_stopping`` is :data:`EARLY_STOPPING_FOLDS`, a fraction or None.
+    """
 
     quick: bool = False
     random_state: int | None = 0
     device: str = "cpu"
     n_threads: int | None = None
-    early_stopping: float | None = None
+    early_stopping: float | str | None = None
+    cv: object = None
     min_train_length: int | None = None
     progress: bool = False
 
@@ -105,6 +116,12 @@ class ModelSpec:
     grid : mapping, default={}
         Tunable parameters and their default grid (``--tune``); empty when the model
         tunes itself inside ``fit`` (the ridges' alphas) or has nothing to tune.
+    choices : callable, optional
+        ``fitted estimator -> dict``: the settings it chose on the training runs (its
+        epochs, its alphas), for the report's protocol section; a ``"tuned"`` key there
+        replaces ``tuned`` when the fit tuned less than the model can.
+    tuned : str, default="nothing"
+        What the model tunes on the training runs, in words (the report says it).
     stochastic : bool, default=False
         Whether the fit depends on ``random_state`` (repeats make sense).
     reference : bool, default=False
@@ -119,6 +136,8 @@ class ModelSpec:
     job_params: Callable[[JobSettings], dict] = _no_settings
     progress: Callable[[dict], dict] | None = None
     grid: Mapping = field(default_factory=dict)
+    choices: Callable | None = None
+    tuned: str = "nothing"
     stochastic: bool = False
     reference: bool = False
 
@@ -172,9 +191,10 @@ def encoder_params(settings: JobSettings | None = None, **kwargs) -> dict:
     """Constructor parameters of ``CrossSubjectEncoder`` in a job.
 
     The seed's defaults, except: ``quick`` shortens training to a smoke run;
-    ``early_stopping`` (a fraction of the training runs) sets ``validation``; the clip
-    length is capped at the shortest training run (``min_train_length``). Keywords are
-    fields of :class:`JobSettings`, replacing those of ``settings``.
+    ``early_stopping`` sets ``validation`` (the last of the folds ``cv``, or a fraction
+    of the training runs); the clip length is capped at the shortest training run
+    (``min_train_length``). Keywords are fields of :class:`JobSettings`, replacing those
+    of ``settings``.
 
     Examples
     --------
@@ -191,17 +211,45 @@ def _encoder_job_params(settings: JobSettings) -> dict:
     params = {"device": settings.device, "random_state": settings.random_state}
     if settings.n_threads is not None:
         params["n_threads"] = int(settings.n_threads)
-    if settings.early_stopping is not None:
+    if settings.early_stopping == EARLY_STOPPING_FOLDS:
+        if settings.cv is None:
+            raise ValueError("early stopping on the tuning folds needs the protocol's folds "
+                             "(JobSettings.cv).")
+        params["validation"] = settings.cv  # holds out the last fold
+    elif settings.early_stopping is not None:
         params["validation"] = float(settings.early_stopping)
     params.update(clip_length_cap(settings.min_train_length))
     return params
 
 
+def _encoder_choices(est) -> dict:
+    """What the encoder chose on the training runs: its epochs, the held-out curve."""
+    out = {"n_epochs": int(est.n_epochs_), "best_epoch": est.best_epoch_}
+    if est.best_epoch_ is None:
+        out["tuned"] = "nothing: a fixed number of epochs"
+    else:
+        out["valid_pearson"] = [float(v) for v in est.history_[:, "valid_pearson"]]
+    return out
+
+
+def _ridge_job_params(settings: JobSettings) -> dict:
+    return {} if settings.cv is None else {"cv": settings.cv}
+
+
+def _alpha_choices(est) -> dict:
+    """The distribution of the alphas chosen per parcel (and subject) by the ridge's CV."""
+    import numpy as np
+
+    values, counts = np.unique(est.best_alphas_, return_counts=True)
+    return {"alphas": {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)},
+            "median_alpha": float(np.median(est.best_alphas_)),
+            "n_splits": int(est.n_splits_)}
+
+
 def _epoch_bar(params: dict) -> dict:
     from ..encoder import EpochProgressBar
 
-    epochs = params.get("max_epochs", _default("max_epochs"))
-    return {"callbacks": [EpochProgressBar(epochs, "CrossSubjectEncoder")]}
+    return {"callbacks": [EpochProgressBar(None, "CrossSubjectEncoder")]}
 
 
 # ---------------------------------------------------------------------------- the others
@@ -234,12 +282,16 @@ REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec for spec in (
         ModelSpec("encoder", "CrossSubjectEncoder", _encoder_class, quick=QUICK_ENCODER,
                   job_params=_encoder_job_params, progress=_epoch_bar,
-                  grid={"embed_dim": (32, 64, 128)},
+                  grid={"embed_dim": (32, 64, 128), "encoder_kernel_size": (0, 7)},
+                  choices=_encoder_choices, tuned="training length (early stopping)",
                   stochastic=True, reference=True),
         ModelSpec("ridge", "CrossSubjectRidge", _ridge_class, quick=QUICK_RIDGE,
-                  progress=_ridge_bar),
+                  job_params=_ridge_job_params, progress=_ridge_bar, choices=_alpha_choices,
+                  tuned="alpha per parcel (cross-validation)"),
         ModelSpec("feature", "FeatureRidge", _feature_ridge_class, inputs=STIMULUS_FEATURES,
-                  quick=QUICK_FEATURE_RIDGE, progress=_ridge_bar),
+                  quick=QUICK_FEATURE_RIDGE, job_params=_ridge_job_params,
+                  progress=_ridge_bar, choices=_alpha_choices,
+                  tuned="alpha per parcel (cross-validation)"),
         ModelSpec("mean", "MeanOfOthers", _mean_class),
     )
 }

@@ -17,23 +17,27 @@ shown only with ``progress=True``. Reports are written by :mod:`sklearn_crossenc
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from .._device import resolve_device
-from .._interrupt import interrupt_guard
 from .._validation import check_trim
 from ..data import has_stimulus_features
-from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
+from ._fits import combine, model_tasks, run_tasks, scores_of
 from ._job import JobStart, data_root, noop
-from ._preflight import check_evaluation_options, check_fraction, preflight_comparison
+from ._preflight import check_evaluation_options, preflight_comparison
 from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
-from ._registry import JobSettings, ModelSpec, reference_model, resolve_models
+from ._registry import (
+    EARLY_STOPPING_FOLDS,
+    QUICK_TUNING_FOLDS,
+    JobSettings,
+    ModelSpec,
+    reference_model,
+    resolve_models,
+)
+from ._tuning import TuningPlan, check_early_stopping
 
 __all__ = ["resolve_models", "run_comparison"]
 
@@ -41,12 +45,17 @@ __all__ = ["resolve_models", "run_comparison"]
 # ---------------------------------------------------------------------------- steps
 
 
-def _check_options(models, device, trim, early_stopping) -> tuple[list[ModelSpec], str, int]:
+def _check_options(models, device, trim, early_stopping, repeats, param_grid
+                   ) -> tuple[list[ModelSpec], str, int]:
     """The models' entries, the resolved device and ``trim``, checked before any work."""
     specs = resolve_models(models)
     dev = str(resolve_device(device))
     trim = check_trim(trim)
-    check_fraction(early_stopping, "early_stopping")
+    check_early_stopping(early_stopping)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1; got {repeats!r}.")
+    if param_grid is not None and (not isinstance(param_grid, dict) or not param_grid):
+        raise ValueError(f"param_grid must be a non-empty dict; got {param_grid!r}.")
     return specs, dev, trim
 
 
@@ -59,53 +68,15 @@ def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
     return (None if path is None else path.resolve()), reason
 
 
-def _scores(r_map: np.ndarray, labels: list[str]) -> dict:
-    per_subject = r_map.mean(axis=1)  # (S,)
-    return {
-        "mean": float(per_subject.mean()),
-        "per_subject": {lab: float(v) for lab, v in zip(labels, per_subject, strict=True)},
-        "median_parcel": float(np.median(r_map.mean(axis=0))),
-    }
+def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_grid
+          ) -> TuningPlan:
+    """How the models tune: the protocol's folds (fewer under ``quick``), the encoder's
+    early stopping and refit, the grid search."""
+    from sklearn.model_selection import KFold
 
-
-def _public_params(est) -> dict:
-    """The estimator's parameters as JSON-friendly values (callbacks left out)."""
-    out = {}
-    for k, v in est.get_params(deep=False).items():
-        if k == "callbacks":
-            continue
-        if isinstance(v, np.ndarray):
-            v = v.tolist()
-        elif isinstance(v, tuple):
-            v = list(v)
-        out[k] = v
-    return out
-
-
-def _fit_and_score(spec: ModelSpec, params: dict, root, sets: dict, protocol: Protocol,
-                   trim: int):
-    """Fit model ``spec`` on the training set and score it on each evaluation set.
-
-    Returns ``(estimator, fit seconds, eval seconds, {set: (S, C) r map},
-    {set: run statistics})``; each map is the estimator's ``score_map``.
-    """
-    from ..evaluation import run_statistics
-
-    est = spec.make(params)
-    t0 = time.perf_counter()
-    with interrupt_guard():
-        X, y = spec.inputs.build(root, sets[protocol.train.key])
-        est.fit(X) if y is None else est.fit(X, y)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    maps, stats = {}, {}
-    for key in protocol.eval_sets:
-        X, y = spec.inputs.build(root, sets[key])
-        target = X if y is None else y
-        pred = spec.inputs.predict(est, X, y)
-        maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
-        stats[key] = run_statistics(target, pred, trim=trim)
-    return est, fit_s, time.perf_counter() - t0, maps, stats
+    cv = KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv()
+    return TuningPlan(cv=cv, early_stopping=early_stopping, refit=bool(refit), tune=bool(tune),
+                      param_grid=param_grid)
 
 
 # ---------------------------------------------------------------------------- the job
@@ -122,7 +93,11 @@ def run_comparison(
     log: Callable[[str], None] | None = None,
     return_estimators: bool = False,
     n_threads: int | None = None,
-    early_stopping: float | None = None,
+    early_stopping: float | str | None = EARLY_STOPPING_FOLDS,
+    refit: bool = False,
+    tune: bool = False,
+    param_grid: dict | None = None,
+    repeats: int = 1,
     n_resamples: int = 2000,
     confidence: float = 0.95,
     fdr: float = 0.05,
@@ -163,10 +138,27 @@ def run_comparison(
     n_threads : int, optional
         torch threads of the encoder's training (its ``n_threads``); default torch's.
         On a machine shared with other jobs, 1 thread per core left is often faster.
-    early_stopping : float, optional
-        Hold out this fraction of the training runs and stop the encoder at the first
-        epoch whose Pearson score on them does not improve, keeping the best weights
-        (the seed author's later release). Default None: the seed's 10 epochs.
+    early_stopping : "folds", float or None, default="folds"
+        How the encoder's training length is chosen on the training runs: ``"folds"``
+        holds out the last of the protocol's tuning folds (the folds on which the ridges
+        choose their alphas) and stops at the first epoch whose Pearson score on them does
+        not improve, keeping the best weights (the seed author's later release); a
+        fraction holds out that share of the training runs at random instead; None trains
+        for the notebook's fixed 10 epochs (not tuned; the report says so).
+    refit : bool, default=False
+        After early stopping, train the encoder again on every training run for the
+        number of epochs chosen (see ``docs/evaluation.md`` for why the default keeps the
+        early-stopped model).
+    tune : bool, default=False
+        Choose the encoder's architecture by ``GridSearchCV`` over the protocol's tuning
+        folds with the Pearson scorer (the registry's grid, or ``param_grid``); the refit
+        winner is evaluated.
+    param_grid : dict, optional
+        The grid of ``tune`` (encoder parameter -> values).
+    repeats : int, default=1
+        Fits of each stochastic model (the encoder), with random states
+        ``random_state, random_state + 1, ...``; its scores are the mean over repeats and
+        the intervals and paired tests include the spread between repeats.
     n_resamples : int, default=2000
         Resamples of whole evaluation runs for the intervals and paired tests
         (:mod:`sklearn_crossenc.evaluation`).
@@ -208,8 +200,9 @@ def run_comparison(
     start = JobStart("compare")
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
-    specs, dev, trim = _check_options(models, device, trim, early_stopping)
+    specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
+    plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid)
     root = data_root(data_dir, progress=progress, log=log)
     preflight_comparison(root, protocol, specs, trim, n_threads, random_state)
     atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
@@ -221,14 +214,14 @@ def run_comparison(
     ceiling = None
     if data["synthetic"]:
         maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
-        ceiling = {k: _scores(m, labels) for k, m in maps["ceiling"].items()}
+        ceiling = {k: scores_of(m, labels) for k, m in maps["ceiling"].items()}
 
     settings = JobSettings(
         quick=quick, random_state=random_state, device=dev, progress=progress,
-        n_threads=n_threads, early_stopping=early_stopping,
+        n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
-    results, estimators, stats = _run_models(specs, root, sets, maps, settings, protocol, trim,
-                                             labels, log)
+    results, estimators, stats = _run_models(specs, root, sets, maps, settings, plan, repeats,
+                                             protocol, trim, labels, log)
     evaluation = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
@@ -238,7 +231,8 @@ def run_comparison(
             reference=None if ref is None else ref.label))
 
     options = dict(data_dir=data_dir, device=device, quick=quick, random_state=random_state,
-                   trim=trim, n_threads=n_threads, early_stopping=early_stopping,
+                   trim=trim, n_threads=n_threads, early_stopping=early_stopping, refit=refit,
+                   tune=tune, param_grid=param_grid, repeats=repeats,
                    n_resamples=n_resamples, confidence=confidence, fdr=fdr)
     timings = {
         "load_s": load_s,
@@ -246,18 +240,19 @@ def run_comparison(
         "evaluation_s": None if evaluation is None else evaluation["seconds"],
     }
     result = start.result(
-        _config(options, root, specs, dev, atlas, atlas_reason, protocol), timings, device=dev,
-        data=data, eval_sets=protocol.eval_sets, ceiling=ceiling, models=results,
+        _config(options, root, specs, dev, atlas, atlas_reason, protocol, plan), timings,
+        device=dev, data=data, eval_sets=protocol.eval_sets, ceiling=ceiling, models=results,
         evaluation=evaluation, maps=maps)
     if return_estimators:
         result["estimators"] = estimators
     return result
 
 
-def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol) -> dict:
+def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,
+            plan: TuningPlan) -> dict:
     """The job's configuration as reported: its options and what they resolved to."""
-    options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "n_resamples",
-               "confidence", "fdr")
+    options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "refit", "tune",
+               "param_grid", "repeats", "n_resamples", "confidence", "fdr")
     return {
         "data_dir": str(root),
         "default_dataset": args["data_dir"] is None,
@@ -269,35 +264,37 @@ def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protoco
         "atlas": None if atlas is None else str(atlas),
         "atlas_reason": atlas_reason,
         "protocol": protocol.describe(),
+        "tuning_folds": int(plan.cv.get_n_splits()),
     }
 
 
-def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, protocol, trim: int,
-                labels, log):
-    """Fit and score each model in turn; its maps go into ``maps``.
+def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan, repeats,
+                protocol, trim: int, labels, log):
+    """Fit and score every model (each repeat of a stochastic one); maps go into ``maps``.
 
     Returns ``(results, estimators, stats)``: label -> the model's entry of the result,
-    label -> fitted estimator, label -> set -> run statistics.
+    label -> fitted estimator (or the list of its repeats), label -> set -> run
+    statistics (or the list of its repeats').
     """
     results: dict = {}
-    estimators: dict = {}
-    stats: dict = {}
+    runnable = []
     for spec in specs:
-        name = spec.label
         if spec.needs_features and not has_stimulus_features(root):
-            results[name] = {
+            results[spec.label] = {
                 "status": "skipped", "reason": "no stimulus features in the data folder"
             }
-            log(f"{name}: skipped (no stimulus features in {root}).")
-            continue
-        log(f"{name}: fitting ...")
-        est, fit_s, eval_s, maps[name], stats[name] = _fit_and_score(
-            spec, spec.params(settings), root, sets, protocol, trim)
-        scores = {k: _scores(m, labels) for k, m in maps[name].items()}
-        results[name] = {"status": "ok", "params": _public_params(est), "fit_s": fit_s,
-                         "eval_s": eval_s, "scores": scores}
-        estimators[name] = est
-        summary = ", ".join(f"{lab} {scores[k]['mean']:.3f}"
-                            for k, lab in protocol.eval_sets.items())
-        log(f"{name}: {summary} (fit {fit_s:.1f} s)")
-    return results, estimators, stats
+            log(f"{spec.label}: skipped (no stimulus features in {root}).")
+        else:
+            runnable.append(spec)
+    tasks = model_tasks(runnable, settings, repeats)
+    done = run_tasks(tasks, root, sets, protocol, plan, trim, log)
+    entries, estimators, model_maps, stats = combine(done, labels, protocol.eval_sets)
+    maps.update(model_maps)
+    for spec in specs:  # report order, skipped models in place
+        if spec.label in entries:
+            results[spec.label] = entries[spec.label]
+            scores = entries[spec.label]["scores"]
+            summary = ", ".join(f"{lab} {scores[k]['mean']:.3f}"
+                                for k, lab in protocol.eval_sets.items())
+            log(f"{spec.label}: {summary} (fit {entries[spec.label]['fit_s']:.1f} s)")
+    return {s.label: results[s.label] for s in specs}, estimators, stats

@@ -22,7 +22,8 @@ from ..scoring import METRICS, metric_name
 from ._job import JobStart, data_root, noop
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
-from ._registry import JobSettings, encoder_params
+from ._registry import QUICK_TUNING_FOLDS, JobSettings, encoder_params
+from ._tuning import check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
 
@@ -147,6 +148,7 @@ def run_grid_search(
     verbose: int = 0,
     log: Callable[[str], None] | None = None,
     protocol: Protocol = SEED_PROTOCOL,
+    early_stopping="folds",
     threads: int | None = None,
 ) -> dict:
     """Grid search of ``CrossSubjectEncoder`` on Friends runs with the Pearson scorer.
@@ -192,6 +194,11 @@ def run_grid_search(
         Receives one-line messages.
     protocol : Protocol, optional
         Subjects and training runs (default the seed's); evaluation sets are never read.
+    early_stopping : "folds", float or None, default="folds"
+        How each candidate's training length is chosen inside its fit: early stopping on
+        the last of the protocol's tuning folds of the runs it is trained on, on a random
+        fraction of them, or None for the notebook's fixed 10 epochs (see
+        :func:`~sklearn_crossenc.jobs.compare.run_comparison`).
     threads : int or None, optional
         Deprecated alias of ``n_threads``.
 
@@ -204,7 +211,7 @@ def run_grid_search(
         ``n_candidates``, ``n_runs``, ``rank_column`` (the ranking metric's column) and
         ``best_estimator`` (None without ``refit``).
     """
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection import GridSearchCV, KFold
 
     from ..data import as_episodes, episode_groups
     from ._registry import REGISTRY
@@ -220,8 +227,10 @@ def run_grid_search(
     scorers, refit_key, rank_column = search_scoring(scoring, trim)
     runs = _searched_runs(protocol, seasons)
     root = data_root(data_dir, progress=progress, log=log)
+    check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=device,
-                           n_threads=check_threads(n_threads))
+                           n_threads=check_threads(n_threads), early_stopping=early_stopping,
+                           cv=KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv())
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
         encoder_params(settings, min_train_length=n)))
     log(f"Loading {runs.label} from {root} ...")
@@ -250,7 +259,7 @@ def run_grid_search(
               "param_grid": {k: list(v) for k, v in param_grid.items()}, "cv": cv,
               "split": split, "seasons": list(runs.seasons), "n_jobs": n_jobs,
               "scheduler": scheduler, "device": device, "random_state": random_state,
-              "n_threads": n_threads, "trim": trim,
+              "n_threads": n_threads, "trim": trim, "early_stopping": early_stopping,
               "scoring": [metric_name(n) for n in scoring], "refit": bool(refit),
               "quick": bool(quick), "protocol": protocol.describe()}
     return start.result(

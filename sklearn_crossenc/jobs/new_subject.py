@@ -25,7 +25,8 @@ from . import _registry
 from ._job import JobStart, data_root, noop
 from ._preflight import preflight_new_subject
 from ._protocol import SEED_PROTOCOL, Protocol
-from ._registry import JobSettings, clip_length_cap
+from ._registry import QUICK_TUNING_FOLDS, JobSettings, clip_length_cap
+from ._tuning import check_early_stopping
 
 __all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECODER_ALPHAS"]
 
@@ -199,7 +200,7 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
                     encoder_params=None, alphas=DECODER_ALPHAS, n_splits=5, baselines=True,
                     reference=False, with_encoder=True, device="auto", random_state=0,
                     n_threads=None, quick=False, progress=False, log=None,
-                    protocol: Protocol = SEED_PROTOCOL) -> dict:
+                    protocol: Protocol = SEED_PROTOCOL, early_stopping="folds") -> dict:
     """Learning curve of a subject added to an encoder trained on the others.
 
     Parameters
@@ -232,6 +233,10 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         Called with progress messages.
     protocol : Protocol, optional
         Training and evaluation sets and subjects (default the seed's).
+    early_stopping : "folds", float or None, default="folds"
+        The encoders' training length, chosen on their training runs as in
+        :func:`~sklearn_crossenc.jobs.compare.run_comparison` (None: the notebook's 10
+        epochs).
 
     Returns
     -------
@@ -255,8 +260,12 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     root = data_root(data_dir, progress=progress, log=log)
     preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
                           random_state)
+    from sklearn.model_selection import KFold
+
+    check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=dev,
-                           n_threads=n_threads, progress=progress)
+                           n_threads=n_threads, progress=progress, early_stopping=early_stopping,
+                           cv=KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv())
     params = (dict(encoder_params) if encoder_params is not None
               else _registry.encoder_params(settings))
     t0 = time.perf_counter()
@@ -282,6 +291,7 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
               "alphas": list(alphas), "baselines": baselines, "reference": reference,
               "with_encoder": with_encoder, "quick": bool(quick), "device": dev,
               "random_state": random_state, "n_threads": n_threads,
+              "early_stopping": early_stopping,
               "encoder_params": _jsonable_params(params), "protocol": protocol.describe()}
     return start.result(
         config, {"load_s": load_s, "encoder_fit_s": enc_time}, device=dev,

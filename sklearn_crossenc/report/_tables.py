@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from ._markdown import footer, header
+from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CEILING", "NOISE_CEILING", "format_table", "report_markdown"]
 
@@ -116,7 +117,15 @@ def format_table(result) -> str:
     lines = []
     for set_key, set_label in result["eval_sets"].items():
         lines += _set_block(result, set_key, set_label, name_w, header) + [""]
+    notes = tuning_notes(result)
+    if notes:
+        lines += _wrapped([f"NOTE: {n}" for n in notes]) + [""]
     lines += _pairwise_lines(result) + _wrapped(_ceiling_notes(result))
+    if interval_note(result):
+        lines += _wrapped([interval_note(result)])
+    if any(m.get("tuning") for m in result["models"].values()):
+        lines += [""] + [line for text in tuning_lines(result)
+                         for line in textwrap.wrap(text, WIDTH, subsequent_indent="    ")]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -252,7 +261,15 @@ def report_markdown(result, figures: dict | None = None) -> str:
     notes = _ceiling_notes(result)
     if notes:
         lines += ["Notes on the ceilings:", ""] + [f"- {n}" for n in notes] + [""]
+    notes = tuning_notes(result)
+    if notes:
+        lines += [f"**Note:** {n}" for n in notes] + [""]
     lines += _md_pairwise(result)
+    if interval_note(result):
+        lines += [interval_note(result), ""]
+    if any(m.get("tuning") for m in result["models"].values()):
+        lines += ["## Protocol: how each model chose its settings", ""]
+        lines += tuning_lines(result) + [""]
     lines += ["## Models", ""]
     for name, m in result["models"].items():
         if m.get("status") != "ok":

@@ -1,0 +1,153 @@
+"""Issue 19: the comparison is fair by default. Every model chooses its settings on the
+training runs only, on the same folds; --tune, --repeats and the notebook's fixed schedule
+are one option away, and the report says how each model was tuned."""
+
+from __future__ import annotations
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, KFold
+
+from sklearn_crossenc import CrossSubjectEncoder
+from sklearn_crossenc.data import load_friends
+from sklearn_crossenc.data._paths import friends_path, movie10_path
+from sklearn_crossenc.encoder._holdout import split_validation
+from sklearn_crossenc.jobs._registry import QUICK_TUNING_FOLDS, encoder_params
+from sklearn_crossenc.jobs.compare import run_comparison
+from sklearn_crossenc.metrics import pearson_scorer
+from sklearn_crossenc.report import format_table, report_markdown
+
+ENC = "CrossSubjectEncoder"
+
+
+def test_a_splitter_holds_out_its_last_test_fold():
+    eps = [np.full((2, 6, 3), i, np.float32) for i in range(10)]
+    train, train_y, valid, valid_y = split_validation(KFold(5), eps, None, None)
+    assert [int(e[0, 0, 0]) for e in valid] == [8, 9]
+    assert [int(e[0, 0, 0]) for e in train] == list(range(8))
+    assert train_y is None and valid_y is None
+    targets = [e + 100 for e in eps]
+    _, ty, _, vy = split_validation(KFold(2), eps, targets, None)
+    assert [int(e[0, 0, 0]) for e in vy] == [105, 106, 107, 108, 109] and len(ty) == 5
+    with pytest.raises(ValueError, match="cannot split the 3 training episodes"):
+        split_validation(KFold(5), eps[:3], None, None)
+
+
+def test_the_default_early_stops_on_the_protocols_last_fold(synthetic_root):
+    result = run_comparison(synthetic_root, models=["encoder", "ridge"], quick=True,
+                            return_estimators=True)
+    enc = result["estimators"][ENC]
+    ridge = result["estimators"]["CrossSubjectRidge"]
+    assert isinstance(enc.validation, KFold) and enc.validation.n_splits == QUICK_TUNING_FOLDS
+    assert isinstance(ridge.cv, KFold) and ridge.cv.n_splits == QUICK_TUNING_FOLDS
+    assert enc.best_epoch_ is not None
+    # An independent fit on the training runs minus the last fold reproduces it.
+    train = list(load_friends(synthetic_root, seasons=range(1, 6)).values())
+    n_val = len(train) - len(train) * (QUICK_TUNING_FOLDS - 1) // QUICK_TUNING_FOLDS
+    hand = CrossSubjectEncoder(**{**enc.get_params(), "validation": train[-n_val:],
+                                  "callbacks": None}).fit(train[:-n_val])
+    np.testing.assert_allclose(hand.history_[:, "valid_pearson"],
+                               enc.history_[:, "valid_pearson"], rtol=1e-6)
+    chosen = result["models"][ENC]["tuning"]["chosen"]
+    assert chosen["best_epoch"] == enc.best_epoch_ == hand.best_epoch_
+    assert result["config"]["early_stopping"] == "folds"
+
+
+def _scramble_evaluation_runs(root, dest):
+    """A copy of the dataset whose Friends s6 and Movie10 runs hold other values."""
+    shutil.copytree(root, dest)
+    rng = np.random.default_rng(1)
+    for s in (1, 2, 3, 5):
+        for path, pick in ((friends_path(dest, s), lambda k: k.endswith(tuple("abcd"))
+                            and "task-s06" in k), (movie10_path(dest, s), lambda k: True)):
+            with h5py.File(path, "r+") as f:
+                for key in [k for k in f if pick(k)]:
+                    f[key][...] = rng.standard_normal(f[key].shape).astype(np.float32)
+    return dest
+
+
+def test_changing_the_evaluation_runs_changes_no_chosen_setting(synthetic_root, tmp_path):
+    other = _scramble_evaluation_runs(synthetic_root, tmp_path / "scrambled")
+    kw = dict(models=["encoder", "ridge"], quick=True, return_estimators=True)
+    a = run_comparison(synthetic_root, **kw)
+    b = run_comparison(other, **kw)
+    assert a["models"][ENC]["scores"] != b["models"][ENC]["scores"]  # the runs did change
+    for name in (ENC, "CrossSubjectRidge"):
+        assert a["models"][name]["tuning"]["chosen"] == b["models"][name]["tuning"]["chosen"]
+    np.testing.assert_array_equal(a["estimators"]["CrossSubjectRidge"].best_alphas_,
+                                  b["estimators"]["CrossSubjectRidge"].best_alphas_)
+    for p, q in zip(a["estimators"][ENC].net_.module_.parameters(),
+                    b["estimators"][ENC].net_.module_.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+def test_tune_equals_a_hand_built_grid_search(synthetic_root):
+    grid = {"embed_dim": [4, 8]}
+    result = run_comparison(synthetic_root, models=["encoder"], quick=True, tune=True,
+                            param_grid=grid, return_estimators=True)
+    search = result["models"][ENC]["tuning"]["search"]
+    train = list(load_friends(synthetic_root, seasons=range(1, 6)).values())
+    params = encoder_params(quick=True, random_state=0, device="cpu",
+                            early_stopping="folds", cv=KFold(QUICK_TUNING_FOLDS),
+                            min_train_length=min(x.shape[1] for x in train))
+    hand = GridSearchCV(CrossSubjectEncoder(**params), grid, scoring=pearson_scorer,
+                        cv=KFold(QUICK_TUNING_FOLDS)).fit(train)
+    assert search["best_params"] == hand.best_params_
+    got = {r["params"]["embed_dim"]: r["mean"] for r in search["candidates"]}
+    want = dict(zip(hand.cv_results_["param_embed_dim"], hand.cv_results_["mean_test_score"],
+                    strict=True))
+    assert got == pytest.approx(want, abs=1e-12)
+    assert result["estimators"][ENC].embed_dim == hand.best_params_["embed_dim"]
+    np.testing.assert_allclose(result["estimators"][ENC].predict(train[:2])[0],
+                               hand.best_estimator_.predict(train[:2])[0], rtol=1e-6)
+
+
+def _untimed(obj):
+    """``obj`` without its timings (keys ending in ``_s``, ``seconds``)."""
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items()
+                if not (k.endswith("_s") or k == "seconds")}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def test_repeats_1_equals_the_plain_run_and_repeats_train_each_random_state(synthetic_root):
+    plain = run_comparison(synthetic_root, models=["encoder", "mean"], quick=True)
+    one = run_comparison(synthetic_root, models=["encoder", "mean"], quick=True, repeats=1)
+    assert _untimed(one["models"]) == _untimed(plain["models"])
+    assert _untimed(one["evaluation"]) == _untimed(plain["evaluation"])
+    from sklearn_crossenc.report._files import _flat_maps
+
+    a, b = _flat_maps(one["maps"]), _flat_maps(plain["maps"])
+    assert sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    three = run_comparison(synthetic_root, models=["encoder"], quick=True, repeats=2,
+                           random_state=4, return_estimators=True)
+    reps = three["models"][ENC]["repeats"]
+    assert [r["random_state"] for r in reps] == [4, 5]
+    ests = three["estimators"][ENC]
+    assert [e.random_state for e in ests] == [4, 5]
+    for key in three["eval_sets"]:
+        assert three["models"][ENC]["scores"][key]["mean"] == pytest.approx(
+            np.mean([r["scores"][key] for r in reps]), abs=1e-12)
+
+
+def test_the_report_says_how_each_model_was_tuned(synthetic_root):
+    result = run_comparison(synthetic_root, models=["encoder", "ridge", "mean"], quick=True)
+    chosen = result["models"][ENC]["tuning"]["chosen"]
+    alphas = result["models"]["CrossSubjectRidge"]["tuning"]["chosen"]["alphas"]
+    for text in (format_table(result), report_markdown(result)):
+        assert f"epoch {chosen['best_epoch']} of {chosen['n_epochs']}" in text
+        assert ", ".join(f"{v:.3f}" for v in chosen["valid_pearson"]) in text
+        assert ", ".join(f"{a}: {c}" for a, c in alphas.items()) in text
+        assert "MeanOfOthers: nothing to tune" in text
+        assert "NOT tuned" not in text
+    fixed = run_comparison(synthetic_root, models=["encoder", "ridge"], quick=True,
+                           early_stopping=None)
+    for text in (format_table(fixed), report_markdown(fixed)):
+        assert "CrossSubjectEncoder's training length was NOT tuned" in text
