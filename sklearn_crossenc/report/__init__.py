@@ -10,6 +10,7 @@ nothing but into the output folder it is given.
   :func:`write_report`, which writes them all;
 - ``_cv_results``: a grid search's table and ``grid_results.csv``;
 - ``_brain_maps``: the comparison's brain maps (nilearn);
+- ``_html``: the comparison as one self-contained page, ``report.html``;
 - ``_learning_curve``: the new-subject job's learning curve.
 
 A new report section goes into the module of its kind (text, figure, file) and is
@@ -26,6 +27,7 @@ from ._cv_results import (
 )
 from ._figures import FIGURES, write_figures
 from ._files import check_output_dir, to_jsonable, write_report
+from ._html import report_html
 from ._learning_curve import format_learning_curve
 from ._tables import format_table, report_markdown
 
@@ -38,6 +40,7 @@ __all__ = [
     "format_learning_curve",
     "format_table",
     "grid_csv",
+    "report_html",
     "report_markdown",
     "to_jsonable",
     "write_figures",

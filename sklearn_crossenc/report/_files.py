@@ -15,6 +15,7 @@ import numpy as np
 from .._io import atomic_path, atomic_write_json, atomic_write_text
 from ._brain_maps import write_brain_maps
 from ._figures import write_figures
+from ._html import write_report_html
 from ._tables import report_markdown
 
 __all__ = ["check_output_dir", "to_jsonable", "write_report"]
@@ -129,7 +130,8 @@ def write_report(
     figures: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    """Write ``report.json``, ``report.md``, ``parcel_scores.npz`` and figures into ``out_dir``.
+    """Write ``report.json``, ``report.md``, ``report.html``, ``parcel_scores.npz`` and figures
+    into ``out_dir``.
 
     Every file is written atomically; ``out_dir`` is created if needed and refused when
     it lies inside the result's data folder.
@@ -148,8 +150,8 @@ def write_report(
     Returns
     -------
     paths : dict of str to Path
-        ``"json"``, ``"markdown"``, ``"maps"`` (when per-parcel maps exist) and one entry
-        per figure kind.
+        ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist) and
+        one entry per figure kind.
     """
     out_dir = check_output_dir(out_dir, result.get("config", {}).get("data_dir"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -170,5 +172,6 @@ def write_report(
     paths["markdown"] = atomic_write_text(
         out_dir / "report.md", report_markdown(result, fig_paths)
     )
+    paths["html"] = write_report_html(result, out_dir / "report.html", fig_paths)
     paths.update(fig_paths)
     return paths
