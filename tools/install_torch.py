@@ -154,10 +154,10 @@ def main() -> None:
             return
         say("no CPU build of torch could be had: installing the default build, which "
             f"brings CUDA libraries (about {SIZE_CUDA[0]:.1f} GB to download, "
-            f"{SIZE_CUDA[1]:.0f} GB on disk) ...")
+            f"{SIZE_CUDA[1]:.1f} GB on disk) ...")
     elif linux_x86:
         say(f"NVIDIA GPU found: installing the default build of torch with CUDA (about "
-            f"{SIZE_CUDA[0]:.1f} GB to download, {SIZE_CUDA[1]:.0f} GB on disk) ...")
+            f"{SIZE_CUDA[0]:.1f} GB to download, {SIZE_CUDA[1]:.1f} GB on disk) ...")
     else:
         say(f"installing the default build of torch for {sys.platform} "
             f"({platform.machine()}; a few hundred MB) ...")
