@@ -180,6 +180,15 @@ def test_a_figure_that_cannot_be_read_is_named(tmp_path):
     assert Page(text).images == []
 
 
+def test_files_that_are_not_images_are_named_not_drawn(figures, tmp_path):
+    result = evaluated(make_result())
+    nifti = tmp_path / "brain_crosssubjectencoder.nii.gz"
+    nifti.write_bytes(b"\x1f\x8b not an image")
+    text = report_html(result, {**figures, "nifti: <CrossSubjectEncoder>": nifti})
+    check_page(Page(text), result, figures)
+    assert "Also written beside this page: <code>brain_crosssubjectencoder.nii.gz</code>" in text
+
+
 def test_write_report_writes_the_page(tmp_path):
     result = evaluated(make_result())
     paths = write_report(result, tmp_path / "out", figures=False)

@@ -175,13 +175,11 @@ def _notes(result) -> list[str]:
 
 
 def _image(path: Path) -> str | None:
-    """``path`` as a ``data:`` URI, or None when it cannot be read or is not an image."""
+    """``path`` (an image) as a ``data:`` URI, or None when it cannot be read."""
     mime = _MIME.get(Path(path).suffix.lower())
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return None
-    if mime is None:
         return None
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
@@ -196,7 +194,10 @@ def _figure(kind: str, path: Path, caption: str) -> str:
 
 
 def _figures(figures: dict) -> list[str]:
-    """Figures, then brain maps (kinds ``"brain: <label>"``), every image inline."""
+    """Figures, then brain maps (kinds ``"brain: <label>"``), every image inline; files that
+    are not images (NIfTI, tables) named at the end."""
+    others = [Path(p).name for p in figures.values() if Path(p).suffix.lower() not in _MIME]
+    figures = {k: p for k, p in figures.items() if Path(p).suffix.lower() in _MIME}
     plots = {k: p for k, p in figures.items() if not k.startswith("brain: ")}
     maps = {k: p for k, p in figures.items() if k.startswith("brain: ")}
     out = []
@@ -207,6 +208,9 @@ def _figures(figures: dict) -> list[str]:
         out += ['<h2 id="maps">Brain maps</h2>', '<div class="maps">']
         out += [_figure(k, p, k[len("brain: "):]) for k, p in maps.items()]
         out.append("</div>")
+    if others:
+        out.append("<p>Also written beside this page: "
+                   + ", ".join(f"<code>{_e(n)}</code>" for n in others) + ".</p>")
     return out
 
 
