@@ -9,10 +9,17 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint bench clean mutation
 
+# torch first: its CPU build where there is no NVIDIA GPU (tools/install_torch.py says
+# what it installs and how big), then the package and its extras.
 $(STAMP): pyproject.toml
-	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || { \
+	  echo "Creating the virtual environment $(VENV) ..."; $(PYTHON) -m venv --clear $(VENV); }
+	@$(PY) tools/install_torch.py
+	@echo "Installing sklearn-crossenc and its other dependencies (numpy, scipy, scikit-learn,"
+	@echo "skorch, h5py, matplotlib, nilearn, dask, pytest, ...; about 0.6 GB on disk) ..."
 	$(PY) -m pip install -q -e ".[dev,plot,distributed]"
-	touch $(STAMP)
+	@echo "$(VENV) takes $$(du -sh $(VENV) | cut -f1) on disk."
+	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/crossenc compare
@@ -41,7 +48,6 @@ MIN_REQ := $(VENV_MIN)/requirements-min.txt
 .PHONY: test-min
 test-min:
 	$(VENV_MIN)/bin/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV_MIN)
-	echo '*' > $(VENV_MIN)/.gitignore
 	$(VENV_MIN)/bin/python tools/min_requirements.py --extras dev,plot,distributed > $(MIN_REQ)
 	@echo "floors of pyproject.toml:" && cat $(MIN_REQ)
 	$(VENV_MIN)/bin/python -m pip install -q $$(grep '^torch==' $(MIN_REQ))

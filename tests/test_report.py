@@ -116,7 +116,7 @@ def test_to_jsonable_plain_types():
 def test_write_report_contents(tmp_path):
     result = make_result()
     paths = write_report(result, tmp_path / "out", figures=False)
-    assert set(paths) == {"json", "markdown", "maps"}
+    assert set(paths) == {"json", "markdown", "html", "maps"}
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     for name in MODELS:
         for set_key in EVAL_SETS:
@@ -175,7 +175,7 @@ def test_figures_skipped_without_matplotlib(tmp_path, monkeypatch):
     assert len(messages) == 2 and "matplotlib is not installed" in messages[0]
     assert "brain maps skipped" in messages[1]
     assert "\n" not in messages[0]
-    assert set(paths) == {"json", "markdown", "maps"}
+    assert set(paths) == {"json", "markdown", "html", "maps"}
     assert not list(tmp_path.glob("*.png"))
 
 

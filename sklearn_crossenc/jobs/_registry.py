@@ -26,7 +26,7 @@ __all__ = ["ModelSpec", "JobSettings", "EPISODES", "STIMULUS_FEATURES", "REGISTR
 #: Reduced training of ``quick=True`` (a smoke run), per model.
 QUICK_ENCODER = {"max_epochs": 2, "samples_per_epoch": 128}
 QUICK_RIDGE = {"alphas": (1e-1, 1e1, 1e3, 1e5)}
-QUICK_FEATURE_RIDGE = {"alphas": (1e4, 1e2, 1.0)}
+QUICK_FEATURE_RIDGE = {"alphas": (1e4, 1e2, 1.0), "stimulus_window": 1}
 #: Folds of the tuning cross-validation of ``quick=True`` (the protocol's otherwise).
 QUICK_TUNING_FOLDS = 2
 #: The ways the encoder's training length is chosen (``early_stopping``): on the last of

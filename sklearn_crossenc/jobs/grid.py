@@ -255,13 +255,7 @@ def run_grid_search(
         search.fit(X, groups=groups if split == "season" else None)
     search_s = time.perf_counter() - t0
     best = int(np.argmin(search.cv_results_[rank_column]))
-    config = {"data_dir": str(root), "default_dataset": data_dir is None,
-              "param_grid": {k: list(v) for k, v in param_grid.items()}, "cv": cv,
-              "split": split, "seasons": list(runs.seasons), "n_jobs": n_jobs,
-              "scheduler": scheduler, "device": device, "random_state": random_state,
-              "n_threads": n_threads, "trim": trim, "early_stopping": early_stopping,
-              "scoring": [metric_name(n) for n in scoring], "refit": bool(refit),
-              "quick": bool(quick), "protocol": protocol.describe()}
+    config = _config(locals(), root, runs, protocol, param_grid)
     return start.result(
         config, {"load_s": load_s, "search_s": search_s},
         device="cpu" if scheduler is not None else device,
@@ -269,6 +263,18 @@ def run_grid_search(
         best_score=float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
         n_candidates=n_candidates, n_runs=len(X), rank_column=rank_column,
         best_estimator=search.best_estimator_ if refit else None)
+
+
+def _config(options: dict, root, runs, protocol, param_grid) -> dict:
+    """The search's configuration as reported: its options and what they resolved to."""
+    names = ("cv", "split", "n_jobs", "scheduler", "device", "random_state", "n_threads",
+             "trim", "early_stopping")
+    return {"data_dir": str(root), "default_dataset": options["data_dir"] is None,
+            "param_grid": {k: list(v) for k, v in param_grid.items()},
+            "seasons": list(runs.seasons), **{k: options[k] for k in names},
+            "scoring": [metric_name(n) for n in options["scoring"]],
+            "refit": bool(options["refit"]), "quick": bool(options["quick"]),
+            "protocol": protocol.describe()}
 
 
 def _searched_runs(protocol: Protocol, seasons) -> RunSet:

@@ -14,6 +14,7 @@ jobs) and ``report.md``:
 - ``_learning_curve``: the new-subject job's learning curve and Markdown report;
 - ``_files``: the output folder check and the writers of each job's files
   (:func:`write_report`, :func:`write_grid_report`, :func:`write_new_subject_report`).
+- ``_html``: the comparison as one self-contained page, ``report.html``;
 
 A new report section goes into the module of its kind (text, figure, file) and is
 called from the job's Markdown function and its writer in ``_files``.
@@ -37,6 +38,7 @@ from ._files import (
     write_new_subject_report,
     write_report,
 )
+from ._html import report_html
 from ._learning_curve import format_learning_curve, new_subject_markdown
 from ._tables import format_table, report_markdown
 
@@ -51,6 +53,7 @@ __all__ = [
     "grid_csv",
     "grid_markdown",
     "new_subject_markdown",
+    "report_html",
     "report_markdown",
     "to_jsonable",
     "write_figures",

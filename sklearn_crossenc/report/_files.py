@@ -20,6 +20,7 @@ from .._io import atomic_path, atomic_write_json, atomic_write_text
 from ._brain_maps import write_brain_maps
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
+from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
 from ._tables import report_markdown
 
@@ -157,8 +158,8 @@ def write_report(
     figures: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
-    """Write a comparison's ``report.json``, ``report.md``, ``parcel_scores.npz`` and
-    figures into ``out_dir``.
+    """Write a comparison's ``report.json``, ``report.md``, ``report.html``,
+    ``parcel_scores.npz`` and figures into ``out_dir``.
 
     Every file is written atomically; ``out_dir`` is created if needed and refused when
     it lies inside the result's data folder.
@@ -177,8 +178,8 @@ def write_report(
     Returns
     -------
     paths : dict of str to Path
-        ``"json"``, ``"markdown"``, ``"maps"`` (when per-parcel maps exist) and one entry
-        per figure kind.
+        ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist) and
+        one entry per figure kind.
     """
     out_dir = _out(result, out_dir)
     outputs = {}
@@ -190,6 +191,7 @@ def write_report(
         fig_paths.update(write_figures(result, out_dir, log=log))
         fig_paths.update(write_brain_maps(result, out_dir, log=log))
     outputs.update(fig_paths)
+    outputs["html"] = write_report_html(result, out_dir / "report.html", fig_paths)
     return write_job_files(result, out_dir, report_markdown(result, fig_paths), outputs)
 
 
