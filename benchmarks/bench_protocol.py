@@ -6,8 +6,10 @@ ridge's scores, the encoder-minus-ridge line of the paired table, the encoder's 
 epochs and the wall time of each run:
 
 - ``fixed``: the notebook's fixed 10 epochs (the default before issue 19);
-- ``early``: early stopping on the last of the protocol's tuning folds (the default);
-- ``early+refit``: the same, then trained again on every training run for the chosen epochs;
+- ``early``: early stopping on the last of the protocol's tuning folds, the early-stopped
+  model evaluated (``--no-refit``);
+- ``early+refit``: the same, then trained again on every training run for the chosen epochs
+  (the default);
 - ``tune``: ``--tune`` (grid search over the registry's grid on the tuning folds);
 - ``repeats``: the default with ``--repeats 3``.
 
@@ -33,7 +35,7 @@ from sklearn_crossenc.jobs.compare import run_comparison  # noqa: E402
 
 VARIANTS = {
     "fixed": {"early_stopping": None},
-    "early": {},
+    "early": {"refit": False},
     "early+refit": {"refit": True},
     "tune": {"tune": True},
     "repeats": {"repeats": 3},

@@ -165,9 +165,11 @@ def _add_training_length(p, *, refit: bool = False) -> None:
         help="train the encoder for the notebook's fixed 10 epochs, without early stopping "
              "(to reproduce the notebook; its training length is then not tuned)")
     if refit:
-        p.add_argument("--refit-epochs", action="store_true",
-                       help="after early stopping, train the encoder again on every training "
-                            "run for the number of epochs chosen")
+        p.add_argument("--no-refit", dest="refit", action="store_false",
+                       help="evaluate the early-stopped encoder itself, trained on the other "
+                            "folds (default: after early stopping it is trained again on every "
+                            "training run for the number of epochs chosen, as the ridges are "
+                            "refitted once their alphas are chosen)")
 
 
 def build_parser() -> argparse.ArgumentParser:

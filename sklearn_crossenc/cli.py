@@ -103,7 +103,7 @@ def _compare(args, argv) -> int:
         log=log,
         n_threads=args.threads,
         early_stopping=args.early_stopping,
-        refit=args.refit_epochs,
+        refit=args.refit,
         tune=args.tune,
         param_grid=_param_grid(args.param, _encoder_params()) if args.param else None,
         repeats=args.repeats,

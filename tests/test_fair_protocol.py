@@ -36,24 +36,35 @@ def test_a_splitter_holds_out_its_last_test_fold():
         split_validation(KFold(5), eps[:3], None, None)
 
 
-def test_the_default_early_stops_on_the_protocols_last_fold(synthetic_root):
+def test_the_default_early_stops_on_the_protocols_last_fold_then_refits(synthetic_root):
     result = run_comparison(synthetic_root, models=["encoder", "ridge"], quick=True,
                             return_estimators=True)
-    enc = result["estimators"][ENC]
+    refitted = result["estimators"][ENC]
     ridge = result["estimators"]["CrossSubjectRidge"]
-    assert isinstance(enc.validation, KFold) and enc.validation.n_splits == QUICK_TUNING_FOLDS
     assert isinstance(ridge.cv, KFold) and ridge.cv.n_splits == QUICK_TUNING_FOLDS
-    assert enc.best_epoch_ is not None
-    # An independent fit on the training runs minus the last fold reproduces it.
+    tuning = result["models"][ENC]["tuning"]
+    assert result["config"]["early_stopping"] == "folds" and tuning["refit"] is True
+    # An independent fit on the training runs minus the last fold gives the same curve.
     train = list(load_friends(synthetic_root, seasons=range(1, 6)).values())
     n_val = len(train) - len(train) * (QUICK_TUNING_FOLDS - 1) // QUICK_TUNING_FOLDS
-    hand = CrossSubjectEncoder(**{**enc.get_params(), "validation": train[-n_val:],
-                                  "callbacks": None}).fit(train[:-n_val])
-    np.testing.assert_allclose(hand.history_[:, "valid_pearson"],
-                               enc.history_[:, "valid_pearson"], rtol=1e-6)
-    chosen = result["models"][ENC]["tuning"]["chosen"]
-    assert chosen["best_epoch"] == enc.best_epoch_ == hand.best_epoch_
-    assert result["config"]["early_stopping"] == "folds"
+    params = {**refitted.get_params(), "callbacks": None}
+    stopped = CrossSubjectEncoder(**{**params, "validation": train[-n_val:],
+                                     "max_epochs": 2}).fit(train[:-n_val])
+    np.testing.assert_allclose(stopped.history_[:, "valid_pearson"],
+                               tuning["chosen"]["valid_pearson"], rtol=1e-6)
+    assert tuning["chosen"]["best_epoch"] == stopped.best_epoch_
+    # ... and the evaluated model is trained again on every run for that many epochs.
+    assert refitted.validation is None and refitted.max_epochs == stopped.best_epoch_
+    again = CrossSubjectEncoder(**params).fit(train)
+    np.testing.assert_allclose(again.predict(train[:1])[0], refitted.predict(train[:1])[0],
+                               rtol=1e-6, atol=1e-7)
+    no_refit = run_comparison(synthetic_root, models=["encoder"], quick=True, refit=False,
+                              return_estimators=True)
+    kept = no_refit["estimators"][ENC]
+    assert isinstance(kept.validation, KFold) and kept.validation.n_splits == QUICK_TUNING_FOLDS
+    assert kept.best_epoch_ == stopped.best_epoch_
+    np.testing.assert_allclose(kept.predict(train[:1])[0], stopped.predict(train[:1])[0],
+                               rtol=1e-6, atol=1e-7)
 
 
 def _scramble_evaluation_runs(root, dest):

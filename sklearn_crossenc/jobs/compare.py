@@ -94,7 +94,7 @@ def run_comparison(
     return_estimators: bool = False,
     n_threads: int | None = None,
     early_stopping: float | str | None = EARLY_STOPPING_FOLDS,
-    refit: bool = False,
+    refit: bool = True,
     tune: bool = False,
     param_grid: dict | None = None,
     repeats: int = 1,
@@ -145,10 +145,11 @@ def run_comparison(
         not improve, keeping the best weights (the seed author's later release); a
         fraction holds out that share of the training runs at random instead; None trains
         for the notebook's fixed 10 epochs (not tuned; the report says so).
-    refit : bool, default=False
+    refit : bool, default=True
         After early stopping, train the encoder again on every training run for the
-        number of epochs chosen (see ``docs/evaluation.md`` for why the default keeps the
-        early-stopped model).
+        number of epochs chosen, as the ridges are refitted on every run once their
+        alphas are chosen (``docs/evaluation.md`` gives the measurement behind this
+        default); False evaluates the early-stopped model, trained on the other folds.
     tune : bool, default=False
         Choose the encoder's architecture by ``GridSearchCV`` over the protocol's tuning
         folds with the Pearson scorer (the registry's grid, or ``param_grid``); the refit
