@@ -1,9 +1,10 @@
-"""Per-parcel vectors on the brain: a label lookup into a subject's parcellation, and PNGs.
+"""Per-parcel vectors on the brain: a label lookup into a subject's parcellation, and pictures.
 
 Column ``i`` of every fMRI array is atlas label ``i + 1`` (0 = background), so a vector
 of parcel values becomes a volume by indexing ``[0, v_1, ..., v_n]`` with the label
 image, the same volume ``NiftiLabelsMasker(labels_img=atlas).inverse_transform`` gives.
-Needs nibabel for images, nilearn and matplotlib for pictures (the ``plot`` extra).
+Pictures are drawn on the inflated cortex (:mod:`._surface`). Needs nibabel for images,
+nilearn and matplotlib for pictures (the ``plot`` extra).
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def colour_limits(values, vmin=None, vmax=None) -> tuple[float, float]:
     Raises
     ------
     ValueError
-        Naming ``vmin`` or ``vmax`` and its value when not finite or ``vmax <= vmin``.
+        Naming ``vmin`` or ``vmax`` and its value when not finite, ``vmax <= vmin``, or
+        ``vmax <= 0`` without ``vmin``.
 
     Examples
     --------
@@ -152,6 +154,9 @@ def colour_limits(values, vmin=None, vmax=None) -> tuple[float, float]:
     top = float(np.abs(finite).max(initial=0.0)) or 1.0
     diverging = bool((finite < 0).any())
     hi = _number("vmax", vmax) if vmax is not None else top
+    if vmin is None and not hi > 0:
+        raise ValueError(f"vmax must be positive when vmin is not given (the scale is [0, vmax] "
+                         f"or [-vmax, vmax]); got {vmax!r}")
     lo = _number("vmin", vmin) if vmin is not None else (-hi if diverging else 0.0)
     if not hi > lo:
         raise ValueError(f"vmax must be above vmin; got vmin={lo!r}, vmax={hi!r}")
@@ -259,10 +264,12 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
     >>> plot_parcel_map(centroids[:, 1], atlas, out, vmax=-1)
     Traceback (most recent call last):
     ...
-    ValueError: vmax must be above vmin; got vmin=0.0, vmax=-1.0
+    ValueError: vmax must be positive when vmin is not given (the scale is [0, vmax] or [-vmax, vmax]); got -1
     """
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
+
+    from ._surface import draw_surface_views
 
     v, note = _shown_values(values, significant)
     lo, hi = colour_limits(v, vmin, vmax)
@@ -275,8 +282,6 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
     fig = Figure(figsize=(10, 2.3))
     grid = fig.add_gridspec(1, 5, width_ratios=[1, 1, 1, 1, 0.05], left=0.01, right=0.93,
                             bottom=0.04, top=0.82, wspace=0.04)
-    from ._surface import draw_surface_views
-
     norm = Normalize(lo, hi)
     draw_surface_views(fig, [fig.add_subplot(grid[0, k]) for k in range(4)], v,
                        _vertex_labels(atlas), cmap, norm)

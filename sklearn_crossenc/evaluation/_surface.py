@@ -83,7 +83,7 @@ def _view(hemi: str, view: str):
     flat = np.stack([tri[keep] @ right, tri[keep] @ up], axis=-1)  # (F_v, 3, 2)
     light = 0.55 + 0.45 * facing[keep]  # (F_v,)
     sulc = mesh["sulc"][faces[keep]].mean(axis=1)  # (F_v,) > 0 in sulci
-    grey = np.where(sulc > 0, 0.58, 0.78)  # (F_v,)
+    grey = np.where(sulc > 0, 0.42, 0.56)  # (F_v,): mid grey, apart from pale colours
     return faces[keep], flat, light, grey
 
 
