@@ -208,3 +208,24 @@ def test_colour_limits_default_and_given():
     assert colour_limits(np.array([-0.3, 0.1])) == (-0.3, 0.3)
     assert colour_limits(np.array([np.nan])) == (0.0, 1.0)
     assert colour_limits(np.array([0.2]), vmin=-1, vmax=2) == (-1.0, 2.0)
+
+
+def test_atlas_and_maps_fetch_nothing(tmp_path, monkeypatch):
+    """The templates and the fsaverage5 surface come from nilearn's package data: with every
+    network connection refused, the parcellation is built and a map is drawn."""
+    import socket
+
+    from sklearn_crossenc.data._atlas import load_fsaverage5
+    from sklearn_crossenc.evaluation import _maps, _surface
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for cached in (load_fsaverage5, _surface._view, _maps._vertex_labels_of_file):
+        cached.cache_clear()  # load everything again, under the block
+    img, centroids = make_synthetic_atlas(48, resolution=4)
+    path = save_atlas(img, tmp_path / "atlas.nii.gz")
+    out = plot_parcel_map(centroids[:, 2], path, tmp_path / "z.png", label="mm")
+    assert out.stat().st_size > 0
