@@ -262,7 +262,8 @@ def test_bars_carry_intervals_and_both_ceilings_histogram_the_noise_ceiling(tmp_
     noise = [k for k in ticks if k.startswith("noise ceiling")]
     assert len(noise) == 1
     np.testing.assert_allclose(ticks[noise[0]], [0.68, 0.69, 0.71, 0.72, 0.7])
-    np.testing.assert_allclose(ticks["oracle ceiling"][-1], result["ceiling"]["movie10_run1"]["mean"])
+    np.testing.assert_allclose(ticks["oracle ceiling"][-1],
+                               result["ceiling"]["movie10_run1"]["mean"])
     assert not any(k.startswith("noise ceiling") for k in
                    (c.get_label() for c in friends.collections))  # Friends has none
     labels = [p.get_label() for p in hist.axes[1].patches]

@@ -5,8 +5,8 @@ The release ships one parcellation per subject (integer labels 1-1000, 0 = backg
 order). For the synthetic dataset we build one with the same conventions from nilearn's
 bundled package data (nothing is downloaded): the cortex is the MNI152 grey matter within
 5 mm of the fsaverage5 mid-thickness surface, medial wall excluded (so no cerebellum or
-deep grey matter, as in Schaefer's); the left cortex is cut into ``n_parcels / 2`` compact parcels by k-means on
-voxel coordinates; the parcels are given to the 7 networks (as many as
+deep grey matter, as in Schaefer's); the left cortex is cut into ``n_parcels / 2`` compact
+parcels by k-means on voxel coordinates; the parcels are given to the 7 networks (as many as
 :func:`~._networks.network_counts` says) by their distance to a few anatomical anchors of
 each network (:data:`ANCHORS`), and numbered within a network by distance from its first
 anchor, the hub (occipital pole, Heschl's gyrus, MT+, ...). The right hemisphere holds the

@@ -261,10 +261,10 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
     >>> plot_parcel_map(centroids[:, 1], atlas, out, title="y coordinate",
     ...                 label="mm").stat().st_size > 0
     True
-    >>> plot_parcel_map(centroids[:, 1], atlas, out, vmax=-1)
+    >>> plot_parcel_map(centroids[:, 1], atlas, out, vmax=-1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: vmax must be positive when vmin is not given (the scale is [0, vmax] or [-vmax, vmax]); got -1
+    ValueError: vmax must be positive when vmin is not given (...); got -1
     """
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure

@@ -189,11 +189,12 @@ def write_parcel_files(result, out_dir, *, log: Callable[[str], None] | None = N
     if atlas is None or not maps:
         return written
     try:
-        from ..evaluation import parcel_image
         import nibabel  # noqa: F401
     except ImportError:
         log("nibabel is not installed: NIfTI maps skipped (pip install 'sklearn-crossenc[plot]').")
         return written
+    from ..evaluation import parcel_image
+
     for m in maps:
         path = out_dir / f"{file_stem(m.label)}.nii.gz"
         img = parcel_image(m.values, atlas)

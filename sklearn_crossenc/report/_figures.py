@@ -128,7 +128,8 @@ def _per_parcel(result, set_key):
     if set_key in (maps.get("noise ceiling") or {}):
         nc = np.asarray(maps["noise ceiling"][set_key], dtype=float)  # (S, C), NaN: unreliable
         n = np.isfinite(nc).sum(axis=0)
-        out[f"{NOISE_CEILING} (reliable parcels)"] = (np.nansum(nc, axis=0) / np.maximum(n, 1))[n > 0]
+        mean = np.nansum(nc, axis=0) / np.maximum(n, 1)  # (C,)
+        out[f"{NOISE_CEILING} (reliable parcels)"] = mean[n > 0]
     for n in _ok_models(result):
         if set_key in maps.get(n, {}):
             out[n] = np.asarray(maps[n][set_key]).mean(axis=0)  # (C,)
