@@ -365,7 +365,7 @@ def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path):
     if quick["config"]["atlas"] is not None:  # the synthetic dataset ships a parcellation
         assert set(brain) == {"brain: CrossSubjectEncoder", "brain: CrossSubjectRidge",
                               "brain: FeatureRidge", "brain: MeanOfOthers",
-                              "brain: noise ceiling",
+                              "brain: oracle ceiling", "brain: noise ceiling",
                               "brain: CrossSubjectEncoder - CrossSubjectRidge"}
         assert all(p.stat().st_size > 0 for p in brain.values())
         assert "brain_crosssubjectencoder_minus_crosssubjectridge.png" in (

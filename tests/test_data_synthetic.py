@@ -11,6 +11,7 @@ import pytest
 
 from sklearn_crossenc.data import (
     _generative,
+    _networks,
     _synthetic,
     ensure_synthetic_dataset,
     is_synthetic,
@@ -224,6 +225,103 @@ def test_truth_with_subject_subset_and_order(synthetic_root):
     assert compared >= 3
 
 
+def test_data_are_the_stored_signal_plus_regenerated_noise(synthetic_root):
+    """The oracle is exact: every stored array is, to the byte, the noise-free signal that
+    ``load_true_signal`` rebuilds from truth.h5 plus the run's own noise stream, centred and
+    rounded as the writer does."""
+    p = _generative.PARAMS
+    models = _generative._subject_models(0, 48, p)
+    data = load_friends(synthetic_root, seasons=[6])
+    truth = load_true_signal(synthetic_root, data, "friends")
+    with h5py.File(friends_path(synthetic_root, 3), "r") as f:
+        key = next(k for k in f if k.endswith("s06e15c"))
+        stored = f[key][()]  # (T_full, C) of sub-03
+    n = stored.shape[0]
+    with h5py.File(synthetic_root / "ground_truth" / "truth.h5", "r") as t:
+        np.testing.assert_array_equal(t["subjects/sub-03/weights"][()],
+                                      models[3].weights.astype(np.float32))
+        latent = _synthetic.full_latent(t, "s06e15c", 3)
+    signal = _generative.subject_signal(latent, models[3].weights, models[3].lag, p.pad, n)
+    x = signal + _generative._noise(_generative._rng(0, "noise", "friends", 3, "s06e15c", 1),
+                                    n, models[3], p)
+    x -= x.mean(axis=0)
+    assert _generative._quantize(x, p.mantissa_bits).tobytes() == stored.tobytes()
+    # load_true_signal returns that signal (truncated to the loader's common length).
+    T = truth["s06e15c"].shape[1]
+    np.testing.assert_array_equal(truth["s06e15c"][2], signal[:T].astype(np.float32))
+
+
+# --- spatial structure -------------------------------------------------------------------
+def _signal_fraction(models, p):
+    """Per subject and parcel, the share of variance that is signal: (S, C)."""
+    out = []
+    for m in models.values():
+        sig = (m.weights[:p.n_latent] ** 2).sum(0) + (m.weights[-p.n_private_latent:] ** 2).sum(0)
+        noise = (m.noise_loadings ** 2).sum(0) + m.noise_parcel ** 2
+        out.append(sig / (sig + noise))
+    return np.array(out)
+
+
+def test_parcel_layout_is_schaefer_ordered():
+    NETWORKS, network_counts, parcel_layout = (
+        _networks.NETWORKS, _networks.network_counts, _networks.parcel_layout)
+    hemi, net, rank = parcel_layout(1000)
+    assert (hemi[:500] == 0).all() and (hemi[500:] == 1).all()
+    counts = network_counts(500)
+    assert counts.sum() == 500 and counts.tolist() == [78, 93, 57, 55, 32, 55, 130]
+    for side in (slice(0, 500), slice(500, 1000)):  # grouped by network, in Schaefer's order
+        assert np.array_equal(net[side], np.repeat(np.arange(len(NETWORKS)), counts))
+        assert (np.diff(rank[side])[np.diff(net[side]) == 0] > 0).all()
+    assert np.array_equal(net[:500], net[500:]) and np.array_equal(rank[:500], rank[500:])
+    hemi, net, _ = parcel_layout(7)  # odd: the right hemisphere has one more
+    assert hemi.tolist() == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_reliability_is_smooth_over_the_brain_and_differs_between_networks():
+    """Signal share (what the oracle r is the square root of): close for neighbouring
+    parcels of a network and for left-right homologues, unlike shuffled pairs; higher at
+    a network's hub than at its far end (clearly so from the occipital pole, Heschl's
+    gyrus and the temporal language areas); different between networks (visual high,
+    limbic low)."""
+    NETWORKS, parcel_layout = _networks.NETWORKS, _networks.parcel_layout
+    p = _generative.PARAMS
+    f = _signal_fraction(_generative._subject_models(0, 1000, p), p).mean(axis=0)  # (C,)
+    logit = np.log(f / (1 - f))
+    hemi, net, rank = parcel_layout(1000)
+    same = np.flatnonzero((net[:-1] == net[1:]) & (hemi[:-1] == hemi[1:]))
+    neighbours = np.corrcoef(logit[same], logit[same + 1])[0, 1]
+    shuffled = np.random.default_rng(0).permutation(1000)
+    assert neighbours > 0.7 and abs(np.corrcoef(logit, logit[shuffled])[0, 1]) < 0.15
+    assert np.corrcoef(logit[:500], logit[500:])[0, 1] > 0.7  # homologues
+    means = {name: f[net == k].mean() for k, name in enumerate(NETWORKS)}
+    between = np.var([f[net == k].mean() for k in range(7)]) / f.var()
+    assert between > 0.3 and means["Vis"] > 0.5 > 0.2 > means["Limbic"]
+    centred = logit - np.array([logit[net == k].mean() for k in range(7)])[net]
+    assert np.corrcoef(rank, centred)[0, 1] < -0.3  # within a network: high at the hub
+    for k in (0, 1, 6):  # visual, auditory (SomMot) and language (Default) gradients
+        cols = net == k
+        assert f[cols & (rank < 0.2)].mean() > f[cols & (rank > 0.8)].mean() + 0.1
+
+
+@pytest.mark.slow
+def test_neighbouring_parcels_of_the_atlas_have_similar_reliability(synthetic_root):
+    """On the synthetic parcellation itself: a parcel's nearest parcel (by centroid) has a
+    similar signal share, far more than a random parcel; visual parcels lie at the back."""
+    pytest.importorskip("nilearn")
+    from scipy.spatial import cKDTree
+
+    from sklearn_crossenc.data import make_synthetic_atlas
+
+    p = _generative.PARAMS
+    _, centroids = make_synthetic_atlas(1000, resolution=2)
+    f = _signal_fraction(_generative._subject_models(0, 1000, p), p).mean(axis=0)
+    nearest = cKDTree(centroids).query(centroids, k=2)[1][:, 1]
+    assert np.corrcoef(f, f[nearest])[0, 1] > 0.6
+    _, net, _ = _networks.parcel_layout(1000)
+    y = [centroids[:500][net[:500] == k, 1].mean() for k in range(7)]  # left hemisphere
+    assert y[0] < -65 and y[0] == min(y)  # Vis: at the back
+
+
 # --- stimulus features carry the latent --------------------------------------------------
 def test_features_shapes_and_lengths(synthetic_root):
     with h5py.File(synthetic_root / "ground_truth" / "truth.h5", "r") as t:
@@ -394,7 +492,7 @@ def test_ground_truth_of_an_older_generator_is_refused_clearly(tmp_path):
     meta["version"] = 1
     (old / "synthetic.json").write_text(json.dumps(meta))
     data = load_friends(old, seasons=[6])
-    with pytest.raises(ValueError, match="generator version 1; this package reads version 3"):
+    with pytest.raises(ValueError, match="generator version 1; this package reads version 4"):
         load_true_signal(old, data, "friends")
 
 

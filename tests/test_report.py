@@ -116,7 +116,8 @@ def test_to_jsonable_plain_types():
 def test_write_report_contents(tmp_path):
     result = make_result()
     paths = write_report(result, tmp_path / "out", figures=False)
-    assert set(paths) == {"json", "markdown", "html", "maps"}
+    assert set(paths) == {"json", "markdown", "html", "maps", "table: friends_s6",
+                          "table: movie10_run1"}
     doc = json.loads((tmp_path / "out" / "report.json").read_text())
     for name in MODELS:
         for set_key in EVAL_SETS:
@@ -175,7 +176,8 @@ def test_figures_skipped_without_matplotlib(tmp_path, monkeypatch):
     assert len(messages) == 2 and "matplotlib is not installed" in messages[0]
     assert "brain maps skipped" in messages[1]
     assert "\n" not in messages[0]
-    assert set(paths) == {"json", "markdown", "html", "maps"}
+    assert set(paths) == {"json", "markdown", "html", "maps", "table: friends_s6",
+                          "table: movie10_run1"}
     assert not list(tmp_path.glob("*.png"))
 
 
@@ -214,3 +216,61 @@ def test_output_dir_inside_data_dir_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="is not a folder"):
         check_output_dir(tmp_path / "file")
+
+
+def _with_evaluation(result):
+    """Add intervals and a noise ceiling to a fake result, as run_comparison records them."""
+    rng = np.random.default_rng(5)
+    result["evaluation"] = {"confidence": 0.95, "reference": "CrossSubjectEncoder", "intervals": {
+        k: {n: {"low": result["models"][n]["scores"][k]["mean"] - 0.01,
+                "high": result["models"][n]["scores"][k]["mean"] + 0.02}
+            for n in MODELS} for k in EVAL_SETS},
+        "noise_ceiling": {"friends_s6": {"status": "unavailable", "reason": "no repeats"},
+                          "movie10_run1": {"status": "ok", "mean": 0.7, "per_subject": dict(
+                              zip(SUBJECTS, [0.68, 0.69, 0.71, 0.72], strict=True))}}}
+    nc = rng.uniform(0.4, 0.9, (4, result["data"]["n_parcels"]))
+    nc[:, :4] = np.nan
+    result["maps"]["noise ceiling"] = {"movie10_run1": nc}
+    return result
+
+
+def test_bars_carry_intervals_and_both_ceilings_histogram_the_noise_ceiling(tmp_path, monkeypatch):
+    """Read from the drawn figures: an error bar on each model's mean from its interval's low
+    to high, the oracle and noise ceilings as ticks at their values, the noise ceiling's
+    reliable parcels in the histogram, Pearson r on the axes."""
+    mpl_figure = pytest.importorskip("matplotlib.figure")
+    from matplotlib.container import ErrorbarContainer
+
+    drawn = {}
+    original = mpl_figure.Figure.savefig
+
+    def spy(self, fname, **kwargs):
+        drawn[len(drawn)] = self
+        return original(self, fname, **kwargs)
+
+    monkeypatch.setattr(mpl_figure.Figure, "savefig", spy)
+    result = _with_evaluation(make_result())
+    write_figures(result, tmp_path)
+    bars, _, hist = drawn[0], drawn[1], drawn[2]
+    friends, movie = bars.axes[:2]
+    for ax, set_key in ((friends, "friends_s6"), (movie, "movie10_run1")):
+        errs = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        assert len(errs) == len(MODELS)
+        for err, name in zip(errs, MODELS, strict=True):
+            (seg,) = err.lines[2][0].get_segments()
+            ci = result["evaluation"]["intervals"][set_key][name]
+            np.testing.assert_allclose([seg[0][1], seg[1][1]], [ci["low"], ci["high"]])
+        assert "Pearson r" in ax.get_ylabel()
+    ticks = {c.get_label(): c.get_offsets()[:, 1] for c in movie.collections if c.get_label()}
+    noise = [k for k in ticks if k.startswith("noise ceiling")]
+    assert len(noise) == 1
+    np.testing.assert_allclose(ticks[noise[0]], [0.68, 0.69, 0.71, 0.72, 0.7])
+    np.testing.assert_allclose(ticks["oracle ceiling"][-1],
+                               result["ceiling"]["movie10_run1"]["mean"])
+    assert not any(k.startswith("noise ceiling") for k in
+                   (c.get_label() for c in friends.collections))  # Friends has none
+    labels = [p.get_label() for p in hist.axes[1].patches]
+    assert "noise ceiling (reliable parcels)" in labels
+    counts = hist.axes[1].patches[labels.index("noise ceiling (reliable parcels)")]
+    assert counts.get_path().vertices[:, 1].max() > 0
+    assert all("Pearson r" in ax.get_xlabel() for ax in hist.axes)

@@ -193,7 +193,9 @@ def test_write_report_writes_the_page(tmp_path):
     result = evaluated(make_result())
     paths = write_report(result, tmp_path / "out", figures=False)
     assert paths["html"] == tmp_path / "out" / "report.html"
-    assert paths["html"].read_text() == report_html(result, {})
+    files = {k: p for k, p in paths.items() if k.startswith("table: ")}
+    assert sorted(files) == ["table: friends_s6", "table: movie10_run1"]
+    assert paths["html"].read_text() == report_html(result, files)
     assert not list((tmp_path / "out").glob(".*tmp*"))
 
 

@@ -11,7 +11,12 @@ The model, per stimulus (a Friends run, or a Movie10 segment shown once or twice
 3. *Subject signal*: the latent, delayed by a subject-specific lag of 0-2 TRs, mixed into
    parcels by subject weights ``W_s = W + deviation * D_s`` whose columns are scaled so
    that each parcel's signal holds a fraction ``f_sc`` of its variance (from near zero to
-   strong, shared across subjects with a small subject jitter).
+   strong, shared across subjects with a small subject jitter). Both vary over the brain
+   (:func:`._networks.parcel_layout`): ``f`` is highest at each network's hub (occipital
+   pole, Heschl's gyrus, ...) and falls off along the network, and ``W``'s columns are a
+   network pattern (visual parcels driven by the directions the visual features carry,
+   somatomotor by audio, default by language) plus a field smooth along the network,
+   the same in both hemispheres, plus each parcel's own part.
    A further ``K_private`` directions per subject carry stimulus-driven signal that no
    other subject shares (``private_share`` of each parcel's signal variance; repeated
    with the stimulus in run-2): part of the oracle, out of reach of cross-subject models.
@@ -39,6 +44,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import lfilter
 from scipy.stats import gamma
 
+from ._networks import NETWORKS, parcel_layout
 from ._paths import (
     FEATURE_DIMS,
     MISSING_RUNS,
@@ -64,18 +70,30 @@ class GeneratorParams:
     driver_sigma_friends: float = 1.0  # Gaussian smoothing of drivers, in TRs
     driver_sigma_movie10: float = 0.6
     movie_scale_sigma: float = 0.5  # log-normal per-movie rescaling of shared directions
-    movie_extra_gain: float = 0.8  # weight scale of the extra directions relative to shared
-    movie_extra_deviation: float = 2.0  # subject deviation of the extra directions' weights
+    movie_extra_gain: float = 0.57  # weight scale of the extra directions relative to shared
+    movie_extra_deviation: float = 3.0  # subject deviation of the extra directions' weights
     hrf_length_s: float = 32.0
     pad: int = 24  # pre-roll TRs generated before each run (lags and HRF start-up)
     max_lag: int = 2  # subject lags drawn in 0..max_lag TRs
     subject_deviation: float = 0.5  # weight deviation of a subject relative to shared weights
     n_private_latent: int = 6  # stimulus-driven directions private to each subject
     private_share: float = 0.35  # share of a parcel's signal variance that is private
-    signal_fraction_a: float = 1.3  # f_c ~ f_max * Beta(a, b): signal variance fraction
-    signal_fraction_b: float = 1.6
-    signal_fraction_max: float = 0.85
+    # Signal variance fraction f per parcel, by network (NETWORKS order: Vis, SomMot,
+    # DorsAttn, SalVentAttn, Limbic, Cont, Default): `peak` at the network's hub (rank 0),
+    # decaying as exp(-rank / decay) to `floor` at its far end; on the log-odds scale, plus
+    # a field smooth along the rank and a parcel jitter.
+    signal_peak: tuple = (0.78, 0.75, 0.61, 0.46, 0.18, 0.39, 0.63)
+    signal_floor: tuple = (0.33, 0.09, 0.24, 0.15, 0.055, 0.12, 0.15)
+    signal_decay: float = 0.35
+    field_sigma: float = 0.4  # log-odds sd of the smooth field (shared by homologues)
+    field_width: float = 0.15  # its correlation length, in units of a network's rank
+    parcel_jitter: float = 0.1  # log-odds sd of f per parcel, shared by subjects
     subject_jitter: float = 0.25  # log-normal jitter of f per subject and parcel
+    # Shared weights W per parcel: network pattern + smooth field + parcel's own, in sd.
+    weight_network: float = 0.6
+    weight_field: float = 0.6
+    weight_parcel: float = 0.5
+    modality_gain: float = 2.0  # network patterns favour their modality's directions
     noise_rank: int = 6  # low-rank structured noise factors per subject
     noise_lowrank_share: float = 0.4  # share of noise variance in the low-rank part
     noise_factor_ar: float = 0.7  # AR(1) coefficient of the low-rank factors
@@ -165,11 +183,58 @@ class _Subject:
     noise_parcel: np.ndarray  # (C,) std of the per-parcel noise
 
 
+def _smooth_field(rng, rank: np.ndarray, n_fields: int, width: float) -> np.ndarray:
+    """Standard-normal random functions of the rank (0-1), smooth over ``width``, evaluated
+    at ``rank``: (n_fields, len(rank)); equal ranks (homologues) get equal values."""
+    grid = np.linspace(0.0, 1.0, 201)  # (G,)
+    white = rng.standard_normal((n_fields, grid.size + 100))  # padded: no edge effect
+    smooth = gaussian_filter1d(white, width * (grid.size - 1), axis=1)[:, 50:-50]  # (n, G)
+    smooth /= smooth.std(axis=1, keepdims=True)
+    return np.stack([np.interp(rank, grid, f) for f in smooth])  # (n_fields, len(rank))
+
+
+def _modality_parts(p: GeneratorParams) -> dict[str, list[int]]:
+    """Which driver directions each stimulus modality sees: overlapping, different parts."""
+    K, Km = p.n_latent, p.n_movie_latent
+    return {
+        "visual": list(range(0, K // 2 + 2)) + list(range(K, K + Km // 2)),
+        "audio": list(range(K // 3, K // 3 + K // 3 + 1)),
+        "language": list(range(K // 2, K)) + list(range(K + Km // 2, K + Km)),
+    }
+
+
+#: The modality whose directions drive each network more (see ``modality_gain``).
+_NETWORK_MODALITY = {"Vis": "visual", "DorsAttn": "visual", "SomMot": "audio",
+                     "Default": "language"}
+
+
+def _spatial_model(seed: int, n_parcels: int, p: GeneratorParams):
+    """Shared weights (K+Km, C) and signal fractions (C,), smooth over the brain."""
+    K, Km, C = p.n_latent, p.n_movie_latent, n_parcels
+    _, network, rank = parcel_layout(C)
+    rng = _rng(seed, "shared")
+    parts = _modality_parts(p)
+    pattern = rng.standard_normal((len(NETWORKS), K + Km))  # (7, K+Km)
+    for k, name in enumerate(NETWORKS):
+        if name in _NETWORK_MODALITY:  # the directions Friends shares with Movie10 only
+            pattern[k, [d for d in parts[_NETWORK_MODALITY[name]] if d < K]] *= p.modality_gain
+    pattern /= np.sqrt(np.mean(pattern**2, axis=1, keepdims=True))  # unit mean square
+    shared_w = p.weight_parcel * rng.standard_normal((K + Km, C))  # (K+Km, C)
+    logit_f = p.parcel_jitter * rng.standard_normal(C)  # (C,)
+    peak, floor = np.asarray(p.signal_peak), np.asarray(p.signal_floor)
+    for k in range(len(NETWORKS)):
+        cols = np.flatnonzero(network == k)
+        field = _smooth_field(rng, rank[cols], K + Km + 1, p.field_width)  # (K+Km+1, n_k)
+        shared_w[:, cols] += p.weight_network * pattern[k][:, None] + p.weight_field * field[1:]
+        logit_f[cols] += p.field_sigma * field[0]
+    profile = floor[network] + (peak - floor)[network] * np.exp(-rank / p.signal_decay)
+    logit_f += np.log(profile / (1.0 - profile))
+    return shared_w, 1.0 / (1.0 + np.exp(-logit_f))  # (K+Km, C), (C,)
+
+
 def _subject_models(seed: int, n_parcels: int, p: GeneratorParams) -> dict[int, _Subject]:
     K, Km, C = p.n_latent, p.n_movie_latent, n_parcels
-    rng = _rng(seed, "shared")
-    shared_w = rng.standard_normal((K + Km, C))  # (K+Km, C)
-    frac = p.signal_fraction_max * rng.beta(p.signal_fraction_a, p.signal_fraction_b, C)  # (C,)
+    shared_w, frac = _spatial_model(seed, C, p)  # (K+Km, C), (C,)
     models = {}
     for s in SUBJECTS:
         r = _rng(seed, "subject", s)
@@ -302,12 +367,7 @@ def _noise(rng, n_times: int, m: _Subject, p: GeneratorParams) -> np.ndarray:
 def _feature_mixers(seed: int, p: GeneratorParams) -> dict[str, np.ndarray]:
     """Per modality, a (K + K_movie, dims) mixing of a modality-specific part of the drivers."""
     K, Km = p.n_latent, p.n_movie_latent
-    # Which driver directions each modality sees: overlapping, different parts.
-    parts = {
-        "visual": list(range(0, K // 2 + 2)) + list(range(K, K + Km // 2)),
-        "audio": list(range(K // 3, K // 3 + K // 3 + 1)),
-        "language": list(range(K // 2, K)) + list(range(K + Km // 2, K + Km)),
-    }
+    parts = _modality_parts(p)
     mixers = {}
     for mod in MODALITIES:
         r = _rng(seed, "features", mod)

@@ -56,7 +56,9 @@ __all__ = ["make_synthetic_dataset", "ensure_synthetic_dataset", "is_synthetic",
 GENERATOR = "sklearn_crossenc.data.make_synthetic_dataset"
 # 2: private per-subject latent directions (ground truth layout changed)
 # 3: a parcellation per subject at the release's atlas path (fMRI arrays unchanged)
-GENERATOR_VERSION = 3
+# 4: spatial structure: signal and weights vary smoothly over the brain and by network,
+#    labels in Schaefer's network order, the parcellation cortex-only
+GENERATOR_VERSION = 4
 TRUTH_FILE = Path("ground_truth") / "truth.h5"
 META_FILE = "synthetic.json"
 
@@ -151,7 +153,7 @@ def make_synthetic_dataset(root, *, scale: str = "small", random_state: int = 0,
         "n_parcels": int(n_parcels),
         "subjects": list(SUBJECTS),
         "tr": TR,
-        "params": dataclasses.asdict(PARAMS),
+        "params": json.loads(json.dumps(dataclasses.asdict(PARAMS))),  # tuples as lists
         "atlas": _can_write_atlas(int(n_parcels)),
     }
     if _existing_is_reusable(root, meta, overwrite):

@@ -75,6 +75,7 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
             })
             maps.setdefault(f"{reference} - {other}", {})[key] = {
                 "difference": c.parcel_difference, "significant": c.parcel_significant,
+                "q_value": c.parcel_p_adjusted,
             }
     return summary, maps
 

@@ -1,61 +1,211 @@
-"""A comparison's brain maps: per-parcel numbers drawn on the parcellation (nilearn).
+"""A comparison's brain maps: pictures on one colour scale per kind, NIfTI and TSV beside.
 
-Each model's score map and the noise-ceiling map (mean over subjects), and the
-difference of the encoder and the cross-subject ridge with the parcels that are not
-significant after correction left blank. Needs nilearn and matplotlib (the ``plot``
-extra) and a parcellation (``result["config"]["atlas"]``); without them the maps are
-skipped with a one-line reason. The mean over subjects is drawn on the first subject's
-parcellation (column ``i`` is label ``i + 1`` in every subject's).
+Drawn (mean over subjects, on the first subject's parcellation; column ``i`` is label
+``i + 1`` in every subject's): each model's score map and the oracle ceiling on
+:data:`BRAIN_MAP_SET`, the noise ceiling where it exists, and the difference of the
+encoder and the cross-subject ridge with the parcels that are not significant after
+correction left grey. All score and ceiling maps share one colour scale (0 to the largest
+value of any of them), differences one scale symmetric around zero, so that one colour
+means one r everywhere; every colour bar names its unit.
+
+Beside every picture, the same per-parcel values as a NIfTI image in the parcellation's
+space (``brain_<name>.nii.gz``), and per evaluation set a table a user can load into other
+tools (``parcels_<set>.tsv``: label, each model's r, the ceilings, each difference to the
+reference with its q-value). Pictures need nilearn and matplotlib (the ``plot`` extra),
+NIfTI images nibabel and a parcellation (``result["config"]["atlas"]``); without them
+those are skipped with a one-line reason. The tables need neither.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BRAIN_MAP_SET", "DIFFERENCE", "write_brain_maps"]
+from .._io import atomic_path, atomic_write_text
+from .._log import noop
+from ._tables import CEILING, NOISE_CEILING, main_pair
+
+__all__ = ["BRAIN_MAP_SET", "UNITS", "parcel_columns", "shared_limits",
+           "write_brain_maps", "write_parcel_files"]
 
 #: The evaluation set drawn for the models (the noise ceiling exists for Movie10 only).
 BRAIN_MAP_SET = "friends_s6"
-#: The difference map drawn: reference minus this baseline.
-DIFFERENCE = ("CrossSubjectEncoder", "CrossSubjectRidge")
+#: Colour bar label of each kind of map.
+UNITS = {"score": "Pearson r", "difference": "difference of r"}
 
 
-def _file_name(label: str) -> str:
-    """``brain_<label>.png``: ``CrossSubjectEncoder - CrossSubjectRidge`` ->
-    ``brain_crosssubjectencoder_minus_crosssubjectridge.png``."""
-    words = label.replace(" - ", " minus ").lower().split()
-    return "brain_" + "_".join("".join(c for c in w if c.isalnum()) for w in words) + ".png"
+@dataclass
+class _Map:
+    label: str  # "CrossSubjectEncoder", "oracle ceiling", "A - B"
+    kind: str  # "score" (scores and ceilings) or "difference"
+    values: np.ndarray  # (C,) mean over subjects, NaN = no value
+    significant: np.ndarray | None  # (C,) bool, differences only
+    title: str
 
 
-def _jobs(result) -> list[tuple[str, np.ndarray, np.ndarray | None, str]]:
-    """``(label, per-parcel values, significant or None, title)`` of every map to draw."""
+def _mean_over_subjects(a) -> np.ndarray:
+    """(S, C) -> (C,): mean over the subjects with a finite value, NaN where none has."""
+    a = np.asarray(a, dtype=np.float64)
+    n = np.isfinite(a).sum(axis=0)  # (C,)
+    return np.where(n > 0, np.nansum(a, axis=0) / np.maximum(n, 1), np.nan)
+
+
+def parcel_columns(result, set_key: str) -> dict[str, np.ndarray]:
+    """The per-parcel table of one evaluation set: column name -> (n_parcels,) values.
+
+    Columns, where the result has them: ``r_<model>`` (each model that ran: Pearson r,
+    mean over subjects), ``oracle_ceiling``, ``noise_ceiling`` (NaN where not reliable),
+    and per comparison with the reference ``diff_<A>_minus_<B>`` (difference of r),
+    ``q_<A>_minus_<B>`` (Benjamini-Hochberg adjusted p-value, when recorded) and
+    ``significant_<A>_minus_<B>`` (1 or 0). The values are those drawn and written as
+    NIfTI.
+    """
     maps = result.get("maps") or {}
-    sets = result["eval_sets"]
-    jobs = []
+    cols: dict[str, np.ndarray] = {}
     for name, m in result["models"].items():
-        if m.get("status") == "ok" and BRAIN_MAP_SET in maps.get(name, {}):
-            values = np.asarray(maps[name][BRAIN_MAP_SET]).mean(axis=0)  # (C,)
-            jobs.append((name, values, None,
-                         f"{name}: Pearson r, {sets[BRAIN_MAP_SET]}, mean over subjects"))
-    for set_key, ceiling in (maps.get("noise ceiling") or {}).items():
-        ceiling = np.asarray(ceiling)  # (S, C), NaN where not reliable
-        n = np.isfinite(ceiling).sum(axis=0)  # (C,)
-        values = np.where(n > 0, np.nansum(ceiling, axis=0) / np.maximum(n, 1), np.nan)
-        jobs.append(("noise ceiling", values, None,
-                     f"noise ceiling, {sets[set_key]} (reliable parcels)"))
-    key = f"{DIFFERENCE[0]} - {DIFFERENCE[1]}"
-    diff = (maps.get(key) or {}).get(BRAIN_MAP_SET)
-    if diff is not None:
-        jobs.append((key, np.asarray(diff["difference"]), np.asarray(diff["significant"]),
-                     f"{DIFFERENCE[0]} minus {DIFFERENCE[1]}, {sets[BRAIN_MAP_SET]}"))
-    return jobs
+        if m.get("status") == "ok" and set_key in maps.get(name, {}):
+            cols[f"r_{name}"] = _mean_over_subjects(maps[name][set_key])
+    for key, column in (("ceiling", "oracle_ceiling"), ("noise ceiling", "noise_ceiling")):
+        if set_key in (maps.get(key) or {}):
+            cols[column] = _mean_over_subjects(maps[key][set_key])
+    for key, by_set in maps.items():
+        if " - " not in key or set_key not in by_set:
+            continue
+        pair = key.replace(" - ", "_minus_")
+        d = by_set[set_key]
+        cols[f"diff_{pair}"] = np.asarray(d["difference"], dtype=np.float64)
+        if "q_value" in d:
+            cols[f"q_{pair}"] = np.asarray(d["q_value"], dtype=np.float64)
+        cols[f"significant_{pair}"] = np.asarray(d["significant"], dtype=bool).astype(float)
+    return cols
+
+
+def _maps(result) -> list[_Map]:
+    """Every map to draw, in the order of the report."""
+    sets = result["eval_sets"]
+    main = parcel_columns(result, BRAIN_MAP_SET) if BRAIN_MAP_SET in sets else {}
+    where = f"{sets.get(BRAIN_MAP_SET, BRAIN_MAP_SET)}, mean over subjects"
+    out = [_Map(c[2:], "score", v, None, f"{c[2:]}: {where}")
+           for c, v in main.items() if c.startswith("r_")]
+    if "oracle_ceiling" in main:
+        out.append(_Map(CEILING, "score", main["oracle_ceiling"], None,
+                        f"{CEILING} (noise-free signal): {where}"))
+    for set_key, label in sets.items():
+        noise = parcel_columns(result, set_key).get("noise_ceiling")
+        if noise is not None:
+            out.append(_Map(NOISE_CEILING, "score", noise, None,
+                            f"{NOISE_CEILING}: {label}, repeated clips, reliable parcels"))
+    names = main_pair(result)  # the reference minus the first learned baseline
+    pair = None if names is None else f"{names[0]}_minus_{names[1]}"
+    if pair is not None and f"diff_{pair}" in main:
+        out.append(_Map(f"{names[0]} - {names[1]}", "difference", main[f"diff_{pair}"],
+                        main[f"significant_{pair}"] > 0, f"{names[0]} minus {names[1]}: {where}"))
+    return out
+
+
+def _nice_ceil(x: float) -> float:
+    """``x`` rounded up to a round number for a colour bar (0.05 steps above 0.1)."""
+    step = 0.05 if x > 0.1 else 0.01
+    return max(step, math.ceil(x / step - 1e-9) * step)
+
+
+def shared_limits(maps) -> dict[str, tuple[float, float]]:
+    """One colour scale per kind of map: scores and ceilings ``(0, top)``, ``top`` the
+    largest value of any of them rounded up; differences ``(-m, m)``, ``m`` the largest
+    absolute difference shown (of significant parcels, all parcels when none is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.report._brain_maps import _Map, shared_limits
+    >>> maps = [_Map("a", "score", np.array([0.1, 0.62]), None, ""),
+    ...         _Map("b", "score", np.array([-0.02, 0.3]), None, ""),
+    ...         _Map("a - b", "difference", np.array([0.3, -0.04]), np.array([False, True]), "")]
+    >>> shared_limits(maps)
+    {'score': (0.0, 0.65), 'difference': (-0.04, 0.04)}
+    """
+    top: dict[str, float] = {}
+    for m in maps:
+        v = m.values
+        if m.significant is not None and m.significant.any():
+            v = v[m.significant]
+        v = np.abs(v[np.isfinite(v)])
+        top[m.kind] = max(top.get(m.kind, 0.0), float(v.max(initial=0.0)))
+    return {kind: ((-1.0 if kind == "difference" else 0.0) * _nice_ceil(t), _nice_ceil(t))
+            for kind, t in top.items()}
+
+
+def file_stem(label: str) -> str:
+    """``brain_<label>``: ``CrossSubjectEncoder - CrossSubjectRidge`` ->
+    ``brain_crosssubjectencoder_minus_crosssubjectridge``."""
+    words = label.replace(" - ", " minus ").lower().split()
+    return "brain_" + "_".join("".join(c for c in w if c.isalnum()) for w in words)
+
+
+def _format(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.6g}"
+
+
+def _write_table(path: Path, cols: dict[str, np.ndarray]) -> Path:
+    n = len(next(iter(cols.values())))
+    lines = ["\t".join(["label", *cols])]
+    for i in range(n):
+        lines.append("\t".join([str(i + 1), *(_format(c[i]) for c in cols.values())]))
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def write_parcel_files(result, out_dir, *, log: Callable[[str], None] | None = None) -> dict:
+    """Write the per-parcel tables (TSV) and every brain map as NIfTI, atomically.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
+    out_dir : path-like
+        Output folder.
+    log : callable, optional
+        Receives the one-line reason when the NIfTI images are skipped.
+
+    Returns
+    -------
+    files : dict of str to Path
+        ``"table: <set>"`` -> ``parcels_<set>.tsv`` (one per evaluation set with maps) and
+        ``"nifti: <label>"`` -> ``brain_<label>.nii.gz`` (one per brain map).
+    """
+    log = log or noop
+    out_dir = Path(out_dir)
+    written = {}
+    for set_key in result["eval_sets"]:
+        cols = parcel_columns(result, set_key)
+        if cols:
+            written[f"table: {set_key}"] = _write_table(out_dir / f"parcels_{set_key}.tsv", cols)
+    atlas = (result.get("config") or {}).get("atlas")
+    maps = _maps(result)
+    if atlas is None or not maps:
+        return written
+    try:
+        import nibabel  # noqa: F401
+    except ImportError:
+        log("nibabel is not installed: NIfTI maps skipped (pip install 'sklearn-crossenc[plot]').")
+        return written
+    from ..evaluation import parcel_image
+
+    for m in maps:
+        path = out_dir / f"{file_stem(m.label)}.nii.gz"
+        img = parcel_image(m.values, atlas)
+        with atomic_path(path, suffix=".nii.gz") as tmp:
+            img.to_filename(str(tmp))
+        written[f"nifti: {m.label}"] = path
+    return written
 
 
 def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = None) -> dict:
-    """Draw the comparison's brain maps as PNG files into ``out_dir`` (atomically).
+    """Draw the comparison's brain maps into ``out_dir`` (PNG); their values are written
+    by :func:`write_parcel_files`.
 
     Parameters
     ----------
@@ -69,9 +219,9 @@ def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = Non
     Returns
     -------
     figures : dict of str to Path
-        ``"brain: <label>"`` -> written file; empty when skipped.
+        ``"brain: <label>"`` -> written PNG; empty when skipped.
     """
-    log = log or (lambda msg: None)
+    log = log or noop
     try:
         import nilearn  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
@@ -86,9 +236,14 @@ def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = Non
         return {}
     from ..evaluation import plot_parcel_map
 
+    maps = _maps(result)
+    limits = shared_limits(maps)
     written = {}
-    for label, values, significant, title in _jobs(result):
-        path = Path(out_dir) / _file_name(label)
-        plot_parcel_map(values, atlas, path, significant=significant, title=title)
-        written[f"brain: {label}"] = path
+    for m in maps:
+        path = Path(out_dir) / f"{file_stem(m.label)}.png"
+        lo, hi = limits[m.kind]
+        plot_parcel_map(m.values, atlas, path, significant=m.significant, title=m.title,
+                        vmin=lo, vmax=hi, label=UNITS[m.kind],
+                        cmap="RdBu_r" if m.kind == "difference" else "inferno")
+        written[f"brain: {m.label}"] = path
     return written

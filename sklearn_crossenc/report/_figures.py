@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
-from ._tables import CEILING
+from ._tables import CEILING, NOISE_CEILING, main_pair
 
 __all__ = ["FIGURES", "write_figures"]
 
@@ -27,11 +27,46 @@ def _ok_models(result):
     return [n for n, m in result["models"].items() if m.get("status") == "ok"]
 
 
+def _noise_ceiling(result, set_key):
+    """The noise ceiling's summary on ``set_key`` when it was measured, else None."""
+    nc = ((result.get("evaluation") or {}).get("noise_ceiling") or {}).get(set_key)
+    return nc if nc and nc.get("status") == "ok" else None
+
+
+def _interval_note(result) -> str:
+    ev = result.get("evaluation") or {}
+    if not ev.get("intervals"):
+        return ""
+    level = ev.get("confidence")
+    return (f"; error bars: {level:.0%} interval of the mean" if level
+            else "; error bars: interval of the mean")
+
+
+def _bar_errors(result, set_key, name, mean):
+    """(2, 1) distances from ``mean`` to the ends of its interval, or None."""
+    ci = (((result.get("evaluation") or {}).get("intervals") or {}).get(set_key) or {}).get(name)
+    if not ci or ci.get("low") is None or ci.get("high") is None:
+        return None
+    return np.array([[mean - ci["low"]], [ci["high"] - mean]])
+
+
+def _ceiling_ticks(ax, result, set_key, x, subjects):
+    """The oracle ceiling (black) and the noise ceiling (grey) as ticks over each group."""
+    ticks = (((result.get("ceiling") or {}).get(set_key), CEILING, "k"),
+             (_noise_ceiling(result, set_key),
+              f"{NOISE_CEILING} (repeated clips, reliable parcels)", "0.45"))
+    for c, label, colour in ticks:
+        if c:
+            vals = [c["per_subject"][s] for s in subjects] + [c["mean"]]
+            ax.scatter(x, vals, marker="_", s=600, linewidths=2, color=colour, zorder=3,
+                       label=label)
+
+
 def _fig_bars(result, Figure):
     sets = list(result["eval_sets"].items())
     subjects = result["data"]["subject_labels"]
     models = _ok_models(result)
-    fig = Figure(figsize=(5 * len(sets) + 2, 4), layout="constrained")
+    fig = Figure(figsize=(5 * len(sets) + 2.5, 4), layout="constrained")
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
     groups = subjects + ["mean"]
     width = 0.8 / max(len(models), 1)
@@ -40,23 +75,34 @@ def _fig_bars(result, Figure):
         for i, name in enumerate(models):
             sc = result["models"][name]["scores"][set_key]
             vals = [sc["per_subject"][s] for s in subjects] + [sc["mean"]]
-            ax.bar(x - 0.4 + width * (i + 0.5), vals, width, label=name)
-        ceiling = (result.get("ceiling") or {}).get(set_key)
-        if ceiling:
-            vals = [ceiling["per_subject"][s] for s in subjects] + [ceiling["mean"]]
-            ax.scatter(x, vals, marker="_", s=600, color="k", zorder=3, label=CEILING)
+            pos = x - 0.4 + width * (i + 0.5)
+            bars = ax.bar(pos, vals, width, label=name)
+            err = _bar_errors(result, set_key, name, sc["mean"])
+            if err is not None:
+                ax.errorbar(pos[-1:], vals[-1:], yerr=err, fmt="none", capsize=3, lw=1.2,
+                            color=bars.patches[-1].get_facecolor(), ecolor="k")
+        _ceiling_ticks(ax, result, set_key, x, subjects)
         ax.set_xticks(x, groups)
         ax.set_title(set_label)
-        ax.set_ylabel("mean Pearson r over parcels")
+        ax.set_ylabel("Pearson r (mean over parcels)")
         ax.axhline(0, color="0.5", lw=0.5)
-    axes[-1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    handles = {}
+    for ax in axes:  # one legend for all panels, every entry once
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    axes[-1].legend(handles.values(), handles.keys(), fontsize="small", loc="upper left",
+                    bbox_to_anchor=(1.02, 1.0))
+    fig.suptitle("Accuracy per subject and on average" + _interval_note(result),
+                 fontsize="medium")
     return fig
 
 
-def _fig_scatter(result, Figure, x_name="CrossSubjectRidge", y_name="CrossSubjectEncoder"):
+def _fig_scatter(result, Figure):
     maps = result.get("maps", {})
-    if x_name not in maps or y_name not in maps:
+    pair = main_pair(result)
+    if pair is None or pair[0] not in maps or pair[1] not in maps:
         return None
+    y_name, x_name = pair
     sets = list(result["eval_sets"].items())
     fig = Figure(figsize=(4.5 * len(sets), 4.5), layout="constrained")
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
@@ -69,44 +115,63 @@ def _fig_scatter(result, Figure, x_name="CrossSubjectRidge", y_name="CrossSubjec
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
         above = float(np.mean(yr > xr))
         ax.set_title(f"{set_label}\n{y_name} better on {above:.0%} of the points")
-        ax.set_xlabel(f"{x_name} r (per subject and parcel)")
-        ax.set_ylabel(f"{y_name} r")
+        ax.set_xlabel(f"{x_name}: Pearson r (per subject and parcel)")
+        ax.set_ylabel(f"{y_name}: Pearson r")
         ax.set_aspect("equal")
     return fig
 
 
-def _fig_hist(result, Figure):
+def _per_parcel(result, set_key):
+    """Name -> per-parcel values (mean over subjects, finite only) drawn in the histogram."""
     maps = result.get("maps", {})
+    out = {}
+    if set_key in (maps.get("ceiling") or {}):
+        out[CEILING] = np.asarray(maps["ceiling"][set_key]).mean(axis=0)  # (C,)
+    if set_key in (maps.get("noise ceiling") or {}):
+        nc = np.asarray(maps["noise ceiling"][set_key], dtype=float)  # (S, C), NaN: unreliable
+        n = np.isfinite(nc).sum(axis=0)
+        mean = np.nansum(nc, axis=0) / np.maximum(n, 1)  # (C,)
+        out[f"{NOISE_CEILING} (reliable parcels)"] = mean[n > 0]
+    for n in _ok_models(result):
+        if set_key in maps.get(n, {}):
+            out[n] = np.asarray(maps[n][set_key]).mean(axis=0)  # (C,)
+    return out
+
+
+def _fig_hist(result, Figure):
     sets = list(result["eval_sets"].items())
-    names = ([CEILING] if "ceiling" in maps else []) + [n for n in _ok_models(result) if n in maps]
-    if not names:
+    panels = {k: _per_parcel(result, k) for k, _ in sets}
+    if not any(panels.values()):
         return None
     fig = Figure(figsize=(5.5 * len(sets), 4), layout="constrained")
     axes = fig.subplots(1, len(sets), squeeze=False)[0]
+    styles = {CEILING: dict(color="k", ls="--"),
+              f"{NOISE_CEILING} (reliable parcels)": dict(color="0.45", ls=":")}
     for ax, (set_key, set_label) in zip(axes, sets, strict=True):
-        per_parcel = {
-            n: np.asarray((maps["ceiling"] if n == CEILING else maps[n])[set_key]).mean(axis=0)
-            for n in names
-        }  # name -> (C,)
+        per_parcel = panels[set_key]
+        if not per_parcel:
+            ax.set_axis_off()
+            continue
         allv = np.concatenate(list(per_parcel.values()))
         bins = np.linspace(min(allv.min(), 0.0), max(allv.max(), 0.1), 41)
         for n, v in per_parcel.items():
-            style = dict(color="k", ls="--") if n == CEILING else {}
-            ax.hist(v, bins=bins, label=n, histtype="step", lw=1.6, **style)
+            ax.hist(v, bins=bins, label=n, histtype="step", lw=1.6, **styles.get(n, {}))
         ax.set_title(f"{set_label}: accuracy by parcel")
-        ax.set_xlabel("Pearson r (mean over subjects)")
-        ax.set_ylabel("parcels")
-    axes[0].legend(fontsize="small")
+        ax.set_xlabel("Pearson r per parcel (mean over subjects)")
+        ax.set_ylabel("number of parcels")
+        ax.legend(fontsize="small")
     return fig
 
 
 def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) -> dict:
     """Write the comparison's figures as PNG files into ``out_dir`` (atomically).
 
-    - ``scores_by_subject.png``: per-model, per-subject mean r, with the ceiling;
+    - ``scores_by_subject.png``: per-model, per-subject mean r, the interval of each
+      model's mean, the oracle and noise ceilings;
     - ``parcels_encoder_vs_ridge.png``: per-parcel r of the encoder against
       CrossSubjectRidge (when both were run);
-    - ``parcel_histogram.png``: distribution of per-parcel r (mean over subjects).
+    - ``parcel_histogram.png``: distribution of per-parcel r (mean over subjects), with
+      the ceilings'.
 
     Parameters
     ----------

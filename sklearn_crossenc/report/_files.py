@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
-from ._brain_maps import write_brain_maps
+from ._brain_maps import write_brain_maps, write_parcel_files
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
 from ._html import write_report_html
@@ -178,21 +178,25 @@ def write_report(
     Returns
     -------
     paths : dict of str to Path
-        ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist) and
-        one entry per figure kind.
+        ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist),
+        ``"table: <set>"`` (per-parcel TSV), ``"nifti: <label>"`` (each brain map as NIfTI,
+        with nibabel and a parcellation) and one entry per figure kind.
     """
     out_dir = _out(result, out_dir)
     outputs = {}
     maps_path = _save_maps(result, out_dir / "parcel_scores.npz")
     if maps_path is not None:
         outputs["maps"] = maps_path
+    files = write_parcel_files(result, out_dir, log=log)  # tables and NIfTI: no plotting
     fig_paths = {}
     if figures:
         fig_paths.update(write_figures(result, out_dir, log=log))
         fig_paths.update(write_brain_maps(result, out_dir, log=log))
+    outputs.update(files)
     outputs.update(fig_paths)
-    outputs["html"] = write_report_html(result, out_dir / "report.html", fig_paths)
-    return write_job_files(result, out_dir, report_markdown(result, fig_paths), outputs)
+    outputs["html"] = write_report_html(result, out_dir / "report.html", {**fig_paths, **files})
+    markdown = report_markdown(result, fig_paths, files=files)
+    return write_job_files(result, out_dir, markdown, outputs)
 
 
 def write_grid_report(result, out_dir) -> dict:

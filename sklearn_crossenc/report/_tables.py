@@ -9,7 +9,7 @@ from pathlib import Path
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
-__all__ = ["CEILING", "NOISE_CEILING", "format_table", "report_markdown"]
+__all__ = ["CEILING", "NOISE_CEILING", "format_table", "main_pair", "report_markdown"]
 
 CEILING = "oracle ceiling"
 NOISE_CEILING = "noise ceiling"
@@ -61,6 +61,38 @@ def _rows(result, set_key):
                      [sc["per_subject"][s] for s in subjects], _fraction(result, set_key, name),
                      m.get("fit_s"), ""))
     return rows
+
+
+def main_pair(result) -> tuple[str, str] | None:
+    """The pair of models the figures single out: the reference model (the evaluation's,
+    else the registry's) and the first other model that learns from the training runs
+    (the first other model, when none does); None without both.
+
+    Examples
+    --------
+    >>> result = {"models": {"A": {"tuning": {"tuned": "epochs"}, "status": "ok"},
+    ...                      "M": {"tuning": {"tuned": "nothing"}, "status": "ok"},
+    ...                      "R": {"tuning": {"tuned": "alpha"}, "status": "ok"}},
+    ...           "evaluation": {"reference": "A"}}
+    >>> main_pair(result)
+    ('A', 'R')
+    """
+    from ..jobs._registry import REGISTRY
+
+    models = result.get("models") or {}
+    ev = result.get("evaluation")
+    if ev is not None:
+        ref = ev.get("reference")
+    else:
+        ref = next((s.label for s in REGISTRY.values() if s.reference), None)
+    others = [n for n, m in models.items() if n != ref and m.get("status") == "ok"]
+    if ref not in models or not others:
+        return None
+
+    def learns(name):
+        return (models[name].get("tuning") or {}).get("tuned", "nothing") != "nothing"
+
+    return ref, next((b for b in others if learns(b)), others[0])
 
 
 def _fmt_ci(ci, width=16) -> str:
@@ -225,7 +257,7 @@ def _md_pairwise(result) -> list[str]:
     return out + [""]
 
 
-def report_markdown(result, figures: dict | None = None) -> str:
+def report_markdown(result, figures: dict | None = None, files: dict | None = None) -> str:
     """The comparison as a Markdown document (tables, configuration, timings, figures).
 
     Parameters
@@ -234,6 +266,8 @@ def report_markdown(result, figures: dict | None = None) -> str:
         The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
     figures : dict of str to path, optional
         Figures written beside the report (kind -> file); linked when given.
+    files : dict of str to path, optional
+        Other files written beside it (per-parcel tables, NIfTI maps); listed when given.
 
     Returns
     -------
@@ -285,4 +319,8 @@ def report_markdown(result, figures: dict | None = None) -> str:
         lines += ["## Figures", ""]
         for kind, path in figures.items():
             lines += [f"![{kind}]({Path(path).name})", ""]
+    if files:
+        lines += ["## Per-parcel files", ""]
+        lines += [f"- {kind}: [{Path(p).name}]({Path(p).name})" for kind, p in files.items()]
+        lines.append("")
     return "\n".join(lines + footer(result)) + "\n"
