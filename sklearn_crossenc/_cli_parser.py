@@ -23,7 +23,7 @@ def default_grid() -> tuple[str, ...]:
     --------
     >>> from sklearn_crossenc._cli_parser import default_grid
     >>> default_grid()
-    ('embed_dim=32,64,128',)
+    ('embed_dim=32,64,128', 'encoder_kernel_size=0,7')
     """
     from .jobs._registry import REGISTRY
 
@@ -139,7 +139,11 @@ def _add_common(p, *, data=True, out=True):
                    help="no progress bars or messages; only the results")
 
 
-def _early_stopping_fraction(text: str) -> float:
+def _early_stopping_fraction(text: str):
+    from .jobs._registry import EARLY_STOPPING_FOLDS
+
+    if text == EARLY_STOPPING_FOLDS:  # the default (argparse passes string defaults here)
+        return text
     try:
         value = float(text)
     except ValueError:

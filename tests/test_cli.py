@@ -425,20 +425,43 @@ def test_grid_unreachable_scheduler_is_one_line(synthetic_root, tmp_path, capsys
     assert not (tmp_path / "o").exists()
 
 
-def test_compare_early_stopping_flag(synthetic_root, tmp_path, capsys):
+@pytest.mark.parametrize("flags, early_stopping, refit", [
+    ([], "folds", True),
+    (["--early-stopping"], "folds", True),
+    (["--early-stopping", "0.25", "--no-refit"], 0.25, False),
+    (["--fixed-schedule"], None, True),
+])
+def test_compare_training_length_flags(flags, early_stopping, refit, synthetic_root, tmp_path,
+                                       capsys):
     out = tmp_path / "out"
     argv = ["compare", "--data-dir", str(synthetic_root), "--out", str(out), "--quick", "--quiet",
-            "--models", "encoder", "--early-stopping", "--no-figures"]
+            "--models", "encoder", "--no-figures", *flags]
     assert main(argv) == 0
     doc = json.loads((out / "report.json").read_text())
-    assert doc["config"]["early_stopping"] == 0.1
-    assert doc["models"]["CrossSubjectEncoder"]["params"]["validation"] == 0.1
+    assert doc["config"]["early_stopping"] == early_stopping and doc["config"]["refit"] is refit
+    chosen = doc["models"]["CrossSubjectEncoder"]["tuning"]["chosen"]
+    assert (chosen["best_epoch"] is None) == (early_stopping is None)
+    params = doc["models"]["CrossSubjectEncoder"]["params"]
+    if early_stopping == 0.25 and not refit:
+        assert params["validation"] == 0.25
     capsys.readouterr()
+
+
+def test_compare_bad_training_length_flags(synthetic_root, tmp_path, capsys):
     bad = ["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o2"),
            "--early-stopping", "2"]
     assert main(bad) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "early_stopping must be a fraction" in err[0] and "got 2.0" in err[0]
+    assert len(err) == 1 and "early_stopping must be 'folds'" in err[0] and "got 2.0" in err[0]
+    assert not (tmp_path / "o2").exists()
+    both = ["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o3"),
+            "--early-stopping", "0.2", "--fixed-schedule"]
+    assert main(both) == 2  # argparse: not allowed together
+    capsys.readouterr()
+    param = ["compare", "--data-dir", str(synthetic_root), "--out", str(tmp_path / "o4"),
+             "--param", "embed_dim=4,8"]
+    assert main(param) == 1
+    assert "--param sets the grid of --tune; add --tune" in capsys.readouterr().err
 
 
 def test_add_subject_end_to_end(synthetic_root, tmp_path, capsys):

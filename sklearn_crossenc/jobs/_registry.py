@@ -243,7 +243,7 @@ def _alpha_choices(est) -> dict:
     values, counts = np.unique(est.best_alphas_, return_counts=True)
     return {"alphas": {f"{v:g}": int(c) for v, c in zip(values, counts, strict=True)},
             "median_alpha": float(np.median(est.best_alphas_)),
-            "n_splits": int(est.n_splits_)}
+            "n_splits": est.n_splits_}
 
 
 def _epoch_bar(params: dict) -> dict:

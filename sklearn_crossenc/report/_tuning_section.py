@@ -66,7 +66,8 @@ def _chosen_text(chosen: dict, refit: bool) -> str:
                        if refit else "")
     if "alphas" in chosen:
         counts = ", ".join(f"{a}: {c}" for a, c in chosen["alphas"].items())
-        return (f"alphas per subject and parcel over {chosen['n_splits']} folds: {counts} "
+        folds = "" if chosen.get("n_splits") is None else f" over {chosen['n_splits']} folds"
+        return (f"alphas per subject and parcel{folds}: {counts} "
                 f"(median {chosen['median_alpha']:g})")
     return "nothing to choose"
 

@@ -93,6 +93,8 @@ class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     best_alphas_ : ndarray of shape (n_subjects, n_parcels)
     cv_scores_ : ndarray of shape (n_subjects, n_alphas, n_parcels) or None
         Fold-averaged validation scores (None with ``cv=None``).
+    n_splits_ : int or None
+        Number of cross-validation folds used (None with ``cv=None``).
 
     Notes
     -----
@@ -263,7 +265,7 @@ class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         if self.cv is None:
             coef, intercept, best = self._fit_kit_loo(design_and_target, len(ys), alphas,
                                                       n_subjects, n_parcels)
-            cv_scores = None
+            cv_scores, splits = None, None
         else:
             splits = episode_splits(self.cv, len(ys), groups)
             pairs = (design_and_target(e) for e in range(len(ys)))  # (n, P), (n, S*C)
@@ -285,6 +287,7 @@ class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         self.intercept_ = np.asarray(intercept, dtype=dtype)
         self.best_alphas_ = np.asarray(best, dtype=np.float64)
         self.cv_scores_ = None if cv_scores is None else np.ascontiguousarray(cv_scores)
+        self.n_splits_ = None if splits is None else len(splits)
         return self
 
     def _fit_kit_loo(self, design_and_target, n_episodes, alphas, n_subjects, n_parcels):
