@@ -86,6 +86,12 @@ def test_constant_series_is_zero_at_any_offset_and_a_tiny_one_is_not():
         np.testing.assert_array_equal(pearson_from_sums(run_statistics(flat, p),
                                                         np.ones(len(y))), 0.0)
         np.testing.assert_array_equal(pearson_map(flat, p), 0.0)
+    # Spread at most RTOL = 1e-10 of the magnitude counts as constant, as in pearson_r.
+    rng = np.random.default_rng(0)
+    near = [1.0 + 1e-12 * rng.standard_normal(ep.shape) for ep in y]
+    np.testing.assert_array_equal(pearson_map(near, p), 0.0)
+    np.testing.assert_array_equal(pearson_from_sums(run_statistics(near, p), np.ones(len(y))),
+                                  0.0)
     tiny = [1e-140 * ep for ep in p]  # small, not constant
     np.testing.assert_allclose(pearson_from_sums(run_statistics(y, tiny), np.ones(len(y))),
                                pearson_map(y, p), atol=1e-12)
