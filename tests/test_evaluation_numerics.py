@@ -44,7 +44,7 @@ def _standardised(seed, n_runs=5, n_subjects=2, n_parcels=3, noise=1.0):
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1),
-       shift=st.sampled_from([0.0, 3e5, 1e6, -1e8]),
+       shift=st.sampled_from([0.0, 30.0, 150.0, -3e3, 3e5, 1e6, -1e8]),
        log_scale=st.sampled_from([-150, -100, -12, 0, 12, 100, 150]),
        counts_seed=st.integers(0, 2**32 - 1))
 def test_property_interval_path_equals_pearson_map_under_shift_and_scale(
