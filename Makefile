@@ -55,3 +55,18 @@ test-min:
 	$(VENV_MIN)/bin/python -m pip install -q --no-deps -e .
 	$(VENV_MIN)/bin/python -m pip check
 	CROSSENC_FLOORS=1 $(VENV_MIN)/bin/python -m pytest -q -m "not slow"
+
+# make test-noextras: the fast suite in .venv-noextras, with none of the optional extras
+# (no matplotlib, nilearn, nibabel, dask): what `pip install -e ".[dev]"` gives. Tests and
+# doctests needing an extra are skipped with a reason naming it (docs/dependencies.md).
+VENV_NOEXTRAS ?= .venv-noextras
+EXTRA_MODULES := matplotlib nilearn nibabel dask distributed
+
+.PHONY: test-noextras
+test-noextras:
+	$(VENV_NOEXTRAS)/bin/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV_NOEXTRAS)
+	echo '*' > $(VENV_NOEXTRAS)/.gitignore
+	$(VENV_NOEXTRAS)/bin/python -m pip install -q "torch==2.13.0" || echo "note: torch==2.13.0 wheel not available; pip will resolve torch"
+	$(VENV_NOEXTRAS)/bin/python -m pip install -q -e ".[dev]"
+	$(VENV_NOEXTRAS)/bin/python -c "import importlib.util as u, sys; found = [m for m in sys.argv[1:] if u.find_spec(m)]; sys.exit(f'an extra is installed in $(VENV_NOEXTRAS): {found}' if found else 0)" $(EXTRA_MODULES)
+	$(VENV_NOEXTRAS)/bin/python -m pytest -q -m "not slow"

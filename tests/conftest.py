@@ -28,18 +28,22 @@ def friends_tiny(synthetic_root):
     return train, val
 
 
-# Doctests of a module that needs an optional extra: module -> (import name, extra).
+# Doctests that need an optional extra: module or function -> (import names, extra).
 DOCTESTS_NEEDING_EXTRAS = {
-    "sklearn_crossenc.distributed": ("distributed", "distributed"),
+    "sklearn_crossenc.distributed": (("distributed",), "distributed"),
+    "sklearn_crossenc.data._atlas": (("nilearn",), "plot"),
+    "sklearn_crossenc.evaluation._maps.parcel_image": (("nibabel",), "plot"),
+    "sklearn_crossenc.evaluation._maps.plot_parcel_map": (("nilearn", "matplotlib"), "plot"),
 }
 
 
 def _missing_extra(doctest_name: str):
     """``(import name, extra)`` a doctest needs and cannot import, else None."""
-    for module, (name, extra) in DOCTESTS_NEEDING_EXTRAS.items():
+    for module, (names, extra) in DOCTESTS_NEEDING_EXTRAS.items():
         ours = doctest_name == module or doctest_name.startswith(module + ".")
-        if ours and importlib.util.find_spec(name) is None:
-            return name, extra
+        for name in names if ours else ():
+            if importlib.util.find_spec(name) is None:
+                return name, extra
     return None
 
 

@@ -126,7 +126,18 @@ def test_doctests_needing_a_missing_extra_are_the_ones_skipped(monkeypatch):
     monkeypatch.setattr(conftest.importlib.util, "find_spec", lambda name: None)
     for name in ("sklearn_crossenc.distributed", "sklearn_crossenc.distributed.dask_backend"):
         assert conftest._missing_extra(name) == ("distributed", "distributed")
-    for name in ("sklearn_crossenc.distributedx.f", "sklearn_crossenc.metrics.pearson_score"):
+    for name in ("sklearn_crossenc.distributedx.f", "sklearn_crossenc.metrics.pearson_score",
+                 "sklearn_crossenc.evaluation._maps.find_atlas"):  # needs no extra
         assert conftest._missing_extra(name) is None
+    # The plot extra: nilearn for the synthetic atlas, nibabel for images, nilearn and
+    # matplotlib for pictures.
+    assert conftest._missing_extra("sklearn_crossenc.data._atlas.make_synthetic_atlas") == (
+        "nilearn", "plot")
+    assert conftest._missing_extra("sklearn_crossenc.evaluation._maps.parcel_image") == (
+        "nibabel", "plot")
+    monkeypatch.setattr(conftest.importlib.util, "find_spec",
+                        lambda name: None if name == "matplotlib" else object())
+    assert conftest._missing_extra("sklearn_crossenc.evaluation._maps.plot_parcel_map") == (
+        "matplotlib", "plot")
     monkeypatch.setattr(conftest.importlib.util, "find_spec", lambda name: object())
     assert conftest._missing_extra("sklearn_crossenc.distributed.dask_backend") is None

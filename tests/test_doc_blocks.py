@@ -8,16 +8,20 @@ must be given. Blocks written as a doctest (``>>>``) run as one, their outputs c
 """
 
 import doctest
+import importlib.util
 import re
 from pathlib import Path
 
-import matplotlib
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- not-run:(?P<why>[^>]*)-->\s*)?```python\n(?P<code>.*?)```", re.S)
 PLACEHOLDER = re.compile(r"/?path/to/algonauts_2025\.competitors")
+# Optional extras (pyproject.toml) by the module a block may import: without the extra, a
+# block that needs it is skipped with a reason naming the extra.
+EXTRA_OF_MODULE = {"matplotlib": "plot", "nilearn": "plot", "nibabel": "plot",
+                   "dask": "distributed", "distributed": "distributed"}
 
 
 def blocks(path: Path) -> list[tuple[str | None, str]]:
@@ -38,7 +42,10 @@ def test_not_run_markers_give_a_reason():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", _with_blocks(), ids=lambda p: p.name)
 def test_python_blocks_run(path, synthetic_root, tmp_path, monkeypatch):
-    matplotlib.use("Agg")
+    if importlib.util.find_spec("matplotlib") is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     ns: dict = {"__name__": "__doc__"}
     ran = 0
@@ -48,12 +55,29 @@ def test_python_blocks_run(path, synthetic_root, tmp_path, monkeypatch):
         code = re.sub(r'"/tmp/([^"]+)"', lambda m: repr(str(tmp_path / m[1])), code)
         code = PLACEHOLDER.sub(str(synthetic_root), code)
         name = f"{path.name}[python block {i}]"
-        if code.lstrip().startswith(">>>"):
-            _run_doctest(code, ns, name)
-        else:
-            exec(compile(code, name, "exec"), ns)
+        try:
+            if code.lstrip().startswith(">>>"):
+                _run_doctest(code, ns, name)
+            else:
+                exec(compile(code, name, "exec"), ns)
+        except ImportError as err:
+            _skip_if_an_extra_is_missing(err, name)
+            raise
         ran += 1
     assert ran or all(why for why, _ in blocks(path))
+
+
+def _skip_if_an_extra_is_missing(err: ImportError, name: str) -> None:
+    """Skip, naming the extra, when ``err`` comes from an optional extra not installed."""
+    module = (err.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:  # the package's own message names the extra: sklearn-crossenc[plot]
+        extra = next((e for e in set(EXTRA_OF_MODULE.values())
+                      if f"sklearn-crossenc[{e}]" in str(err)), None)
+    if extra is not None and not all(importlib.util.find_spec(m) for m, e in
+                                     EXTRA_OF_MODULE.items() if e == extra):
+        pytest.skip(f"{name} needs the '{extra}' extra ({err}): "
+                    f"pip install 'sklearn-crossenc[{extra}]'")
 
 
 def _run_doctest(code: str, ns: dict, name: str) -> None:
@@ -76,3 +100,19 @@ def test_every_test_named_in_the_sklearn_table_exists():
         source = (ROOT / last).read_text()
         if name:
             assert f"def {name[2:]}(" in source, f"{last}{name}"
+
+
+def test_a_block_needing_a_missing_extra_is_skipped_naming_it(monkeypatch):
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: None if name == "nilearn" else object())
+    err = ModuleNotFoundError("No module named 'nilearn'", name="nilearn")
+    with pytest.raises(pytest.skip.Exception, match=r"README.md\[python block 3\] needs the "
+                       r"'plot' extra .*pip install 'sklearn-crossenc\[plot\]'"):
+        _skip_if_an_extra_is_missing(err, "README.md[python block 3]")
+    # The package's own message naming the extra counts too; another ImportError does not.
+    own = ImportError("plots need matplotlib (pip install 'sklearn-crossenc[plot]').")
+    with pytest.raises(pytest.skip.Exception, match="needs the 'plot' extra"):
+        _skip_if_an_extra_is_missing(own, "x")
+    _skip_if_an_extra_is_missing(ModuleNotFoundError("no", name="torchvision"), "x")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # all installed
+    _skip_if_an_extra_is_missing(err, "x")  # a real failure then: not skipped

@@ -9,7 +9,6 @@ clear error, and each run is read once straight into its final array.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ._hdf5 import checked_dataset, missing_path_error, open_h5, read_checked
 from ._paths import (
     MOVIES,
     SUBJECTS,
@@ -57,12 +57,18 @@ def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = Fals
     Raises
     ------
     FileNotFoundError
-        When ``root`` or a subject's file does not exist.
+        When ``root`` or a subject's file does not exist (a symbolic link loop is an
+        ``OSError`` of its own), or a file that an external link or a virtual dataset
+        points to does not.
     OSError
-        When a file is not readable HDF5 (truncated or corrupt).
+        When a file is not readable HDF5 (corrupt), is truncated (checked from the
+        datasets' storage before reading and again after), or holds a dataset never
+        written: HDF5 would read the missing bytes as zeros.
     ValueError
         For an unknown subject, a key that does not parse, a season filter that matches
-        nothing, a dataset that is not 2-D, or parcel counts that differ.
+        nothing, a dataset that is not 2-D, parcel counts that differ, a dangling soft
+        link, a link loop, an external link or a virtual dataset pointing outside the data
+        folder ``root``, or a virtual dataset with a region no source fills.
 
     Examples
     --------
@@ -205,7 +211,7 @@ def check_root(root) -> Path:
         raise ValueError(f"root must be a dataset folder, got {root!r}")
     path = Path(root)
     if not path.exists():
-        raise FileNotFoundError(f"dataset root {path} does not exist")
+        raise missing_path_error(path, "dataset root")
     if not path.is_dir():
         raise NotADirectoryError(f"dataset root {path} is not a folder")
     return path
@@ -248,43 +254,6 @@ def _check_filter(values, name: str, typ) -> set:
     return {typ(v) for v in values}
 
 
-def check_file(path: Path) -> Path:
-    """A release file that exists, is a regular file and can be read; else a clear error."""
-    if not path.exists():
-        raise FileNotFoundError(f"file not found: {path}")
-    if not path.is_file():
-        what = "a folder" if path.is_dir() else "not a regular file (a fifo, socket or device)"
-        raise OSError(f"{path} is {what}; expected an HDF5 file")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"permission denied: cannot read {path}")
-    return path
-
-
-def _open_error(path: Path, err: OSError) -> OSError:
-    text = str(err)
-    if isinstance(err, BlockingIOError) or "unable to lock file" in text:
-        return BlockingIOError(
-            f"{path} is locked by another process (HDF5 file locking: is it being written?); "
-            "wait for it to finish, or set HDF5_USE_FILE_LOCKING=FALSE if nothing writes it: "
-            f"{' '.join(text.split())}"
-        )
-    if isinstance(err, PermissionError) or "Permission denied" in text:
-        return PermissionError(f"permission denied: cannot read {path}: {text}")
-    return OSError(f"cannot open {path} as HDF5 (truncated or corrupt?): {text}")
-
-
-@contextlib.contextmanager
-def open_h5(path: Path):
-    """Open an HDF5 file read-only; a missing, unreadable or locked file gets a clear error."""
-    check_file(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise _open_error(path, err) from err
-    with f:
-        yield f
-
-
 # --------------------------------------------------------------------------- loading
 def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, progress):
     root = check_root(root)
@@ -306,9 +275,10 @@ def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, pr
                 f"{subjects}: {have}"
             )
         names = sorted(common, key=lambda n: maps[subjects[0]][n].sort_key)
-        # Shapes first (metadata only), so that bad files fail before any data is read.
-        plan = [(n, [(s, maps[s][n].file_key, _shape(files[s], maps[s][n].file_key))
-                     for s in subjects]) for n in names]
+        # Shapes, links and storage first (metadata only): bad files fail before any read.
+        plan = [(n, [(s, maps[s][n].file_key,
+                      *_inspect_run(*files[s], maps[s][n].file_key, root)) for s in subjects])
+                for n in names]
         _check_parcels(plan, subjects)
         if progress:
             from tqdm.auto import tqdm
@@ -316,9 +286,10 @@ def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, pr
         return {name: _read_run(files, parts, name) for name, parts in plan}
 
 
-def _shape(file_and_path, key: str) -> tuple[int, int]:
-    f, path = file_and_path
-    d = f.get(key)
+def _inspect_run(f, path: Path, key: str, root=None) -> tuple[tuple[int, int], list]:
+    """``(shape, requirements)`` of a run's dataset: links followed and checked, shape
+    and dtype checked, storage checked against the file sizes; no value is read."""
+    d, reqs = checked_dataset(f, path, key, root)
     if not isinstance(d, h5py.Dataset):
         raise ValueError(f"{path}: {key!r} is a {type(d).__name__}, expected a 2-D dataset")
     if d.ndim != 2:
@@ -332,13 +303,18 @@ def _shape(file_and_path, key: str) -> tuple[int, int]:
             f"{path}: dataset {key!r} has shape {d.shape}; a run needs at least one time "
             "point and one parcel"
         )
-    return d.shape
+    return d.shape, reqs
+
+
+def _shape(file_and_path, key: str) -> tuple[int, int]:
+    """Shape of a run's dataset in ``(file, path)``, after :func:`_inspect_run`'s checks."""
+    return _inspect_run(*file_and_path, key)[0]
 
 
 def _check_parcels(plan, subjects) -> None:
     first = plan[0][1][0][2][1]
     for name, parts in plan:
-        for s, _, shape in parts:
+        for s, _, shape, _ in parts:
             if shape[1] != first:
                 raise ValueError(
                     f"parcel counts differ: sub-{s:02d} run {name} has {shape[1]} parcels "
@@ -352,16 +328,12 @@ def _read_run(files, parts, name: str) -> np.ndarray:
     Each dataset is opened only while it is read: an open dataset keeps its chunk cache
     (about 1 MB), which adds up over hundreds of runs.
     """
-    n_times = min(shape[0] for _, _, shape in parts)
+    n_times = min(shape[0] for _, _, shape, _ in parts)
     out = np.empty((len(parts), n_times, parts[0][2][1]), np.float32)  # (S, T, C)
-    for i, (s, key, _) in enumerate(parts):
+    for i, (s, key, _, reqs) in enumerate(parts):
         f, path = files[s]
-        try:
-            f[key].read_direct(out[i], np.s_[:n_times])
-        except OSError as err:
-            raise OSError(
-                f"cannot read run {name} ({key}) from {path} (corrupt file?): {err}"
-            ) from err
+        read_checked(f[key], reqs, path, key, out[i], np.s_[:n_times],
+                     what=f"run {name} ({key})")
         _check_finite(out[i], path, key)
     return out
 
@@ -389,5 +361,6 @@ def run_index(root, subjects: Iterable[int], kind: str
     for s in subjects:
         path = path_fn(root, s)
         with open_h5(path) as f:
-            out[s] = {e.name: (e, f[e.file_key].shape[0]) for e in index_file(f, path, index_fn)}
+            out[s] = {e.name: (e, _shape((f, path), e.file_key)[0])
+                      for e in index_file(f, path, index_fn)}
     return out

@@ -25,6 +25,7 @@ __all__ = [
     "stimulus_features_dir",
     "features_path",
     "has_stimulus_features",
+    "dataset_root_of",
     "parse_key",
     "parse_friends_run",
     "parse_movie10_run",
@@ -108,6 +109,30 @@ def has_stimulus_features(root) -> bool:
     """
     folder = stimulus_features_dir(root)
     return folder.is_dir() and any(folder.iterdir())
+
+
+def dataset_root_of(path) -> Path:
+    """The data folder a file belongs to: its dataset root when it lies where the release
+    (or the synthetic dataset) keeps its files, else the folder holding it.
+
+    HDF5 links and virtual datasets of a file may only point inside this folder.
+
+    Examples
+    --------
+    >>> dataset_root_of(friends_path("/data", 1)).as_posix()
+    '/data'
+    >>> dataset_root_of(features_path("/data", "audio")).as_posix()
+    '/data'
+    >>> dataset_root_of("/elsewhere/features.h5").as_posix()
+    '/elsewhere'
+    """
+    path = Path(path)
+    parents = path.parents
+    if len(parents) > 3 and path.parent.name == "func" and parents[2].name == "fmri":
+        return parents[3]  # root/fmri/sub-XX/func/FILE
+    if len(parents) > 1 and path.parent == stimulus_features_dir(parents[1]):
+        return parents[1]  # root/stimulus_features/FILE
+    return path.parent
 
 
 def parse_key(key: str) -> dict[str, str]:

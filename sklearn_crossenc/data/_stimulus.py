@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ._loaders import open_h5
+from ._hdf5 import checked_dataset, missing_path_error, open_h5, read_checked
 from ._paths import MODALITIES, features_path, stimulus_name
 
 __all__ = ["load_stimulus_features"]
@@ -53,21 +53,23 @@ def load_stimulus_features(source, modality: str, runs=None, *, allow_pickle: bo
         raise ValueError(f"modality must be a non-empty string, got {modality!r}")
     if source is None:
         raise ValueError("source is None; pass a dataset root or a features file")
-    path = Path(source)
+    path = root = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"stimulus feature source {path} does not exist")
+        raise missing_path_error(path, "stimulus feature source")
     if path.is_dir():
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {list(MODALITIES)}, got {modality!r}")
         path = features_path(path, modality)
         if not path.is_file():
             raise FileNotFoundError(f"no {modality} stimulus features: {path} does not exist")
+    else:
+        root = None  # a file: links may point inside the dataset (or folder) holding it
     wanted = None if runs is None else _check_runs(runs)
     names = None if wanted is None else sorted({stimulus_name(r) for r in wanted})
     if path.suffix == ".npy":
         table = _read_pickled(path, allow_pickle)
     elif path.suffix in (".h5", ".hdf5"):
-        table = _read_h5(path, modality, names)
+        table = _read_h5(path, modality, names, root)
     else:
         raise ValueError(f"{path}: unknown feature file type {path.suffix!r}; expected .h5 or .npy")
     if wanted is None:
@@ -103,32 +105,44 @@ def _as_features(x, what: str) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _read_h5(path: Path, modality: str, names) -> dict[str, np.ndarray]:
+def _read_h5(path: Path, modality: str, names, root) -> dict[str, np.ndarray]:
     out = {}
     with open_h5(path) as f:
         keys = list(f.keys()) if names is None else [n for n in names if n in f]
         for name in keys:
-            obj = f[name]
+            obj, reqs = checked_dataset(f, path, name, root)
+            key = name
             if isinstance(obj, h5py.Group):
-                obj = _pick_dataset(obj, modality, path)
-            try:
-                out[name] = _as_features(obj[()], f"{path}: {obj.name}")
-            except OSError as err:
-                raise OSError(f"cannot read {obj.name} from {path} (corrupt file?): {err}") from err
+                key = f"{name}/{_pick_dataset(obj, modality, path)}"
+                obj, reqs = checked_dataset(f, path, key, root)
+            if not isinstance(obj, h5py.Dataset):
+                raise ValueError(f"{path}: {key!r} is a {type(obj).__name__}, expected a "
+                                 "dataset or a group of datasets")
+            out[name] = _as_features(read_checked(obj, reqs, path, key), f"{path}: /{key}")
     return out
 
 
-def _pick_dataset(group: h5py.Group, modality: str, path: Path) -> h5py.Dataset:
-    dsets = [k for k, v in group.items() if isinstance(v, h5py.Dataset)]
+def _pick_dataset(group: h5py.Group, modality: str, path: Path) -> str:
+    """Name of the features dataset in a stimulus group (a link counts by its name)."""
+    names = list(group.keys())
     for name in ("features", modality):
-        if name in dsets:
-            return group[name]
+        if name in names:
+            return name
+    dsets = [k for k in names if _class_of(group, k) is h5py.Dataset]
     if len(dsets) == 1:
-        return group[dsets[0]]
+        return dsets[0]
     raise ValueError(
         f"{path}: group {group.name} holds datasets {dsets}; expected one named 'features' "
         f"or {modality!r}, or a single dataset"
     )
+
+
+def _class_of(group: h5py.Group, name: str):
+    """The class of a member, None for a dangling link or a link loop."""
+    try:
+        return group.get(name, getclass=True)
+    except (KeyError, RuntimeError):
+        return None
 
 
 def _read_pickled(path: Path, allow_pickle: bool) -> dict[str, np.ndarray]:

@@ -63,10 +63,14 @@ TRUTH_FILE = Path("ground_truth") / "truth.h5"
 META_FILE = "synthetic.json"
 
 
-def full_latent(truth: h5py.File, stimulus: str, subject: int) -> np.ndarray:
-    """Shared and private latent of a subject from ``truth.h5``: (pad + T + 1, K+Km+Kp)."""
-    shared = truth[f"latent/{stimulus}"][()]
-    private = truth[f"private/{stimulus}/sub-{subject:02d}"][()]
+def full_latent(truth: h5py.File, stimulus: str, subject: int, read=None) -> np.ndarray:
+    """Shared and private latent of a subject from ``truth.h5``: (pad + T + 1, K+Km+Kp).
+
+    ``read(key)`` reads a dataset of the file (default: plain h5py).
+    """
+    read = read or (lambda key: truth[key][()])
+    shared = read(f"latent/{stimulus}")
+    private = read(f"private/{stimulus}/sub-{subject:02d}")
     return np.concatenate([shared, private], axis=1).astype(np.float64)
 
 

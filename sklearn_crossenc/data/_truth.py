@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._generative import subject_signal
-from ._loaders import check_root, check_subjects, open_h5, run_index
+from ._hdf5 import open_h5, read_key
+from ._loaders import check_root, check_subjects, run_index
 from ._paths import SUBJECTS, stimulus_name
 from ._synthetic import GENERATOR_VERSION, TRUTH_FILE, full_latent, is_synthetic, synthetic_version
 
@@ -75,8 +76,11 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
 
     out = {}
     with open_h5(root / TRUTH_FILE) as t:
+        def read(key):
+            return read_key(t, root / TRUTH_FILE, key, root)
+
         pad = int(t.attrs["pad"])
-        models = {s: (t[f"subjects/sub-{s:02d}/weights"][()].astype(np.float64),
+        models = {s: (read(f"subjects/sub-{s:02d}/weights").astype(np.float64),
                       int(t[f"subjects/sub-{s:02d}"].attrs["lag"])) for s in subjects}
         for key, arr in data.items():
             arr_shape = np.shape(arr)
@@ -101,7 +105,7 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
                         f"{'no such run' if full is None else f'{full} time points'}, "
                         f"data has {arr_shape[1]}"
                     )
-                latent = full_latent(t, stim, s)  # (pad + T + 1, K + K_movie + K_private)
+                latent = full_latent(t, stim, s, read)  # (pad + T + 1, K + K_movie + K_private)
                 sig[i] = subject_signal(latent, w, lag, pad, full)[:arr_shape[1]]
             out[key] = sig
     return out

@@ -9,6 +9,7 @@ stimulus-driven signal ``s`` common to both viewings and noise ``e_1, e_2`` inde
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -63,22 +64,63 @@ def repeat_pairs(data: Mapping) -> list[tuple[str, str]]:
     >>> repeat_pairs({"bourne01": 0, "life01": 0, "life01_run-2": 0})
     [('life01', 'life01_run-2')]
     """
+    if not isinstance(data, Mapping):
+        raise ValueError(f"data must be a loader dict of run key -> (subjects, time, parcels) "
+                         f"array; got {type(data).__name__}.")
     return [(k[: -len(RUN2_SUFFIX)], k) for k in data
-            if k.endswith(RUN2_SUFFIX) and k[: -len(RUN2_SUFFIX)] in data]
+            if isinstance(k, str) and k.endswith(RUN2_SUFFIX) and k[: -len(RUN2_SUFFIX)] in data]
+
+
+def _run(data, key: str) -> np.ndarray:
+    """``data[key]`` as a finite float64 (subjects, time, parcels) array, else an error
+    naming the key."""
+    try:
+        a = np.asarray(data[key])
+    except ValueError:  # ragged nested lists
+        raise ValueError(f"data[{key!r}] is not an array of shape (subjects, time, parcels)."
+                         ) from None
+    if a.dtype.kind not in "fiu" or a.ndim != 3:
+        raise ValueError(f"data[{key!r}] has shape {a.shape} and dtype {a.dtype}; expected a "
+                         "numeric array of shape (subjects, time, parcels).")
+    a = a.astype(np.float64, copy=False)
+    bad = a.size - int(np.isfinite(a).sum())
+    if bad:
+        raise ValueError(f"data[{key!r}] contains {bad} NaN or Inf values.")
+    return a
 
 
 def _aligned(data, pairs):
-    """Run-1 and run-2 episodes, each pair cut to its shorter length."""
-    first, second = [], []
+    """Run-1 and run-2 episodes, each pair cut to its shorter length; every run checked
+    and named by its key."""
+    first, second, ref = [], [], None
     for k1, k2 in pairs:
-        a, b = np.asarray(data[k1]), np.asarray(data[k2])  # (S, T1, C), (S, T2, C)
-        if a.ndim != 3 or a.shape[0::2] != b.shape[0::2]:
-            raise ValueError(f"data[{k1!r}] {a.shape} and data[{k2!r}] {b.shape} must be "
-                             "(subjects, time, parcels) with equal subjects and parcels.")
+        a, b = _run(data, k1), _run(data, k2)  # (S, T1, C), (S, T2, C)
+        for k, x in ((k1, a), (k2, b)):
+            ref = ref or (k, x.shape[0::2])
+            if x.shape[0::2] != ref[1]:
+                raise ValueError(
+                    f"data[{k!r}] has {x.shape[0]} subjects and {x.shape[2]} parcels but "
+                    f"data[{ref[0]!r}] has {ref[1][0]} and {ref[1][1]}; a noise ceiling needs "
+                    "the same subjects and parcels in every run.")
         t = min(a.shape[1], b.shape[1])
+        if t < 2:
+            raise ValueError(f"data[{k1!r}] and data[{k2!r}] share {t} time point(s); a "
+                             "split-half correlation needs at least 2.")
         first.append(a[:, :t])
         second.append(b[:, :t])
     return first, second
+
+
+def _check_fdr(fdr) -> float:
+    if isinstance(fdr, bool) or not isinstance(fdr, numbers.Real) or not 0.0 < fdr < 1.0:
+        raise ValueError(f"fdr must be a number in (0, 1); got {fdr!r}.")
+    return float(fdr)
+
+
+def _check_max_lag(max_lag) -> int:
+    if isinstance(max_lag, bool) or not isinstance(max_lag, numbers.Integral) or max_lag < 0:
+        raise ValueError(f"max_lag must be an integer >= 0 (time points); got {max_lag!r}.")
+    return int(max_lag)
 
 
 def _autocorrelation(episodes, max_lag):
@@ -114,9 +156,10 @@ def noise_ceiling(data: Mapping, *, fdr: float = 0.05, max_lag: int = 20) -> Noi
         a repeat are ignored. Friends has no repeated viewings: there is no ceiling to
         estimate from it.
     fdr : float, default=0.05
-        False-discovery rate of the reliability test.
+        False-discovery rate of the reliability test, in (0, 1).
     max_lag : int, default=20
-        Largest lag (TRs) of the autocorrelations in the effective sample size.
+        Largest lag (TRs, >= 0) of the autocorrelations in the effective sample size
+        (0: none, the time points count as independent).
 
     Returns
     -------
@@ -125,7 +168,9 @@ def noise_ceiling(data: Mapping, *, fdr: float = 0.05, max_lag: int = 20) -> Noi
     Raises
     ------
     ValueError
-        When ``data`` holds no repeated clip.
+        When ``data`` holds no repeated clip, a run that is not a finite numeric
+        (subjects, time, parcels) array or differs from the others in subjects or
+        parcels (each names its key), or ``fdr`` or ``max_lag`` is out of range.
 
     Examples
     --------
@@ -139,18 +184,17 @@ def noise_ceiling(data: Mapping, *, fdr: float = 0.05, max_lag: int = 20) -> Noi
     >>> nc.ceiling.round(1), nc.reliable
     (array([[0.7, 0. ]]), array([[ True, False]]))
     """
-    if not isinstance(data, Mapping):
-        raise ValueError(f"data must be a loader dict; got {type(data).__name__}.")
+    fdr, max_lag = _check_fdr(fdr), _check_max_lag(max_lag)
     pairs = repeat_pairs(data)
     if not pairs:
         raise ValueError(
             "no repeated viewings in data (keys like 'figures01' with 'figures01_run-2'): load "
             "Movie10 with runs=[1, 2]; Friends has no repeats, so it has no noise ceiling")
-    if not 0.0 < float(fdr) < 1.0:
-        raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
     first, second = _aligned(data, pairs)
     r12 = pearson_map(first, second)  # (S, C)
-    n_eff = _effective_n(first, second, int(max_lag))  # (S, C)
+    # Lags beyond the longest run add nothing (and would only allocate).
+    max_lag = min(max_lag, max(ep.shape[1] for ep in first) - 1)
+    n_eff = _effective_n(first, second, max_lag)  # (S, C)
     t = r12 * np.sqrt((n_eff - 2) / np.maximum(1 - r12 ** 2, 1e-12))
     p = sps.t.sf(t, n_eff - 2)  # one-sided: r12 > 0
     reliable = np.stack([fdr_bh(ps, q=fdr)[0] for ps in p]) & (r12 > 0)
@@ -184,7 +228,13 @@ def fraction_of_ceiling(scores, ceiling: NoiseCeiling) -> np.ndarray:
     >>> fraction_of_ceiling(np.array([[0.25, 0.4, 0.3]]), nc)
     array([0.5])
     """
-    scores = np.asarray(scores, dtype=np.float64)
+    if not isinstance(ceiling, NoiseCeiling):
+        raise ValueError(f"ceiling must be the NoiseCeiling of noise_ceiling(); got "
+                         f"{type(ceiling).__name__}.")
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in "fiu":
+        raise ValueError(f"scores must be numbers (per-parcel r); got dtype {scores.dtype}.")
+    scores = scores.astype(np.float64)
     if scores.shape != ceiling.ceiling.shape:
         raise ValueError(f"scores have shape {scores.shape} but the ceiling has "
                          f"{ceiling.ceiling.shape} (subjects, parcels).")
