@@ -264,13 +264,15 @@ def check_same_structure(X: list[np.ndarray], y: list[np.ndarray], *, names=("X"
             )
 
 
-def check_predictions(y_true, y_pred, *, trim=0, min_length: int | None = None):
+def check_predictions(y_true, y_pred, *, trim=0, min_length: int | None = None,
+                      finite_predictions: bool = False):
     """The checks every metric makes of a target and a prediction, made once.
 
     Both are episodes of the same structure (episodes, subjects, time points, parcels);
     ``y_true`` must be finite and each of its episodes at least ``min_length`` long
     (default ``2 * trim + 2``, two time points left after trimming); ``y_pred`` may hold
-    NaN or Inf (a diverged model), which the metrics turn into NaN scores.
+    NaN or Inf (a diverged model), which the metrics turn into NaN scores, unless
+    ``finite_predictions`` (the run statistics of the intervals refuse them).
 
     Returns
     -------
@@ -290,7 +292,7 @@ def check_predictions(y_true, y_pred, *, trim=0, min_length: int | None = None):
     trim = check_trim(trim)
     need = 2 * trim + 2 if min_length is None else min_length
     yt = check_episodes(y_true, name="y_true", dtype=None, min_length=need)
-    yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=True)
+    yp = check_episodes(y_pred, name="y_pred", dtype=None, allow_nan=not finite_predictions)
     check_same_structure(yt, yp, names=("y_true", "y_pred"))
     if yt[0].shape[2] != yp[0].shape[2]:
         raise ValueError(f"y_true has {yt[0].shape[2]} parcels but y_pred has {yp[0].shape[2]}.")

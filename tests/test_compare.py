@@ -244,7 +244,7 @@ def test_ctrl_c_during_training_is_not_swallowed(synthetic_root, monkeypatch):
 
 def test_early_stopping_holds_out_runs_and_keeps_the_best_epoch(synthetic_root):
     result = run_comparison(synthetic_root, models=["encoder"], quick=True, early_stopping=0.25,
-                            return_estimators=True)
+                            refit=False, return_estimators=True)
     est = result["estimators"]["CrossSubjectEncoder"]
     assert est.validation == 0.25
     assert result["models"]["CrossSubjectEncoder"]["params"]["validation"] == 0.25

@@ -179,7 +179,7 @@ def test_validation_fraction_and_patience(X4):
     # patience=3 within max_epochs=4: an early stop can only come 3 epochs after the best.
     assert len(h) == 4 or len(h) == enc.best_epoch_ + 3
     with pytest.raises(ValueError, match=r"validation must be None or a number in \(0, 1\) or "
-                                         r"episodes; got 1.5"):
+                                         r"an object with split\(\) or episodes; got 1.5"):
         CrossSubjectEncoder(validation=1.5, **FAST).fit(eps)
     with pytest.raises(ValueError, match="leaves 0 for validation"):
         CrossSubjectEncoder(validation=0.01, **FAST).fit(eps)

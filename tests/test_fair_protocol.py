@@ -98,7 +98,7 @@ def test_changing_the_evaluation_runs_changes_no_chosen_setting(synthetic_root, 
 def test_tune_equals_a_hand_built_grid_search(synthetic_root):
     grid = {"embed_dim": [4, 8]}
     result = run_comparison(synthetic_root, models=["encoder"], quick=True, tune=True,
-                            param_grid=grid, return_estimators=True)
+                            param_grid=grid, refit=False, return_estimators=True)
     search = result["models"][ENC]["tuning"]["search"]
     train = list(load_friends(synthetic_root, seasons=range(1, 6)).values())
     params = encoder_params(quick=True, random_state=0, device="cpu",

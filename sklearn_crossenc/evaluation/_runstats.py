@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_episodes, check_same_structure, check_trim
+from .._validation import check_predictions
 from ..metrics import RTOL
 
 __all__ = ["RunStatistics", "run_statistics", "pearson_from_sums"]
@@ -147,12 +147,7 @@ def run_statistics(y_true, y_pred, *, trim: int = 0) -> RunStatistics:
     >>> np.allclose(pearson_from_sums(st, np.ones(3)), pearson_map(y, p))
     True
     """
-    trim = check_trim(trim)
-    yt = check_episodes(y_true, name="y_true", dtype=None, min_length=2 * trim + 2)
-    yp = check_episodes(y_pred, name="y_pred", dtype=None)
-    check_same_structure(yt, yp, names=("y_true", "y_pred"))
-    if yt[0].shape[2] != yp[0].shape[2]:
-        raise ValueError(f"y_true has {yt[0].shape[2]} parcels but y_pred has {yp[0].shape[2]}.")
+    trim, yt, yp = check_predictions(y_true, y_pred, trim=trim, finite_predictions=True)
     n = np.array([ep.shape[1] - 2 * trim for ep in yt])
     out = {f: np.empty((len(yt),) + (yt[0].shape[0], yt[0].shape[2]))
            for f in ("mean_y", "mean_p", "m2_yy", "m2_pp", "m2_yp")}
