@@ -26,21 +26,25 @@ from .._base import CrossSubjectScoreMixin
 from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
 from ..ridge._cross_subject import check_delays
-from ..ridge._folds import check_cv
-from ..ridge._solvers import RidgeStats, _check_alphas, delay_features, ridge_stats, split_blocks
+from ..ridge._folds import check_cv, cv_row_splits
+from ..ridge._solvers import (
+    DEFAULT_ALPHAS,
+    RidgeStats,
+    _check_alphas,
+    delay_features,
+    ridge_stats,
+    split_blocks,
+)
 from ._modules import CrossSubjectConvLinearEncoder
 from ._prior_ridge import (
-    cv_row_splits,
     group_prior,
     prior_delays,
     prior_ridge_cv,
     solve_toward_prior,
 )
 
-__all__ = ["SubjectAdder", "ADDER_ALPHAS", "PRIOR_WEIGHTS"]
+__all__ = ["SubjectAdder", "PRIOR_WEIGHTS"]
 
-#: Strengths searched by default: 17 values from 1e-1 to 1e7 (half decades).
-ADDER_ALPHAS = tuple(float(a) for a in np.logspace(-1, 7, 17))
 #: Prior weights searched by default: 0 is the ridge toward zero, 1 toward the group.
 PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -116,8 +120,9 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         Where the penalty pulls the decoder: toward ``prior_weight * W0``; or chosen from
         ``prior_weights``. The penalty equals ``prior_weight * alpha ||W - W0||^2 +
         (1 - prior_weight) * alpha ||W||^2`` up to a constant.
-    alphas : sequence of float, default=ADDER_ALPHAS
-        Strengths searched when ``alpha="cv"`` (17 values from 1e-1 to 1e7).
+    alphas : sequence of float, default=DEFAULT_ALPHAS
+        Strengths searched when ``alpha="cv"``: the ridge baselines' grid, 17 values
+        from 1e-2 to 1e6 (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`).
     prior_weights : sequence of float in [0, 1], default=PRIOR_WEIGHTS
         Weights searched when ``prior_weight="cv"`` (0, 0.25, 0.5, 0.75, 1).
     cv : int, cross-validation splitter or iterable, default=5
@@ -184,7 +189,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     True
     """
 
-    def __init__(self, encoder, alpha="cv", prior_weight="cv", alphas=ADDER_ALPHAS,
+    def __init__(self, encoder, alpha="cv", prior_weight="cv", alphas=DEFAULT_ALPHAS,
                  prior_weights=PRIOR_WEIGHTS, cv=5, gap=3, delays=None, fit_encoder=False,
                  encoder_alpha=1000.0, fit_intercept=True):
         self.encoder = encoder

@@ -25,15 +25,12 @@ eigenbasis ``Xc^T Xc = V diag(lam) V^T`` the coefficients are
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ..ridge._folds import episode_splits
 from ..ridge._solvers import RidgeStats, _centred_train, _eigh, _sum_stats
 
 __all__ = ["group_prior", "prior_delays", "solve_toward_prior", "prior_fold_scores",
-           "prior_ridge_cv", "piece_counts", "cv_row_splits"]
+           "prior_ridge_cv"]
 
 
 _EMPTY_FOLD = ("a cross-validation fold has no training or no validation time points; give "
@@ -268,64 +265,3 @@ def prior_ridge_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, a
                                          weight * np.asarray(prior_coef), prior_intercept,
                                          alpha, fit_intercept=fit_intercept)
     return coef, intercept, alpha, weight, cv_scores
-
-
-# ------------------------------------------------------------------------------- folds
-
-
-def piece_counts(lengths, n_splits: int) -> np.ndarray:
-    """Pieces per episode so that there are ``n_splits`` in all (whole when enough).
-
-    Each episode starts as one piece; while there are fewer than ``n_splits``, the
-    episode whose pieces are longest gets one more (``np.array_split`` cuts it).
-
-    Examples
-    --------
-    >>> piece_counts([40], 5).tolist(), piece_counts([470, 133], 5).tolist()
-    ([5], [4, 1])
-    >>> piece_counts([3], 5)
-    Traceback (most recent call last):
-    ...
-    ValueError: 3 time points are too few to cut into 5 folds.
-    """
-    lengths = np.asarray(lengths, dtype=float)  # (E,)
-    pieces = np.ones(lengths.size, dtype=int)  # (E,)
-    while pieces.sum() < n_splits:
-        pieces[int(np.argmax(lengths / pieces))] += 1
-    if (lengths < pieces).any():
-        raise ValueError(
-            f"{int(lengths.sum())} time points are too few to cut into {n_splits} folds."
-        )
-    return pieces
-
-
-def cv_row_splits(lengths, cv, gap: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Folds over runs as (train, validation) indices of the concatenated time points.
-
-    ``cv`` an int ``k``: ``KFold(k)`` over the episodes (in order) when there are at
-    least ``k``; else the episodes are cut into ``k`` contiguous pieces
-    (:func:`piece_counts`), one per fold, and the time points of the same episode within
-    ``gap`` of the validation piece are left out of that fold's training (neighbouring
-    time points share slow signal and autocorrelated noise, which would favour weak
-    penalties). Any other ``cv`` (a splitter, (train, test) pairs) splits the episodes as
-    :func:`~sklearn_crossenc.ridge._folds.episode_splits` does.
-
-    Examples
-    --------
-    >>> [(tr.tolist(), te.tolist()) for tr, te in cv_row_splits([6], 3, gap=1)]
-    [([3, 4, 5], [0, 1]), ([0, 5], [2, 3]), ([0, 1, 2], [4, 5])]
-    """
-    lengths = np.asarray(lengths, dtype=int)  # (E,)
-    starts = np.concatenate([[0], np.cumsum(lengths)])  # (E + 1,)
-    if not isinstance(cv, numbers.Integral) or isinstance(cv, bool) or cv <= lengths.size:
-        rows = [np.arange(starts[e], starts[e + 1]) for e in range(lengths.size)]
-        return [(np.concatenate([rows[e] for e in tr]), np.concatenate([rows[e] for e in te]))
-                for tr, te in episode_splits(cv, lengths.size)]
-    n = int(starts[-1])
-    splits = []
-    for e, k in enumerate(piece_counts(lengths, int(cv))):
-        for piece in np.array_split(np.arange(starts[e], starts[e + 1]), k):
-            keep = np.ones(n, dtype=bool)
-            keep[max(starts[e], piece[0] - gap):min(starts[e + 1], piece[-1] + 1 + gap)] = False
-            splits.append((np.flatnonzero(keep), piece))
-    return splits
