@@ -1,24 +1,37 @@
 """Benchmark: a fifth subject added to an encoder trained on three, from a few minutes of data.
 
-On the synthetic dataset (``small`` scale, cached under ``.bench/synthetic-small``):
-``CrossSubjectEncoder`` (its defaults, the seed's schedule, ``random_state=0``) is trained
-on subjects 1, 2, 3 (Friends s1-5); subject 5 is then added with ``SubjectAdder`` from
-1, 5, 15, 60 minutes and all of their Friends s1-5 data (decoder alpha chosen by
-``GridSearchCV``, 5 folds) and scored on Friends s6 and Movie10 run 1. Side by side at
-the same budgets: ``CrossSubjectRidge`` for subject 5 from the three others' mean,
-``MeanOfOthers``, and the encoder trained from scratch on all four subjects with all the
-data (the reference). Prints the machine, the table and the targets; writes a JSON and a
-learning-curve figure.
+On a synthetic dataset (``small`` scale; the default dataset, data seed 0, generated once
+into the package's cache, ``$CROSSENC_CACHE``): ``CrossSubjectEncoder`` (the jobs'
+settings: the seed's schedule, ``random_state=0``) is trained on subjects 1, 2, 3 (Friends
+s1-5); subject 5 is then added with ``SubjectAdder`` from 1, 5, 15, 60 minutes and all of
+their Friends s1-5 data (``run_new_subject``: decoder shrunk toward the group's, prior
+weight and strength by cross-validation over runs) and scored on Friends s6 and Movie10
+run 1. Side by side in the same run, at the same budgets and on the same frozen encoder:
+
+* the **previous method** (issue 21's "before"): the decoder shrunk toward zero, its
+  alpha chosen from 9 values (1e-2 ... 1e6) by 5-fold CV over the budget cut into
+  pieces, no gap (what ``GridSearchCV`` over ``alpha`` did);
+* the **group prior alone** (no data of the new subject);
+* **variants** of the new method: prior weight fixed at 1 (toward the group only) or at 0
+  (toward zero, with the new CV), and a temporal kernel (delays -2 ... 2);
+* ``CrossSubjectRidge`` for subject 5 from the others' mean, ``MeanOfOthers``, and the
+  encoder trained from scratch on all four subjects with all the data (the reference).
+
+For the default dataset (data seed 0) it also prints the numbers recorded in
+docs/new-subject.md before issue 21. Prints the machine, the tables and the issue's
+targets; writes a JSON and a learning-curve figure.
 
 Usage::
 
-    python benchmarks/bench_new_subject.py                       # the full benchmark
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_new_subject.py              # seed 0
+    OMP_NUM_THREADS=1 nice python benchmarks/bench_new_subject.py --data-seed 1
     python benchmarks/bench_new_subject.py --data-dir DIR --json out.json --figure out.png
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -31,40 +44,132 @@ sys.path.insert(0, str(REPO))
 
 from sklearn_crossenc._environment import environment_info  # noqa: E402
 from sklearn_crossenc._io import atomic_path, atomic_write_json  # noqa: E402
-from sklearn_crossenc.data import TR, ensure_synthetic_dataset  # noqa: E402
-from sklearn_crossenc.jobs.new_subject import (  # noqa: E402
-    run_new_subject,
-)
+from sklearn_crossenc.data import TR, ensure_default_dataset  # noqa: E402
+from sklearn_crossenc.jobs import new_subject as job  # noqa: E402
+from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL  # noqa: E402
 from sklearn_crossenc.report import format_learning_curve  # noqa: E402
+from sklearn_crossenc.ridge import DEFAULT_ALPHAS  # noqa: E402
 
-DEFAULT_CACHE = REPO / ".bench" / "synthetic-small"
 BUDGETS = (1, 5, 15, 60, None)
 SETS = {"friends_s6": "Friends s6", "movie10_run1": "Movie10 run 1"}
+#: docs/new-subject.md before issue 21 (default dataset, data seed 0): SubjectAdder
+#: (decoder toward zero, alpha by GridSearchCV) on Friends s6 and Movie10 run 1.
+RECORDED_BEFORE = {1: (0.172, 0.163), 5: (0.322, 0.292), 15: (0.403, 0.363),
+                   60: (0.444, 0.398), None: (0.461, 0.417)}
+#: The previous method's alphas: every other value of the ridge's grid (9, 1e-2 ... 1e6).
+OLD_ALPHAS = DEFAULT_ALPHAS[::2]
+VARIANT_BUDGETS = (1, 5, None)
+VARIANTS = {
+    "toward the group only (weight 1)": {"prior_weights": (1.0,)},
+    "toward zero only (weight 0)": {"prior_weights": (0.0,)},
+    "temporal kernel (delays -2..2)": {"delays": (-2, -1, 0, 1, 2)},
+}
+
+
+@contextlib.contextmanager
+def keep_encoders(store: list):
+    """Record the encoders the job trains (the frozen one first, then the reference)."""
+    fit = job._fit_encoder
+
+    def recording(*args, **kwargs):
+        enc, seconds = fit(*args, **kwargs)
+        store.append(enc)
+        return enc, seconds
+
+    job._fit_encoder = recording
+    try:
+        yield store
+    finally:
+        job._fit_encoder = fit
+
+
+def _score(adder, eval_data) -> dict:
+    return {k: float(adder.score_map(eps)[-1].mean()) for k, eps in eval_data.items()}
+
+
+def side_by_side(enc, data_dir, res: dict) -> dict:
+    """The previous method, the prior alone and the variants on the job's frozen encoder."""
+    from sklearn_crossenc.encoder import SubjectAdder
+
+    data, _ = job._load(data_dir, SEED_PROTOCOL, res["new_subject"], False, lambda m: None)
+    eval_data = {k: data[k] for k in SETS}
+    empty = [ep[:, :0] for ep in data["train_all"][:1]]
+    out = {"prior_alone": _score(SubjectAdder(enc).fit(empty), eval_data),
+           "previous": {}, "variants": {name: {} for name in VARIANTS}}
+    for minutes in BUDGETS:
+        train = job.take_budget(data["train_all"], job.budget_trs(minutes))
+        t0 = time.perf_counter()
+        old = SubjectAdder(enc, prior_weight=0.0, alphas=OLD_ALPHAS, cv=5, gap=0)
+        old.fit(job.split_for_cv(train, 5))
+        out["previous"][str(minutes)] = {**_score(old, eval_data), "alpha": old.alpha_,
+                                         "fit_s": time.perf_counter() - t0}
+        if minutes not in VARIANT_BUDGETS:
+            continue
+        for name, params in VARIANTS.items():
+            est = SubjectAdder(enc, **params).fit(train)
+            out["variants"][name][str(minutes)] = {**_score(est, eval_data),
+                                                   "alpha": est.alpha_,
+                                                   "prior_weight": est.prior_weight_}
+    return out
+
+
+def _budget(minutes) -> str:
+    return "all" if minutes is None else f"{minutes:g} min"
+
+
+def comparison_table(res: dict, extra: dict, recorded: bool) -> str:
+    """New beside previous (same run) and, for the default dataset, the recorded numbers."""
+    head = ["budget", "TRs", "new s6", "new m10", "previous s6", "previous m10"]
+    head += ["recorded before s6", "recorded before m10"] if recorded else []
+    head += ["ridge s6", "ridge m10", "mean of others s6", "mean of others m10",
+             "5-min target s6", "5-min target m10", "prior weight", "alpha"]
+    ref, mean = res["reference"], res["mean_of_others"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in res["budgets"]:
+        a, r, m = row["added"], row["ridge"], row["minutes"]
+        old = extra["previous"][str(m)]
+        cells = [_budget(m), str(row["n_trs"])] + [f"{a[k]:.3f}" for k in SETS]
+        cells += [f"{old[k]:.3f}" for k in SETS]
+        cells += [f"{v:.3f}" for v in RECORDED_BEFORE[m]] if recorded else []
+        cells += [f"{r[k]:.3f}" for k in SETS] + [f"{mean[k]:.3f}" for k in SETS]
+        cells += [f"{0.9 * ref[k]:.3f}" for k in SETS]
+        cells += [f"{a['prior_weight']:g}", f"{a['alpha']:g}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    prior = extra["prior_alone"]
+    lines.append("| 0 (group prior alone) | 0 | " + " | ".join(f"{prior[k]:.3f}" for k in SETS)
+                 + " |" + " |" * (len(head) - 4))
+    return "\n".join(lines)
+
+
+def variants_table(extra: dict) -> str:
+    head = ["variant"] + [f"{_budget(m)} {s}" for m in VARIANT_BUDGETS for s in ("s6", "m10")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rows in extra["variants"].items():
+        cells = [f"{rows[str(m)][k]:.3f}" for m in VARIANT_BUDGETS for k in SETS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def targets(res: dict) -> dict:
-    """The issue's three targets, each with the numbers it was judged on."""
-    ref = res["reference"]
+    """Issue 21's targets, each with the numbers it was judged on."""
+    ref, mean = res["reference"], res["mean_of_others"]
     rows = {row["minutes"]: row for row in res["budgets"]}
-    five = rows[5]["added"]
-    ratio = {k: five[k] / ref[k] for k in SETS}
-    above = {
-        f"{row['minutes']} min {k}": (row["added"][k], row["ridge"][k])
-        for row in res["budgets"] if row["minutes"] is not None and row["minutes"] <= 30
-        for k in SETS
-    }
-    add_times = [row["added"]["add_time_s"] for row in res["budgets"]]
+    ratio = {k: rows[5]["added"][k] / ref[k] for k in SETS}
+    per_budget = {f"{_budget(row['minutes'])} {k}": (row["added"][k], mean[k], row["ridge"][k])
+                  for row in res["budgets"] for k in SETS}
+    add_times = [row["added"]["add_time_s"] + row["added"]["search_time_s"]
+                 for row in res["budgets"]]
     return {
         "five_min_ratio_to_reference": ratio,
         "five_min_at_least_90pct": all(r >= 0.9 for r in ratio.values()),
-        "added_vs_ridge_up_to_30min": above,
-        "above_ridge_up_to_30min": all(a > r for a, r in above.values()),
-        "add_time_s_max": max(add_times),
-        "adding_takes_seconds": max(add_times) < 10.0,
+        "added_mean_ridge_per_budget": per_budget,
+        "at_least_mean_of_others_everywhere": all(a >= m for a, m, _ in per_budget.values()),
+        "above_ridge_everywhere": all(a > r for a, _, r in per_budget.values()),
+        "add_and_search_time_s_max": max(add_times),
     }
 
 
-def figure(res: dict, path: Path) -> None:
+def figure(res: dict, extra: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,8 +179,13 @@ def figure(res: dict, path: Path) -> None:
     x = [all_min if row["minutes"] is None else row["minutes"] for row in res["budgets"]]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, (key, title) in zip(axes, SETS.items(), strict=True):
-        ax.plot(x, [r["added"][key] for r in res["budgets"]], "o-", label="SubjectAdder")
+        ax.plot(x, [r["added"][key] for r in res["budgets"]], "o-",
+                label="SubjectAdder (toward the group)")
+        ax.plot(x, [extra["previous"][str(r["minutes"])][key] for r in res["budgets"]], "o--",
+                color="tab:blue", alpha=0.45, label="SubjectAdder before (toward zero)")
         ax.plot(x, [r["ridge"][key] for r in res["budgets"]], "s-", label="CrossSubjectRidge")
+        ax.axhline(extra["prior_alone"][key], color="tab:blue", ls=":", lw=1,
+                   label="group prior alone (no data)")
         ax.axhline(res["mean_of_others"][key], color="grey", ls=":", label="MeanOfOthers")
         ax.axhline(res["reference"][key], color="k", ls="--", label="reference (all data)")
         ax.axhline(0.9 * res["reference"][key], color="k", ls=":", lw=0.8, label="90% reference")
@@ -83,7 +193,7 @@ def figure(res: dict, path: Path) -> None:
         ax.set_xlabel(f"minutes of subject {res['new_subject']}'s data (last point: all)")
         ax.set_title(f"subject {res['new_subject']}, {title}")
     axes[0].set_ylabel("Pearson r (mean over parcels)")
-    axes[1].legend(loc="lower right", fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".png") as tmp:
@@ -91,31 +201,56 @@ def figure(res: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> dict:
+def _arguments(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=None, help="dataset (default: cached synthetic small)")
-    p.add_argument("--json", default=str(REPO / ".bench" / "new_subject.json"))
-    p.add_argument("--figure", default=str(REPO / "docs" / "img" / "new_subject_curve.png"))
-    args = p.parse_args(argv)
+    p.add_argument("--data-dir", default=None,
+                   help="dataset (default: the cached synthetic 'small' set of --data-seed)")
+    p.add_argument("--data-seed", type=int, default=0,
+                   help="data seed of the default synthetic dataset (default 0)")
+    p.add_argument("--json", default=None, help="default: .bench/new_subject-<dataset>.json")
+    p.add_argument("--figure", default=None,
+                   help="default: docs/img/new_subject_curve.png for the default dataset, "
+                        "else .bench/new_subject_curve-<dataset>.png")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = _arguments(argv)
+    default = args.data_dir is None and args.data_seed == 0
+    tag = Path(args.data_dir).name if args.data_dir else f"small-seed{args.data_seed}"
+    json_path = Path(args.json or REPO / ".bench" / f"new_subject-{tag}.json")
+    fig_path = Path(args.figure or (REPO / "docs" / "img" / "new_subject_curve.png" if default
+                                    else REPO / ".bench" / f"new_subject_curve-{tag}.png"))
     machine = environment_info("cpu")
     print("machine:", json.dumps(machine))
-    data_dir = args.data_dir or ensure_synthetic_dataset(DEFAULT_CACHE, scale="small")[0]
+    data_dir = args.data_dir or ensure_default_dataset(scale="small", data_seed=args.data_seed,
+                                                       log=print)
+    print("dataset:", data_dir)
     t0 = time.perf_counter()
-    res = run_new_subject(data_dir, budgets_min=BUDGETS, reference=True, log=print)
+    with keep_encoders([]) as encoders:
+        res = job.run_new_subject(data_dir, budgets_min=BUDGETS, reference=True, log=print)
+    extra = side_by_side(encoders[0], data_dir, res)
     res["wall_time_s"] = time.perf_counter() - t0
+    res["side_by_side"] = extra
     res["machine"], res["machine_after"] = machine, environment_info("cpu")
     res["targets"] = targets(res)
     print(format_learning_curve(res))
-    print("frozen encoder, subjects", res["fitted_subjects"], res["frozen"])
+    print("\nNew method beside the previous one (same run, same frozen encoder)"
+          + (" and the numbers recorded before issue 21:" if default else ":"))
+    print(comparison_table(res, extra, recorded=default))
+    print("\nVariants of the new method:")
+    print(variants_table(extra))
+    print("\nfrozen encoder, subjects", res["fitted_subjects"], res["frozen"])
     for row in res["budgets"]:
-        print(f"with the new subject's encoder, {row['minutes'] or 'all'} min:",
+        print(f"with the new subject's encoder, {_budget(row['minutes'])}:",
               {k: round(v, 4) for k, v in row["added_encoder"].items()})
-    print(f"encoder fit (3 subjects): {res['encoder_fit_time_s']:.1f} s; "
-          f"reference fit: {res['reference']['fit_time_s']:.1f} s")
+    print(f"encoder fit (3 subjects): {res['timings']['encoder_fit_s']:.1f} s; "
+          f"reference fit: {res['reference']['fit_time_s']:.1f} s; "
+          f"wall time {res['wall_time_s']:.0f} s")
     print("targets:", json.dumps(res["targets"], indent=1))
-    atomic_write_json(args.json, res, indent=1, default=_jsonable)
-    figure(res, Path(args.figure))
-    print("wrote", args.json, "and", args.figure)
+    atomic_write_json(json_path, res, indent=1, default=_jsonable)
+    figure(res, extra, fig_path)
+    print("wrote", json_path, "and", fig_path)
     return res
 
 

@@ -49,6 +49,22 @@ def conv_encoder(data):
         [ep[:3] for ep in train])
 
 
+@pytest.fixture(scope="module")
+def conv_decoder_encoder(data):
+    """Encoder of subjects 0-2 whose decoders have a depthwise temporal kernel."""
+    train, _ = data
+    return CrossSubjectEncoder(encoder_kernel_size=0, decoder_kernel_size=3, **TINY).fit(
+        [ep[:3] for ep in train])
+
+
+@pytest.fixture(scope="module")
+def causal_encoder(data):
+    """Encoder of subjects 0-2 with causal encoder and decoder kernels."""
+    train, _ = data
+    return CrossSubjectEncoder(encoder_kernel_size=3, decoder_kernel_size=3, causal=True,
+                               **TINY).fit([ep[:3] for ep in train])
+
+
 def _latents(enc, ep):
     """Independent numpy latents of a kernel-free, norm-free encoder: (S, T, C) -> (S, T, D)."""
     m = enc.net_.module_
@@ -72,20 +88,24 @@ def _state(enc):
 # ------------------------------------------------------------------ frozen model
 
 
-@pytest.mark.parametrize("fit_encoder", [False, True])
-def test_frozen_parts_unchanged_bit_for_bit(conv_encoder, data, fit_encoder):
+@pytest.mark.parametrize("which", ["conv_encoder", "causal_encoder"])
+@pytest.mark.parametrize("params", [dict(alpha=3.0, prior_weight=1.0), dict(),
+                                    dict(fit_encoder=True), dict(delays=(-2, -1, 0, 1, 2))])
+def test_frozen_parts_unchanged_bit_for_bit(request, data, which, params):
     train, val = data
-    before, params = _state(conv_encoder), conv_encoder.get_params()
-    pred_before = conv_encoder.predict([ep[:3] for ep in val])
-    adder = SubjectAdder(conv_encoder, alpha=3.0, fit_encoder=fit_encoder).fit(train)
+    enc = request.getfixturevalue(which)
+    before, enc_params = _state(enc), enc.get_params()
+    pred_before = enc.predict([ep[:3] for ep in val])
+    adder = SubjectAdder(enc, **params).fit(train)
     adder.predict(val)
-    after = _state(conv_encoder)
-    assert adder.encoder_ is conv_encoder
+    SubjectAdder(enc).fit([ep[:, :0] for ep in train])  # no data: the group's decoder
+    after = _state(enc)
+    assert adder.encoder_ is enc
     assert before.keys() == after.keys()
     for k in before:
         assert torch.equal(before[k], after[k]), k
-    assert conv_encoder.get_params() == params
-    for p, q in zip(pred_before, conv_encoder.predict([ep[:3] for ep in val]), strict=True):
+    assert enc.get_params() == enc_params
+    for p, q in zip(pred_before, enc.predict([ep[:3] for ep in val]), strict=True):
         assert np.array_equal(p, q)
 
 
@@ -116,7 +136,7 @@ def test_with_the_new_encoder_the_newcomer_joins_the_others_average(linear_encod
 
 def test_new_subject_prediction_is_the_decoder_of_the_frozen_latent(linear_encoder, data):
     train, val = data
-    adder = SubjectAdder(linear_encoder, alpha=2.0).fit(train)
+    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0).fit(train)
     zbar = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in train])  # (n, D)
     target = np.concatenate([ep[3] for ep in train])  # (n, C)
     ref = Ridge(alpha=2.0).fit(zbar, target)
@@ -144,11 +164,154 @@ def test_new_encoder_is_the_ridge_from_parcels_to_the_frozen_latent(linear_encod
 def test_no_intercept_and_explicit_targets(linear_encoder, data):
     train, _ = data
     y = [ep * 2.0 for ep in train]
-    adder = SubjectAdder(linear_encoder, alpha=2.0, fit_intercept=False).fit(train, y)
+    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0,
+                         fit_intercept=False).fit(train, y)
     zbar = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in train])
-    ref = Ridge(alpha=2.0, fit_intercept=False).fit(zbar, np.concatenate([t[3] for t in y]))
+    # Without intercept the decoder's intercept is the group's: the ridge fits y - b0.
+    b0 = adder.prior_intercept_
+    ref = Ridge(alpha=2.0, fit_intercept=False).fit(zbar, np.concatenate([t[3] for t in y]) - b0)
     np.testing.assert_allclose(adder.decoder_coef_, ref.coef_.T, rtol=1e-4, atol=1e-6)
-    assert np.all(adder.decoder_intercept_ == 0)
+    assert np.array_equal(adder.decoder_intercept_, b0) and np.any(b0 != 0)
+
+
+# ------------------------------------------------------------------ the group prior
+
+
+def _group_prediction(enc, ep):
+    """mean_s decode_s(zbar) through the frozen module itself: (S+1, T, C) -> (T, C)."""
+    m = enc.net_.module_
+    S, T = ep.shape[0] - 1, ep.shape[1]
+    with torch.no_grad():
+        z = m.encode(torch.from_numpy(np.ascontiguousarray(ep[:S])), 1, T)  # (S, T, D)
+        if m.norm is not None:
+            z = m.norm(z)
+        zbar = z.double().mean(0, keepdim=True).float().expand(S, T, -1).contiguous()
+        return m.decode(zbar, 1, T).double().mean(0).numpy()  # (T, C)
+
+
+def _group_prior_numpy(enc):
+    """W0 (D, C) and b0 (C,) of a decoder-kernel-free model, by hand."""
+    m = enc.net_.module_
+    w = m.shared_decoder_weight.detach().double().numpy() \
+        + m.subject_decoder_weight.detach().double().numpy()  # (S, C, D)
+    b = m.shared_decoder_bias.detach().double().numpy() \
+        + m.subject_decoder_bias.detach().double().numpy()  # (S, C)
+    return w.mean(0).T, b.mean(0)
+
+
+@pytest.mark.parametrize("which", ["linear_encoder", "conv_decoder_encoder", "causal_encoder"])
+def test_with_zero_data_the_prediction_is_the_group_prior(request, data, which):
+    train, val = data
+    enc = request.getfixturevalue(which)
+    for empty in ([ep[:, :0] for ep in train[:2]], np.zeros((1, 4, 0, 48), np.float32)):
+        adder = SubjectAdder(enc).fit(empty)
+        assert adder.n_samples_ == 0 and adder.cv_scores_ is None
+        assert adder.alpha_ == float("inf") and adder.prior_weight_ == 1.0
+        for ep, p in zip(val, adder.predict(val), strict=True):
+            np.testing.assert_allclose(p[3], _group_prediction(enc, ep), rtol=1e-4, atol=1e-5)
+    if which == "linear_encoder":  # the prior by hand
+        w0, b0 = _group_prior_numpy(enc)
+        np.testing.assert_allclose(adder.prior_coef_, w0, rtol=1e-12)
+        np.testing.assert_allclose(adder.prior_intercept_, b0, rtol=1e-12)
+    # An overwhelming pull toward the whole prior gives its map whatever the data.
+    far = SubjectAdder(enc, alpha=1e12, prior_weight=1.0).fit(train)
+    np.testing.assert_allclose(far.decoder_coef_, far.prior_coef_, rtol=1e-4, atol=1e-6)
+
+
+def test_the_prior_needs_the_decoders_delays(conv_decoder_encoder, linear_encoder, data):
+    train, val = data
+    with pytest.raises(ValueError, match=r"delays=\(0,\) lacks the delays \[-1, 1\] that "
+                                         r"the fitted decoders' kernel reads"):
+        SubjectAdder(conv_decoder_encoder, delays=(0,)).fit(train)
+    assert SubjectAdder(conv_decoder_encoder).fit(train).delays_ == (-1, 0, 1)
+    # A temporal kernel for the newcomer: more delays, the prior zero outside lag 0.
+    wide = SubjectAdder(linear_encoder, delays=(1, 0, -1)).fit([ep[:, :0] for ep in train])
+    D = linear_encoder.net_.module_.embed_dim
+    assert wide.decoder_coef_.shape == (3 * D, 48)
+    assert not wide.prior_coef_[:D].any() and not wide.prior_coef_[2 * D:].any()
+    for ep, p in zip(val, wide.predict(val), strict=True):
+        np.testing.assert_allclose(p[3], _group_prediction(linear_encoder, ep), rtol=1e-4,
+                                   atol=1e-5)
+
+
+def _pearson_by_hand(y, p):
+    """Pearson r per column, 0 where a column is constant: (T, C), (T, C) -> (C,)."""
+    yc, pc = y - y.mean(0), p - p.mean(0)
+    den = np.sqrt((yc**2).sum(0) * (pc**2).sum(0))
+    return np.where(den > 0, (yc * pc).sum(0) / np.where(den > 0, den, 1.0), 0.0)
+
+
+def _cv_by_hand(X, Y, folds, w0, alphas, weights):
+    """Mean over folds of the held-out mean Pearson r of each (weight, alpha): (G, A)."""
+    out = np.zeros((len(weights), len(alphas)))
+    for tr, te in folds:
+        mx, my = X[tr].mean(0), Y[tr].mean(0)
+        xc, yc = X[tr] - mx, Y[tr] - my
+        for i, w in enumerate(weights):
+            for a, alpha in enumerate(alphas):
+                W = np.linalg.solve(xc.T @ xc + alpha * np.eye(X.shape[1]),
+                                    xc.T @ yc + alpha * w * w0)
+                pred = X[te] @ W + (my - mx @ W)
+                out[i, a] += _pearson_by_hand(Y[te], pred).mean() / len(folds)
+    return out
+
+
+@pytest.mark.parametrize("case", ["one run cut in pieces", "runs as folds"])
+def test_cv_choice_equals_a_fold_by_fold_hand_computation(linear_encoder, data, case):
+    train, _ = data
+    alphas, weights = (0.3, 10.0, 300.0, 1e4), (0.0, 0.5, 1.0)
+    if case == "one run cut in pieces":
+        eps, cv, gap = [train[0]], 5, 2
+        T = train[0].shape[1]
+        folds = []
+        for piece in np.array_split(np.arange(T), 5):
+            near = np.arange(max(0, piece[0] - gap), min(T, piece[-1] + 1 + gap))
+            folds.append((np.setdiff1d(np.arange(T), near), piece))
+    else:
+        eps, cv, gap = train[:6], 3, 2
+        starts = np.cumsum([0] + [ep.shape[1] for ep in eps])
+        rows = [np.arange(starts[e], starts[e + 1]) for e in range(6)]
+        groups = [(0, 1), (2, 3), (4, 5)]
+        folds = [(np.concatenate([rows[e] for g in groups if g != held for e in g]),
+                  np.concatenate([rows[e] for e in held])) for held in groups]
+    X = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in eps])  # (n, D)
+    Y = np.concatenate([ep[3] for ep in eps]).astype(np.float64)  # (n, C)
+    w0, _ = _group_prior_numpy(linear_encoder)
+    expected = _cv_by_hand(X, Y, folds, w0, alphas, weights)
+    adder = SubjectAdder(linear_encoder, alphas=alphas, prior_weights=weights, cv=cv,
+                         gap=gap).fit(eps)
+    np.testing.assert_allclose(adder.cv_scores_, expected, rtol=1e-6, atol=1e-8)
+    i, a = np.unravel_index(np.argmax(expected), expected.shape)
+    assert (adder.prior_weight_, adder.alpha_) == (weights[i], alphas[a])
+    xc, yc = X - X.mean(0), Y - Y.mean(0)
+    W = np.linalg.solve(xc.T @ xc + alphas[a] * np.eye(X.shape[1]),
+                        xc.T @ yc + alphas[a] * weights[i] * w0)  # the refit on all the data
+    np.testing.assert_allclose(adder.decoder_coef_, W, rtol=1e-4, atol=1e-6)
+
+
+def test_cv_over_runs_matches_grid_search(linear_encoder, data):
+    train, _ = data
+    alphas = [1.0, 30.0, 1e3, 1e5]
+    adder = SubjectAdder(linear_encoder, prior_weight=0.5, alphas=alphas, cv=3).fit(train[:6])
+    search = GridSearchCV(SubjectAdder(linear_encoder, prior_weight=0.5), {"alpha": alphas},
+                          cv=KFold(3), scoring=lambda est, X, y=None: est.score_map(X)[-1].mean())
+    search.fit(train[:6])
+    np.testing.assert_allclose(adder.cv_scores_[0], search.cv_results_["mean_test_score"],
+                               rtol=1e-5)
+    assert adder.alpha_ == search.best_params_["alpha"]
+
+
+def test_too_little_data_for_the_folds_is_named(linear_encoder, data):
+    train, _ = data
+    with pytest.raises(ValueError, match="3 time points are too few to cut into 5 folds"):
+        SubjectAdder(linear_encoder).fit([train[0][:, :3]])
+    with pytest.raises(ValueError, match="a cross-validation fold has no training or no "
+                                         "validation time points; give more data, fewer "
+                                         "folds or a smaller gap"):
+        SubjectAdder(linear_encoder, gap=10).fit([train[0][:, :10]])
+    # A fixed strength and weight need no folds.
+    fixed = SubjectAdder(linear_encoder, alpha=10.0, prior_weight=1.0).fit([train[0][:, :3]])
+    assert fixed.cv_scores_ is None and fixed.n_samples_ == 3
 
 
 # ------------------------------------------------------------------ errors
@@ -173,10 +336,20 @@ def test_encoder_and_parameter_errors(conv_encoder, data):
         SubjectAdder(CrossSubjectEncoder()).fit(train)
     with pytest.raises(TypeError, match="fitted CrossSubjectEncoder .*got Ridge"):
         SubjectAdder(Ridge()).fit(train)
-    for name, bad in (("alpha", 0.0), ("alpha", -1), ("encoder_alpha", float("nan")),
-                      ("alpha", "big")):
-        with pytest.raises(ValueError, match=f"{name} must be a finite number > 0; got"):
+    for name, bad, allowed in (
+            ("alpha", 0.0, "a number > 0 or one of 'cv'"), ("alpha", -1, None),
+            ("alpha", "big", None), ("encoder_alpha", float("nan"), "a number > 0"),
+            ("prior_weight", 1.5, "a number in \\[0, 1\\] or one of 'cv'"),
+            ("gap", -1, "an integer >= 0"), ("fit_encoder", "no", "True or False")):
+        allowed = allowed or "a number > 0 or one of 'cv'"
+        with pytest.raises(ValueError, match=f"SubjectAdder: {name} must be {allowed}; got "
+                                             f"{bad!r}"):
             SubjectAdder(conv_encoder, **{name: bad}).fit(train)
+    with pytest.raises(ValueError, match=r"prior_weights must be a non-empty sequence of "
+                                         r"numbers in \[0, 1\]; got \[0.5, 2\]"):
+        SubjectAdder(conv_encoder, prior_weights=[0.5, 2]).fit(train)
+    with pytest.raises(ValueError, match=r"alphas must be finite and > 0; got \[0.0\]"):
+        SubjectAdder(conv_encoder, alphas=[0.0]).fit(train)
     with pytest.raises(NotFittedError, match="not fitted yet"):
         SubjectAdder(conv_encoder).predict(train)
 
@@ -215,11 +388,12 @@ def test_grid_search_over_alpha(conv_encoder, data, wrap):
     train, val = data
     enc = FrozenEstimator(conv_encoder) if wrap else conv_encoder
     alphas = [0.1, 1e9]
-    search = GridSearchCV(SubjectAdder(enc), {"alpha": alphas}, cv=KFold(3)).fit(train)
+    search = GridSearchCV(SubjectAdder(enc, prior_weight=0.0), {"alpha": alphas},
+                          cv=KFold(3)).fit(train)
     # The same scores by hand: fit on the training folds, score on the held-out fold.
     by_hand = []
     for alpha in alphas:
-        folds = [SubjectAdder(conv_encoder, alpha=alpha)
+        folds = [SubjectAdder(conv_encoder, alpha=alpha, prior_weight=0.0)
                  .fit([train[i] for i in tr]).score([train[i] for i in te])
                  for tr, te in KFold(3).split(train)]
         by_hand.append(np.mean(folds))

@@ -1,19 +1,21 @@
 """Add a subject to a fitted :class:`CrossSubjectEncoder` with its shared model frozen.
 
 The fitted model already holds what a newcomer needs: the leave-one-out latent, the
-average of the fitted subjects' encoded latents. Predicting the newcomer from the others
-is a linear map from that low-dimensional latent (``embed_dim``, 64 by default) to their
-parcels; it is fitted here in closed form by ridge regression, from the time points where
-the newcomer and the fitted subjects watched the same stimulus. On request the newcomer
-also gets an encoder (a ridge map from their parcels to the same average latent), so that
-they in turn take part in predicting the fitted subjects.
+average of the fitted subjects' encoded latents, and the fitted subjects' decoders, which
+say how an average brain responds to it. The newcomer's decoder is a linear map from that
+low-dimensional latent (``embed_dim``, 64 by default) to their parcels, fitted in closed
+form by a ridge regression shrunk toward the *group's* decoder (the average of the fitted
+subjects' decoders) rather than toward zero, from the time points where the newcomer and
+the fitted subjects watched the same stimulus; the strength of that pull is chosen by
+cross-validation over runs (:mod:`._prior_ridge`). With no data the newcomer is predicted
+by the group's decoder. On request the newcomer also gets an encoder (a ridge map from
+their parcels to the same average latent), so that they in turn take part in predicting
+the fitted subjects.
 
 Nothing of the fitted model changes: its parameters are read, never written.
 """
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 import torch
@@ -21,10 +23,30 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
 
 from .._base import CrossSubjectScoreMixin
+from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
+from ..ridge._cross_subject import check_delays
+from ..ridge._folds import check_cv, cv_row_splits
+from ..ridge._solvers import (
+    DEFAULT_ALPHAS,
+    RidgeStats,
+    _check_alphas,
+    delay_features,
+    ridge_stats,
+    split_blocks,
+)
 from ._modules import CrossSubjectConvLinearEncoder
+from ._prior_ridge import (
+    group_prior,
+    prior_delays,
+    prior_ridge_cv,
+    solve_toward_prior,
+)
 
-__all__ = ["SubjectAdder", "ridge_from_stats"]
+__all__ = ["SubjectAdder", "PRIOR_WEIGHTS"]
+
+#: Prior weights searched by default: 0 is the ridge toward zero, 1 toward the group.
+PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _unwrap_encoder(encoder):
@@ -46,69 +68,45 @@ def _unwrap_encoder(encoder):
     )
 
 
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-        np.isfinite(value) and value > 0
-    ):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
-    return float(value)
+def _check_weights(weights, name: str = "prior_weights") -> np.ndarray:
+    """``weights`` as a non-empty 1-D float array in [0, 1]; a clear error otherwise."""
+    arr = np.asarray(weights, dtype=object) if not isinstance(weights, (str, bytes)) else None
+    ok = arr is not None and arr.ndim == 1 and arr.size > 0 and all(
+        isinstance(w, (int, float, np.number)) and not isinstance(w, (bool, np.bool_))
+        and 0.0 <= float(w) <= 1.0 for w in arr)
+    if not ok:
+        raise ValueError(f"{name} must be a non-empty sequence of numbers in [0, 1]; "
+                         f"got {weights!r}.")
+    return arr.astype(np.float64)
 
 
-class _RidgeStats:
-    """Sufficient statistics of a multi-target ridge, accumulated episode by episode."""
-
-    def __init__(self, n_features: int, n_targets: int):
-        self.xx = np.zeros((n_features, n_features))  # (P, P)
-        self.xy = np.zeros((n_features, n_targets))  # (P, Q)
-        self.sx = np.zeros(n_features)  # (P,)
-        self.sy = np.zeros(n_targets)  # (Q,)
-        self.n = 0
-
-    def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        x = np.asarray(x, dtype=np.float64)  # (T, P)
-        y = np.asarray(y, dtype=np.float64)  # (T, Q)
-        self.xx += x.T @ x
-        self.xy += x.T @ y
-        self.sx += x.sum(axis=0)
-        self.sy += y.sum(axis=0)
-        self.n += x.shape[0]
-
-
-def ridge_from_stats(stats: _RidgeStats, alpha: float, fit_intercept: bool = True):
-    """Ridge solution ``(coef (P, Q), intercept (Q,))`` from accumulated statistics.
-
-    Minimises ``||Y - X W - b||^2 + alpha ||W||^2`` (``b = 0`` without intercept), the
-    objective of ``sklearn.linear_model.Ridge``; computed in float64.
-    """
-    xx, xy = stats.xx, stats.xy
-    if fit_intercept:
-        mx, my = stats.sx / stats.n, stats.sy / stats.n  # (P,), (Q,)
-        xx = xx - stats.n * np.outer(mx, mx)  # centred Gram (P, P)
-        xy = xy - stats.n * np.outer(mx, my)  # (P, Q)
-    a = xx + alpha * np.eye(xx.shape[0])
-    coef = np.linalg.solve(a, xy)  # (P, Q)
-    intercept = my - mx @ coef if fit_intercept else np.zeros(xy.shape[1])
-    return coef, intercept
-
-
-class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
+class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
     """A fitted :class:`CrossSubjectEncoder` extended by one subject, its model frozen.
 
     ``fit`` takes episodes with the encoder's fitted subjects first, in their order, and
     the new subject last (``n_subjects_ = encoder.n_subjects_ + 1``), on stimuli all of
     them watched. It learns, in closed form:
 
-    * the new subject's *decoder*: a ridge map from the frozen leave-one-out latent (the
-      mean of the fitted subjects' latents, after the encoder's LayerNorm if any) to the
-      new subject's parcels;
+    * the new subject's *decoder*: a map from the frozen leave-one-out latent ``zbar``
+      (the mean of the fitted subjects' latents, after the encoder's LayerNorm if any;
+      with time-shifted copies for ``delays``) to the new subject's parcels, by the ridge
+      regression shrunk toward ``prior_weight`` times the *group's decoder* ``W0``, the
+      average of the fitted subjects' decoders:
+      ``min ||Y - X W - b||^2 + alpha ||W - prior_weight W0||^2``. ``prior_weight=0`` is
+      the ridge toward zero; with ``prior_weight=1`` and few data the new subject is
+      predicted as the group. ``alpha="cv"`` and ``prior_weight="cv"`` choose them from
+      ``alphas`` and ``prior_weights`` by cross-validation over runs (the mean Pearson r
+      of the held-out runs, from sufficient statistics), then refit on all the data;
     * with ``fit_encoder=True``, the new subject's *encoder*: a ridge map from their
       parcels to that same mean latent, so that their latent joins the average from
       which each fitted subject is predicted.
 
-    Afterwards ``predict``/``score`` take episodes of all ``n_subjects_`` subjects and
-    predict every one of them from the others. The fitted subjects' predictions are the
-    encoder's own, bit for bit, unless ``fit_encoder=True`` (then their leave-one-out
-    average also holds the new subject's latent).
+    Given no time points (episodes of length 0), the decoder is the group's, ``W0`` and
+    its intercept: the prediction is the group's. Afterwards ``predict``/``score`` take
+    episodes of all ``n_subjects_`` subjects and predict every one of them from the
+    others. The fitted subjects' predictions are the encoder's own, bit for bit, unless
+    ``fit_encoder=True`` (then their leave-one-out average also holds the new subject's
+    latent).
 
     Parameters
     ----------
@@ -116,14 +114,37 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
         Fitted; or a ``sklearn.frozen.FrozenEstimator`` of one. Never modified nor
         copied: cloning a ``SubjectAdder`` shares it, as ``FrozenEstimator`` does, so
         that ``GridSearchCV`` searches the adder's own parameters on the same model.
-    alpha : float, default=1.0
-        Ridge penalty of the new subject's decoder (latent -> parcels).
+    alpha : float or "cv", default="cv"
+        Strength of the decoder's penalty (> 0), or chosen from ``alphas``.
+    prior_weight : float in [0, 1] or "cv", default="cv"
+        Where the penalty pulls the decoder: toward ``prior_weight * W0``; or chosen from
+        ``prior_weights``. The penalty equals ``prior_weight * alpha ||W - W0||^2 +
+        (1 - prior_weight) * alpha ||W||^2`` up to a constant.
+    alphas : sequence of float, default=DEFAULT_ALPHAS
+        Strengths searched when ``alpha="cv"``: the ridge baselines' grid, 17 values
+        from 1e-2 to 1e6 (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`).
+    prior_weights : sequence of float in [0, 1], default=PRIOR_WEIGHTS
+        Weights searched when ``prior_weight="cv"`` (0, 0.25, 0.5, 0.75, 1).
+    cv : int, cross-validation splitter or iterable, default=5
+        Folds of the search. An int ``k``: ``KFold(k)`` over the episodes in order; with
+        fewer than ``k`` episodes they are cut into ``k`` contiguous pieces (the longest
+        first), one per fold. A splitter or (train, test) pairs split the episodes.
+    gap : int, default=3
+        With episodes cut into pieces, the time points within ``gap`` of the held-out
+        piece (same episode) are left out of that fold's training: neighbouring time
+        points share slow signal and autocorrelated noise, which would otherwise make
+        weak penalties look better than they are.
+    delays : tuple of int or None, default=None
+        Time shifts of the latent the decoder reads (positive: the past), as
+        ``CrossSubjectRidge``'s ``delays``; None: those the fitted decoders read, ``(0,)``
+        without a decoder kernel. Must include those.
     fit_encoder : bool, default=False
         Also fit an encoder for the new subject, who then helps predict the others.
     encoder_alpha : float, default=1000.0
-        Ridge penalty of the new subject's encoder (parcels -> latent).
+        Ridge penalty of the new subject's encoder (parcels -> latent), toward zero.
     fit_intercept : bool, default=True
-        Intercepts for both maps (features and targets centred).
+        Intercepts for both maps (features and targets centred); without, the decoder's
+        intercept is the group's.
 
     Attributes
     ----------
@@ -132,8 +153,18 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
     n_subjects_ : int
         Fitted subjects plus one.
     n_parcels_ : int
-    decoder_coef_ : ndarray of shape (embed_dim, n_parcels)
+    delays_ : tuple of int
+    prior_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
+        The group's decoder ``W0`` (row ``k * embed_dim + d``: latent ``d`` delayed by
+        ``delays_[k]``).
+    prior_intercept_ : ndarray of shape (n_parcels,)
+    decoder_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
     decoder_intercept_ : ndarray of shape (n_parcels,)
+    alpha_, prior_weight_ : float
+        The values used (``inf`` and 1 without data: the prior itself).
+    cv_scores_ : ndarray of shape (n_weights, n_alphas) or None
+        Mean validation Pearson r of each (weight, strength) searched; None without a
+        search.
     encoder_coef_ : ndarray of shape (n_parcels, embed_dim) or None
     encoder_intercept_ : ndarray of shape (embed_dim,) or None
     n_samples_ : int
@@ -148,20 +179,43 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
     >>> X = (shared + 0.5 * rng.standard_normal((4, 4, 40, 12))).astype("float32")
     >>> enc = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
     ...                           max_epochs=2, random_state=0).fit(X[:, :3])
-    >>> added = SubjectAdder(enc, alpha=10.0).fit(X)   # subject 4 is new
-    >>> added.predict(X).shape
-    (4, 4, 40, 12)
+    >>> added = SubjectAdder(enc).fit(X)   # subject 4 is new; strength chosen by CV
+    >>> added.predict(X).shape, added.cv_scores_.shape
+    ((4, 4, 40, 12), (5, 17))
     >>> bool(np.array_equal(added.predict(X)[:, :3], enc.predict(X[:, :3])))
+    True
+    >>> group = SubjectAdder(enc).fit(X[:, :, :0])    # no data: the group's decoder
+    >>> bool(np.array_equal(group.decoder_coef_, group.prior_coef_))
     True
     """
 
-    def __init__(self, encoder, alpha=1.0, fit_encoder=False, encoder_alpha=1000.0,
-                 fit_intercept=True):
+    def __init__(self, encoder, alpha="cv", prior_weight="cv", alphas=DEFAULT_ALPHAS,
+                 prior_weights=PRIOR_WEIGHTS, cv=5, gap=3, delays=None, fit_encoder=False,
+                 encoder_alpha=1000.0, fit_intercept=True):
         self.encoder = encoder
         self.alpha = alpha
+        self.prior_weight = prior_weight
+        self.alphas = alphas
+        self.prior_weights = prior_weights
+        self.cv = cv
+        self.gap = gap
+        self.delays = delays
         self.fit_encoder = fit_encoder
         self.encoder_alpha = encoder_alpha
         self.fit_intercept = fit_intercept
+
+    _parameter_table = {
+        "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
+        "prior_weight": [Interval(float, 0, 1), Options("cv")],
+        "alphas": [Checked(_check_alphas)],
+        "prior_weights": [Checked(_check_weights)],
+        "cv": [Checked(check_cv)],
+        "gap": [Interval(int, 0, None)],
+        "delays": [NoneValue(), Checked(check_delays)],
+        "fit_encoder": [Boolean()],
+        "encoder_alpha": [Interval(float, 0, None, closed="neither")],
+        "fit_intercept": [Boolean()],
+    }
 
     def __sklearn_clone__(self):
         # The frozen encoder is shared by the clones, never refitted (FrozenEstimator's rule).
@@ -171,9 +225,9 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
         })
 
     # ---------------------------------------------------------------- checks
-    def _check_episodes(self, X, name: str, encoder) -> list[np.ndarray]:
+    def _check_episodes(self, X, name: str, encoder, min_length: int = 1) -> list[np.ndarray]:
         S, C = encoder.n_subjects_, encoder.n_parcels_
-        episodes = check_episodes(X, name=name)
+        episodes = check_episodes(X, name=name, min_length=min_length)
         s, _, c = episodes[0].shape
         if s != S + 1:
             raise ValueError(
@@ -201,7 +255,49 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
             z = module.norm(z)
         return z
 
-    # ------------------------------------------------------------------ API
+    def _zbar(self, encoder, episode: np.ndarray) -> np.ndarray:
+        """The fitted subjects' mean latent, float64: (S, T, C) -> (T, D)."""
+        return self._latents(encoder, episode).double().mean(0).cpu().numpy()
+
+    # ------------------------------------------------------------------ fit
+    def _design(self, encoder, episodes, targets, delays):
+        """Decoder features (T_e, P) and targets (T_e, C) of each non-empty episode, and
+        the encoder's statistics (``fit_encoder=True``) or None."""
+        S = encoder.n_subjects_
+        feats, news, enc = [], [], None
+        if self.fit_encoder:
+            enc = RidgeStats.zeros(encoder.n_parcels_, encoder.net_.module_.embed_dim,
+                                   np.float64)
+        for ep, tg in zip(episodes, targets, strict=True):
+            if ep.shape[1] == 0:
+                continue
+            zbar = self._zbar(encoder, ep[:S])  # (T, D)
+            feats.append(delay_features(zbar, delays))  # (T, P)
+            news.append(tg[S])  # (T, C)
+            if enc is not None:
+                enc.add(ep[S].astype(np.float64), zbar)
+        return feats, news, enc
+
+    def _search(self, feats, news, prior_coef, prior_intercept):
+        """(coef, intercept, alpha, weight, cv_scores) from the cross-validated search."""
+        alphas = (_check_alphas(self.alphas) if self.alpha == "cv"
+                  else np.array([float(self.alpha)]))
+        weights = (_check_weights(self.prior_weights) if self.prior_weight == "cv"
+                   else np.array([float(self.prior_weight)]))
+        lengths = [x.shape[0] for x in feats]
+        splits = cv_row_splits(lengths, self.cv, int(self.gap))
+        block_of, fold_train, fold_test = split_blocks(splits, sum(lengths))
+        blocks = [RidgeStats.zeros(feats[0].shape[1], news[0].shape[1], np.float64)
+                  for _ in range(int(block_of.max()) + 1)]
+        start = 0
+        for x, y in zip(feats, news, strict=True):
+            ids = block_of[start:start + x.shape[0]]  # (T_e,)
+            for b in np.unique(ids):
+                blocks[b].add(x[ids == b], y[ids == b])
+            start += x.shape[0]
+        return prior_ridge_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept,
+                              alphas, weights, fit_intercept=bool(self.fit_intercept))
+
     def fit(self, X, y=None):
         """Fit the new subject's decoder (and encoder) on episodes seen by everyone.
 
@@ -209,6 +305,8 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : ndarray (episodes, subjects, time, parcels) or list of (subjects, time_i, parcels)
             The encoder's fitted subjects first, in their order, then the new subject.
+            Episodes may be empty (no time points): with no data at all the decoder is
+            the group's.
         y : episodes of the same structure, optional
             Targets; only the new subject's (last) are used. Defaults to ``X``.
 
@@ -217,32 +315,44 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
         self : SubjectAdder
         """
         encoder = _unwrap_encoder(self.encoder)
-        alpha = _check_positive("alpha", self.alpha)
-        enc_alpha = _check_positive("encoder_alpha", self.encoder_alpha)
-        episodes = self._check_episodes(X, "X", encoder)
+        self._check_params()
+        episodes = self._check_episodes(X, "X", encoder, min_length=0)
         targets = episodes
         if y is not None:
-            targets = self._check_episodes(y, "y", encoder)
+            targets = self._check_episodes(y, "y", encoder, min_length=0)
             check_same_structure(episodes, targets, names=("X", "y"))
-        S, C, D = encoder.n_subjects_, encoder.n_parcels_, encoder.net_.module_.embed_dim
-        dec = _RidgeStats(D, C)
-        enc = _RidgeStats(C, D) if self.fit_encoder else None
-        for ep, tg in zip(episodes, targets, strict=True):
-            zbar = self._latents(encoder, ep[:S]).double().mean(0).cpu().numpy()  # (T, D)
-            dec.add(zbar, tg[S])
-            if enc is not None:
-                enc.add(ep[S], zbar)
-        self.decoder_coef_, self.decoder_intercept_ = ridge_from_stats(
-            dec, alpha, bool(self.fit_intercept))
+        module = encoder.net_.module_
+        delays = prior_delays(module) if self.delays is None else check_delays(self.delays)
+        prior_coef, prior_intercept = group_prior(module, delays)  # (P, C), (C,)
+        feats, news, enc = self._design(encoder, episodes, targets, delays)
+        fit_intercept = bool(self.fit_intercept)
+        self.cv_scores_ = None
+        if not feats:  # no data: the group's decoder
+            coef, intercept = prior_coef.copy(), prior_intercept.copy()
+            self.alpha_, self.prior_weight_ = float("inf"), 1.0
+        elif self.alpha == "cv" or self.prior_weight == "cv":
+            coef, intercept, self.alpha_, self.prior_weight_, self.cv_scores_ = self._search(
+                feats, news, prior_coef, prior_intercept)
+        else:
+            self.alpha_, self.prior_weight_ = float(self.alpha), float(self.prior_weight)
+            coef, intercept = solve_toward_prior(
+                ridge_stats(feats, news), self.prior_weight_ * prior_coef, prior_intercept,
+                self.alpha_, fit_intercept=fit_intercept)
+        self.decoder_coef_, self.decoder_intercept_ = coef, intercept
+        self.prior_coef_, self.prior_intercept_ = prior_coef, prior_intercept
         self.encoder_coef_ = self.encoder_intercept_ = None
-        if enc is not None:
-            self.encoder_coef_, self.encoder_intercept_ = ridge_from_stats(
-                enc, enc_alpha, bool(self.fit_intercept))
+        if enc is not None and enc.n > 0:
+            D = module.embed_dim
+            self.encoder_coef_, self.encoder_intercept_ = solve_toward_prior(
+                enc, np.zeros((encoder.n_parcels_, D)), np.zeros(D),
+                float(self.encoder_alpha), fit_intercept=fit_intercept)
         self.encoder_ = encoder
-        self.n_subjects_, self.n_parcels_ = S + 1, C
-        self.n_samples_ = dec.n
+        self.delays_ = delays
+        self.n_subjects_, self.n_parcels_ = encoder.n_subjects_ + 1, encoder.n_parcels_
+        self.n_samples_ = int(sum(x.shape[0] for x in feats))
         return self
 
+    # -------------------------------------------------------------- predict
     def _predict_episode(self, ep: np.ndarray) -> np.ndarray:
         """(S+1, T, C) -> (S+1, T, C) float32; fitted subjects from the encoder with the
         new subject's latent in their average (``fit_encoder=True`` only)."""
@@ -250,7 +360,8 @@ class SubjectAdder(CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
         z = self._latents(self.encoder_, ep[:S])  # (S, T, D)
         out = np.empty(ep.shape, dtype=np.float32)
         zbar = z.double().mean(0).cpu().numpy()  # (T, D)
-        out[S] = zbar @ self.decoder_coef_ + self.decoder_intercept_
+        out[S] = delay_features(zbar, self.delays_) @ self.decoder_coef_ \
+            + self.decoder_intercept_
         if self.encoder_coef_ is not None:
             module = self.encoder_.net_.module_
             z_new = ep[S].astype(np.float64) @ self.encoder_coef_ + self.encoder_intercept_

@@ -17,10 +17,10 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, KFold
 
 from ..data import TR
 from ..ridge import DEFAULT_ALPHAS
+from ..ridge._folds import piece_counts
 from . import _registry
 from ._job import JobStart, data_root, noop
 from ._preflight import preflight_new_subject
@@ -30,10 +30,10 @@ from ._tuning import check_early_stopping
 
 __all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECODER_ALPHAS"]
 
-#: Decoder penalties searched by ``GridSearchCV`` at each budget: every other value of the
-#: ridge's grid (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`), 9 values from 1e-2 to 1e6,
-#: since each budget searches its own.
-DECODER_ALPHAS = DEFAULT_ALPHAS[::2]
+#: Decoder strengths searched at each budget (with the prior weights of ``SubjectAdder``):
+#: the ridge's grid (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`), 17 values from 1e-2 to
+#: 1e6, SubjectAdder's default; its search is closed form, so the whole grid costs little.
+DECODER_ALPHAS = DEFAULT_ALPHAS
 
 
 def budget_trs(minutes) -> int | None:
@@ -100,21 +100,9 @@ def split_for_cv(episodes: list[np.ndarray], n_splits: int = 5) -> list[np.ndarr
     >>> [e.shape[1] for e in split_for_cv([np.zeros((2, 470, 3)), np.zeros((2, 133, 3))])]
     [118, 118, 117, 117, 133]
     """
-    lengths = np.array([e.shape[1] for e in episodes], dtype=float)  # (E,)
-    pieces = np.ones(len(episodes), dtype=int)  # (E,)
-    while pieces.sum() < n_splits:
-        pieces[int(np.argmax(lengths / pieces))] += 1
-    if (lengths < pieces).any():
-        raise ValueError(
-            f"{int(lengths.sum())} time points are too few to cut into {n_splits} folds."
-        )
+    pieces = piece_counts([e.shape[1] for e in episodes], n_splits)  # (E,)
     return [part for ep, k in zip(episodes, pieces, strict=True)
             for part in np.array_split(ep, k, axis=1)]
-
-
-def _new_subject_score(estimator, X, y=None) -> float:
-    """Scorer: the seed's Pearson score of the last (new) subject only."""
-    return float(estimator.score_map(X, y)[-1].mean())
 
 
 def _scores(est, eval_data: dict, subject: int) -> dict:
@@ -137,26 +125,31 @@ def _load(root, protocol: Protocol, new_subject: int, progress: bool, log) -> tu
 
 
 def _add(encoder, train: list, eval_data: dict, alphas, n_splits: int) -> dict:
-    """Search the decoder's alpha, refit on the whole budget, score the new subject."""
+    """Choose the decoder's prior weight and strength by ``SubjectAdder``'s own CV over the
+    budget's runs (``n_splits`` folds; runs cut into pieces when fewer), which refits on
+    the whole budget; score the new subject. ``search_time_s`` is that fit, ``add_time_s``
+    one fit at the chosen values."""
     from ..encoder import SubjectAdder
 
     t0 = time.perf_counter()
-    search = GridSearchCV(SubjectAdder(encoder), {"alpha": list(alphas)},
-                          cv=KFold(n_splits), scoring=_new_subject_score)
-    search.fit(split_for_cv(train, n_splits))
-    total = time.perf_counter() - t0
-    out = _scores(search.best_estimator_, eval_data, -1)
-    out.update(alpha=float(search.best_params_["alpha"]), add_time_s=search.refit_time_,
-               search_time_s=total - search.refit_time_)
+    adder = SubjectAdder(encoder, alphas=alphas, cv=n_splits).fit(train)
+    search_time = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    SubjectAdder(encoder, alpha=adder.alpha_, prior_weight=adder.prior_weight_).fit(train)
+    add_time = time.perf_counter() - t0
+    out = _scores(adder, eval_data, -1)
+    out.update(alpha=adder.alpha_, prior_weight=adder.prior_weight_, add_time_s=add_time,
+               search_time_s=search_time)
     return out
 
 
 def _add_with_encoder(encoder, train: list, eval_data: dict, alpha: float) -> dict:
-    """The fitted subjects' mean score once the new subject also has an encoder."""
+    """The fitted subjects' mean score once the new subject also has an encoder (which
+    does not depend on the new subject's decoder: ``alpha`` only spares a search)."""
     from ..encoder import SubjectAdder
 
     t0 = time.perf_counter()
-    adder = SubjectAdder(encoder, alpha=alpha, fit_encoder=True).fit(train)
+    adder = SubjectAdder(encoder, alpha=alpha, prior_weight=1.0, fit_encoder=True).fit(train)
     elapsed = time.perf_counter() - t0
     S = adder.n_subjects_ - 1
     out = {name: float(adder.score_map(eps)[:S].mean()) for name, eps in eval_data.items()}
@@ -216,8 +209,9 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         ``CrossSubjectEncoder`` parameters; default the jobs' encoder settings
         (the seed's, with ``device``, ``random_state``, ``n_threads`` and ``quick``).
     alphas : sequence of float, default=DECODER_ALPHAS
-        Decoder penalties searched by ``GridSearchCV`` (``n_splits`` folds over runs, runs
-        halved until there are enough).
+        Decoder strengths searched, with ``SubjectAdder``'s prior weights, by its
+        cross-validation (``n_splits`` folds over runs, runs cut into pieces until there
+        are enough).
     n_splits : int, default=5
     baselines : bool, default=True
         Also ``CrossSubjectRidge`` (same budgets) and ``MeanOfOthers``.

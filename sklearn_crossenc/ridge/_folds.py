@@ -1,4 +1,8 @@
-"""Cross-validation over episodes: the folds and the progress bar of the ridge fits."""
+"""Cross-validation over episodes: the folds and the progress bar of the ridge fits.
+
+Also the folds of a short budget (:func:`piece_counts`, :func:`cv_row_splits`): runs cut
+into contiguous pieces when there are fewer runs than folds.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_cv", "episode_splits", "progress_ticker"]
+__all__ = ["check_cv", "episode_splits", "piece_counts", "cv_row_splits", "progress_ticker"]
 
 
 def check_cv(cv, name: str = "cv"):
@@ -71,6 +75,65 @@ def episode_splits(cv, n_episodes: int, groups=None) -> list[tuple[np.ndarray, n
                 f"cv split {f} refers to episode {int(bad[0])}, but there are only "
                 f"{n_episodes} episodes."
             )
+    return splits
+
+
+
+def piece_counts(lengths, n_splits: int) -> np.ndarray:
+    """Pieces per episode so that there are ``n_splits`` in all (whole when enough).
+
+    Each episode starts as one piece; while there are fewer than ``n_splits``, the
+    episode whose pieces are longest gets one more (``np.array_split`` cuts it).
+
+    Examples
+    --------
+    >>> piece_counts([40], 5).tolist(), piece_counts([470, 133], 5).tolist()
+    ([5], [4, 1])
+    >>> piece_counts([3], 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: 3 time points are too few to cut into 5 folds.
+    """
+    lengths = np.asarray(lengths, dtype=float)  # (E,)
+    pieces = np.ones(lengths.size, dtype=int)  # (E,)
+    while pieces.sum() < n_splits:
+        pieces[int(np.argmax(lengths / pieces))] += 1
+    if (lengths < pieces).any():
+        raise ValueError(
+            f"{int(lengths.sum())} time points are too few to cut into {n_splits} folds."
+        )
+    return pieces
+
+
+def cv_row_splits(lengths, cv, gap: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds over runs as (train, validation) indices of the concatenated time points.
+
+    ``cv`` an int ``k``: ``KFold(k)`` over the episodes (in order) when there are at
+    least ``k``; else the episodes are cut into ``k`` contiguous pieces
+    (:func:`piece_counts`), one per fold, and the time points of the same episode within
+    ``gap`` of the validation piece are left out of that fold's training (neighbouring
+    time points share slow signal and autocorrelated noise, which would favour weak
+    penalties). Any other ``cv`` (a splitter, (train, test) pairs) splits the episodes as
+    :func:`~sklearn_crossenc.ridge._folds.episode_splits` does.
+
+    Examples
+    --------
+    >>> [(tr.tolist(), te.tolist()) for tr, te in cv_row_splits([6], 3, gap=1)]
+    [([3, 4, 5], [0, 1]), ([0, 5], [2, 3]), ([0, 1, 2], [4, 5])]
+    """
+    lengths = np.asarray(lengths, dtype=int)  # (E,)
+    starts = np.concatenate([[0], np.cumsum(lengths)])  # (E + 1,)
+    if not isinstance(cv, numbers.Integral) or isinstance(cv, bool) or cv <= lengths.size:
+        rows = [np.arange(starts[e], starts[e + 1]) for e in range(lengths.size)]
+        return [(np.concatenate([rows[e] for e in tr]), np.concatenate([rows[e] for e in te]))
+                for tr, te in episode_splits(cv, lengths.size)]
+    n = int(starts[-1])
+    splits = []
+    for e, k in enumerate(piece_counts(lengths, int(cv))):
+        for piece in np.array_split(np.arange(starts[e], starts[e + 1]), k):
+            keep = np.ones(n, dtype=bool)
+            keep[max(starts[e], piece[0] - gap):min(starts[e + 1], piece[-1] + 1 + gap)] = False
+            splits.append((np.flatnonzero(keep), piece))
     return splits
 
 
