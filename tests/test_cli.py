@@ -494,6 +494,7 @@ def test_add_subject_end_to_end(synthetic_root, tmp_path, capsys):
     ("nan", "a budget must be a finite number of minutes > 0"),
     ("0.001", "a budget of 0.001 min is less than one time point"),
     ("0.05", "cannot be cut into the 5 folds"),
+    ("0.15", "give at least 8 time points"),
     ("100000", "exceeds the"),
 ])
 def test_add_subject_bad_minutes_before_any_work(minutes, message, synthetic_root, tmp_path,

@@ -188,12 +188,41 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params) -> No
     check_candidates(base_params(min(lengths[runs.key].values())), param_grid)
 
 
+def _check_budget_folds(minutes, n: int, runs: list[int], n_splits: int) -> None:
+    """The first ``n`` time points of ``runs`` leave training data in every fold of the
+    adder's cross-validation (runs cut into pieces, a gap around each held-out piece)."""
+    import inspect
+
+    from ..data import TR
+    from ..encoder import SubjectAdder
+    from ..ridge._folds import cv_row_splits
+
+    gap = inspect.signature(SubjectAdder).parameters["gap"].default
+    taken, left = [], n
+    for length in runs:
+        if left <= 0:
+            break
+        taken.append(min(length, left))
+        left -= taken[-1]
+    try:
+        empty = any(tr.size == 0 for tr, _ in cv_row_splits(taken, n_splits, gap))
+    except ValueError:
+        empty = True
+    if empty:
+        need = next(m for m in range(n_splits, 10 * n_splits + 2 * gap + 10)
+                    if all(tr.size for tr, _ in cv_row_splits([m], n_splits, gap)))
+        raise ValueError(
+            f"a budget of {minutes:g} min ({n} time points) cannot be cut into the "
+            f"{n_splits} folds that choose the decoder's penalty (with a gap of {gap} time "
+            f"points around each held-out piece); give at least {need} time points "
+            f"({need * TR / 60:.2f} min).")
+
+
 def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: int, n_threads,
                           random_state) -> dict[str, dict[str, int]]:
     """Everything ``run_new_subject`` can check before its first fit: the new subject,
     the threads and random state, every set's runs, and each budget against the time
     points of the new subject's training runs (metadata only)."""
-    from ..data import TR
     from .new_subject import budget_trs
 
     if new_subject not in protocol.subjects:
@@ -202,14 +231,12 @@ def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: i
     check_threads(n_threads)
     check_random_state_param(random_state)
     lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
-    available = sum(lengths[protocol.train.key].values())
+    runs = list(lengths[protocol.train.key].values())  # in the loader's order
+    available = sum(runs)
     for minutes in budgets:
         n = budget_trs(minutes)
-        if n is not None and n < n_splits:
-            raise ValueError(
-                f"a budget of {minutes:g} min ({n} time points) cannot be cut into the "
-                f"{n_splits} folds that choose the decoder's penalty; give at least "
-                f"{n_splits} time points ({n_splits * TR / 60:.2f} min).")
+        if n is not None and n <= available:
+            _check_budget_folds(minutes, n, runs, n_splits)
         if n is not None and n > available:
             raise ValueError(
                 f"a budget of {minutes:g} min ({n} time points) exceeds the {available} time "

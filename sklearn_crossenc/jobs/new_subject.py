@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from ..data import TR
+from ..encoder._new_subject import PRIOR_WEIGHTS
 from ..ridge import DEFAULT_ALPHAS
 from ..ridge._folds import piece_counts
 from . import _registry
@@ -282,7 +283,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
     config = {"data_dir": str(root), "default_dataset": data_dir is None,
               "new_subject": new_subject, "budgets_min": budgets, "n_splits": n_splits,
-              "alphas": list(alphas), "baselines": baselines, "reference": reference,
+              "alphas": list(alphas), "prior_weights": list(PRIOR_WEIGHTS),
+              "baselines": baselines, "reference": reference,
               "with_encoder": with_encoder, "quick": bool(quick), "device": dev,
               "random_state": random_state, "n_threads": n_threads,
               "early_stopping": early_stopping,

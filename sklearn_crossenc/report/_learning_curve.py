@@ -15,9 +15,12 @@ LEGEND = {
     "ridge": "CrossSubjectRidge from the mean of the others to the new subject, same data",
     "mean of others": "the mean of the fitted subjects as the prediction: needs no data",
     "reference": "an encoder trained from scratch on all subjects with all the data",
+    "prior weight": "where the decoder's penalty pulls: 1 toward the group's decoder (the "
+                    "fitted subjects' average), 0 toward zero; chosen with alpha by "
+                    "cross-validation over the budget's runs",
     "alpha": "the decoder's penalty chosen by cross-validation over the budget's runs",
     "add (s)": "seconds to fit the adder at the chosen penalty",
-    "search (s)": "seconds of the penalty's cross-validation",
+    "search (s)": "seconds of the cross-validated fit (prior weight and alpha)",
     "ridge fit (s)": "seconds to fit the ridge",
     "!": "the added subject scores below the mean of the others on that set",
 }
@@ -42,7 +45,7 @@ def _columns(result: dict) -> list[str]:
     cols += [f"added {lab}" for lab in sets.values()] + [f"ridge {lab}" for lab in sets.values()]
     cols += [f"mean of others {lab}" for lab in sets.values()]
     cols += [f"reference {lab}" for lab in sets.values()]
-    return cols + ["alpha", "add (s)", "search (s)", "ridge fit (s)", "!"]
+    return cols + ["prior weight", "alpha", "add (s)", "search (s)", "ridge fit (s)", "!"]
 
 
 def _cells(row: dict, result: dict) -> list[str]:
@@ -52,7 +55,8 @@ def _cells(row: dict, result: dict) -> list[str]:
     return ([_budget(row["minutes"]), str(row["n_trs"])]
             + [_fmt(a[k]) for k in sets] + [_fmt(r.get(k)) for k in sets]
             + [_fmt(mean.get(k)) for k in sets] + [_fmt(ref.get(k)) for k in sets]
-            + [f"{a['alpha']:g}", f"{a['add_time_s']:.2f}", f"{a['search_time_s']:.1f}",
+            + [f"{a['prior_weight']:g}", f"{a['alpha']:g}", f"{a['add_time_s']:.2f}",
+               f"{a['search_time_s']:.1f}",
                _fmt(r.get("fit_time_s"), ".1f"), "!" if _below_mean(row, result) else ""])
 
 
