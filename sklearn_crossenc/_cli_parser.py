@@ -151,6 +151,21 @@ def _early_stopping_fraction(text: str):
     return value
 
 
+def _add_parallel(p) -> None:
+    """``--n-jobs`` and ``--scheduler``: the same two options, one meaning, for every job
+    with several fits (see :mod:`sklearn_crossenc.jobs._parallel`)."""
+    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                   help="fits at once on this machine (joblib's processes; -1 every core; "
+                        "default 1)")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None,
+        help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
+             "(e.g. tcp://host:8786; needs the 'distributed' extra): the runs are sent to "
+             "every worker once, each worker resolves --device itself, and --n-jobs N > 1 "
+             "caps the fits running at once (default: every worker thread)",
+    )
+
+
 def _add_training_length(p, *, refit: bool = False) -> None:
     """How the encoder's training length is chosen: early stopping on the training runs
     (the default), or the notebook's fixed schedule."""
@@ -236,6 +251,7 @@ def _add_compare(sub) -> None:
     p.add_argument("--param", action="append", metavar="NAME=V1,V2", default=None,
                    help="with --tune: a parameter of CrossSubjectEncoder and its values; "
                         "repeat for several (replaces the default grid)")
+    _add_parallel(p)
     p.add_argument("--repeats", type=int, default=1, metavar="K",
                    help="train the encoder K times with random states N, N+1, ...; its scores "
                         "are the mean over repeats and the intervals and paired tests include "
@@ -293,8 +309,7 @@ def _add_grid(sub) -> None:
                         "kfold: KFold over runs")
     p.add_argument("--seasons", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
                    help="Friends seasons to search on (default 1 2 3 4 5)")
-    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
-                   help="parallel fits (joblib; default 1)")
+    _add_parallel(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads of each fit (default: torch's setting)")
     p.add_argument("--trim", type=int, default=0, metavar="N",
@@ -308,13 +323,6 @@ def _add_grid(sub) -> None:
     p.add_argument("--refit", action="store_true",
                    help="refit the best candidate on all runs and save it with joblib as "
                         "best_estimator.joblib next to the CSV")
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", default=None,
-        help="run the fits on the Dask cluster whose scheduler is at ADDRESS "
-             "(e.g. tcp://host:8786; needs the 'distributed' extra): the runs are sent to "
-             "every worker once, each worker resolves --device itself, and --n-jobs N > 1 "
-             "caps the fits running at once (default: every worker thread)",
-    )
     p.set_defaults(command_name="grid")
 
 

@@ -107,6 +107,8 @@ def _compare(args, argv) -> int:
         tune=args.tune,
         param_grid=_param_grid(args.param, _encoder_params()) if args.param else None,
         repeats=args.repeats,
+        n_jobs=args.n_jobs,
+        scheduler=args.scheduler,
         atlas=args.atlas,
     )
     result["command"] = _command_line(argv)

@@ -3,9 +3,12 @@
 A stochastic model (the encoder) is fitted once per repeat, with random states
 ``random_state, random_state + 1, ...``; every other model once. Each task tunes and
 fits its model on the training runs (:func:`~sklearn_crossenc.jobs._tuning.fit_model`)
-and scores it on every evaluation set (per-parcel maps and per-run statistics). Tasks are
-independent of each other: :func:`run_tasks` runs them in order; the results are
-combined per model by :func:`combine`.
+and scores it on every evaluation set (per-parcel maps and per-run statistics). The
+models' inputs are built once, in the calling process (:func:`model_inputs`), so that a
+task needs nothing but them: tasks are independent of each other and
+:func:`run_tasks` runs them ``n_jobs`` at a time, on local processes or a Dask cluster
+(:mod:`~sklearn_crossenc.jobs._parallel`); a task with a grid search runs its search's
+fits in parallel instead. The results are combined per model by :func:`combine`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._interrupt import interrupt_guard
+from .._log import noop
 from ..metrics import pearson_map
+from ._parallel import effective_n_jobs, parallel_context, run_parallel
 from ._registry import JobSettings, ModelSpec
 from ._tuning import TuningPlan, fit_model
 
-__all__ = ["FitTask", "model_tasks", "run_task", "run_tasks", "combine", "scores_of"]
+__all__ = ["FitTask", "model_inputs", "model_tasks", "run_task", "run_tasks", "combine",
+           "scores_of"]
 
 
 @dataclass(frozen=True)
@@ -57,20 +63,29 @@ def model_tasks(specs, settings: JobSettings, repeats: int) -> list[FitTask]:
     return tasks
 
 
-def run_task(task: FitTask, root, sets: dict, protocol, plan: TuningPlan, trim: int,
-             log) -> FitResult:
-    """Tune and fit the task's model on the training runs, score it on each set."""
+def model_inputs(specs, root, sets: dict, keys) -> dict:
+    """``{model label: {set key: (X, y)}}``: every set's inputs of every model, built once."""
+    return {spec.label: {k: spec.inputs.build(root, sets[k]) for k in keys} for spec in specs}
+
+
+def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim: int,
+             log=noop) -> FitResult:
+    """Tune and fit the task's model on the training set, score it on each other set.
+
+    ``inputs`` is the model's ``{set key: (X, y)}`` (:func:`model_inputs`).
+    """
     from ..evaluation import run_statistics
 
     spec = task.spec
     t0 = time.perf_counter()
     with interrupt_guard():
-        X, y = spec.inputs.build(root, sets[protocol.train.key])
+        X, y = inputs[train_key]
         est, tuning = fit_model(spec, task.params, X, y, plan, log)
     result = FitResult(task, est, tuning, time.perf_counter() - t0, 0.0)
     t0 = time.perf_counter()
-    for key in protocol.eval_sets:
-        X, y = spec.inputs.build(root, sets[key])
+    for key, (X, y) in inputs.items():
+        if key == train_key:
+            continue
         target = X if y is None else y
         pred = spec.inputs.predict(est, X, y)
         result.maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
@@ -79,13 +94,36 @@ def run_task(task: FitTask, root, sets: dict, protocol, plan: TuningPlan, trim: 
     return result
 
 
-def run_tasks(tasks, root, sets, protocol, plan, trim, log) -> list[FitResult]:
-    """Every task in turn (one process)."""
-    out = []
-    for task in tasks:
-        what = "" if not task.spec.stochastic else f" (random state {task.random_state})"
-        log(f"{task.spec.label}: fitting{what} ...")
-        out.append(run_task(task, root, sets, protocol, plan, trim, log))
+def _label(task: FitTask) -> str:
+    return task.spec.label + ("" if not task.spec.stochastic
+                              else f" (random state {task.random_state})")
+
+
+def run_tasks(tasks, inputs: dict, train_key: str, plan: TuningPlan, trim: int, *,
+              scheduler=None, log=noop) -> list[FitResult]:
+    """Every task: those with a grid search one after the other (their searches' fits in
+    parallel), the others ``plan.n_jobs`` at a time; results in the order of ``tasks``.
+
+    With ``scheduler`` the fits run on that Dask cluster, every model's inputs sent to
+    each worker once.
+    """
+    searched = [i for i, t in enumerate(tasks) if plan.grid_of(t.spec)]
+    rest = [i for i in range(len(tasks)) if i not in searched]
+    out: list = [None] * len(tasks)
+    scatter = tuple(inputs.values()) + tuple(inputs[tasks[i].spec.label][train_key][0]
+                                             for i in searched[:1])
+    with parallel_context(scheduler, scatter):
+        for i in searched:
+            log(f"{_label(tasks[i])}: tuning and fitting ...")
+            out[i] = run_task(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim, log)
+        if rest:
+            log(f"fitting {', '.join(_label(tasks[i]) for i in rest)} ...")
+            calls = [(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim)
+                     for i in rest]
+            done = run_parallel(run_task, calls, effective_n_jobs(plan.n_jobs, scheduler),
+                                log=log, what="fits")
+            for i, result in zip(rest, done, strict=True):
+                out[i] = result
     return out
 
 

@@ -21,12 +21,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .._device import resolve_device
 from .._validation import check_trim
 from ..data import has_stimulus_features
 from ._evaluate import evaluate_comparison
-from ._fits import combine, model_tasks, run_tasks, scores_of
+from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
 from ._job import JobStart, data_root, noop
+from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
 from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
 from ._registry import (
@@ -45,11 +45,12 @@ __all__ = ["resolve_models", "run_comparison"]
 # ---------------------------------------------------------------------------- steps
 
 
-def _check_options(models, device, trim, early_stopping, repeats, param_grid
-                   ) -> tuple[list[ModelSpec], str, int]:
-    """The models' entries, the resolved device and ``trim``, checked before any work."""
+def _check_options(models, device, trim, early_stopping, repeats, param_grid, n_jobs,
+                   scheduler) -> tuple[list[ModelSpec], str, int]:
+    """The models' entries, the device (resolved here, or by each worker of a cluster)
+    and ``trim``, checked before any work."""
     specs = resolve_models(models)
-    dev = str(resolve_device(device))
+    dev = check_parallel(n_jobs, scheduler, device)
     trim = check_trim(trim)
     check_early_stopping(early_stopping)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
@@ -68,7 +69,7 @@ def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
     return (None if path is None else path.resolve()), reason
 
 
-def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_grid
+def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_grid, n_jobs
           ) -> TuningPlan:
     """How the models tune: the protocol's folds (fewer under ``quick``), the encoder's
     early stopping and refit, the grid search."""
@@ -76,7 +77,7 @@ def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_gr
 
     cv = KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv()
     return TuningPlan(cv=cv, early_stopping=early_stopping, refit=bool(refit), tune=bool(tune),
-                      param_grid=param_grid)
+                      param_grid=param_grid, n_jobs=n_jobs)
 
 
 # ---------------------------------------------------------------------------- the job
@@ -98,6 +99,8 @@ def run_comparison(
     tune: bool = False,
     param_grid: dict | None = None,
     repeats: int = 1,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
     n_resamples: int = 2000,
     confidence: float = 0.95,
     fdr: float = 0.05,
@@ -160,6 +163,14 @@ def run_comparison(
         Fits of each stochastic model (the encoder), with random states
         ``random_state, random_state + 1, ...``; its scores are the mean over repeats and
         the intervals and paired tests include the spread between repeats.
+    n_jobs : int, default=1
+        Fits at once: the models and the repeats, or a grid search's fits (joblib's local
+        processes; -1: every core). With ``scheduler``, 1 means every worker thread.
+    scheduler : str, optional
+        Address of a Dask scheduler (the ``distributed`` extra): the fits run on its
+        workers, each model's inputs sent to every worker once, each worker resolving
+        ``device`` itself. The numbers are those of ``n_jobs=1`` for the same random
+        states (with ``n_threads`` fixed).
     n_resamples : int, default=2000
         Resamples of whole evaluation runs for the intervals and paired tests
         (:mod:`sklearn_crossenc.evaluation`).
@@ -201,9 +212,10 @@ def run_comparison(
     start = JobStart("compare")
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
-    specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid)
+    specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid,
+                                      n_jobs, scheduler)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid)
+    plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs)
     root = data_root(data_dir, progress=progress, log=log)
     preflight_comparison(root, protocol, specs, trim, n_threads, random_state)
     atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
@@ -222,7 +234,7 @@ def run_comparison(
         n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
     results, estimators, stats = _run_models(specs, root, sets, maps, settings, plan, repeats,
-                                             protocol, trim, labels, log)
+                                             protocol, trim, labels, log, scheduler)
     evaluation = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
@@ -233,7 +245,8 @@ def run_comparison(
 
     options = dict(data_dir=data_dir, device=device, quick=quick, random_state=random_state,
                    trim=trim, n_threads=n_threads, early_stopping=early_stopping, refit=refit,
-                   tune=tune, param_grid=param_grid, repeats=repeats,
+                   tune=tune, param_grid=param_grid, repeats=repeats, n_jobs=n_jobs,
+                   scheduler=scheduler,
                    n_resamples=n_resamples, confidence=confidence, fdr=fdr)
     timings = {
         "load_s": load_s,
@@ -253,7 +266,8 @@ def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protoco
             plan: TuningPlan) -> dict:
     """The job's configuration as reported: its options and what they resolved to."""
     options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "refit", "tune",
-               "param_grid", "repeats", "n_resamples", "confidence", "fdr")
+               "param_grid", "repeats", "n_jobs", "scheduler", "n_resamples", "confidence",
+               "fdr")
     return {
         "data_dir": str(root),
         "default_dataset": args["data_dir"] is None,
@@ -270,7 +284,7 @@ def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protoco
 
 
 def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan, repeats,
-                protocol, trim: int, labels, log):
+                protocol, trim: int, labels, log, scheduler=None):
     """Fit and score every model (each repeat of a stochastic one); maps go into ``maps``.
 
     Returns ``(results, estimators, stats)``: label -> the model's entry of the result,
@@ -288,7 +302,9 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
         else:
             runnable.append(spec)
     tasks = model_tasks(runnable, settings, repeats)
-    done = run_tasks(tasks, root, sets, protocol, plan, trim, log)
+    keys = [protocol.train.key, *protocol.eval_sets]
+    inputs = model_inputs(runnable, root, sets, keys)
+    done = run_tasks(tasks, inputs, protocol.train.key, plan, trim, scheduler=scheduler, log=log)
     entries, estimators, model_maps, stats = combine(done, labels, protocol.eval_sets)
     maps.update(model_maps)
     for spec in specs:  # report order, skipped models in place

@@ -9,17 +9,16 @@ search's ``cv_results_`` with its best candidate and timings. It prints nothing;
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .._device import resolve_device
 from .._interrupt import interrupt_guard
 from ..scoring import METRICS, metric_name
 from ._job import JobStart, data_root, noop
+from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
 from ._registry import QUICK_TUNING_FOLDS, JobSettings, encoder_params
@@ -105,27 +104,7 @@ def _check_options(param_grid, n_jobs: int, scheduler, device) -> str:
     """Check the grid and the parallel options; return the encoder's device setting."""
     if not isinstance(param_grid, Mapping) or not param_grid:
         raise ValueError(f"param_grid must be a non-empty dict; got {param_grid!r}.")
-    if n_jobs == 0:
-        raise ValueError("--n-jobs must not be 0 (use 1, N > 1, or -1 for all cores).")
-    if scheduler is None:
-        return str(resolve_device(device))
-    from ..distributed import import_distributed
-
-    try:
-        import_distributed()
-    except ImportError as err:
-        raise RuntimeError(str(err)) from None
-    return device  # resolved by each worker when it fits (its own GPU, if any)
-
-
-def _parallel_backend(scheduler, X):
-    """The joblib context of the search: the Dask cluster at ``scheduler``, with the
-    episodes ``X`` scattered to its workers once; else joblib's default."""
-    if scheduler is None:
-        return contextlib.nullcontext()
-    from ..distributed import dask_backend
-
-    return dask_backend(scheduler, scatter=(X,))
+    return check_parallel(n_jobs, scheduler, device)
 
 
 def run_grid_search(
@@ -243,7 +222,7 @@ def run_grid_search(
     estimator = REGISTRY["encoder"].make(
         encoder_params(settings, min_train_length=min(x.shape[1] for x in X)))
     n_candidates = int(np.prod([len(v) for v in param_grid.values()]))
-    n_jobs = -1 if scheduler is not None and n_jobs == 1 else n_jobs
+    n_jobs = effective_n_jobs(n_jobs, scheduler)
     where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
     log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
         f"n_jobs={n_jobs}{where} ...")
@@ -251,7 +230,7 @@ def run_grid_search(
                           n_jobs=n_jobs, refit=refit_key if refit else False,
                           error_score="raise", verbose=verbose)
     t0 = time.perf_counter()
-    with interrupt_guard(), _parallel_backend(scheduler, X):
+    with interrupt_guard(), parallel_context(scheduler, (X,)):
         search.fit(X, groups=groups if split == "season" else None)
     search_s = time.perf_counter() - t0
     best = int(np.argmin(search.cv_results_[rank_column]))
