@@ -188,7 +188,8 @@ def _print_repeats(rows, args):
     print(f"mean between-repeat SD of A's score {sd:.4f}; mean run-jackknife s.e. of the "
           f"difference A - B {se:.4f} (ratio {sd / se:.1f})")
     print(f"{'K':>2} {'coverage':>9} {'claimed':>8} {'paired FPR':>11} {'parcel FPR':>11} "
-          f"{'any BH hit':>11} | {'Satterthwaite cov / FPR':>24} | {'no-interaction cov / FPR':>25}")
+          f"{'any BH hit':>11} | {'Satterthwaite cov / FPR':>24} | "
+          f"{'no-interaction cov / FPR':>25}")
     for K in args.repeats:
         sel = [r[K] for r in rows]
         cov, claimed, fp, pfp, anyhit = (100 * np.mean([s[f] for s in sel]) for f in

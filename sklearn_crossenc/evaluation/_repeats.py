@@ -31,7 +31,7 @@ from ._intervals import jackknife_se
 from ._runstats import RunStatistics
 
 __all__ = ["as_repeats", "check_repeats", "repeat_components", "seed_variance",
-           "combined_se"]
+           "degrees_of_freedom", "combined_se"]
 
 
 def as_repeats(value, label: str) -> list[RunStatistics]:
@@ -95,6 +95,18 @@ def seed_variance(full: np.ndarray, jack: np.ndarray) -> np.ndarray:
     return np.maximum(between - interaction, 0.0)
 
 
+def degrees_of_freedom(v_runs, seeds: list[tuple[np.ndarray, int]], n_runs: int):
+    """``df = var / (v_runs / (R-1) + sum_m seed_m / (K_m - 1))``, ``var = v_runs + sum seed``.
+
+    The variance-weighted harmonic mean of the components' degrees of freedom (``R - 1``
+    for the run jackknife, ``K_m - 1`` for model ``m``'s repeats); ``R - 1`` where every
+    component is 0.
+    """
+    var = v_runs + sum(s for s, _ in seeds)
+    den = v_runs / (n_runs - 1) + sum(s / (k - 1) for s, k in seeds)
+    return np.divide(var, den, out=np.full_like(var, n_runs - 1.0), where=den > 0)
+
+
 def combined_se(jack: np.ndarray, seeds: list[tuple[np.ndarray, int]]):
     """Standard error and degrees of freedom over runs and random states.
 
@@ -110,11 +122,8 @@ def combined_se(jack: np.ndarray, seeds: list[tuple[np.ndarray, int]]):
     -------
     se_runs, se, df : ndarray of shape (P,)
         The run jackknife's standard error, the total one (``se^2 = se_runs^2 + sum of
-        the seed variances``), and ``df = se^2 / (se_runs^2 / (R-1) + sum_m seed_m / (K_m-1))``.
+        the seed variances``) and :func:`degrees_of_freedom`.
     """
-    R = jack.shape[0]
     v_runs = jackknife_se(jack) ** 2  # (P,)
     var = v_runs + sum(s for s, _ in seeds)
-    den = v_runs / (R - 1) + sum(s / (k - 1) for s, k in seeds)
-    df = np.divide(var, den, out=np.full_like(var, R - 1.0), where=den > 0)
-    return np.sqrt(v_runs), np.sqrt(var), df
+    return np.sqrt(v_runs), np.sqrt(var), degrees_of_freedom(v_runs, seeds, jack.shape[0])
