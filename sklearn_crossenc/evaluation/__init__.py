@@ -15,17 +15,11 @@ The brain-map functions need nilearn and matplotlib (the ``plot`` extra); import
 package does not.
 """
 
-from ._bootstrap import (
-    PairedComparison,
-    ScoreInterval,
-    bootstrap_score,
-    bootstrap_scores,
-    paired_comparison,
-    resample_counts,
-)
+from ._bootstrap import bootstrap_score, bootstrap_scores, paired_comparison, resample_counts
 from ._ceiling import NoiseCeiling, fraction_of_ceiling, noise_ceiling, repeat_pairs
 from ._intervals import METHODS, fdr_bh
 from ._maps import find_atlas, parcel_image, plot_parcel_map
+from ._results import PairedComparison, ScoreInterval
 from ._runstats import RunStatistics, pearson_from_sums, run_statistics
 
 __all__ = [

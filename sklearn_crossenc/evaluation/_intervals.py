@@ -7,28 +7,52 @@ value per parcel); ``boot`` holds it on ``B`` bootstrap resamples of whole runs 
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy import stats as sps
 
-__all__ = ["METHODS", "interval", "p_value", "fdr_bh"]
+__all__ = ["METHODS", "interval", "p_value", "t_interval", "t_p_value", "fdr_bh"]
 
 METHODS = ("t-jackknife", "bca", "percentile")
 
 
 def check_method(method: str) -> str:
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {method!r}.")
     return method
 
 
+#: The most resamples one call draws: the run counts are held in memory, (n_resamples, runs).
+MAX_RESAMPLES = 1_000_000
+
+
+def check_n_resamples(n_resamples) -> int:
+    """``n_resamples`` as an int in [1, MAX_RESAMPLES]; floats, bools and the rest refused."""
+    if isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, Integral):
+        raise ValueError(f"n_resamples must be an integer >= 1; got {n_resamples!r} "
+                         f"({type(n_resamples).__name__}).")
+    if not 1 <= n_resamples <= MAX_RESAMPLES:
+        raise ValueError(f"n_resamples must be between 1 and {MAX_RESAMPLES} (the resamples are "
+                         f"held in memory); got {n_resamples!r}.")
+    return int(n_resamples)
+
+
+def check_unit_fraction(value, name: str) -> float:
+    """A real number strictly between 0 and 1 (``confidence``, ``fdr``); bools refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise ValueError(f"{name} must be a number in (0, 1); got {value!r} "
+                         f"({type(value).__name__}).")
+    if not 0.0 < float(value) < 1.0:  # NaN fails too
+        raise ValueError(f"{name} must be in (0, 1); got {value!r}.")
+    return float(value)
+
+
 def check_confidence(confidence) -> float:
-    c = float(confidence)
-    if not 0.0 < c < 1.0:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence!r}.")
-    return c
+    return check_unit_fraction(confidence, "confidence")
 
 
-def _jackknife_se(jack: np.ndarray) -> np.ndarray:
+def jackknife_se(jack: np.ndarray) -> np.ndarray:
     """Jackknife standard error over the leave-one-out axis 0; shape (K,)."""
     R = jack.shape[0]
     d = jack - jack.mean(axis=0)
@@ -54,10 +78,9 @@ def interval(theta, boot, jack, *, confidence: float, method: str):
     bias-corrected and accelerated percentile interval. ``percentile``: plain quantiles
     of the bootstrap distribution.
     """
-    alpha = 1.0 - confidence
     if method == "t-jackknife":
-        half = sps.t.ppf(1 - alpha / 2, jack.shape[0] - 1) * _jackknife_se(jack)
-        return theta - half, theta + half
+        return t_interval(theta, jackknife_se(jack), jack.shape[0] - 1, confidence=confidence)
+    alpha = 1.0 - confidence
     levels = np.array([alpha / 2, 1 - alpha / 2])
     if method == "percentile":
         q = np.quantile(boot, levels, axis=0)
@@ -76,9 +99,7 @@ def p_value(theta, boot, jack, *, method: str) -> np.ndarray:
     The p-value is the smallest ``alpha`` whose ``1 - alpha`` interval excludes 0.
     """
     if method == "t-jackknife":
-        se = _jackknife_se(jack)
-        t = np.abs(theta) / np.maximum(se, 1e-300)
-        return np.minimum(1.0, 2.0 * sps.t.sf(t, jack.shape[0] - 1))
+        return t_p_value(theta, jackknife_se(jack), jack.shape[0] - 1)
     B = boot.shape[0]
     below = ((boot < 0).sum(axis=0) + 0.5 * (boot == 0).sum(axis=0)) / B  # mid-rank of 0
     if method == "percentile":
@@ -87,6 +108,19 @@ def p_value(theta, boot, jack, *, method: str) -> np.ndarray:
     w = sps.norm.ppf(np.clip(below, 0.5 / B, 1 - 0.5 / B)) - z0
     z_level = w / (1 + a * w) - z0  # the normal quantile whose BCa bound is 0
     return np.minimum(1.0, 2.0 * sps.norm.cdf(-np.abs(z_level)))
+
+
+def t_interval(theta, se, df, *, confidence: float):
+    """``theta -/+ t(df, 1 - alpha/2) * se``; ``df`` a number or one per statistic."""
+    alpha = 1.0 - confidence
+    half = sps.t.ppf(1 - alpha / 2, df) * se
+    return theta - half, theta + half
+
+
+def t_p_value(theta, se, df) -> np.ndarray:
+    """Two-sided p-value of ``H0: statistic = 0`` from ``theta / se ~ t(df)``."""
+    t = np.abs(theta) / np.maximum(se, 1e-300)
+    return np.minimum(1.0, 2.0 * sps.t.sf(t, df))
 
 
 def fdr_bh(p_values, q: float = 0.05):
@@ -121,8 +155,7 @@ def fdr_bh(p_values, q: float = 0.05):
         raise ValueError(f"p_values must be a non-empty 1-D array; got shape {p.shape}.")
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise ValueError("p_values must lie in [0, 1] (no NaN).")
-    if not 0.0 < float(q) < 1.0:
-        raise ValueError(f"q must be in (0, 1); got {q!r}.")
+    check_unit_fraction(q, "q")
     m = p.size
     order = np.argsort(p, kind="stable")
     scaled = p[order] * m / np.arange(1, m + 1)  # p_(k) m / k
