@@ -117,7 +117,11 @@ def test_tune_equals_a_hand_built_grid_search(synthetic_root):
 
 
 def _untimed(obj):
-    """``obj`` without its timings (keys ending in ``_s``, ``seconds``)."""
+    """``obj`` as report.json holds it (NaN as None), without its timings (keys ending in
+    ``_s``, ``seconds``)."""
+    from sklearn_crossenc.report import to_jsonable
+
+    obj = to_jsonable(obj)
     if isinstance(obj, dict):
         return {k: _untimed(v) for k, v in obj.items()
                 if not (k.endswith("_s") or k == "seconds")}
@@ -146,6 +150,17 @@ def test_repeats_1_equals_the_plain_run_and_repeats_train_each_random_state(synt
     for key in three["eval_sets"]:
         assert three["models"][ENC]["scores"][key]["mean"] == pytest.approx(
             np.mean([r["scores"][key] for r in reps]), abs=1e-12)
+        sd = np.std([r["scores"][key] for r in reps], ddof=1)
+        assert three["models"][ENC]["spread"][key]["sd"] == pytest.approx(sd, abs=1e-12)
+        ci = three["evaluation"]["intervals"][key][ENC]
+        assert ci["n_repeats"] == 2 and ci["covers"] == "evaluation runs and 2 random states"
+        assert ci["repeat_scores"] == pytest.approx([r["scores"][key] for r in reps], abs=1e-9)
+    text = format_table(three)
+    for key, label in three["eval_sets"].items():
+        per = ", ".join(f"{r['scores'][key]:.3f}" for r in reps)
+        assert f"{label} per repeat: {per}" in text
+    assert "evaluation runs and the spread between the 2 random states" in text
+    assert "With 2 repeats the paired test is liberal" in text
 
 
 def test_the_report_says_how_each_model_was_tuned(synthetic_root):

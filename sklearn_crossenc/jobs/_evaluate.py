@@ -59,7 +59,12 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
         intervals = bootstrap_scores(by_model, **kwargs)
         summary["method"] = next(iter(intervals.values())).method
         summary["intervals"][key] = {
-            m: {"low": ci.low, "high": ci.high, "method": ci.method} for m, ci in intervals.items()
+            m: {"low": ci.low, "high": ci.high, "method": ci.method, "estimate": ci.estimate,
+                "n_repeats": ci.n_repeats, "repeat_scores": (None if ci.repeat_estimates is None
+                                  else [float(v) for v in ci.repeat_estimates]),
+                "repeat_sd": ci.repeat_sd, "se_runs": ci.se_runs, "se_repeats": ci.se_repeats,
+                "df": ci.df, "covers": ci.covers}
+            for m, ci in intervals.items()
         }
         summary["pairwise"][key] = []
         if reference not in by_model:
@@ -72,6 +77,10 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
                 "a": reference, "b": other, "difference": c.difference, "low": c.low,
                 "high": c.high, "p_value": c.p_value, "n_better": c.n_better,
                 "n_worse": c.n_worse, "n_parcels": int(c.parcel_difference.size),
+                "n_repeats_a": c.n_repeats_a, "n_repeats_b": c.n_repeats_b,
+                "repeat_sd_a": c.repeat_sd_a, "repeat_sd_b": c.repeat_sd_b,
+                "se_runs": c.se_runs, "se_repeats": c.se_repeats, "df": c.df,
+                "covers": c.covers,
             })
             maps.setdefault(f"{reference} - {other}", {})[key] = {
                 "difference": c.parcel_difference, "significant": c.parcel_significant,

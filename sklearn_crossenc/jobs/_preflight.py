@@ -50,15 +50,14 @@ def check_fraction(value, name: str):
 
 def check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
     """The evaluation's options and a given parcellation, checked before any work."""
-    from ..evaluation._intervals import check_confidence
+    from ..evaluation._intervals import check_n_resamples, check_unit_fraction
 
     if atlas is not None and not Path(atlas).expanduser().is_file():
         raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 10:
+    if check_n_resamples(n_resamples) < 10:
         raise ValueError(f"n_resamples must be an integer >= 10; got {n_resamples!r}.")
-    check_confidence(confidence)
-    if not 0.0 < float(fdr) < 1.0:
-        raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
+    check_unit_fraction(confidence, "confidence")
+    check_unit_fraction(fdr, "fdr")
 
 
 def check_output_folder(out) -> bool:

@@ -20,8 +20,13 @@ def interval_note(result) -> str | None:
     if repeats <= 1:
         return ("The intervals and p-values cover the evaluation runs only (one random state "
                 "per model); --repeats K also covers the spread between K trainings.")
-    return (f"The intervals and p-values cover the evaluation runs and the spread between the "
+    note = (f"The intervals and p-values cover the evaluation runs and the spread between the "
             f"{repeats} random states of each stochastic model (--repeats {repeats}).")
+    if repeats == 2:
+        note += (" With 2 repeats the paired test is liberal where the random state dominates "
+                 "(about 10% false positives at 5% in simulation, docs/evaluation.md); use "
+                 "--repeats 3 or more for a claim.")
+    return note
 
 
 def tuning_notes(result) -> list[str]:
@@ -101,6 +106,11 @@ def tuning_lines(result) -> list[str]:
             lines.append(f"- {name}: {what}; {len(repeats)} repeats (random states "
                          f"{', '.join(str(r['random_state']) for r in repeats)}), chosen epochs "
                          f"{epochs}; {cost} in all")
+            for key, label in result["eval_sets"].items():
+                scores = ", ".join(f"{r['scores'][key]:.3f}" for r in repeats)
+                sd = (m.get("spread") or {}).get(key, {}).get("sd")
+                lines.append(f"  {label} per repeat: {scores}"
+                             + ("" if sd is None else f" (SD {sd:.4f})"))
         elif what == "nothing":
             lines.append(f"- {name}: nothing to tune; {cost}")
         else:
