@@ -223,7 +223,7 @@ def run_grid_search(
     settings = JobSettings(quick=quick, random_state=random_state, device=device,
                            n_threads=check_threads(n_threads))
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
-        encoder_params(settings, min_train_length=n)))
+        encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit)
     log(f"Loading {runs.label} from {root} ...")
     t0 = time.perf_counter()
     data = runs.load(root, protocol.subjects, progress=progress)
