@@ -5,17 +5,16 @@ jobs call these functions at their start: options (threads, random state, callba
 grid candidates), the data they will read (files, keys, duplicate runs, shapes and
 dtypes: metadata only, no array is read), ``trim`` against the shortest evaluation run,
 the stimulus features each requested model needs, the parcellation the brain maps will be
-drawn on, and every grid candidate against the runs of each of its fits, and the output
-folder (created, and written to by a probe file that is removed).
+drawn on, and every grid candidate against the runs of each of its fits. The disk space
+the outputs will take is estimated by :mod:`~sklearn_crossenc.jobs._outputs` and held
+from the start by the command line's output set
+(:func:`sklearn_crossenc.report.open_output_set`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import numbers
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,7 @@ from .._validation import check_callbacks, check_random_state_param
 from ..data._loaders import _friends_entry, _movie10_entry, _shape, index_file, open_h5
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
 
-__all__ = ["check_threads", "check_fraction", "check_evaluation_options", "check_output_folder",
-           "remove_if_empty", "protocol_lengths",
+__all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
            "preflight_grid", "grid_folds", "check_candidates_on_folds",
            "preflight_new_subject", "check_atlas", "parcel_count", "check_comparison_atlas"]
@@ -66,31 +64,6 @@ def check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
     check_confidence(confidence)
     if not 0.0 < float(fdr) < 1.0:
         raise ValueError(f"fdr must be in (0, 1); got {fdr!r}.")
-
-
-def check_output_folder(out) -> bool:
-    """Create ``out`` if needed and write a probe file into it (removed at once).
-
-    Returns whether the folder was created here, so that a run that fails or is
-    interrupted can remove it again while it is empty.
-    """
-    out = Path(out).expanduser()
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".crossenc-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise OSError(f"output folder {out} cannot be created or written to: "
-                      f"{err.strerror or err}") from None
-    return created
-
-
-def remove_if_empty(out) -> None:
-    """Remove the folder ``out`` when nothing was written into it."""
-    with contextlib.suppress(OSError):
-        Path(out).expanduser().rmdir()
 
 
 def _subject_runs(root: Path, subject: int, kind: str) -> dict[str, tuple[object, int]]:
