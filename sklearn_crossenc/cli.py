@@ -11,9 +11,11 @@ Subcommands:
 - ``crossenc add-subject``: a subject added to an encoder trained on the others, at
   several data budgets; prints the learning curve, writes ``report.json`` and ``report.md``.
 
-The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command checks its
-output folder, calls one job (:mod:`sklearn_crossenc.jobs`), has its files written by
-:mod:`sklearn_crossenc.report` and prints.
+The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command opens the
+set of files it will write into ``--out`` (checked, locked, its disk space held: see
+:func:`sklearn_crossenc.report.open_output_set`), calls one job
+(:mod:`sklearn_crossenc.jobs`), has its files written into the set by
+:mod:`sklearn_crossenc.report`, which is committed as one, and prints.
 
 Errors end the command with one line on stderr and a non-zero exit code (1; 2 for
 bad usage; 130 on Ctrl-C, 143 on SIGTERM); ``--traceback`` shows the full traceback instead.
@@ -47,23 +49,35 @@ def _logger(quiet: bool):
     return log
 
 
-@contextlib.contextmanager
-def _output_folder(args):
-    """Check ``--out`` (never inside the data folder; created, and a probe file written)
-    before any work; remove it again if the command fails or is interrupted before
-    writing to it. The data folder itself is checked by the job."""
+def _data_folder(args):
     from .data import default_data_dir
-    from .jobs._preflight import check_output_folder, remove_if_empty
-    from .report import check_output_dir
 
-    check_output_dir(args.out, default_data_dir() if args.data_dir is None else args.data_dir)
-    created = check_output_folder(args.out)
-    try:
-        yield
-    except BaseException:
-        if created:
-            remove_if_empty(args.out)
-        raise
+    return default_data_dir() if args.data_dir is None else args.data_dir
+
+
+def _import_torch() -> None:
+    """Import torch with signals held until it is done: a Ctrl-C that lands while torch's
+    C++ extension runs Python code during its import (``torch.distributed``) is raised
+    through C++ and aborts the process (SIGABRT, nothing cleaned up). Held, it is raised
+    once the import is done, as any other."""
+    from ._interrupt import shielded
+
+    with shielded():
+        import torch  # noqa: F401
+
+
+@contextlib.contextmanager
+def _output_folder(args, argv, reserve):
+    """The set of files the command will commit into ``--out``, opened before any work:
+    ``--out`` is checked (never inside or around the data folder, nothing in it that
+    crossenc did not write), locked against a second run, and ``reserve()`` bytes of disk
+    space are held beside it. The writer writes into the set; it is committed when the
+    block ends normally, and ``--out`` keeps its previous set otherwise."""
+    from .report import open_output_set
+
+    with open_output_set(args.out, _data_folder(args), owner=_command_line(argv),
+                         reserve=reserve()) as outset:
+        yield outset
 
 
 def _command_line(argv) -> str:
@@ -83,11 +97,20 @@ def _cmd_compare(args, argv) -> int:
         raise ValueError("--param sets the grid of --tune; add --tune.")
     if args.param:
         _param_grid(args.param, _encoder_params())  # checked before any work
-    with _output_folder(args):
-        return _compare(args, argv)
+    _import_torch()
+    from .jobs._outputs import comparison_output_bytes
+
+    def reserve():
+        return comparison_output_bytes(_data_folder(args), args.models,
+                                       figures=not args.no_figures)
+
+    with _output_folder(args, argv, reserve) as outset:
+        paths = _compare(args, argv, outset)
+    print(f"Report written to {_written(paths, args.out)}")
+    return 0
 
 
-def _compare(args, argv) -> int:
+def _compare(args, argv, outset) -> dict:
     from .jobs.compare import run_comparison
     from .report import format_table, write_report
 
@@ -113,9 +136,7 @@ def _compare(args, argv) -> int:
     )
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)
-    paths = write_report(result, args.out, figures=not args.no_figures, log=log)
-    print(f"Report written to {_written(paths, args.out)}")
-    return 0
+    return write_report(result, outset, figures=not args.no_figures, log=log)
 
 
 # ---------------------------------------------------------------------------- synth
@@ -160,12 +181,20 @@ def _encoder_params() -> set:
 
 
 def _cmd_grid(args, argv) -> int:
+    _import_torch()
+    from .jobs._outputs import grid_output_bytes
     grid = _param_grid(args.param, _encoder_params())
-    with _output_folder(args):
-        return _grid(args, argv, grid)
+
+    def reserve():
+        return grid_output_bytes(_data_folder(args), grid, refit=args.refit, quick=args.quick)
+
+    with _output_folder(args, argv, reserve) as outset:
+        paths = _grid(args, argv, grid, outset)
+    print(f"Grid search written to {_written(paths, args.out)}")
+    return 0
 
 
-def _grid(args, argv, grid) -> int:
+def _grid(args, argv, grid, outset) -> dict:
     from .jobs.grid import run_grid_search
     from .report import format_grid_table, write_grid_report
 
@@ -181,9 +210,7 @@ def _grid(args, argv, grid) -> int:
     print(format_grid_table(result["cv_results"], result["rank_column"]), end="")
     print(f"best: {result['best_params']} (mean {result['config']['scoring'][0]} "
           f"{result['best_score']:.4f}); search took {result['timings']['search_s']:.1f} s")
-    paths = write_grid_report(result, args.out)
-    print(f"Grid search written to {_written(paths, args.out)}")
-    return 0
+    return write_grid_report(result, outset)
 
 
 # ---------------------------------------------------------------------------- add-subject
@@ -204,12 +231,18 @@ def _minutes(values) -> list:
 
 
 def _cmd_add_subject(args, argv) -> int:
+    _import_torch()
+    from .jobs._outputs import new_subject_output_bytes
+
     budgets = _minutes(args.minutes)
-    with _output_folder(args):
-        return _add_subject(args, argv, budgets)
+    with _output_folder(args, argv, lambda: new_subject_output_bytes(_data_folder(args),
+                                                                     budgets)) as outset:
+        paths = _add_subject(args, argv, budgets, outset)
+    print(f"Learning curve written to {_written(paths, args.out)}")
+    return 0
 
 
-def _add_subject(args, argv, budgets) -> int:
+def _add_subject(args, argv, budgets, outset) -> dict:
     from .jobs.new_subject import run_new_subject
     from .report import format_learning_curve, write_new_subject_report
 
@@ -220,9 +253,7 @@ def _add_subject(args, argv, budgets) -> int:
         early_stopping=args.early_stopping)
     result["command"] = _command_line(argv)
     print(format_learning_curve(result))
-    paths = write_new_subject_report(result, args.out)
-    print(f"Learning curve written to {_written(paths, args.out)}")
-    return 0
+    return write_new_subject_report(result, outset)
 
 
 COMMANDS = {
@@ -260,7 +291,12 @@ def main(argv=None) -> int:
                 return _parse_and_run(argv, state)
             finally:
                 state["signum"] = received_signal()
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # A signal may reach here wrapped by the code it interrupted (Python 3.11 turns an
+        # exception inside a class body's __set_name__ into a RuntimeError): it is the
+        # signal's all the same.
+        if not isinstance(exc, KeyboardInterrupt) and state["signum"] is None:
+            raise
         signum = state["signum"] or signal.SIGINT
         what = "terminated" if signum == signal.SIGTERM else "interrupted"
         name = f"{PROG} {state['command']}" if state["command"] else PROG
@@ -282,7 +318,9 @@ def _parse_and_run(argv, state: dict) -> int:
     try:
         return int(COMMANDS[args.command_name](args, argv))
     except EXPECTED_ERRORS as exc:
-        if args.traceback:
+        from ._interrupt import received_signal
+
+        if args.traceback or received_signal() is not None:  # a signal's error: stopped
             raise
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"{PROG} {args.command}: error: {msg}", file=sys.stderr)

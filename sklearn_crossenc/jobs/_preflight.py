@@ -4,26 +4,29 @@ A configuration error found after minutes of training loses the trained models. 
 jobs call these functions at their start: options (threads, random state, callbacks,
 grid candidates), the data they will read (files, keys, duplicate runs, shapes and
 dtypes: metadata only, no array is read), ``trim`` against the shortest evaluation run,
-the stimulus features each requested model needs, and the output folder (created, and
-written to by a probe file that is removed).
+the stimulus features each requested model needs, the parcellation the brain maps will be
+drawn on, and every grid candidate against the runs of each of its fits. The disk space
+the outputs will take is estimated by :mod:`~sklearn_crossenc.jobs._outputs` and held
+from the start by the command line's output set
+(:func:`sklearn_crossenc.report.open_output_set`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import numbers
-import os
-import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from .._validation import check_callbacks, check_random_state_param
 from ..data._loaders import _friends_entry, _movie10_entry, _shape, index_file, open_h5
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
 
-__all__ = ["check_threads", "check_fraction", "check_evaluation_options", "check_output_folder",
-           "remove_if_empty", "protocol_lengths", "check_trim_fits", "check_features",
-           "check_candidates", "preflight_comparison", "preflight_grid",
-           "preflight_new_subject"]
+__all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
+           "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
+           "preflight_grid", "grid_folds", "check_candidates_on_folds",
+           "preflight_new_subject", "check_atlas", "parcel_count", "check_comparison_atlas"]
 
 _KINDS = {"friends": (friends_path, _friends_entry), "movie10": (movie10_path, _movie10_entry)}
 
@@ -52,37 +55,14 @@ def check_evaluation_options(n_resamples, confidence, fdr, atlas) -> None:
     """The evaluation's options and a given parcellation, checked before any work."""
     from ..evaluation._intervals import check_n_resamples, check_unit_fraction
 
-    if atlas is not None and not Path(atlas).expanduser().is_file():
-        raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
+    if atlas is not None:
+        if not Path(atlas).expanduser().is_file():
+            raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
+        check_atlas(atlas)
     if check_n_resamples(n_resamples) < 10:
         raise ValueError(f"n_resamples must be an integer >= 10; got {n_resamples!r}.")
     check_unit_fraction(confidence, "confidence")
     check_unit_fraction(fdr, "fdr")
-
-
-def check_output_folder(out) -> bool:
-    """Create ``out`` if needed and write a probe file into it (removed at once).
-
-    Returns whether the folder was created here, so that a run that fails or is
-    interrupted can remove it again while it is empty.
-    """
-    out = Path(out).expanduser()
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".crossenc-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise OSError(f"output folder {out} cannot be created or written to: "
-                      f"{err.strerror or err}") from None
-    return created
-
-
-def remove_if_empty(out) -> None:
-    """Remove the folder ``out`` when nothing was written into it."""
-    with contextlib.suppress(OSError):
-        Path(out).expanduser().rmdir()
 
 
 def _subject_runs(root: Path, subject: int, kind: str) -> dict[str, tuple[object, int]]:
@@ -162,9 +142,11 @@ def check_candidates(base_params: dict, param_grid: dict) -> None:
             raise ValueError(f"grid candidate {params}: {err}") from None
 
 
-def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_state
-                         ) -> dict[str, dict[str, int]]:
-    """Everything ``run_comparison`` can check before its first fit; the run lengths."""
+def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_state, *,
+                         atlas=None) -> dict[str, dict[str, int]]:
+    """Everything ``run_comparison`` can check before its first fit; the run lengths.
+
+    ``atlas`` is the parcellation given to the job (None: the release's, if any)."""
     from ..data import has_stimulus_features
 
     check_threads(n_threads)
@@ -173,18 +155,71 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     check_trim_fits(trim, lengths, protocol.eval_sets)
     if any(s.needs_features for s in specs) and has_stimulus_features(root):
         check_features(root, [run for runs in lengths.values() for run in runs])
+    check_comparison_atlas(root, protocol.subjects, atlas)
     return lengths
 
 
-def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params) -> None:
+def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
+                   split: str = "season", refit: bool = False) -> None:
     """Everything ``run_grid_search`` can check before its first fit.
 
     ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
-    ``base_params(min_train_length)`` gives the encoder's job settings.
+    ``base_params(min_train_length)`` gives the encoder's job settings. Every candidate
+    is checked by the encoder's own validation, then against the runs each of its fits
+    will get: the folds of ``cv`` and ``split`` (the searched runs when ``cv`` is None)
+    and, with ``refit``, all of them.
     """
     check_random_state_param(base_params(None).get("random_state"))
-    lengths = protocol_lengths(root, subjects, [runs])
-    check_candidates(base_params(min(lengths[runs.key].values())), param_grid)
+    lengths = protocol_lengths(root, subjects, [runs])[runs.key]
+    base = base_params(min(lengths.values()))
+    check_candidates(base, param_grid)
+    check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
+
+
+def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool) -> list:
+    """``(name, run keys)`` of the training runs of every fit of a search (metadata)."""
+    from ..data import episode_groups
+    from .grid import cv_splitter
+
+    names = list(lengths)  # the loader's order: sorted run keys
+    folds = []
+    if cv is not None:
+        groups = episode_groups(names)
+        splitter = cv_splitter(split, cv, groups)
+        by_season = groups if split == "season" else None
+        for i, (train, _) in enumerate(splitter.split(np.zeros(len(names)), groups=by_season)):
+            folds.append((f"fold {i + 1} of {cv}", [names[j] for j in train]))
+    if refit or cv is None:
+        folds.append(("the refit on every searched run" if refit else "the searched runs",
+                      names))
+    return folds
+
+
+def check_candidates_on_folds(base: dict, param_grid: dict, lengths: dict[str, int],
+                              folds: list) -> None:
+    """Each candidate against the training runs of each of its fits: its clip no longer
+    than the shortest run, its early-stopping hold-out (``validation``, through the
+    encoder's own split) leaving runs to hold out and to train on."""
+    from sklearn.model_selection import ParameterGrid
+
+    from ..encoder import CrossSubjectEncoder
+    from ..encoder._holdout import split_validation
+
+    for params in ParameterGrid(param_grid):
+        est = CrossSubjectEncoder(**{**base, **params})
+        for name, runs in folds:
+            shortest = min(runs, key=lengths.__getitem__)
+            if est.sample_length > lengths[shortest]:
+                raise ValueError(
+                    f"grid candidate {params}: sample_length={est.sample_length} is longer than "
+                    f"the shortest training run of {name}, {shortest} ({lengths[shortest]} time "
+                    f"points); give sample_length={lengths[shortest]} or less.")
+            if isinstance(est.validation, numbers.Real) or hasattr(est.validation, "split"):
+                try:
+                    split_validation(est.validation, [None] * len(runs), None,
+                                     np.random.default_rng(0))
+                except ValueError as err:
+                    raise ValueError(f"grid candidate {params}, {name}: {err}") from None
 
 
 def _check_budget_folds(minutes, n: int, runs: list[int], n_splits: int) -> None:
@@ -242,3 +277,90 @@ def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: i
                 f"points of subject {new_subject}'s {protocol.train.label} runs shared with "
                 "the others; give fewer minutes or 'all'.")
     return lengths
+
+
+# ---------------------------------------------------------------------------- the atlas
+
+
+@functools.lru_cache(maxsize=4)
+def _atlas_labels(path: str, mtime_ns: int, size: int) -> np.ndarray:
+    """The labels present in the parcellation at ``path`` (0 included when present).
+
+    Cached by path, modification time and size: the job's two checks read it once."""
+    import nibabel as nib
+
+    try:
+        img = nib.load(path)
+        data = np.asarray(img.dataobj)
+    except Exception as exc:  # nibabel raises many kinds for a file that is not NIfTI
+        what = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise ValueError(f"atlas {path} is not a readable NIfTI parcellation ({what}); brain "
+                         "maps need a 3-D image of integer labels (.nii or .nii.gz).") from None
+    if data.ndim != 3:
+        raise ValueError(f"atlas {path} has shape {data.shape}; a parcellation is a 3-D image "
+                         "of integer labels.")
+    if data.dtype.kind not in "iub" and not (
+            data.dtype.kind == "f" and np.isfinite(data).all()
+            and np.array_equal(data, np.round(data))):
+        raise ValueError(f"atlas {path} holds non-integer values (dtype {data.dtype}); a "
+                         "parcellation is an image of integer labels.")
+    lo, hi = data.min(), data.max()
+    if lo < 0 or hi > 10**6:
+        raise ValueError(f"atlas {path} has labels from {lo:g} to {hi:g}; a parcellation's "
+                         "labels are 0 (background) and 1 to the number of parcels.")
+    return np.flatnonzero(np.bincount(data.astype(np.int64).ravel()))
+
+
+def check_atlas(atlas, n_parcels: int | None = None) -> None:
+    """The parcellation the brain maps will be drawn on, loaded and checked before any fit.
+
+    It must be a 3-D NIfTI image of integer labels, 0 for the background and ``1`` to
+    ``n_parcels`` for the parcels (column ``i`` of the data is label ``i + 1``). Without
+    nibabel (the ``plot`` extra) nothing is checked: the maps are skipped then.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and what is wrong: not a NIfTI image (random bytes, a ``.npy`` or
+        a pickle renamed), not 3-D, non-integer labels, or labels that do not run up to
+        the data's parcel count.
+    """
+    try:
+        import nibabel  # noqa: F401
+    except ImportError:
+        return
+    path = Path(atlas).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file.")
+    st = path.stat()
+    labels = _atlas_labels(str(path), st.st_mtime_ns, st.st_size)
+    parcels = labels[labels > 0]
+    if parcels.size == 0:
+        raise ValueError(f"atlas {path} holds no parcel: every voxel is 0 (background).")
+    if n_parcels is not None and int(parcels[-1]) != n_parcels:
+        raise ValueError(
+            f"atlas {path} has labels 1 to {int(parcels[-1])} ({parcels.size} parcels) but the "
+            f"data has {n_parcels} parcels (column i is label i + 1): give the parcellation "
+            "the data was extracted with (--atlas).")
+
+
+def parcel_count(root, subject: int) -> int:
+    """Parcels of a subject's first Friends run (metadata only)."""
+    root = Path(root)
+    path = friends_path(root, subject)
+    with open_h5(path) as f:
+        entries = index_file(f, path, _friends_entry)
+        if not entries:
+            raise ValueError(f"{path} holds no run.")
+        return _shape((f, path), entries[0].file_key)[1]
+
+
+def check_comparison_atlas(root, subjects, atlas=None) -> None:
+    """The atlas the comparison will draw on (``atlas``, else the release's of its first
+    subject, when present) checked against the data's parcel count."""
+    from ..data._paths import atlas_path
+
+    path = Path(atlas).expanduser() if atlas is not None else atlas_path(root, subjects[0])
+    if atlas is not None or path.is_file():
+        check_atlas(path, parcel_count(root, subjects[0]))
+

@@ -217,7 +217,7 @@ def run_comparison(
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
     plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs)
     root = data_root(data_dir, progress=progress, log=log)
-    preflight_comparison(root, protocol, specs, trim, n_threads, random_state)
+    preflight_comparison(root, protocol, specs, trim, n_threads, random_state, atlas=atlas)
     atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
 
     sets, data, load_s = load_sets(root, protocol, progress, log)

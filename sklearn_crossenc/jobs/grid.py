@@ -211,7 +211,7 @@ def run_grid_search(
                            n_threads=check_threads(n_threads), early_stopping=early_stopping,
                            cv=KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv())
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
-        encoder_params(settings, min_train_length=n)))
+        encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit)
     log(f"Loading {runs.label} from {root} ...")
     t0 = time.perf_counter()
     data = runs.load(root, protocol.subjects, progress=progress)

@@ -3,8 +3,8 @@
 Every function here reads a job's result dict (:func:`sklearn_crossenc.jobs.compare.
 run_comparison`, :func:`sklearn_crossenc.jobs.grid.run_grid_search`,
 :func:`sklearn_crossenc.jobs.new_subject.run_new_subject`) and writes nothing but into
-the output folder it is given. Every job writes ``report.json`` (one top level for all
-jobs) and ``report.md``:
+the output folder it is given, as one set of files. Every job writes ``report.json``
+(one top level for all jobs) and ``report.md``:
 
 - ``_markdown``: the header and footer every ``report.md`` shares;
 - ``_tables``: the comparison's terminal table and Markdown report;
@@ -12,8 +12,9 @@ jobs) and ``report.md``:
 - ``_brain_maps``: the comparison's brain maps (nilearn);
 - ``_cv_results``: a grid search's table, ``grid_results.csv`` and Markdown report;
 - ``_learning_curve``: the new-subject job's learning curve and Markdown report;
-- ``_files``: the output folder check and the writers of each job's files
-  (:func:`write_report`, :func:`write_grid_report`, :func:`write_new_subject_report`).
+- ``_files``: the output folder's checks, its set of files committed as one
+  (:func:`open_output_set`) and the writers of each job's files (:func:`write_report`,
+  :func:`write_grid_report`, :func:`write_new_subject_report`).
 - ``_html``: the comparison as one self-contained page, ``report.html``;
 
 A new report section goes into the module of its kind (text, figure, file) and is
@@ -32,6 +33,8 @@ from ._cv_results import (
 from ._figures import FIGURES, write_figures
 from ._files import (
     check_output_dir,
+    check_replaceable,
+    open_output_set,
     to_jsonable,
     write_grid_report,
     write_job_files,
@@ -46,6 +49,7 @@ __all__ = [
     "FIGURES",
     "GRID_CSV",
     "check_output_dir",
+    "check_replaceable",
     "cv_results_rows",
     "format_grid_table",
     "format_learning_curve",
@@ -53,6 +57,7 @@ __all__ = [
     "grid_csv",
     "grid_markdown",
     "new_subject_markdown",
+    "open_output_set",
     "report_html",
     "report_markdown",
     "to_jsonable",

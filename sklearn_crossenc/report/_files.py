@@ -3,13 +3,23 @@
 
 Every job writes ``report.json`` (its result: the common top level of
 :mod:`sklearn_crossenc.jobs._job`, then its own results, and ``outputs``: the files
-written beside it) and ``report.md`` through :func:`write_job_files`. Every file is
-written atomically (temporary file, then rename; see :mod:`sklearn_crossenc._io`), and a
-folder inside the data folder is refused.
+written beside it) and ``report.md`` through :func:`write_job_files`.
+
+A run's files are committed into the output folder as one set
+(:mod:`sklearn_crossenc._output_set`): each writer writes its whole set into a private
+folder beside the output folder and puts it in the folder's place at the end, so that the
+folder holds the previous complete set or the new one, never a mix. The command line
+opens the set before its job (:func:`open_output_set`: the lock, the disk space, the
+folder's checks) and hands it to the writer; from Python, each writer opens its own.
+Each run replaces the folder's previous set as a whole, so a folder holding anything
+crossenc did not write is refused rather than emptied (:func:`check_replaceable`), and a
+folder inside the data folder, or holding it, is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
+from .._output_set import OutputSet, output_set
 from ._brain_maps import write_brain_maps, write_parcel_files
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
@@ -24,8 +35,11 @@ from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
 from ._tables import report_markdown
 
-__all__ = ["check_output_dir", "to_jsonable", "write_job_files", "write_report",
-           "write_grid_report", "write_new_subject_report"]
+__all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
+           "write_job_files", "write_report", "write_grid_report", "write_new_subject_report"]
+
+#: The files every job writes; the others of a set are listed in its ``report.json``.
+REPORT_FILES = ("report.json", "report.md")
 
 
 def _is_inside(path: Path, folder: Path) -> bool:
@@ -34,7 +48,7 @@ def _is_inside(path: Path, folder: Path) -> bool:
 
 
 def check_output_dir(out, data_dir=None) -> Path:
-    """Return ``out`` as a resolved path; refuse one inside (or equal to) ``data_dir``.
+    """Return ``out`` as a resolved path; refuse one inside, equal to or holding ``data_dir``.
 
     Parameters
     ----------
@@ -50,7 +64,8 @@ def check_output_dir(out, data_dir=None) -> Path:
     Raises
     ------
     ValueError
-        When ``out`` is ``data_dir`` or lies inside it, or is an existing file.
+        When ``out`` is ``data_dir``, lies inside it or holds it (each run replaces its
+        output folder as a whole), is the current folder, or is an existing file.
 
     Examples
     --------
@@ -69,9 +84,98 @@ def check_output_dir(out, data_dir=None) -> Path:
             f"output folder {out} is inside the data folder {data}; "
             "nothing is ever written into the data folder: choose another --out."
         )
+    if (data_dir is not None and Path(data_dir).expanduser().exists()
+            and _is_inside(Path(data_dir).expanduser(), out)):
+        data = Path(data_dir).expanduser().resolve()
+        raise ValueError(
+            f"output folder {out} holds the data folder {data}; each run replaces its output "
+            "folder as a whole: choose another --out."
+        )
     if out.exists() and not out.is_dir():
         raise ValueError(f"output path {out} exists and is not a folder.")
+    if out == Path.cwd().resolve():
+        raise ValueError(
+            f"output folder {out} is the current folder; each run replaces its output folder "
+            "as a whole: give a folder inside it, e.g. --out crossenc-out.")
     return out
+
+
+def _listed_outputs(out: Path) -> set[str]:
+    """The file names a crossenc ``report.json`` in ``out`` lists as its set (else none)."""
+    try:
+        doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not (isinstance(doc, dict) and "schema_version" in doc
+            and isinstance(doc.get("outputs"), dict)):
+        return set()
+    names = {n for n in doc["outputs"].values() if isinstance(n, str)}
+    return {n for n in names if n == Path(n).name and n not in ("", ".", "..")} | set(
+        REPORT_FILES)
+
+
+def check_replaceable(out) -> None:
+    """Refuse an output folder holding anything crossenc did not write.
+
+    Each run replaces the folder's previous set of files as a whole. A folder that is
+    missing or empty may be used; so may one holding exactly a set crossenc wrote: its
+    ``report.json`` and ``report.md`` and the files its ``report.json`` lists under
+    ``"outputs"``. Anything else (a file of the user's, a subfolder, a set of an older
+    release without that list) is never deleted: the folder is refused.
+
+    Raises
+    ------
+    ValueError
+        Naming the folder and the first entries crossenc did not write.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_crossenc.report import check_replaceable
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> check_replaceable(out)  # empty: fine
+    >>> _ = (out / "notes.txt").write_text("mine")
+    >>> check_replaceable(out)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: output folder ... holds 1 entry crossenc did not write (notes.txt); ...
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return
+    entries = {p.name: p for p in out.iterdir()}
+    ours = _listed_outputs(out) if entries else set()
+    foreign = sorted(n for n, p in entries.items()
+                     if n not in ours or p.is_symlink() or not p.is_file())
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ValueError(
+            f"output folder {out} holds {len(foreign)} "
+            f"{'entry' if len(foreign) == 1 else 'entries'} crossenc did not write "
+            f"({shown}); each run replaces the folder's files as a whole, and crossenc never "
+            "deletes files it did not write: move them away, or choose a new or empty --out.")
+
+
+@contextlib.contextmanager
+def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0):
+    """Open the set of files a run will commit into ``out`` (see :mod:`~sklearn_crossenc.
+    _output_set`), after :func:`check_output_dir` and, under the folder's lock,
+    :func:`check_replaceable`. Yields the :class:`~sklearn_crossenc._output_set.OutputSet`
+    (hand it to a writer as its ``out_dir``); commits it when the block ends normally.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_crossenc.report import open_output_set, write_new_subject_report
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "out"
+    >>> with open_output_set(out, reserve=1 << 20) as outset:
+    ...     pass  # a job runs here; the writer then writes into outset
+    >>> out.exists()  # nothing was written: an empty set is committed
+    True
+    """
+    out = check_output_dir(out, data_dir)
+    with output_set(out, owner=owner, reserve=reserve, check=check_replaceable) as outset:
+        yield outset
 
 
 def to_jsonable(obj):
@@ -131,7 +235,8 @@ def _save_maps(result, path: Path) -> Path | None:
 
 
 def write_job_files(result: dict, out_dir: Path, markdown: str, outputs: dict) -> dict:
-    """Write ``report.json`` and ``report.md`` of a job into ``out_dir`` (atomically).
+    """Write ``report.json`` and ``report.md`` of a job into the folder ``out_dir``
+    (atomically; the writers call it on the private folder of their set).
 
     ``outputs`` (kind -> path of a file already written beside them) is recorded in
     ``report.json`` under ``"outputs"`` by file name. Returns ``outputs`` with ``"json"``
@@ -145,10 +250,20 @@ def write_job_files(result: dict, out_dir: Path, markdown: str, outputs: dict) -
     return paths
 
 
-def _out(result: dict, out_dir) -> Path:
-    out_dir = check_output_dir(out_dir, result.get("config", {}).get("data_dir"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
+@contextlib.contextmanager
+def _writing(result: dict, out_dir, paths: dict):
+    """Yield the folder to write a job's files into: an open set's private folder (the
+    command line commits it), or that of a set opened and committed here. ``paths`` (kind
+    -> written file) is turned into the files' paths in the output folder."""
+    if isinstance(out_dir, OutputSet):
+        yield out_dir.folder()
+        final = out_dir.path
+    else:
+        with open_output_set(out_dir, (result.get("config") or {}).get("data_dir")) as outset:
+            yield outset.folder()
+        final = outset.path
+    for kind, p in paths.items():
+        paths[kind] = final / Path(p).name
 
 
 def write_report(
@@ -161,15 +276,16 @@ def write_report(
     """Write a comparison's ``report.json``, ``report.md``, ``report.html``,
     ``parcel_scores.npz`` and figures into ``out_dir``.
 
-    Every file is written atomically; ``out_dir`` is created if needed and refused when
-    it lies inside the result's data folder.
+    The files are committed into ``out_dir`` as one set (see the module's notes):
+    ``out_dir`` is created if needed, refused when it lies inside the result's data folder
+    or holds files crossenc did not write, and keeps its previous set if writing fails.
 
     Parameters
     ----------
     result : dict
         The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
-    out_dir : path-like
-        Output folder.
+    out_dir : path-like or OutputSet
+        Output folder, or a set opened by :func:`open_output_set` (committed by its owner).
     figures : bool, default=True
         Whether to draw figures (needs matplotlib; skipped with a message otherwise).
     log : callable, optional
@@ -182,59 +298,70 @@ def write_report(
         ``"table: <set>"`` (per-parcel TSV), ``"nifti: <label>"`` (each brain map as NIfTI,
         with nibabel and a parcellation) and one entry per figure kind.
     """
-    out_dir = _out(result, out_dir)
-    outputs = {}
-    maps_path = _save_maps(result, out_dir / "parcel_scores.npz")
-    if maps_path is not None:
-        outputs["maps"] = maps_path
-    files = write_parcel_files(result, out_dir, log=log)  # tables and NIfTI: no plotting
-    fig_paths = {}
-    if figures:
-        fig_paths.update(write_figures(result, out_dir, log=log))
-        fig_paths.update(write_brain_maps(result, out_dir, log=log))
-    outputs.update(files)
-    outputs.update(fig_paths)
-    outputs["html"] = write_report_html(result, out_dir / "report.html", {**fig_paths, **files})
-    markdown = report_markdown(result, fig_paths, files=files)
-    return write_job_files(result, out_dir, markdown, outputs)
+    paths: dict = {}
+    with _writing(result, out_dir, paths) as folder:
+        outputs = {}
+        maps_path = _save_maps(result, folder / "parcel_scores.npz")
+        if maps_path is not None:
+            outputs["maps"] = maps_path
+        files = write_parcel_files(result, folder, log=log)  # tables and NIfTI: no plotting
+        fig_paths = {}
+        if figures:
+            fig_paths.update(write_figures(result, folder, log=log))
+            fig_paths.update(write_brain_maps(result, folder, log=log))
+        outputs.update(files)
+        outputs.update(fig_paths)
+        outputs["html"] = write_report_html(result, folder / "report.html",
+                                            {**fig_paths, **files})
+        markdown = report_markdown(result, fig_paths, files=files)
+        paths.update(write_job_files(result, folder, markdown, outputs))
+    return paths
 
 
 def write_grid_report(result, out_dir) -> dict:
     """Write a grid search's ``grid_results.csv``, ``best_estimator.joblib`` (with
-    ``refit``), ``report.json`` and ``report.md`` into ``out_dir``, atomically.
+    ``refit``), ``report.json`` and ``report.md`` into ``out_dir``, as one set.
 
     Parameters
     ----------
     result : dict
         The output of :func:`sklearn_crossenc.jobs.grid.run_grid_search`.
-    out_dir : path-like
+    out_dir : path-like or OutputSet
+        As for :func:`write_report`.
 
     Returns
     -------
     paths : dict of str to Path
         ``"csv"``, ``"json"``, ``"markdown"`` and ``"best_estimator"`` when refitted.
     """
-    out_dir = _out(result, out_dir)
-    outputs = {"csv": write_grid_results(result["cv_results"], out_dir, result["rank_column"])}
-    if result.get("best_estimator") is not None:
-        outputs["best_estimator"] = write_best_estimator(result["best_estimator"], out_dir)
-    doc = {k: v for k, v in result.items() if k != "best_estimator"}
-    return write_job_files(doc, out_dir, grid_markdown(result, outputs), outputs)
+    paths: dict = {}
+    with _writing(result, out_dir, paths) as folder:
+        outputs = {"csv": write_grid_results(result["cv_results"], folder,
+                                             result["rank_column"])}
+        if result.get("best_estimator") is not None:
+            outputs["best_estimator"] = write_best_estimator(result["best_estimator"], folder)
+        doc = {k: v for k, v in result.items() if k != "best_estimator"}
+        paths.update(write_job_files(doc, folder, grid_markdown(result, outputs), outputs))
+    return paths
 
 
 def write_new_subject_report(result, out_dir) -> dict:
-    """Write the new-subject job's ``report.json`` and ``report.md`` into ``out_dir``.
+    """Write the new-subject job's ``report.json`` and ``report.md`` into ``out_dir``,
+    as one set.
 
     Parameters
     ----------
     result : dict
         The output of :func:`sklearn_crossenc.jobs.new_subject.run_new_subject`.
-    out_dir : path-like
+    out_dir : path-like or OutputSet
+        As for :func:`write_report`.
 
     Returns
     -------
     paths : dict of str to Path
         ``"json"`` and ``"markdown"``.
     """
-    out_dir = _out(result, out_dir)
-    return write_job_files(result, out_dir, new_subject_markdown(result), {})
+    paths: dict = {}
+    with _writing(result, out_dir, paths) as folder:
+        paths.update(write_job_files(result, folder, new_subject_markdown(result), {}))
+    return paths

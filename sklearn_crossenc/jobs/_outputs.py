@@ -1,0 +1,100 @@
+"""The disk space each job's outputs will take, estimated before the work.
+
+The command line holds that much space beside its output folder from the start (see
+:func:`sklearn_crossenc.report.open_output_set`), so that a full disk is said before the
+first fit and a run never fails for lack of space after its work. The estimates are
+upper bounds of what the writers of :mod:`sklearn_crossenc.report` write, from the job's
+options and the data's shape (metadata only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._preflight import _KINDS, _subject_runs, parcel_count
+
+__all__ = ["data_shape", "comparison_output_bytes", "encoder_bytes", "grid_output_bytes",
+           "new_subject_output_bytes"]
+
+# Upper bounds of what the writers write, per file (measured: a comparison's figure 50-70
+# kB, a brain map ~180 kB, report.json and report.md ~20 kB and ~60 bytes per run).
+_FIGURE_BYTES = 256 << 10
+_BRAIN_MAP_BYTES = 512 << 10
+_DOCUMENT_BYTES = 256 << 10
+_RUN_BYTES = 256
+_CANDIDATE_BYTES = 4 << 10  # one grid candidate's row in the CSV, JSON and Markdown
+#: (subjects, parcels, runs) assumed when the data cannot be read yet (the release's).
+_RELEASE_SHAPE = (4, 1000, 400)
+
+
+def data_shape(root, subjects=None) -> tuple[int, int, int]:
+    """``(subjects, parcels, runs)`` of a data folder (metadata of the first subject's
+    files); the release's when it cannot be read: the job's own checks then say why."""
+    from ._protocol import SEED_PROTOCOL
+
+    subjects = tuple(subjects or SEED_PROTOCOL.subjects)
+    try:
+        runs = sum(len(_subject_runs(Path(root), subjects[0], kind)) for kind in _KINDS)
+        return len(subjects), parcel_count(root, subjects[0]), runs
+    except (OSError, ValueError, KeyError):
+        return _RELEASE_SHAPE
+
+
+def comparison_output_bytes(root, models=None, *, figures: bool = True) -> int:
+    """Bytes ``write_report`` will write for a comparison of ``models`` (an upper bound):
+    per-parcel maps of every model and ceiling on every set, the paired differences, the
+    figures and brain maps, ``report.json`` and ``report.md``."""
+    from ._protocol import SEED_PROTOCOL
+    from ._registry import resolve_models
+
+    S, C, runs = data_shape(root)
+    try:
+        n = len(resolve_models(models))
+    except ValueError:  # an unknown name: the job says so
+        n = 4
+    sets = len(SEED_PROTOCOL.eval_sets)
+    maps = sets * (n + 2) * S * C * 4  # float32 (S, C) per model and ceiling
+    pairs = sets * n * (n - 1) // 2 * C * 17  # difference and significance per parcel
+    drawn = 3 * _FIGURE_BYTES + (n + 2) * _BRAIN_MAP_BYTES if figures else 0
+    return 2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
+
+
+def encoder_bytes(params: dict, n_subjects: int, n_parcels: int) -> int:
+    """Bytes of a fitted encoder saved with joblib (its parameters, float32, twice)."""
+    import torch
+
+    from ..encoder import CrossSubjectConvLinearEncoder, CrossSubjectEncoder
+
+    kwargs = CrossSubjectEncoder(**params)._module_kwargs(n_subjects, n_parcels)
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        module = CrossSubjectConvLinearEncoder(**kwargs)
+    return 8 * sum(p.numel() for p in module.parameters()) + (1 << 20)
+
+
+def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: bool = False
+                      ) -> int:
+    """Bytes ``write_grid_report`` will write (an upper bound): the CSV and documents of
+    every candidate and, with ``refit``, the largest candidate's fitted encoder."""
+    from sklearn.model_selection import ParameterGrid
+
+    from ._registry import encoder_params
+
+    S, C, runs = data_shape(root)
+    grid = ParameterGrid(param_grid)
+    total = _DOCUMENT_BYTES + runs * _RUN_BYTES + len(grid) * _CANDIDATE_BYTES
+    if refit:
+        base = encoder_params(quick=quick)
+        sizes = []
+        for params in grid:
+            try:
+                sizes.append(encoder_bytes({**base, **params}, S, C))
+            except (ValueError, TypeError):  # a bad candidate: the job says which
+                continue
+        total += max(sizes, default=0)
+    return total
+
+
+def new_subject_output_bytes(root, budgets) -> int:
+    """Bytes ``write_new_subject_report`` will write (an upper bound)."""
+    _, _, runs = data_shape(root)
+    return _DOCUMENT_BYTES + runs * _RUN_BYTES + len(budgets) * _CANDIDATE_BYTES
