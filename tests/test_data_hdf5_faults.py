@@ -417,9 +417,10 @@ def test_metadata_readers_check_links_too(tmp_path):
     with pytest.raises(ValueError, match=f"'{KEY}' is a dangling soft link"):
         run_index(tmp_path, (1,), "friends")
     from sklearn_crossenc.jobs._preflight import protocol_lengths
+    from sklearn_crossenc.jobs._protocol import RunSet
 
     with pytest.raises(ValueError, match=f"{re.escape(str(path))}: '{KEY}' is a dangling"):
-        protocol_lengths(tmp_path, (1, 2), {"all": ("friends", lambda e: True)})
+        protocol_lengths(tmp_path, (1, 2), [RunSet("all", "all runs", "friends")])
 
 
 def test_stimulus_features_through_a_virtual_dataset_with_a_missing_source(tmp_path):

@@ -60,7 +60,7 @@ def test_grid_n_jobs_zero_is_refused(empty_data, tmp_path, capsys):
             "--n-jobs", "0"]
     assert main(argv) == 1
     line = error_line(capsys.readouterr().err, "grid")
-    assert line == "--n-jobs must not be 0 (use 1, N > 1, or -1 for all cores)."
+    assert line == "--n-jobs must be a non-zero integer (1, N > 1, or -1 for all cores); got 0."
 
 
 def test_grid_scheduler_without_distributed_names_the_extra(empty_data, tmp_path, capsys,

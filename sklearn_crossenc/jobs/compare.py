@@ -243,20 +243,14 @@ def run_comparison(
             n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
             reference=None if ref is None else ref.label))
 
-    options = dict(data_dir=data_dir, device=device, quick=quick, random_state=random_state,
-                   trim=trim, n_threads=n_threads, early_stopping=early_stopping, refit=refit,
-                   tune=tune, param_grid=param_grid, repeats=repeats, n_jobs=n_jobs,
-                   scheduler=scheduler,
-                   n_resamples=n_resamples, confidence=confidence, fdr=fdr)
+    config = _config(locals(), root, specs, dev, atlas, atlas_reason, protocol, plan)
     timings = {
         "load_s": load_s,
         "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
         "evaluation_s": None if evaluation is None else evaluation["seconds"],
     }
-    result = start.result(
-        _config(options, root, specs, dev, atlas, atlas_reason, protocol, plan), timings,
-        device=dev, data=data, eval_sets=protocol.eval_sets, ceiling=ceiling, models=results,
-        evaluation=evaluation, maps=maps)
+    result = start.result(config, timings, device=dev, data=data, eval_sets=protocol.eval_sets,
+                          ceiling=ceiling, models=results, evaluation=evaluation, maps=maps)
     if return_estimators:
         result["estimators"] = estimators
     return result
@@ -264,7 +258,8 @@ def run_comparison(
 
 def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,
             plan: TuningPlan) -> dict:
-    """The job's configuration as reported: its options and what they resolved to."""
+    """The job's configuration as reported: its options (``args``, the job's arguments
+    after their checks) and what they resolved to."""
     options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "refit", "tune",
                "param_grid", "repeats", "n_jobs", "scheduler", "n_resamples", "confidence",
                "fdr")
