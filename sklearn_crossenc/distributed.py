@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-__all__ = ["dask_backend", "worker_devices", "import_distributed"]
+__all__ = ["dask_backend", "worker_devices", "import_distributed", "check_scheduler"]
 
 _EXTRA_HINT = (
     "install the 'distributed' extra: pip install 'sklearn-crossenc[distributed]' "
@@ -202,6 +202,13 @@ def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_wo
                              wait_for_workers_timeout=wait_for_workers_timeout):
             _scatter_unique(client, objects)
             yield client
+
+
+def check_scheduler(scheduler, timeout=None) -> None:
+    """Connect to the scheduler at ``scheduler`` and disconnect: a job checks that its
+    cluster answers before any work (an ``OSError`` naming the address otherwise)."""
+    with _client_for(scheduler, None, 1, timeout):
+        pass
 
 
 def _scatter_unique(client, objects) -> None:

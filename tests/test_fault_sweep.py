@@ -127,7 +127,7 @@ def _run(args, env, delay=None, signum=None):
 def test_signals_at_many_moments_leave_the_previous_or_the_new_set(command, synthetic_root,
                                                                    tmp_path):
     args = [*COMMANDS[command][0], "--data-dir", str(synthetic_root)]
-    if command == "grid":
+    if command in ("grid", "compare"):
         args += ["--n-jobs", "2"]  # worker processes, which must not outlive the run
     tag = f"CROSSENC_SWEEP_{uuid.uuid4().hex}"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), tag: "1",

@@ -31,12 +31,13 @@ def check_parallel(n_jobs, scheduler, device) -> str:
                          f"cores); got {n_jobs!r}.")
     if scheduler is None:
         return str(resolve_device(device))
-    from ..distributed import import_distributed
+    from ..distributed import check_scheduler, import_distributed
 
     try:
         import_distributed()
     except ImportError as err:
         raise RuntimeError(str(err)) from None
+    check_scheduler(scheduler)  # answers now, before the data is read
     return device  # resolved by each worker when it fits (its own GPU, if any)
 
 
