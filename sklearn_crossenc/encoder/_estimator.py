@@ -7,24 +7,23 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 
 from .._base import CrossSubjectScoreMixin
-from .._device import resolve_device, torch_threads
+from .._device import float32_matmul, torch_threads
 from .._validation import (
     check_callbacks,
     check_episodes,
     check_random_state_param,
-    check_same_structure,
     is_episode_array,
     restore_structure,
 )
 from ._callbacks import LRSchedule
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
 from ._net import CrossSubjectNet, FitData, MSELoss
+from ._plan import make_plan, seeded_initialize
 from ._sampling import ClipStore
 
 __all__ = ["CrossSubjectEncoder"]
@@ -272,36 +271,6 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
             with_subject_decoders=bool(self.subject_specific),
         )
 
-    def _split_validation(self, episodes, targets, rng):
-        """(train inputs, train targets, valid inputs, valid targets) from ``validation``.
-
-        Targets are None where they are the inputs themselves.
-        """
-        v = self.validation
-        if v is None:
-            return episodes, targets, [], None
-        if isinstance(v, numbers.Real) and not isinstance(v, bool):
-            if not 0 < v < 1:
-                raise ValueError(f"validation as a fraction must lie in (0, 1); got {v!r}.")
-            n = len(episodes)
-            n_val = int(round(v * n))
-            if n_val < 1 or n_val >= n:
-                raise ValueError(
-                    f"validation={v} of {n} training episode(s) leaves {n_val} for validation "
-                    f"and {n - n_val} for training; both need at least one."
-                )
-            perm = rng.permutation(n)
-            val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-
-            def pick(eps, idx):
-                return None if eps is None else [eps[i] for i in idx]
-
-            return (pick(episodes, train_idx), pick(targets, train_idx),
-                    pick(episodes, val_idx), pick(targets, val_idx))
-        S, _, C = episodes[0].shape
-        valid = check_episodes(v, name="validation", n_subjects=S, n_parcels=C, min_length=2)
-        return episodes, targets, valid, None
-
     def _callbacks(self, has_validation: bool) -> list:
         cbs = []
         if self.lr_schedule != "constant":
@@ -341,35 +310,26 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         KeyboardInterrupt
             On Ctrl-C during an epoch; the estimator is left as it was before the call.
         """
-        self._check_params()
-        episodes = check_episodes(X, name="X", min_subjects=2, min_length=self.sample_length)
-        S, _, C = episodes[0].shape
-        targets = None
-        if y is not None:
-            targets = check_episodes(y, name="y", n_subjects=S, n_parcels=C)
-            check_same_structure(episodes, targets, names=("X", "y"))
-        rs = check_random_state(self.random_state)
-        torch_seed, sampler_seed, split_seed = (int(s) for s in rs.randint(0, 2**31 - 1, 3))
-        train, train_y, valid, valid_y = self._split_validation(
-            episodes, targets, np.random.default_rng(split_seed)
-        )
-        warm = self._continues(S, C)
-        device = self.device_ if warm else resolve_device(self.device)
-        with torch_threads(self.n_threads):
-            if warm:
-                net = self.net_
-            else:
-                net = self._new_net(S, C, device, sampler_seed, bool(valid))
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(torch_seed)
-                    net.initialize()  # builds and initialises the module on CPU, then moves it
-            store = ClipStore(train, device, targets=train_y)
-            net.partial_fit(FitData(store, valid, valid_y), epochs=self.max_epochs)
+        plan = make_plan(self, X, y)
+        with torch_threads(self.n_threads), float32_matmul():
+            net = self.net_ if plan.warm else self._initialized_net(plan)
+            store = ClipStore(plan.train, plan.device, targets=plan.train_y)
+            net.partial_fit(FitData(store, plan.valid, plan.valid_y), epochs=self.max_epochs)
             del store
+        return self._set_fitted(net, plan)
+
+    def _initialized_net(self, plan):
+        """A new net for ``plan``, initialised from its seed (on the CPU, then moved)."""
+        S, C = plan.shape
+        net = self._new_net(S, C, plan.device, plan.sampler_seed, bool(plan.valid))
+        return seeded_initialize(net, plan.torch_seed)
+
+    def _set_fitted(self, net, plan):
+        """Store the trained ``net`` and what ``fit`` learned; returns self."""
         self._drop_training_state(net)
         self.net_ = net
-        self.device_ = device
-        self.n_subjects_, self.n_parcels_ = S, C
+        self.device_ = plan.device
+        self.n_subjects_, self.n_parcels_ = plan.shape
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
         es = dict(net.callbacks_).get("early_stopping")
@@ -390,14 +350,15 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
 
     def _new_net(self, n_subjects, n_parcels, device, sampler_seed, has_validation):
         optimizer = torch.optim.AdamW if self.optimizer is None else self.optimizer
-        fused = optimizer is torch.optim.AdamW and device.type == "cuda"
+        fused = optimizer is torch.optim.AdamW and not {
+            "optimizer__fused", "optimizer__foreach"} & set(self._optimizer_params())
         return CrossSubjectNet(
             CrossSubjectConvLinearEncoder,
             criterion=MSELoss,
             optimizer=optimizer,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
-            # On CUDA one fused kernel updates every parameter (same AdamW arithmetic).
+            # One fused kernel updates every parameter (the same AdamW arithmetic).
             **({"optimizer__fused": True} if fused else {}),
             **self._optimizer_params(),
             batch_size=self.batch_size,
@@ -434,7 +395,7 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
         episodes = check_episodes(
             X, name="X", n_subjects=self.n_subjects_, n_parcels=self.n_parcels_
         )
-        with torch_threads(self.n_threads):
+        with torch_threads(self.n_threads), float32_matmul():
             pred = self.net_.predict_episodes(episodes)
         return restore_structure(X, pred) if is_episode_array(X) else pred
 

@@ -79,6 +79,7 @@ class ClipStore:
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])  # (E,)
         self.X = self._stack(episodes, device)  # (S, T_total, C)
         self.Y = self.X if targets is None else self._stack(targets, device)
+        self._row_sq = None
 
     @staticmethod
     def _stack(episodes, device):
@@ -94,11 +95,39 @@ class ClipStore:
         idx = first[:, None] + np.arange(sample_length)  # (n, L)
         return torch.from_numpy(idx).to(self.X.device)
 
-    def gather(self, index: torch.Tensor):
-        """Clips for a (B, L) index: inputs and targets, each (S, B, L, C)."""
+    def gather(self, index: torch.Tensor, out=None):
+        """Clips for a (B, L) index: inputs and targets, each (S, B, L, C).
+
+        ``out``: optional ``(x, y)`` buffers of shape (S, B*L, C) to gather into (``y``
+        unused when the targets are the inputs); the results then share their memory.
+        """
         B, L = index.shape
         flat = index.reshape(-1)  # (B*L,)
-        x = self.X.index_select(1, flat).view(self.n_subjects, B, L, -1)  # (S, B, L, C)
+        S = self.n_subjects
+        x = torch.index_select(self.X, 1, flat, **({} if out is None else {"out": out[0]}))
+        x = x.view(S, B, L, -1)  # (S, B, L, C)
         if self.Y is self.X:
             return x, x
-        return x, self.Y.index_select(1, flat).view(self.n_subjects, B, L, -1)
+        y = torch.index_select(self.Y, 1, flat, **({} if out is None else {"out": out[1]}))
+        return x, y.view(S, B, L, -1)
+
+    def new_buffers(self, n_rows: int):
+        """Buffers for :meth:`gather` of ``n_rows`` time points: (x, y), each (S, n_rows, C)."""
+        x = self.X.new_empty(self.X.shape[0], n_rows, self.X.shape[2])
+        return x, (x if self.Y is self.X else self.Y.new_empty(x.shape))
+
+    @property
+    def row_sq(self) -> torch.Tensor:
+        """Squared norm of every target time point, (S, T_total), float64 (computed once)."""
+        if self._row_sq is None:  # a reduction: no full-size temporary
+            self._row_sq = torch.linalg.vector_norm(self.Y, dim=-1).double().square_()
+        return self._row_sq
+
+    @property
+    def mean_square(self) -> float:
+        """Mean squared target value over the whole store."""
+        return float(self.row_sq.sum()) / self.Y.numel()
+
+    def target_sq(self, index: torch.Tensor) -> torch.Tensor:
+        """Each subject's squared target norm over the clips of a (B, L) index: (S,), float32."""
+        return self.row_sq[:, index.reshape(-1)].sum(1).float()
