@@ -97,42 +97,47 @@ class LinearSSE(torch.autograd.Function):
     """Sum of squared errors of a linear map per group, without forming the prediction.
 
     ``sse[g] = ||inp[g] @ W[g].T + b[g] - t[g]||^2`` for ``inp`` (G, R, P), ``W``
-    (G, C, P), ``b`` (G, C), targets ``t`` (G, R, C) and their squared norms ``t_sq``
-    (G,). With ``Wb = [W | b]`` and ``inp1 = [inp | 1]``: ``sse = <Wb M, Wb> - 2 <Wb, A>
-    + t_sq`` where ``M = inp1^T inp1`` (G, P+1, P+1) and ``A = t^T inp1`` (G, C, P+1);
-    the gradients are ``2 (Wb M - A)`` for ``Wb`` and ``2 (inp1 Wb^T W - t W)`` for
-    ``inp``. One product of ``t`` in each direction replaces the decoder's three; the
-    results equal those of the explicit residual up to rounding, whose size grows with
-    ``t_sq / sse`` (the caller uses the explicit form when the fit is close to exact).
+    (G, C, P), ``b`` (G, C), given ``tW = t @ W`` (G, R, P), the column sums ``t_sum``
+    (G, C) and the squared norms ``t_sq`` (G,) of the targets ``t`` (G, R, C) instead of
+    ``t``. With ``Wb = [W | b]``, ``inp1 = [inp | 1]`` and ``M = inp1^T inp1``
+    (G, P+1, P+1): ``sse = <Wb M, Wb> - 2 (<inp, tW> + <b, t_sum>) + t_sq``; the
+    gradients are ``2 (Wb M - [0 | t_sum])`` for ``Wb``, ``2 (inp1 Wb^T W - tW)`` for
+    ``inp`` and ``-2 inp`` for ``tW``, which autograd carries back into the product that
+    made ``tW`` (as ``t^T inp``, the rest of the decoder's weight gradient). Only small
+    products remain here: the decoder costs two products of ``t`` instead of three and
+    no ``(rows, parcels)`` temporary. The results equal those of the explicit residual
+    up to rounding, whose size grows with ``t_sq / sse`` (the net uses the explicit form
+    when the fit is close to exact).
     """
 
     @staticmethod
-    def forward(ctx, inp, W, b, t, t_sq):
+    def forward(ctx, inp, W, b, tW, t_sum, t_sq):
         G, R, P = inp.shape
         inp1 = torch.cat([inp, inp.new_ones(G, R, 1)], dim=2)  # (G, R, P+1)
         Wb = torch.cat([W, b.unsqueeze(2)], dim=2)  # (G, C, P+1)
-        A = torch.bmm(t.transpose(1, 2), inp1)  # (G, C, P+1)
-        M = torch.bmm(inp1.transpose(1, 2), inp1)  # (G, P+1, P+1)
-        WbM = torch.bmm(Wb, M)  # (G, C, P+1)
-        sse = (WbM * Wb).sum((1, 2)) - 2.0 * (Wb * A).sum((1, 2)) + t_sq  # (G,)
-        ctx.save_for_backward(inp1, Wb, A, WbM, t)
+        WbM = torch.bmm(Wb, torch.bmm(inp1.transpose(1, 2), inp1))  # (G, C, P+1)
+        cross = (inp * tW).sum((1, 2)) + (b * t_sum).sum(1)  # (G,)
+        sse = (WbM * Wb).sum((1, 2)) - 2.0 * cross + t_sq  # (G,)
+        ctx.save_for_backward(inp1, Wb, WbM, tW, t_sum)
         return sse
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g_sse):
-        inp1, Wb, A, WbM, t = ctx.saved_tensors
+        inp1, Wb, WbM, tW, t_sum = ctx.saved_tensors
         P = inp1.shape[2] - 1
         scale = (2.0 * g_sse)[:, None, None]  # (G, 1, 1)
-        g_inp = g_W = g_b = None
-        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
-            gWb = (WbM - A).mul_(scale)  # (G, C, P+1)
-            g_W, g_b = gWb[..., :P], gWb[..., P]
+        g_inp = g_W = g_b = g_tW = None
+        if ctx.needs_input_grad[1]:
+            g_W = WbM[..., :P] * scale  # (G, C, P)
+        if ctx.needs_input_grad[2]:
+            g_b = (WbM[..., P] - t_sum) * scale[:, 0]  # (G, C)
         if ctx.needs_input_grad[0]:
-            W = Wb[..., :P]  # (G, C, P)
-            g_inp = torch.bmm(inp1, torch.bmm(Wb.transpose(1, 2), W))  # (G, R, P)
-            g_inp.sub_(torch.bmm(t, W)).mul_(scale)
-        return g_inp, g_W, g_b, None, None
+            g_inp = torch.bmm(inp1, torch.bmm(Wb.transpose(1, 2), Wb[..., :P]))  # (G, R, P)
+            g_inp.sub_(tW).mul_(scale)
+        if ctx.needs_input_grad[3]:
+            g_tW = inp1[..., :P] * -scale  # (G, R, P)
+        return g_inp, g_W, g_b, g_tW, None, None
 
 
 def _groups(a, p) -> tuple[int, int]:
@@ -148,8 +153,12 @@ def _per_group(t: torch.Tensor, S: int) -> torch.Tensor:
     return t.unsqueeze(1).expand(t.shape[0], S, *t.shape[1:])
 
 
-def encode(a, p, x: torch.Tensor, N: int, L: int) -> torch.Tensor:
-    """Latents before normalisation. x: (G, N*L, C) -> (G, N*L, D)."""
+def encode(a, p, x: torch.Tensor, N: int, L: int, extra: torch.Tensor | None = None):
+    """Latents before normalisation. x: (G, N*L, C) -> (G, N*L, D).
+
+    ``extra``: more rows (G, E, C) for the same product (with subject encoders): the
+    latents and ``x @ extra^T`` (G, N*L, E) are returned, from one wider product.
+    """
     K, S = _groups(a, p)
     D = a.embed_dim
     G, R, C = x.shape
@@ -157,23 +166,32 @@ def encode(a, p, x: torch.Tensor, N: int, L: int) -> torch.Tensor:
     wj, bj = p["subject_encoder_weight"], p["subject_encoder_bias"]  # (K, S, D, C), (K, S, D)
     if wj is None:
         out = torch.baddbmm(bs.unsqueeze(1), x.view(K, S * R, C), ws.transpose(1, 2))
-        return out.view(G, R, D)  # (K, S*R, D) as groups
+        out = out.view(G, R, D)  # (K, S*R, D) as groups
+        return out if extra is None else (out, torch.bmm(x, extra.transpose(1, 2)))
     if not a.enc_conv:
         # Shared and subject maps read the same input: one summed weight per subject.
         if ws is not None:
             wj, bj = wj + ws.unsqueeze(1), bj + bs.unsqueeze(1)
-        return torch.baddbmm(bj.reshape(G, 1, D), x, wj.reshape(G, D, C).transpose(1, 2))
-    conv_w = (p["encoder_conv_weight"] * a.encoder_causal_mask).reshape(G, D, -1)  # (G, D, k)
-    if ws is not None:
+        w, b = wj.reshape(G, D, C), bj.reshape(G, 1, D)
+    elif ws is not None:
         # One product of width 2D: [shared | subject] latents.
         w = torch.cat([_per_group(ws, S), wj], dim=2).view(G, 2 * D, C)
         b = torch.cat([_per_group(bs, S), bj], dim=2).view(G, 1, 2 * D)
     else:
         w, b = wj.reshape(G, D, C), bj.reshape(G, 1, D)
-    h = torch.baddbmm(b, x, w.transpose(1, 2))  # (G, R, P)
-    out = DepthwiseConv.apply(h.view(G, N, L, -1), conv_w,
-                              p["encoder_conv_bias"].reshape(G, D), ws is not None)
-    return out.view(G, R, D)
+    Pe = w.shape[1]
+    if extra is not None:
+        w = torch.cat([w, extra], dim=1)  # (G, Pe+E, C)
+        b = torch.cat([b, b.new_zeros(G, 1, extra.shape[1])], dim=2)
+    h = torch.baddbmm(b, x, w.transpose(1, 2))  # (G, R, Pe[+E])
+    # split (not slicing): its backward is one concatenation, not zero-filled copies
+    out, rest = torch.split(h, [Pe, h.shape[2] - Pe], dim=2)
+    if a.enc_conv:
+        conv_w = (p["encoder_conv_weight"] * a.encoder_causal_mask).reshape(G, D, -1)
+        out = DepthwiseConv.apply(out.view(G, N, L, Pe), conv_w,
+                                  p["encoder_conv_bias"].reshape(G, D), ws is not None)
+        out = out.view(G, R, D)
+    return out if extra is None else (out, rest)
 
 
 def _normalize(a, p, e: torch.Tensor) -> torch.Tensor:
@@ -196,43 +214,49 @@ def _mix(a, e: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a.average_weight, e.reshape(G // S, S, -1)).view(e.shape)
 
 
-def _decoder_operands(a, p, m: torch.Tensor, N: int, L: int):
-    """(inp (G, R, P), W (G, C, P), b (G, C)) with prediction ``inp @ W^T + b``."""
+def _decoder_weights(a, p):
+    """(W (G, C, P), b (G, C)) of the decoder, whose prediction is ``inp @ W^T + b``."""
     K, S = _groups(a, p)
-    G, R, D = m.shape
     ws, bs = p["shared_decoder_weight"], p["shared_decoder_bias"]  # (K, C, D), (K, C)
     wj, bj = p["subject_decoder_weight"], p["subject_decoder_bias"]  # (K, S, C, D), (K, S, C)
+    G = K * S
     if wj is None:
-        return m, _per_group(ws, S).reshape(G, -1, D), _per_group(bs, S).reshape(G, -1)
-    C = wj.shape[2]
+        return _per_group(ws, S).reshape(G, *ws.shape[1:]), _per_group(bs, S).reshape(G, -1)
+    if ws is None:
+        return wj.reshape(G, *wj.shape[2:]), bj.reshape(G, -1)
+    b = (bj + bs.unsqueeze(1)).view(G, -1)
     if a.dec_conv:
-        conv_w = (p["decoder_conv_weight"] * a.decoder_causal_mask).reshape(G, D, -1)
-        c = DepthwiseConv.apply(m.view(G, N, L, D), conv_w,
-                                p["decoder_conv_bias"].reshape(G, D), False).view(G, R, D)
-        if ws is None:
-            return c, wj.reshape(G, C, D), bj.reshape(G, C)
         # One product of width 2D: [m | conv(m)] @ [W_shared | W_subject]^T.
-        w = torch.cat([_per_group(ws, S), wj], dim=3).view(G, C, 2 * D)
-        return torch.cat([m, c], dim=-1), w, (bj + bs.unsqueeze(1)).view(G, C)
+        return torch.cat([_per_group(ws, S), wj], dim=3).view(G, ws.shape[1], -1), b
     # Shared and subject decoders read the same input: one summed weight.
-    if ws is not None:
-        wj, bj = wj + ws.unsqueeze(1), bj + bs.unsqueeze(1)
-    return m, wj.reshape(G, C, D), bj.reshape(G, C)
+    return (wj + ws.unsqueeze(1)).view(G, *ws.shape[1:]), b
+
+
+def _decoder_input(a, p, m: torch.Tensor, N: int, L: int) -> torch.Tensor:
+    """What the decoder weights multiply: (G, R, P) from the mixed latents m (G, R, D)."""
+    if p["subject_decoder_weight"] is None or not a.dec_conv:
+        return m
+    G, R, D = m.shape
+    conv_w = (p["decoder_conv_weight"] * a.decoder_causal_mask).reshape(G, D, -1)
+    c = DepthwiseConv.apply(m.view(G, N, L, D), conv_w,
+                            p["decoder_conv_bias"].reshape(G, D), False).view(G, R, D)
+    return c if p["shared_decoder_weight"] is None else torch.cat([m, c], dim=-1)
 
 
 def decode(a, p, m: torch.Tensor, N: int, L: int) -> torch.Tensor:
     """Parcels from mixed latents. m: (G, N*L, D) -> (G, N*L, C)."""
-    inp, W, b = _decoder_operands(a, p, m, N, L)
+    W, b = _decoder_weights(a, p)
+    inp = _decoder_input(a, p, m, N, L)
     return torch.baddbmm(b.unsqueeze(1), inp, W.transpose(1, 2))
 
 
-def _mixed_latents(a, p, x: torch.Tensor, N: int, L: int) -> torch.Tensor:
-    return _mix(a, _normalize(a, p, encode(a, p, x, N, L)))  # (G, N*L, D)
+def _mixed(a, p, e: torch.Tensor) -> torch.Tensor:
+    return _mix(a, _normalize(a, p, e))  # (G, N*L, D)
 
 
 def predict(a, p, x: torch.Tensor, N: int, L: int) -> torch.Tensor:
     """Every subject predicted from the others. x: (G, N*L, C) -> (G, N*L, C)."""
-    return decode(a, p, _mixed_latents(a, p, x, N, L), N, L)
+    return decode(a, p, _mixed(a, p, encode(a, p, x, N, L)), N, L)
 
 
 def training_sse(a, p, x: torch.Tensor, t: torch.Tensor, t_sq: torch.Tensor | None,
@@ -240,11 +264,16 @@ def training_sse(a, p, x: torch.Tensor, t: torch.Tensor, t_sq: torch.Tensor | No
     """Sum of squared errors of each group's prediction of ``t`` (G,).
 
     x, t: (G, N*L, C); ``t_sq``: (G,) squared norms of ``t`` (None: the explicit residual
-    ``predict - t``, the reference form; else :class:`LinearSSE`).
+    ``predict - t``, the reference form; else :class:`LinearSSE`, where the products of
+    ``t`` with the decoder's weights join the encoder's product when ``t`` is ``x``).
     """
-    m = _mixed_latents(a, p, x, N, L)
     if t_sq is None:
-        d = (decode(a, p, m, N, L) - t).view(t.shape[0], -1)  # (G, N*L*C)
+        d = (predict(a, p, x, N, L) - t).view(t.shape[0], -1)  # (G, N*L*C)
         return torch.linalg.vecdot(d, d)
-    inp, W, b = _decoder_operands(a, p, m, N, L)
-    return LinearSSE.apply(inp, W, b, t, t_sq)
+    W, b = _decoder_weights(a, p)  # (G, C, P), (G, C)
+    if t is x:
+        e, tW = encode(a, p, x, N, L, W.transpose(1, 2))  # (G, R, D), (G, R, P)
+    else:
+        e, tW = encode(a, p, x, N, L), torch.bmm(t, W)
+    inp = _decoder_input(a, p, _mixed(a, p, e), N, L)
+    return LinearSSE.apply(inp, W, b, tW, t.sum(1), t_sq)

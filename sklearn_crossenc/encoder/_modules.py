@@ -219,8 +219,9 @@ class CrossSubjectConvLinearEncoder(nn.Module):
         residual explicitly. Both give the same value and gradients up to rounding.
         """
         S, N, L, C = x.shape
-        return training_sse(self, self.stacked_params(), x.reshape(S, N * L, C),
-                            target.reshape(S, N * L, C), target_sq, N, L)
+        x2 = x.reshape(S, N * L, C)
+        t2 = x2 if target is x else target.reshape(S, N * L, C)
+        return training_sse(self, self.stacked_params(), x2, t2, target_sq, N, L)
 
     def stacked_params(self) -> dict:
         """The parameters as a stack of one model: name -> view with a leading axis 1."""
