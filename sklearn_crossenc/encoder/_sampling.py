@@ -71,10 +71,15 @@ class ClipStore:
     episodes : list of ndarray of shape (S, T_i, C)
     device : torch.device or str
     targets : list of ndarray of shape (S, T_i, C), optional
-        Training targets when they differ from the inputs.
+        Training targets when they differ from the inputs (targets equal to the inputs
+        are stored once, and train exactly as without targets).
     """
 
     def __init__(self, episodes, device, targets=None):
+        if targets is not None and all(
+            t is e or np.array_equal(t, e) for t, e in zip(targets, episodes, strict=True)
+        ):
+            targets = None
         self.lengths = np.array([ep.shape[1] for ep in episodes], dtype=np.int64)  # (E,)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])  # (E,)
         self.X = self._stack(episodes, device)  # (S, T_total, C)
