@@ -49,13 +49,20 @@ class FitPlan:
         return None if self.targets is None else [self.targets[i] for i in self.train_idx]
 
 
-def make_plan(est, X, y=None) -> FitPlan:
-    """Check ``est``'s parameters and the data; draw the seeds as ``fit`` draws them."""
+def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
+    """Check ``est``'s parameters and the data; draw the seeds as ``fit`` draws them.
+
+    ``like``: a plan of the same data and settings whose checked episodes and targets are
+    reused (``X`` and ``y`` are then ignored: the data is checked once for many fits).
+    """
     est._check_params()
-    episodes = check_episodes(X, name="X", min_subjects=2, min_length=est.sample_length)
+    if like is not None:
+        episodes, targets = like.episodes, like.targets
+    else:
+        episodes = check_episodes(X, name="X", min_subjects=2, min_length=est.sample_length)
+        targets = None
     S, _, C = episodes[0].shape
-    targets = None
-    if y is not None:
+    if like is None and y is not None:
         targets = check_episodes(y, name="y", n_subjects=S, n_parcels=C)
         check_same_structure(episodes, targets, names=("X", "y"))
     rs = check_random_state(est.random_state)
