@@ -125,9 +125,11 @@ class CrossSubjectEncoder(CrossSubjectScoreMixin, BaseEstimator):
     -----
     Training is the seed's function and schedule, faster: the shared and per-subject
     decoders (and encoders without a temporal kernel) are summed into one weight per
-    subject inside the forward pass while staying separate parameters, so gradients and
-    AdamW updates are the seed's up to rounding, with about 30% fewer FLOPs at the seed's
-    configuration.
+    subject inside the forward pass while staying separate parameters, and the decoder's
+    training error is taken from Gram matrices (see ``docs/estimator.md``), so gradients
+    and AdamW updates are the seed's up to rounding, with 34% fewer FLOPs per training
+    clip at the seed's configuration. :func:`~sklearn_crossenc.encoder.fit_repeats` fits
+    several random states as one stacked model.
 
     Examples
     --------

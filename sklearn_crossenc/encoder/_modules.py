@@ -17,6 +17,11 @@ subject at once with batched matrix products:
 * where they cannot be summed (a temporal convolution sits between one of them and the
   input), their weights are concatenated so that one wider product replaces two.
 
+The function itself is written once, over a stack of models, in
+:mod:`~sklearn_crossenc.encoder._forward` (this module is a stack of one);
+:meth:`CrossSubjectConvLinearEncoder.training_sse` is the training step's loss, computed
+there without forming the decoder's prediction.
+
 :meth:`CrossSubjectConvLinearEncoder.load_seed_state_dict` and
 :meth:`CrossSubjectConvLinearEncoder.seed_state_dict` convert to and from the seed's
 ``state_dict`` layout (for example the notebook's ``ckpt.pt``).
