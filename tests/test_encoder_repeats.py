@@ -118,6 +118,27 @@ def test_nonfinite_loss_names_the_repeat(X):
         fit_repeats(base, X * np.float32(1e19), [0, 1])
 
 
+def test_deferred_check_of_the_cuda_path_names_the_first_bad_step_and_repeat(X, monkeypatch):
+    import re
+
+    from sklearn_crossenc.encoder._net import CrossSubjectNet
+
+    # On CUDA the losses are checked once per epoch; exercise that path on the CPU.
+    monkeypatch.setattr(CrossSubjectNet, "_check_loss_each_step", staticmethod(lambda d: False))
+    X = X.copy()
+    X[2] *= np.float32(1e19)  # clips of episode 2 overflow: twice per epoch here
+    base = CrossSubjectEncoder(**{**BASE, "batch_size": 1, "samples_per_epoch": 12})
+    first = []  # each repeat's first bad step, from its sequential fit
+    for rs in (0, 1):
+        with pytest.raises(FloatingPointError) as seq:
+            clone(base).set_params(random_state=rs).fit(X)
+        first.append(int(re.search(r"step (\d+) of 12", str(seq.value))[1]))
+    k = int(np.argmin(first))  # the earliest bad step over both repeats
+    with pytest.raises(FloatingPointError,
+                       match=rf"repeat {k} \(random_state={k}\): .* step {first[k]} of 12"):
+        fit_repeats(base, X, [0, 1])
+
+
 def test_ctrl_c_during_training_reaches_the_caller(X, monkeypatch):
     calls = []
 

@@ -26,7 +26,7 @@ from torch import nn
 from .._device import float32_matmul, torch_threads
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ._forward import PARAM_NAMES, training_sse
-from ._net import _GRAM_MIN_RATIO, FitData, lr_factor
+from ._net import _GRAM_MIN_RATIO, CrossSubjectNet, FitData, lr_factor
 from ._plan import make_plan
 from ._sampling import ClipStore, sample_clip_starts
 
@@ -259,7 +259,7 @@ class _Repeats:
             g["lr"] = g["initial_lr"] * f
 
     def _check(self, loss, epoch, step, n_steps) -> None:
-        if loss.device.type == "cuda":
+        if not CrossSubjectNet._check_loss_each_step(loss.device):
             return  # checked once per epoch (_check_epoch), as the net does on CUDA
         for j, value in enumerate(loss.tolist()):
             if not math.isfinite(value):
