@@ -14,7 +14,7 @@ largest (what sharing a stack would need), each the best of ``--probe-reps`` run
 
 Usage::
 
-    python benchmarks/bench_repeats.py                        # K=4, 2 epochs x 2000 clips
+    python benchmarks/bench_repeats.py --rounds 2             # K=4, 2 epochs x 2000 clips
     python benchmarks/bench_repeats.py --k 4 --validation 0.1 --epochs 6
     python benchmarks/bench_repeats.py --grid-probe --json out.json
 """
@@ -39,7 +39,7 @@ def _timed(fn):
     return out, time.perf_counter() - t0, time.process_time() - c0
 
 
-def compare_repeats(X, evals, params: dict, k: int) -> dict:
+def compare_repeats(X, evals, params: dict, k: int, together_first: bool = False) -> dict:
     """Wall and CPU time of K sequential fits and of ``fit_repeats``; their differences."""
     from sklearn.base import clone
 
@@ -48,9 +48,12 @@ def compare_repeats(X, evals, params: dict, k: int) -> dict:
 
     base = CrossSubjectEncoder(**params)
     states = list(range(k))
+    if together_first:
+        tog, tog_wall, tog_cpu = _timed(lambda: fit_repeats(base, X, states, stacked=True))
     seq, seq_wall, seq_cpu = _timed(
         lambda: [clone(base).set_params(random_state=rs).fit(X) for rs in states])
-    tog, tog_wall, tog_cpu = _timed(lambda: fit_repeats(base, X, states))
+    if not together_first:
+        tog, tog_wall, tog_cpu = _timed(lambda: fit_repeats(base, X, states, stacked=True))
     abs_d, rel_d, close = 0.0, 0.0, True
     for a, b in zip(tog, seq, strict=True):
         for pa, pb in zip(a.predict(evals), b.predict(evals), strict=True):
@@ -64,7 +67,7 @@ def compare_repeats(X, evals, params: dict, k: int) -> dict:
         "max_abs_diff": abs_d, "max_rel_diff": rel_d, "allclose_1e-4_1e-5": close,
         "same_epochs": [a.n_epochs_ == b.n_epochs_ and a.best_epoch_ == b.best_epoch_
                         for a, b in zip(tog, seq, strict=True)],
-        "epochs": [b.n_epochs_ for b in seq],
+        "epochs": [b.n_epochs_ for b in seq], "together_first": together_first,
     }
 
 
@@ -114,6 +117,8 @@ def main(argv=None) -> dict:
                    help="held-out fraction for early stopping (each repeat its own)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the comparison, alternating which side runs first")
     p.add_argument("--grid-probe", action="store_true")
     p.add_argument("--probe-reps", type=int, default=5)
     p.add_argument("--json", help="save the results to this JSON file")
@@ -133,20 +138,24 @@ def main(argv=None) -> dict:
         params["validation"] = args.validation
     print(f"{args.k} repeats, {args.epochs} epochs x {args.samples_per_epoch} clips, "
           f"validation {args.validation} ...", flush=True)
-    res["repeats"] = r = compare_repeats(bt.episodes(data["train"]),
-                                         bt.episodes(data["friends_s6"]), params, args.k)
+    X, evals = bt.episodes(data["train"]), bt.episodes(data["friends_s6"])
+    res["rounds"] = [compare_repeats(X, evals, params, args.k, together_first=i % 2 == 1)
+                     for i in range(args.rounds)]
     if args.grid_probe:
         res["grid_probe"] = grid_probe(args.probe_reps)
     m = res["machine"]
     print(f"== machine: {m['cpu']}, {m['cores_available']}/{m['cores']} cores, torch "
           f"{m['torch']} ({m['torch_threads']} threads), device {m['device']}, load avg "
           f"{m['load_avg_1_5_15']}")
-    print(f"sequential {r['sequential_s']:.1f} s (CPU {r['sequential_cpu_s']:.1f} s), together "
-          f"{r['together_s']:.1f} s (CPU {r['together_cpu_s']:.1f} s): {r['ratio']:.2f}x wall, "
-          f"{r['cpu_ratio']:.2f}x CPU")
-    print(f"predictions on Friends s6: max |diff| {r['max_abs_diff']:.2e}, max relative "
-          f"{r['max_rel_diff']:.2e}, allclose(rtol 1e-4, atol 1e-5) {r['allclose_1e-4_1e-5']}; "
-          f"epochs {r['epochs']}, same epochs and best epoch {r['same_epochs']}")
+    for r in res["rounds"]:
+        print(("together first: " if r["together_first"] else "sequential first: ")
+              + f"sequential {r['sequential_s']:.1f} s (CPU {r['sequential_cpu_s']:.1f} s), "
+              f"together {r['together_s']:.1f} s (CPU {r['together_cpu_s']:.1f} s): "
+              f"{r['ratio']:.2f}x wall, {r['cpu_ratio']:.2f}x CPU")
+        print(f"  predictions on Friends s6: max |diff| {r['max_abs_diff']:.2e}, max relative "
+              f"{r['max_rel_diff']:.2e}, allclose(rtol 1e-4, atol 1e-5) "
+              f"{r['allclose_1e-4_1e-5']}; epochs {r['epochs']}, same epochs and best epoch "
+              f"{r['same_epochs']}")
     for label, g in res.get("grid_probe", {}).items():
         print(f"grid probe, {label}: separate {g['separate_s'] * 1e3:.1f} ms/step, padded stack "
               f"{g['padded_stack_s'] * 1e3:.1f} ms/step ({g['ratio']:.2f}x)")

@@ -50,14 +50,14 @@ def _assert_same(stacked, sequential, X):
 def test_each_repeat_equals_its_sequential_fit(X, params):
     base = CrossSubjectEncoder(**BASE, **params)
     states = [0, 1, 2, 3]
-    _assert_same(fit_repeats(base, X, states), _sequential(base, X, states), X)
+    _assert_same(fit_repeats(base, X, states, stacked=True), _sequential(base, X, states), X)
 
 
 def test_early_stopping_of_one_repeat_leaves_the_others_unchanged(X):
     # Each repeat holds out its own episodes and stops at its own epoch.
     base = CrossSubjectEncoder(**{**BASE, "max_epochs": 12}, validation=0.34, lr=0.1)
     states = [0, 1, 2, 3, 4]
-    stacked, sequential = fit_repeats(base, X, states), _sequential(base, X, states)
+    stacked, sequential = fit_repeats(base, X, states, stacked=True), _sequential(base, X, states)
     assert len({f.n_epochs_ for f in sequential}) > 1  # they do stop at different epochs
     assert all(f.n_epochs_ < 12 for f in sequential)
     _assert_same(stacked, sequential, X)
@@ -70,12 +70,13 @@ def test_explicit_targets_and_given_validation_episodes(X):
     base = CrossSubjectEncoder(**BASE, validation=X[:2], patience=2)
     states = [5, 6]
     y = -X
-    _assert_same(fit_repeats(base, X, states, y=y), _sequential(base, X, states, y=y), X)
+    _assert_same(fit_repeats(base, X, states, y=y, stacked=True),
+                 _sequential(base, X, states, y=y), X)
 
 
 def test_results_are_normal_estimators_and_the_base_is_untouched(X, tmp_path):
     base = CrossSubjectEncoder(**BASE)
-    fits = fit_repeats(base, X, [0, np.random.RandomState(3)])
+    fits = fit_repeats(base, X, [0, np.random.RandomState(3)], stacked=True)
     assert not hasattr(base, "net_") and base.random_state is None
     assert fits[0].random_state == 0 and fits[0].n_subjects_ == 3
     again = pickle.loads(pickle.dumps(fits[0]))
@@ -86,7 +87,7 @@ def test_results_are_normal_estimators_and_the_base_is_untouched(X, tmp_path):
 def test_warm_start_continues_each_repeat_like_a_longer_sequential_fit(X):
     # The optimizer state each repeat takes away makes continuing it exact.
     base = CrossSubjectEncoder(**{**BASE, "max_epochs": 2}, warm_start=True, lr=1e-2)
-    fits = fit_repeats(base, X, [0, 1])
+    fits = fit_repeats(base, X, [0, 1], stacked=True)
     for f in fits:
         f.set_params(max_epochs=1).fit(X)
     longer = _sequential(CrossSubjectEncoder(**{**BASE, "max_epochs": 3}, lr=1e-2), X, [0, 1])
@@ -94,28 +95,38 @@ def test_warm_start_continues_each_repeat_like_a_longer_sequential_fit(X):
         np.testing.assert_allclose(a.predict(X), b.predict(X), **TOL)
 
 
-@pytest.mark.parametrize("params, reason", [
-    (dict(callbacks=[Callback()]), "user callbacks"),
-    (dict(optimizer=torch.optim.SGD), "only AdamW"),
-    (dict(verbose=1), "verbose"),
+@pytest.mark.parametrize("params, stacked, reason", [
+    (dict(callbacks=[Callback()]), True, "user callbacks"),
+    (dict(optimizer=torch.optim.SGD), True, "only AdamW"),
+    (dict(verbose=1), True, "verbose"),
+    ({}, False, "stacked=False"),
+    ({}, "auto", "on the CPU"),
 ])
-def test_sequential_fallback_and_its_reason(X, params, reason, monkeypatch):
+def test_sequential_fallback_and_its_reason(X, params, stacked, reason, monkeypatch):
     base = CrossSubjectEncoder(**BASE, **params)
-    assert reason in _repeats.sequential_reason(base)
+    assert reason in _repeats.sequential_reason(base, stacked)
 
     def refuse(*args, **kwargs):
         raise AssertionError("stacked training used")
 
     monkeypatch.setattr(_repeats, "_Repeats", refuse)
-    fits = fit_repeats(base, X, [0, 1])
+    fits = fit_repeats(base, X, [0, 1], stacked=stacked)
     np.testing.assert_array_equal(fits[1].predict(X), _sequential(base, X, [1])[0].predict(X))
+
+
+def test_stacked_auto_stacks_on_cuda_and_bad_values_are_refused(monkeypatch):
+    assert _repeats.sequential_reason(CrossSubjectEncoder(**BASE), True) is None
+    monkeypatch.setattr(_repeats, "resolve_device", lambda d: torch.device("cuda"))
+    assert _repeats.sequential_reason(CrossSubjectEncoder(**BASE), "auto") is None
+    with pytest.raises(ValueError, match="stacked must be 'auto', True or False; got 'yes'"):
+        _repeats.sequential_reason(CrossSubjectEncoder(**BASE), "yes")
 
 
 def test_nonfinite_loss_names_the_repeat(X):
     base = CrossSubjectEncoder(**BASE)
     with pytest.raises(FloatingPointError,
                        match=r"repeat 0 \(random_state=0\): .*inf loss at epoch 1, step 0"):
-        fit_repeats(base, X * np.float32(1e19), [0, 1])
+        fit_repeats(base, X * np.float32(1e19), [0, 1], stacked=True)
 
 
 def test_deferred_check_of_the_cuda_path_names_the_first_bad_step_and_repeat(X, monkeypatch):
@@ -136,7 +147,7 @@ def test_deferred_check_of_the_cuda_path_names_the_first_bad_step_and_repeat(X, 
     k = int(np.argmin(first))  # the earliest bad step over both repeats
     with pytest.raises(FloatingPointError,
                        match=rf"repeat {k} \(random_state={k}\): .* step {first[k]} of 12"):
-        fit_repeats(base, X, [0, 1])
+        fit_repeats(base, X, [0, 1], stacked=True)
 
 
 def test_ctrl_c_during_training_reaches_the_caller(X, monkeypatch):
@@ -150,4 +161,4 @@ def test_ctrl_c_during_training_reaches_the_caller(X, monkeypatch):
 
     monkeypatch.setattr(_repeats._Repeats, "_set_lr", interrupt)
     with pytest.raises(KeyboardInterrupt, match="during epoch 1"):
-        fit_repeats(CrossSubjectEncoder(**BASE), X, [0, 1])
+        fit_repeats(CrossSubjectEncoder(**BASE), X, [0, 1], stacked=True)

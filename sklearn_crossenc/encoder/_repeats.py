@@ -23,7 +23,7 @@ import torch
 from sklearn.base import clone
 from torch import nn
 
-from .._device import float32_matmul, torch_threads
+from .._device import float32_matmul, resolve_device, torch_threads
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ._forward import PARAM_NAMES, training_sse
 from ._net import _GRAM_MIN_RATIO, CrossSubjectNet, FitData, lr_factor
@@ -33,21 +33,26 @@ from ._sampling import ClipStore, sample_clip_starts
 __all__ = ["fit_repeats", "sequential_reason"]
 
 
-def sequential_reason(estimator) -> str | None:
+def sequential_reason(estimator, stacked="auto") -> str | None:
     """Why the repeats of ``estimator`` are fitted one after the other (None: stacked)."""
+    if stacked not in ("auto", True, False):
+        raise ValueError(f"stacked must be 'auto', True or False; got {stacked!r}.")
+    if stacked is False:
+        return "stacked=False"
     if estimator.callbacks:
         return "user callbacks see their own net's every step"
     if estimator.optimizer not in (None, torch.optim.AdamW):
         return "only AdamW is known to update each model's weights element by element"
     if estimator.verbose:
         return "verbose output is printed per fit"
-    if getattr(estimator, "warm_start", False) and hasattr(estimator, "net_"):
-        return "a fitted warm-started estimator continues its own net"
+    if stacked == "auto" and resolve_device(estimator.device).type != "cuda":
+        return ("stacked='auto' on the CPU: products dominate there and a stack of models "
+                "was measured no faster (docs/performance.md)")
     return None
 
 
-def fit_repeats(estimator, X, random_states, y=None) -> list:
-    """Fit one clone of ``estimator`` per random state, as one stacked model where possible.
+def fit_repeats(estimator, X, random_states, y=None, *, stacked="auto") -> list:
+    """Fit one clone of ``estimator`` per random state, as one stacked model where it pays.
 
     Parameters
     ----------
@@ -57,6 +62,10 @@ def fit_repeats(estimator, X, random_states, y=None) -> list:
         As for :meth:`CrossSubjectEncoder.fit`.
     random_states : sequence of int, RandomState or None
         One per repeat; each clone's ``random_state``.
+    stacked : {"auto", True, False}, default="auto"
+        Train the repeats as one stacked model (True), one after the other (False), or
+        stacked on CUDA and one after the other on the CPU ("auto": on a CPU the matrix
+        products dominate and a stack was measured no faster).
 
     Returns
     -------
@@ -68,8 +77,9 @@ def fit_repeats(estimator, X, random_states, y=None) -> list:
     Notes
     -----
     The repeats are fitted one after the other (``fit``) when there is one, or when
-    :func:`sequential_reason` names a reason: user ``callbacks``, an ``optimizer`` other
-    than AdamW, ``verbose`` output.
+    :func:`sequential_reason` names a reason: ``stacked=False`` (or "auto" off CUDA),
+    user ``callbacks`` (they see their own net's every step), an ``optimizer`` other than
+    AdamW (whose updates are known to be element-wise), ``verbose`` output.
 
     Examples
     --------
@@ -78,12 +88,12 @@ def fit_repeats(estimator, X, random_states, y=None) -> list:
     >>> X = np.random.default_rng(0).standard_normal((4, 3, 40, 12)).astype("float32")
     >>> base = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
     ...                            max_epochs=2)
-    >>> fits = fit_repeats(base, X, random_states=[0, 1, 2])
+    >>> fits = fit_repeats(base, X, random_states=[0, 1, 2], stacked=True)
     >>> [f.random_state for f in fits], fits[0].predict(X).shape
     ([0, 1, 2], (4, 3, 40, 12))
     """
     ests = [clone(estimator).set_params(random_state=rs) for rs in random_states]
-    if len(ests) < 2 or sequential_reason(estimator) is not None:
+    if len(ests) < 2 or sequential_reason(estimator, stacked) is not None:
         return [est.fit(X, y) for est in ests]
     plans = [make_plan(ests[0], X, y)]
     plans += [make_plan(est, X, y, like=plans[0]) for est in ests[1:]]
