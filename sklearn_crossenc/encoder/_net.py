@@ -12,9 +12,11 @@ Callbacks get every notification skorch documents: ``on_train_begin/end`` and
 ``on_epoch_begin/end`` always; ``on_batch_begin/end`` and ``on_grad_computed`` (with the
 net's ``named_parameters``, between ``backward`` and the optimizer step) whenever some
 callback implements one of them; without such a callback the step loop stays free of
-them: that is what keeps it fast. Without batch hooks nothing looks at the prediction,
-so the step computes the loss alone (``training_sse`` of the module: the decoder's error
-from Gram matrices, into reused gather buffers). skorch's per-batch history rows
+them: that is what keeps it fast. The step computes the loss alone (``training_sse``
+of the module: the decoder's error from Gram matrices) with or without callbacks, so
+callbacks never change the arithmetic; batch callbacks get the prediction as well (one
+more forward pass without gradients) and a freshly gathered batch (without them,
+batches are gathered into reused buffers). skorch's per-batch history rows
 (``train_loss``, ``train_batch_size``) are written after each epoch from one host copy of
 the losses, when some callback may read them (any callback other than skorch's
 ``EpochTimer``, ``PrintLog``, ``EarlyStopping`` and the package's own); with batch hooks,
@@ -276,19 +278,20 @@ class CrossSubjectNet(NeuralNet):
         losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
         sizes = [min(B, n - i * B) for i in range(n_steps)]
         epoch = len(self.history)
-        lean = not hooks.batch and self._lean_loss_applies()
+        lean = self._lean_loss_applies()
         gram = lean and self._gram_applies(store)
-        buffers = store.new_buffers(B * L) if lean else None
+        # Reused gather buffers unless a batch callback might keep the batch.
+        buffers = store.new_buffers(B * L) if not hooks.batch else None
         for step in range(n_steps):
             idx = index[step * B: (step + 1) * B]  # (b, L)
-            if lean:  # nothing looks at the prediction: the loss alone, into reused buffers
-                batch = store.gather(idx, out=buffers if sizes[step] == B else None)
+            batch = store.gather(idx, out=buffers if sizes[step] == B else None)
+            if hooks.batch:
+                hooks.batch_begin(batch, sizes[step])
+            if lean:  # the loss alone; the prediction only for batch callbacks
                 sse = module.training_sse(*batch, store.target_sq(idx) if gram else None)
-                loss, y_pred = sse.sum() / batch[1].numel(), None
+                loss = sse.sum() / batch[1].numel()
+                y_pred = self._prediction(batch[0]) if hooks.batch else None
             else:
-                batch = store.gather(idx)  # (S, b, L, C) each
-                if hooks.batch:
-                    hooks.batch_begin(batch, sizes[step])
                 y_pred = module.forward_subject_major(batch[0])  # (S, b, L, C)
                 loss = crit(y_pred, batch[1])
             if check_each_step and not math.isfinite(loss.item()):
@@ -312,6 +315,11 @@ class CrossSubjectNet(NeuralNet):
             self._record_batches(losses.tolist(), sizes, made=bool(hooks.batch))
         weights = torch.tensor(sizes, dtype=torch.float32)
         return float((losses * weights).sum() / weights.sum())
+
+    @torch.no_grad()
+    def _prediction(self, x: torch.Tensor) -> torch.Tensor:
+        """The training-mode prediction of a batch (S, b, L, C), for batch callbacks."""
+        return self.module_.forward_subject_major(x)
 
     def _lean_loss_applies(self) -> bool:
         """The step may compute the loss without the prediction (the package's MSE)."""
