@@ -162,3 +162,16 @@ def test_ctrl_c_during_training_reaches_the_caller(X, monkeypatch):
     monkeypatch.setattr(_repeats._Repeats, "_set_lr", interrupt)
     with pytest.raises(KeyboardInterrupt, match="during epoch 1"):
         fit_repeats(CrossSubjectEncoder(**BASE), X, [0, 1], stacked=True)
+
+
+@pytest.mark.gpu
+def test_stacked_repeats_on_cuda_equal_their_sequential_fits(X):
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    base = CrossSubjectEncoder(**{**BASE, "device": "cuda", "max_epochs": 8},
+                               validation=0.34, lr=0.1)
+    assert _repeats.sequential_reason(base, "auto") is None  # "auto" stacks on CUDA
+    stacked, sequential = fit_repeats(base, X, [0, 1, 2]), _sequential(base, X, [0, 1, 2])
+    for a, b in zip(stacked, sequential, strict=True):  # CUDA kernels differ in the last bits
+        np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-3, atol=1e-4)
+        assert a.device_.type == "cuda" and a.n_epochs_ == b.n_epochs_
