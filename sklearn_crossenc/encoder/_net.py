@@ -280,8 +280,8 @@ class CrossSubjectNet(NeuralNet):
         epoch = len(self.history)
         lean = self._lean_loss_applies()
         gram = lean and self._gram_applies(store)
-        # Reused gather buffers unless a batch callback might keep the batch.
-        buffers = store.new_buffers(B * L) if not hooks.batch else None
+        # Reused gather buffers unless a callback that sees the batch might keep it.
+        buffers = None if hooks.batch or hooks.grad else store.new_buffers(B * L)
         for step in range(n_steps):
             idx = index[step * B: (step + 1) * B]  # (b, L)
             batch = store.gather(idx, out=buffers if sizes[step] == B else None)
