@@ -18,7 +18,7 @@ Each op's *self* time is counted once. Usage (run from any tree: the package on
 ``PYTHONPATH`` is profiled, so an older checkout gives the "before" profile)::
 
     OMP_NUM_THREADS=1 python benchmarks/profile_step.py --threads 1 --steps 40
-    python benchmarks/profile_step.py --threads 2 --steps 40 --table 25
+    python benchmarks/profile_step.py --threads 2 --steps 40 --table 25 --set-up
 """
 
 from __future__ import annotations
@@ -88,11 +88,49 @@ def prepare(steps: int):
     return est.net_, FitData(ClipStore(X, "cpu"))
 
 
+def set_up_costs(X) -> dict:
+    """Process CPU seconds of a fit's set-up pieces on episodes ``X`` (after a warm-up fit
+    has paid torch's one-time costs), and of one epoch's 125 per-batch history rows."""
+    from skorch.history import History
+
+    from sklearn_crossenc import CrossSubjectEncoder
+    from sklearn_crossenc._validation import check_episodes
+    from sklearn_crossenc.encoder._plan import make_plan
+    from sklearn_crossenc.encoder._sampling import ClipStore
+
+    def cpu(fn):
+        c0 = time.process_time()
+        out = fn()
+        return out, time.process_time() - c0
+
+    est = CrossSubjectEncoder(**SEED, samples_per_epoch=16, max_epochs=1)
+    eps, t_check = cpu(lambda: check_episodes(X, name="X", min_subjects=2, min_length=64))
+    store, t_store = cpu(lambda: ClipStore(eps, "cpu"))
+    _, t_rows = cpu(lambda: store.row_sq)
+    plan = make_plan(est, X)
+    _, t_init = cpu(lambda: est._initialized_net(plan))
+    history = History()
+    history.new_epoch()
+
+    def rows():
+        for _ in range(125):
+            history.new_batch()
+            history.record_batch("train_batch_size", 16)
+            history.record_batch("train_loss", 0.5)
+
+    _, t_hist = cpu(rows)
+    return {"input checks": t_check, "resident training tensor": t_store,
+            "targets' row norms": t_rows, "net initialisation": t_init,
+            "125 per-batch history rows": t_hist}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--steps", type=int, default=40, help="profiled steps (default 40)")
     p.add_argument("--table", type=int, default=0, help="also print torch's table of N ops")
+    p.add_argument("--set-up", action="store_true",
+                   help="also time a fit's set-up pieces (process CPU time)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -121,7 +159,15 @@ def main(argv=None) -> dict:
         print(f"{name:42s}{sec / args.steps * 1e3:9.2f}{sec / total:8.1%}")
     if args.table:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.table))
-    return {"parts_s": parts, "steps": args.steps, "wall_s": wall, "unprofiled_s": plain}
+    out = {"parts_s": parts, "steps": args.steps, "wall_s": wall, "unprofiled_s": plain}
+    if args.set_up:
+        X = seed_shaped_data(n_episodes=36)
+        out["set_up_cpu_s"] = set_up_costs(X)
+        print(f"set-up, {sum(x.shape[1] for x in X)} time points x 4 subjects x 1000 parcels "
+              "(process CPU time):")
+        for name, sec in out["set_up_cpu_s"].items():
+            print(f"  {name:32s}{sec * 1e3:9.1f} ms")
+    return out
 
 
 if __name__ == "__main__":

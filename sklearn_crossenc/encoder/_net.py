@@ -271,24 +271,26 @@ class CrossSubjectNet(NeuralNet):
         episodes, offsets = sample_clip_starts(
             self.sampler_rng_, store.lengths, self.samples_per_epoch, L
         )
-        index = store.clip_index(episodes, offsets, L)  # (n, L) on device
+        index = store.clip_index(episodes, offsets, L)  # (n, 2) on the host
         n = index.shape[0]
         n_steps = math.ceil(n / B)
-        check_each_step = self._check_loss_each_step(store.X.device)
-        losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
+        check_each_step = self._check_loss_each_step(store.device)
+        losses = torch.zeros(n_steps, device=store.device)  # (steps,)
         sizes = [min(B, n - i * B) for i in range(n_steps)]
         epoch = len(self.history)
         lean = self._lean_loss_applies()
-        gram = lean and self._gram_applies(store)
+        clip_sq = store.clip_sq(index) if lean and self._gram_applies(store) else None  # (S, n)
+        gram = clip_sq is not None
         # Reused gather buffers unless a callback that sees the batch might keep it.
         buffers = None if hooks.batch or hooks.grad else store.new_buffers(B * L)
         for step in range(n_steps):
-            idx = index[step * B: (step + 1) * B]  # (b, L)
+            idx = index[step * B: (step + 1) * B]  # (b, 2)
             batch = store.gather(idx, out=buffers if sizes[step] == B else None)
             if hooks.batch:
                 hooks.batch_begin(batch, sizes[step])
             if lean:  # the loss alone; the prediction only for batch callbacks
-                sse = module.training_sse(*batch, store.target_sq(idx) if gram else None)
+                t_sq = clip_sq[:, step * B: (step + 1) * B].sum(1).float() if gram else None
+                sse = module.training_sse(*batch, t_sq)
                 loss = sse.sum() / batch[1].numel()
                 y_pred = self._prediction(batch[0]) if hooks.batch else None
             else:

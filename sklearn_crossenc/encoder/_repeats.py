@@ -191,8 +191,8 @@ class _Repeats:
         for k in list(self.active):
             self._retire(k)
 
-    def _clip_index(self, k: int) -> torch.Tensor:
-        """Model ``k``'s clips of this epoch, drawn by its own sampler: (n, L)."""
+    def _clip_index(self, k: int):
+        """Model ``k``'s clips of this epoch, drawn by its own sampler: (n, 2)."""
         train_idx = self.plans[k].train_idx
         episodes, offsets = sample_clip_starts(
             self.nets[k].sampler_rng_, self.store.lengths[train_idx], self.spe, self.L)
@@ -209,23 +209,25 @@ class _Repeats:
     def _train_epoch(self) -> list[float]:
         """One epoch of every active model; their mean losses."""
         self.stack.train()
-        index = [self._clip_index(k) for k in self.active]  # K x (n, L)
+        index = [self._clip_index(k) for k in self.active]  # K x (n, 2)
         n = index[0].shape[0]
         n_steps = math.ceil(n / self.B)
         K, S = len(self.active), self.store.n_subjects
-        gram = self._gram()
+        clip_sq = [self.store.clip_sq(ix) for ix in index] if self._gram() else None  # K x (S, n)
         full = self._buffers(K, self.B * self.L)
-        losses = torch.zeros(n_steps, K, device=self.store.X.device)  # (steps, K)
+        losses = torch.zeros(n_steps, K, device=self.store.device)  # (steps, K)
         sizes = [min(self.B, n - i * self.B) for i in range(n_steps)]
         epoch = len(self.nets[self.active[0]].history)
         for step in range(n_steps):
             b = sizes[step]
-            idx = [ix[step * self.B: step * self.B + b] for ix in index]  # K x (b, L)
-            x, t = self._gather(idx, full if b == self.B else self._buffers(K, b * self.L))
-            t_sq = torch.cat([self.store.target_sq(i) for i in idx]) if gram else None
+            lo, hi = step * self.B, step * self.B + b
+            x, t = self._gather([ix[lo:hi] for ix in index],
+                                full if b == self.B else self._buffers(K, b * self.L))
+            t_sq = None if clip_sq is None else torch.cat(
+                [c[:, lo:hi].sum(1) for c in clip_sq]).float()  # (K*S,)
             sse = training_sse(self.stack, self.stack.stacked_params(), x,
                                x if t is None else t, t_sq, b, self.L)  # (K*S,)
-            loss = sse.view(K, S).sum(1) / (S * b * self.L * self.store.X.shape[2])  # (K,)
+            loss = sse.view(K, S).sum(1) / (S * b * self.L * self.store.n_parcels)  # (K,)
             self._check(loss, epoch, step, n_steps)
             self._set_lr()
             self.optimizer.zero_grad(set_to_none=True)
@@ -244,18 +246,15 @@ class _Repeats:
         return [float((losses[:, j] * w).sum() / w.sum()) for j in range(K)]
 
     def _buffers(self, K: int, rows: int):
-        X, Y = self.store.X, self.store.Y
-        x = X.new_empty(K, X.shape[0], rows, X.shape[2])  # (K, S, rows, C)
-        return x, (None if Y is X else Y.new_empty(x.shape))
+        st = self.store
+        x = st.X[0].new_empty(K, st.n_subjects, rows, st.n_parcels)  # (K, S, rows, C)
+        return x, (None if st.Y is st.X else torch.empty_like(x))
 
     def _gather(self, idx, buffers):
         """Every active model's clips: inputs and targets (None: the inputs), (K*S, rows, C)."""
         x, t = buffers
         for j, i in enumerate(idx):
-            flat = i.reshape(-1)
-            torch.index_select(self.store.X, 1, flat, out=x[j])
-            if t is not None:
-                torch.index_select(self.store.Y, 1, flat, out=t[j])
+            self.store.gather(i, out=(x[j], x[j] if t is None else t[j]))
         G = x.shape[0] * x.shape[1]
         return x.view(G, *x.shape[2:]), None if t is None else t.view(G, *t.shape[2:])
 
