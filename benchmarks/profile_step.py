@@ -9,7 +9,8 @@ clips of 64 TRs, AdamW) on random data of the seed's shape (4 subjects, 1000 par
 - ``depthwise convolution``, ``loss / decoder error``, ``optimizer``: every other op
   inside the convolution, the loss (``LinearSSE``, ``_MSEFunction``, ``mse_loss``) or
   ``Optimizer.step`` / ``zero_grad``, forward and backward;
-- ``gather``: building the batch from the resident tensor (``index_select``);
+- ``gather``: building the batch from the resident episodes (every op inside
+  ``ClipStore.gather``, marked with ``record_function("gather_batch")``);
 - ``other tensor ops``: the rest (weight concatenations, the leave-one-out average's
   reshapes, autograd's accumulation, ...);
 - ``Python, skorch and autograd bookkeeping``: wall time outside every op.
@@ -38,6 +39,7 @@ PHASES = (  # (category, substrings of the enclosing op's name)
     ("loss / decoder error", ("LinearSSE", "_MSEFunction", "mse_loss", "MseLoss",
                               "linalg_vecdot")),
     ("optimizer", ("Optimizer.step", "Optimizer.zero_grad")),
+    ("gather", ("gather_batch",)),
 )
 SEED = dict(embed_dim=64, encoder_kernel_size=7, decoder_kernel_size=0, batch_size=16,
             sample_length=64, lr=3e-4, weight_decay=1e-3, random_state=0, device="cpu")
@@ -60,8 +62,6 @@ def category(event) -> str:
             if any(k in node.name for k in keys):
                 return cat
         node = node.cpu_parent
-    if event.name == "aten::index_select":
-        return "gather"
     return "other tensor ops"
 
 
@@ -75,6 +75,21 @@ def breakdown(events, wall_us: float) -> dict:
     inside = sum(out.values())
     out["Python, skorch and autograd bookkeeping"] = max(wall_us - inside, 0.0)
     return {k: v / 1e6 for k, v in out.items()}
+
+
+def mark_gather() -> None:
+    """Run ``ClipStore.gather`` inside ``record_function("gather_batch")``."""
+    from torch.profiler import record_function
+
+    from sklearn_crossenc.encoder._sampling import ClipStore
+
+    gather = ClipStore.gather
+
+    def marked(self, *args, **kwargs):
+        with record_function("gather_batch"):
+            return gather(self, *args, **kwargs)
+
+    ClipStore.gather = marked
 
 
 def prepare(steps: int):
@@ -143,6 +158,7 @@ def main(argv=None) -> dict:
     plain = time.perf_counter() - t0, time.process_time() - c0
     from torch.profiler import ProfilerActivity, profile
 
+    mark_gather()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         t0 = time.perf_counter()
         net.partial_fit(data, epochs=1)
