@@ -179,8 +179,17 @@ def main(argv=None) -> dict:
     if args.set_up:
         X = seed_shaped_data(n_episodes=36)
         out["set_up_cpu_s"] = set_up_costs(X)
+        valid = seed_shaped_data(n_episodes=9, seed=1)  # as Friends s6 in the small set
+        c0 = time.process_time()
+        pred = net.predict_episodes(valid)
+        c1 = time.process_time()
+        net.validation_scores(valid)
+        c2 = time.process_time()
+        out["set_up_cpu_s"]["validation predictions (per epoch)"] = c1 - c0
+        out["set_up_cpu_s"]["validation scores with them (per epoch)"] = c2 - c1
+        del pred
         print(f"set-up, {sum(x.shape[1] for x in X)} time points x 4 subjects x 1000 parcels "
-              "(process CPU time):")
+              f"(process CPU time; validation: {sum(v.shape[1] for v in valid)} time points):")
         for name, sec in out["set_up_cpu_s"].items():
             print(f"  {name:32s}{sec * 1e3:9.1f} ms")
     return out
