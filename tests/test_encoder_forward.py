@@ -215,3 +215,13 @@ def test_targets_equal_to_the_inputs_are_stored_once():
     other = ClipStore(eps, "cpu", targets=[eps[0], eps[1] + 1])
     assert other.Y is not other.X
     assert store.mean_square == pytest.approx(30 / 66)
+
+
+def test_the_store_uses_the_training_arrays_in_place_even_read_only(recwarn):
+    eps = [np.arange(2 * 7 * 3, dtype=np.float32).reshape(2, 7, 3)]
+    eps[0].flags.writeable = False
+    store = ClipStore(eps, "cpu")
+    assert np.shares_memory(store.X[0].numpy(), eps[0])  # no copy of the training set
+    x, _ = store.gather(store.clip_index(np.array([0]), np.array([2]), 4))
+    np.testing.assert_array_equal(x[:, 0].numpy(), eps[0][:, 2:6])
+    assert not [w for w in recwarn if "not writable" in str(w.message)]

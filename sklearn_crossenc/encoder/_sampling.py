@@ -13,6 +13,8 @@ one concatenation of views, into a reused buffer.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -97,7 +99,9 @@ class ClipStore:
         self._row_sq = None
 
     def _resident(self, ep: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(ep).to(self.device)  # no copy on the CPU
+        with warnings.catch_warnings():  # read-only arrays are fine: the store only reads
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            return torch.from_numpy(ep).to(self.device)  # no copy on the CPU
 
     @property
     def n_subjects(self) -> int:
