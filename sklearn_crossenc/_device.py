@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["resolve_device", "torch_threads"]
+__all__ = ["float32_matmul", "resolve_device", "torch_threads"]
 
 
 @contextlib.contextmanager
@@ -35,6 +35,37 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def float32_matmul():
+    """Full float32 matrix products for the duration of a block, then the caller's setting.
+
+    The encoder trains and predicts in float32 as the seed does: TF32 on CUDA (or
+    bfloat16 inside oneDNN on a CPU), which ``torch.set_float32_matmul_precision("high")``
+    or ``"medium"`` would allow, is pinned off (precision ``"highest"``) and the previous
+    setting restored afterwards.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_crossenc._device import float32_matmul
+    >>> torch.set_float32_matmul_precision("high")
+    >>> with float32_matmul():
+    ...     torch.get_float32_matmul_precision()
+    'highest'
+    >>> torch.get_float32_matmul_precision()
+    'high'
+    >>> torch.set_float32_matmul_precision("highest")
+    """
+    import torch
+
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 def resolve_device(device="auto"):

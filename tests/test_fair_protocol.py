@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn_crossenc import CrossSubjectEncoder
 from sklearn_crossenc.data import load_friends
 from sklearn_crossenc.data._paths import friends_path, movie10_path
-from sklearn_crossenc.encoder._holdout import split_validation
+from sklearn_crossenc.encoder._holdout import validation_indices
 from sklearn_crossenc.jobs._registry import QUICK_TUNING_FOLDS, encoder_params
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.metrics import pearson_scorer
@@ -24,16 +24,20 @@ ENC = "CrossSubjectEncoder"
 
 
 def test_a_splitter_holds_out_its_last_test_fold():
-    eps = [np.full((2, 6, 3), i, np.float32) for i in range(10)]
-    train, train_y, valid, valid_y = split_validation(KFold(5), eps, None, None)
-    assert [int(e[0, 0, 0]) for e in valid] == [8, 9]
-    assert [int(e[0, 0, 0]) for e in train] == list(range(8))
-    assert train_y is None and valid_y is None
-    targets = [e + 100 for e in eps]
-    _, ty, _, vy = split_validation(KFold(2), eps, targets, None)
-    assert [int(e[0, 0, 0]) for e in vy] == [105, 106, 107, 108, 109] and len(ty) == 5
+    train, valid = validation_indices(KFold(5), 10, None)
+    assert valid.tolist() == [8, 9] and train.tolist() == list(range(8))
+    train, valid = validation_indices(KFold(2), 10, None)
+    assert valid.tolist() == [5, 6, 7, 8, 9] and train.tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="cannot split the 3 training episodes"):
-        split_validation(KFold(5), eps[:3], None, None)
+        validation_indices(KFold(5), 3, None)
+    # the estimator's fit holds out those episodes
+    eps = [np.full((2, 20, 3), i, np.float32) + np.random.default_rng(i).standard_normal(
+        (2, 20, 3)).astype(np.float32) for i in range(10)]
+    enc = CrossSubjectEncoder(embed_dim=2, sample_length=8, samples_per_epoch=8, batch_size=4,
+                              max_epochs=1, validation=KFold(5), random_state=0).fit(eps)
+    hand = CrossSubjectEncoder(embed_dim=2, sample_length=8, samples_per_epoch=8, batch_size=4,
+                               max_epochs=1, validation=eps[8:], random_state=0).fit(eps[:8])
+    assert enc.history_[-1]["valid_pearson"] == pytest.approx(hand.history_[-1]["valid_pearson"])
 
 
 def test_the_default_early_stops_on_the_protocols_last_fold_then_refits(synthetic_root):

@@ -6,6 +6,7 @@ from ._estimator import CrossSubjectEncoder
 from ._modules import CrossSubjectConvLinearEncoder
 from ._net import CrossSubjectNet
 from ._new_subject import SubjectAdder
+from ._repeats import fit_repeats
 
 __all__ = [
     "CrossSubjectEncoder",
@@ -14,6 +15,7 @@ __all__ = [
     "EpochProgressBar",
     "LRSchedule",
     "SubjectAdder",
+    "fit_repeats",
 ]
 
 alias_module(__name__ + "._sklearn_api", CrossSubjectEncoder=CrossSubjectEncoder)

@@ -29,6 +29,8 @@ class LRSchedule(Callback):
     >>> enc = CrossSubjectEncoder(callbacks=[LRSchedule("cosine", warmup=0.1)])
     """
 
+    uses_batch_rows = False  # the net may skip skorch's per-batch history rows
+
     def __init__(self, schedule: str = "cosine", warmup: float = 0.0):
         self.schedule = schedule
         self.warmup = warmup
@@ -60,6 +62,8 @@ class EpochProgressBar(Callback):
     >>> from sklearn_crossenc.encoder import CrossSubjectEncoder, EpochProgressBar
     >>> enc = CrossSubjectEncoder(max_epochs=3, callbacks=[EpochProgressBar(3, "encoder")])
     """
+
+    uses_batch_rows = False
 
     def __init__(self, total: int | None = None, desc: str = "epochs"):
         self.total = total

@@ -17,13 +17,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_episodes
-
-__all__ = ["split_validation"]
-
-
-def _pick(eps, idx):
-    return None if eps is None else [eps[i] for i in idx]
+__all__ = ["validation_indices"]
 
 
 def _fraction_split(n: int, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -53,16 +47,18 @@ def _splitter_split(n: int, splitter) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(train), np.sort(val)
 
 
-def split_validation(validation, episodes: list, targets, rng) -> tuple:
-    """``(train inputs, train targets, valid inputs, valid targets)``.
+def validation_indices(validation, n: int, rng) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(train indices, validation indices)`` of ``n`` training episodes.
+
+    ``(all, None)`` for None or for validation episodes given as such (they are checked
+    against the data by the caller).
 
     Parameters
     ----------
     validation : None, float in (0, 1), splitter or episodes
         See the module's docstring.
-    episodes : list of ndarray of shape (n_subjects, n_times_i, n_parcels)
-    targets : list of ndarray or None
-        None where the targets are the inputs themselves.
+    n : int
+        Number of training episodes.
     rng : numpy Generator
         Draws the random hold-out of a fraction.
 
@@ -70,23 +66,13 @@ def split_validation(validation, episodes: list, targets, rng) -> tuple:
     --------
     >>> import numpy as np
     >>> from sklearn.model_selection import KFold
-    >>> from sklearn_crossenc.encoder._holdout import split_validation
-    >>> eps = [np.full((2, 5, 3), i, np.float32) for i in range(10)]
-    >>> train, _, valid, _ = split_validation(KFold(5), eps, None, None)
-    >>> [int(e[0, 0, 0]) for e in valid], len(train)
-    ([8, 9], 8)
+    >>> from sklearn_crossenc.encoder._holdout import validation_indices
+    >>> train, valid = validation_indices(KFold(5), 10, None)
+    >>> valid.tolist(), train.tolist()
+    ([8, 9], [0, 1, 2, 3, 4, 5, 6, 7])
     """
-    if validation is None:
-        return episodes, targets, [], None
-    n = len(episodes)
     if isinstance(validation, numbers.Real) and not isinstance(validation, bool):
-        train_idx, val_idx = _fraction_split(n, float(validation), rng)
-    elif callable(getattr(validation, "split", None)):
-        train_idx, val_idx = _splitter_split(n, validation)
-    else:
-        S, _, C = episodes[0].shape
-        valid = check_episodes(validation, name="validation", n_subjects=S, n_parcels=C,
-                               min_length=2)
-        return episodes, targets, valid, None
-    return (_pick(episodes, train_idx), _pick(targets, train_idx),
-            _pick(episodes, val_idx), _pick(targets, val_idx))
+        return _fraction_split(n, float(validation), rng)
+    if callable(getattr(validation, "split", None)):
+        return _splitter_split(n, validation)
+    return np.arange(n), None

@@ -17,6 +17,11 @@ subject at once with batched matrix products:
 * where they cannot be summed (a temporal convolution sits between one of them and the
   input), their weights are concatenated so that one wider product replaces two.
 
+The function itself is written once, over a stack of models, in
+:mod:`~sklearn_crossenc.encoder._forward` (this module is a stack of one);
+:meth:`CrossSubjectConvLinearEncoder.training_sse` is the training step's loss, computed
+there without forming the decoder's prediction.
+
 :meth:`CrossSubjectConvLinearEncoder.load_seed_state_dict` and
 :meth:`CrossSubjectConvLinearEncoder.seed_state_dict` convert to and from the seed's
 ``state_dict`` layout (for example the notebook's ``ckpt.pt``).
@@ -25,8 +30,9 @@ subject at once with batched matrix products:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from ._forward import PARAM_NAMES, decode, encode, predict, training_sse
 
 
 def check_architecture(encoder_kernel_size, decoder_kernel_size, *, causal,
@@ -63,21 +69,6 @@ INIT_STD = 0.02
 def trunc_normal_init(tensor: torch.Tensor, std: float = INIT_STD) -> torch.Tensor:
     """The seed's ``init_weights``: ``nn.init.trunc_normal_(w, std=0.02)`` (cut at +-2)."""
     return nn.init.trunc_normal_(tensor, std=std)
-
-
-def _depthwise_conv(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """Per-subject depthwise temporal convolution with "same" padding.
-
-    h: (S, N, L, D); weight: (S, D, K); bias: (S, D). Returns (S, N, L, D).
-    Equals ``nn.Conv1d(D, D, K, padding="same", groups=D)`` of each subject applied to
-    ``h[s].transpose(-1, -2)``.
-    """
-    S, N, L, D = h.shape
-    x = h.permute(1, 0, 3, 2).reshape(N, S * D, L)  # (N, S*D, L)
-    out = F.conv1d(
-        x, weight.reshape(S * D, 1, -1), bias.reshape(S * D), padding="same", groups=S * D
-    )  # (N, S*D, L)
-    return out.view(N, S, D, L).permute(1, 0, 3, 2)  # (S, N, L, D)
 
 
 class CrossSubjectConvLinearEncoder(nn.Module):
@@ -215,80 +206,41 @@ class CrossSubjectConvLinearEncoder(nn.Module):
     def forward_subject_major(self, x: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`forward` on subject-major data. x: (S, N, L, C) -> (S, N, L, C)."""
         S, N, L, C = x.shape
-        embed = self.encode(x.reshape(S, N * L, C), N, L)  # (S, N*L, D)
-        if self.norm is not None:
-            embed = self.norm(embed)
-        D = embed.shape[-1]
-        # Leave-one-out average: e[t] = sum_s w[t, s] * embed[s]
-        mixed = (self.average_weight @ embed.reshape(S, N * L * D)).view(S, N * L, D)
-        return self.decode(mixed, N, L).view(S, N, L, C)
+        return predict(self, self.stacked_params(), x.reshape(S, N * L, C), N, L).view(x.shape)
 
     def encode(self, x: torch.Tensor, N: int, L: int) -> torch.Tensor:
         """Latents before normalisation. x: (S, N*L, C) -> (S, N*L, D)."""
-        S, D = self.num_subjects, self.embed_dim
-        shared = self.shared_encoder_weight is not None
-        subject = self.subject_encoder_weight is not None
-        if not self.enc_conv:
-            # Shared and subject maps read the same input: one summed weight per subject.
-            if not subject:
-                return torch.addmm(
-                    self.shared_encoder_bias, x.reshape(-1, x.shape[-1]),
-                    self.shared_encoder_weight.t(),
-                ).view(S, -1, D)
-            w, b = self.subject_encoder_weight, self.subject_encoder_bias  # (S, D, C), (S, D)
-            if shared:
-                w = w + self.shared_encoder_weight
-                b = b + self.shared_encoder_bias
-            return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))  # (S, N*L, D)
-        conv_w = self.encoder_conv_weight * self.encoder_causal_mask  # (S, D, K)
-        if shared:
-            # One product of width 2D: [shared | subject] latents.
-            w = torch.cat(
-                [self.shared_encoder_weight.expand(S, D, -1), self.subject_encoder_weight], dim=1
-            )  # (S, 2D, C)
-            b = torch.cat(
-                [self.shared_encoder_bias.expand(S, D), self.subject_encoder_bias], dim=1
-            )  # (S, 2D)
-            h = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))  # (S, N*L, 2D)
-            h_shared, h_subject = h[..., :D], h[..., D:]
-        else:
-            h_shared = None
-            h_subject = torch.baddbmm(
-                self.subject_encoder_bias.unsqueeze(1), x,
-                self.subject_encoder_weight.transpose(1, 2),
-            )  # (S, N*L, D)
-        conv = _depthwise_conv(h_subject.reshape(S, N, L, D), conv_w, self.encoder_conv_bias)
-        conv = conv.reshape(S, N * L, D)  # (S, N*L, D)
-        return conv if h_shared is None else h_shared + conv
+        return encode(self, self.stacked_params(), x, N, L)
 
     def decode(self, e: torch.Tensor, N: int, L: int) -> torch.Tensor:
         """Parcels from mixed latents. e: (S, N*L, D) -> (S, N*L, C)."""
-        S, D = self.num_subjects, self.embed_dim
-        shared = self.shared_decoder_weight is not None
-        subject = self.subject_decoder_weight is not None
-        if not subject:
-            return torch.addmm(
-                self.shared_decoder_bias, e.reshape(-1, D), self.shared_decoder_weight.t()
-            ).view(S, N * L, -1)
-        w, b = self.subject_decoder_weight, self.subject_decoder_bias  # (S, C, D), (S, C)
-        if self.dec_conv:
-            conv_w = self.decoder_conv_weight * self.decoder_causal_mask  # (S, D, K)
-            c = _depthwise_conv(e.reshape(S, N, L, D), conv_w, self.decoder_conv_bias)
-            c = c.reshape(S, N * L, D)  # (S, N*L, D)
-            if shared:
-                # One product of width 2D: [e | conv(e)] @ [W_shared | W_subject]^T.
-                inp = torch.cat([e, c], dim=-1)  # (S, N*L, 2D)
-                w = torch.cat([self.shared_decoder_weight.expand(S, -1, D), w], dim=2)
-                b = b + self.shared_decoder_bias
-            else:
-                inp = c
-        else:
-            # Shared and subject decoders read the same input: one summed weight.
-            inp = e
-            if shared:
-                w = w + self.shared_decoder_weight  # (S, C, D)
-                b = b + self.shared_decoder_bias  # (S, C)
-        return torch.baddbmm(b.unsqueeze(1), inp, w.transpose(1, 2))  # (S, N*L, C)
+        return decode(self, self.stacked_params(), e, N, L)
+
+    def training_sse(self, x: torch.Tensor, target: torch.Tensor,
+                     target_sq: torch.Tensor | None = None) -> torch.Tensor:
+        """Each subject's summed squared error of predicting ``target`` from ``x`` (S,).
+
+        x, target: (S, N, L, C); ``target_sq``: (S,) the squared norm of each subject's
+        target, which lets the decoder's error be computed without its prediction
+        (:class:`~sklearn_crossenc.encoder._forward.LinearSSE`); None computes the
+        residual explicitly. Both give the same value and gradients up to rounding.
+        """
+        S, N, L, C = x.shape
+        x2 = x.reshape(S, N * L, C)
+        t2 = x2 if target is x else target.reshape(S, N * L, C)
+        return training_sse(self, self.stacked_params(), x2, t2, target_sq, N, L)
+
+    def stacked_params(self) -> dict:
+        """The parameters as a stack of one model: name -> view with a leading axis 1."""
+        norm = self.norm
+        out = {name: getattr(self, name, None) for name in PARAM_NAMES[:6] + PARAM_NAMES[8:]}
+        out["norm_weight"] = None if norm is None else norm.weight
+        out["norm_bias"] = None if norm is None else norm.bias
+        return {k: None if v is None else v.unsqueeze(0) for k, v in out.items()}
+
+    @property
+    def norm_eps(self) -> float:
+        return 1e-5 if self.norm is None else self.norm.eps
 
     # -------------------------------------------------------- seed conversion
     def _seed_keys(self):

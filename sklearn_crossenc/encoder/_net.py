@@ -12,9 +12,15 @@ Callbacks get every notification skorch documents: ``on_train_begin/end`` and
 ``on_epoch_begin/end`` always; ``on_batch_begin/end`` and ``on_grad_computed`` (with the
 net's ``named_parameters``, between ``backward`` and the optimizer step) whenever some
 callback implements one of them; without such a callback the step loop stays free of
-them: that is what keeps it fast. skorch's per-batch history rows (``train_loss``,
-``train_batch_size``) are written after each epoch from one host copy of the losses (with
-batch hooks, the row is opened before the step, so ``LRScheduler`` can record there).
+them: that is what keeps it fast. The step computes the loss alone (``training_sse``
+of the module: the decoder's error from Gram matrices) with or without callbacks, so
+callbacks never change the arithmetic; batch callbacks get the prediction as well (one
+more forward pass without gradients) and a freshly gathered batch (without them,
+batches are gathered into reused buffers). skorch's per-batch history rows
+(``train_loss``, ``train_batch_size``) are written after each epoch from one host copy of
+the losses, when some callback may read them (any callback other than skorch's
+``EpochTimer``, ``PrintLog``, ``EarlyStopping`` and the package's own); with batch hooks,
+the row is opened before the step, so ``LRScheduler`` can record there.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.utils import TeeGenerator, get_map_location
 
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
@@ -41,6 +47,12 @@ _PREDICT_CHUNK_FLOATS = 1 << 25
 # ``torch.save`` archive (a zip file); later releases write a pickle stream instead.
 _CUDA_ATTRS = "__cuda_dependent_attributes__"
 _TORCH_ARCHIVE = b"PK\x03\x04"
+# Below this ratio of the training loss to the targets' mean square, the decoder's error
+# is computed from its residual rather than from Gram matrices (see _gram_applies).
+_GRAM_MIN_RATIO = 0.05
+# skorch callbacks known not to read the per-batch history rows (with the package's own,
+# which say so with ``uses_batch_rows = False``).
+_NO_BATCH_ROWS = (EarlyStopping, EpochTimer, PrintLog)
 
 
 @dataclass
@@ -259,21 +271,34 @@ class CrossSubjectNet(NeuralNet):
         episodes, offsets = sample_clip_starts(
             self.sampler_rng_, store.lengths, self.samples_per_epoch, L
         )
-        index = store.clip_index(episodes, offsets, L)  # (n, L) on device
+        index = store.clip_index(episodes, offsets, L)  # (n, 2) on the host
         n = index.shape[0]
         n_steps = math.ceil(n / B)
-        check_each_step = self._check_loss_each_step(store.X.device)
-        losses = torch.zeros(n_steps, device=store.X.device)  # (steps,)
-        sizes = torch.tensor([min(B, n - i * B) for i in range(n_steps)], dtype=torch.float32)
+        check_each_step = self._check_loss_each_step(store.device)
+        losses = torch.zeros(n_steps, device=store.device)  # (steps,)
+        sizes = [min(B, n - i * B) for i in range(n_steps)]
         epoch = len(self.history)
+        lean = self._lean_loss_applies()
+        clip_sq = store.clip_sq(index) if lean and self._gram_applies(store) else None  # (S, n)
+        gram = clip_sq is not None
+        # Reused gather buffers unless a callback that sees the batch might keep it.
+        buffers = None if hooks.batch or hooks.grad else store.new_buffers(B * L)
         for step in range(n_steps):
-            xb, yb = store.gather(index[step * B: (step + 1) * B])  # (S, b, L, C) each
-            batch = (xb, yb)
+            idx = index[step * B: (step + 1) * B]  # (b, 2)
+            batch = store.gather(idx, out=buffers if sizes[step] == B else None)
             if hooks.batch:
-                hooks.batch_begin(batch, int(sizes[step]))
-            y_pred = module.forward_subject_major(xb)  # (S, b, L, C)
-            loss = crit(y_pred, yb)
+                hooks.batch_begin(batch, sizes[step])
+            if lean:  # the loss alone; the prediction only for batch callbacks
+                t_sq = clip_sq[:, step * B: (step + 1) * B].sum(1).float() if gram else None
+                sse = module.training_sse(*batch, t_sq)
+                loss = sse.sum() / batch[1].numel()
+                y_pred = self._prediction(batch[0]) if hooks.batch else None
+            else:
+                y_pred = module.forward_subject_major(batch[0])  # (S, b, L, C)
+                loss = crit(y_pred, batch[1])
             if check_each_step and not math.isfinite(loss.item()):
+                if gram:  # Gram terms overflow as inf - inf: name the loss itself
+                    loss = module.training_sse(*batch).sum() / batch[1].numel()
                 self._raise_nonfinite(epoch, step, n_steps, loss.item())
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -288,8 +313,36 @@ class CrossSubjectNet(NeuralNet):
         if not check_each_step and not torch.isfinite(losses).all():
             bad = int(torch.nonzero(~torch.isfinite(losses))[0])
             self._raise_nonfinite(epoch, bad, n_steps, float(losses[bad]))
-        self._record_batches(losses.tolist(), sizes.int().tolist(), made=bool(hooks.batch))
-        return float((losses * sizes).sum() / sizes.sum())
+        if hooks.batch or self._batch_rows_wanted():
+            self._record_batches(losses.tolist(), sizes, made=bool(hooks.batch))
+        weights = torch.tensor(sizes, dtype=torch.float32)
+        return float((losses * weights).sum() / weights.sum())
+
+    @torch.no_grad()
+    def _prediction(self, x: torch.Tensor) -> torch.Tensor:
+        """The training-mode prediction of a batch (S, b, L, C), for batch callbacks."""
+        return self.module_.forward_subject_major(x)
+
+    def _lean_loss_applies(self) -> bool:
+        """The step may compute the loss without the prediction (the package's MSE)."""
+        return type(self.criterion_) is MSELoss and hasattr(self.module_, "training_sse")
+
+    def _gram_applies(self, store: ClipStore) -> bool:
+        """Whether the decoder's error may be taken from Gram matrices this epoch.
+
+        Their rounding grows with ``||target||^2 / error``: once the previous epoch's loss
+        is below ``_GRAM_MIN_RATIO`` of the targets' mean square, the explicit residual
+        is used instead (same value and gradients, rounding relative to the error).
+        """
+        previous = [row["train_loss"] for row in self.history[:-1] if "train_loss" in row]
+        return not previous or previous[-1] >= _GRAM_MIN_RATIO * store.mean_square
+
+    def _batch_rows_wanted(self) -> bool:
+        """Whether some callback may read skorch's per-batch history rows."""
+        return any(
+            type(cb) not in _NO_BATCH_ROWS and getattr(cb, "uses_batch_rows", True)
+            for _, cb in self.callbacks_
+        )
 
     def _record_batches(self, losses: list, sizes: list, *, made: bool) -> None:
         """skorch's per-batch rows (``train_loss``, ``train_batch_size``), written after

@@ -203,7 +203,7 @@ def check_candidates_on_folds(base: dict, param_grid: dict, lengths: dict[str, i
     from sklearn.model_selection import ParameterGrid
 
     from ..encoder import CrossSubjectEncoder
-    from ..encoder._holdout import split_validation
+    from ..encoder._holdout import validation_indices
 
     for params in ParameterGrid(param_grid):
         est = CrossSubjectEncoder(**{**base, **params})
@@ -216,8 +216,7 @@ def check_candidates_on_folds(base: dict, param_grid: dict, lengths: dict[str, i
                     f"points); give sample_length={lengths[shortest]} or less.")
             if isinstance(est.validation, numbers.Real) or hasattr(est.validation, "split"):
                 try:
-                    split_validation(est.validation, [None] * len(runs), None,
-                                     np.random.default_rng(0))
+                    validation_indices(est.validation, len(runs), np.random.default_rng(0))
                 except ValueError as err:
                     raise ValueError(f"grid candidate {params}, {name}: {err}") from None
 

@@ -1,0 +1,96 @@
+"""What one encoder fit trains on, decided before it trains (shared by ``fit`` and
+:func:`~sklearn_crossenc.encoder.fit_repeats`): the checked episodes and targets, the
+three seeds drawn from ``random_state``, the validation split and the device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .._device import resolve_device
+from .._validation import check_episodes, check_same_structure
+from ._holdout import validation_indices
+
+__all__ = ["FitPlan", "make_plan", "seeded_initialize"]
+
+
+@dataclass
+class FitPlan:
+    """One fit's inputs: episodes are lists of (S, T_i, C) float32 arrays; targets None
+    where they are the inputs; ``train_idx`` / ``valid_idx`` index ``episodes`` (None
+    when the validation episodes were given)."""
+
+    episodes: list
+    targets: list | None
+    train_idx: np.ndarray
+    valid_idx: np.ndarray | None
+    valid: list
+    valid_y: list | None
+    torch_seed: int
+    sampler_seed: int
+    device: torch.device
+    warm: bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(subjects, parcels)."""
+        S, _, C = self.episodes[0].shape
+        return S, C
+
+    @property
+    def train(self) -> list:
+        return [self.episodes[i] for i in self.train_idx]
+
+    @property
+    def train_y(self) -> list | None:
+        return None if self.targets is None else [self.targets[i] for i in self.train_idx]
+
+
+def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
+    """Check ``est``'s parameters and the data; draw the seeds as ``fit`` draws them.
+
+    ``like``: a plan of the same data and settings whose checked episodes and targets are
+    reused (``X`` and ``y`` are then ignored: the data is checked once for many fits).
+    """
+    est._check_params()
+    if like is not None:
+        episodes, targets = like.episodes, like.targets
+    else:
+        episodes = check_episodes(X, name="X", min_subjects=2, min_length=est.sample_length)
+        targets = None
+    S, _, C = episodes[0].shape
+    if like is None and y is not None:
+        targets = check_episodes(y, name="y", n_subjects=S, n_parcels=C)
+        check_same_structure(episodes, targets, names=("X", "y"))
+    rs = check_random_state(est.random_state)
+    torch_seed, sampler_seed, split_seed = (int(s) for s in rs.randint(0, 2**31 - 1, 3))
+    train_idx, valid_idx = validation_indices(est.validation, len(episodes),
+                                              np.random.default_rng(split_seed))
+    if valid_idx is not None:
+        valid = [episodes[i] for i in valid_idx]
+        valid_y = None if targets is None else [targets[i] for i in valid_idx]
+    elif est.validation is None:
+        valid, valid_y = [], None
+    else:
+        valid = check_episodes(est.validation, name="validation", n_subjects=S,
+                               n_parcels=C, min_length=2)
+        valid_y = None
+    warm = est._continues(S, C)
+    device = est.device_ if warm else resolve_device(est.device)
+    return FitPlan(episodes, targets, train_idx, valid_idx, valid, valid_y, torch_seed,
+                   sampler_seed, device, warm)
+
+
+def seeded_initialize(net, seed: int):
+    """``net.initialize()`` with torch's CPU generator seeded, then restored.
+
+    The module is built and initialised on the CPU (then moved), so only the CPU
+    generator is seeded: the caller's CUDA generators are neither reseeded nor advanced.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        net.initialize()
+    return net
