@@ -163,7 +163,8 @@ def test_a_good_atlas_passes_and_is_read_once(tmp_path):
 
 @pytest.mark.parametrize("param, message", [
     ("validation=1.5", "grid candidate {'validation': 1.5}: CrossSubjectEncoder: validation "
-                       "must be None or a number in (0, 1) or episodes; got 1.5."),
+                       "must be None or a number in (0, 1) or an object with split() or "
+                       "episodes; got 1.5."),
     ("sample_length=16,100000", "grid candidate {'sample_length': 100000}: sample_length=100000 "
                                 "is longer than the shortest training run of fold 1 of 2, "),
     ("validation=0.01", "grid candidate {'validation': 0.01}, fold 1 of 2: validation=0.01 of "),
