@@ -2,7 +2,7 @@
 
 ``calibrate_evaluation.py --repeats`` simulates whole data sets for a few scenarios; this
 script sweeps the two ratios that decide how well the repeats' degrees of freedom work,
-on the normal-theory model of the three jackknife terms of ``evaluation/_repeats.py``
+on the normal-theory model of the three jackknife terms of ``evaluation/_between_repeats.py``
 (independent scaled chi-squares, as the mean squares of a balanced crossed design):
 
     d      ~ N(0, 1 + s)                          the repeat-averaged difference, H0 true
@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats as sps
 
 from sklearn_crossenc._environment import environment_info
-from sklearn_crossenc.evaluation._repeats import degrees_of_freedom
+from sklearn_crossenc.evaluation._between_repeats import degrees_of_freedom
 
 SHARES = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
 

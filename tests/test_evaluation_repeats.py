@@ -1,7 +1,7 @@
 """Repeats of a stochastic model in the evaluation: K random states on the same runs.
 
 The estimate is the mean over repeats; the t-jackknife interval and tests add the
-between-repeat variance beyond the run jackknife (``evaluation/_repeats.py``); one
+between-repeat variance beyond the run jackknife (``evaluation/_between_repeats.py``); one
 RunStatistics gives today's results bit for bit. Also the parameter checks of issue 20.
 """
 

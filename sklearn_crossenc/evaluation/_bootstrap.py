@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._between_repeats import as_repeats, check_repeats, combined_se, seed_variance
 from ._intervals import (
     check_confidence,
     check_method,
@@ -33,7 +34,6 @@ from ._intervals import (
     t_interval,
     t_p_value,
 )
-from ._repeats import as_repeats, check_repeats, combined_se, seed_variance
 from ._results import PairedComparison, ScoreInterval
 from ._runstats import RunStatistics, pearson_from_sums
 
