@@ -243,8 +243,11 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
                             device="cpu")
     result["command"] = "crossenc compare --quick --models encoder ridge mean"
     paths = write_report(result, tmp_path / "out")
-    figures = {k: p for k, p in paths.items() if k not in ("json", "markdown", "html", "maps")}
+    figures = {k: p for k, p in paths.items() if p.suffix == ".png"}
     assert {"bars", "brain: CrossSubjectEncoder - CrossSubjectRidge"} <= set(figures)
+    others = [p.name for k, p in paths.items()
+              if k.startswith(("table: ", "nifti: ")) and p.suffix != ".png"]
+    assert others and all(name in paths["html"].read_text() for name in others)
     url = paths["html"].as_uri()
     netlog = tmp_path / "netlog.json"
     dom = chromium(tmp_path, url, "--dump-dom", f"--log-net-log={netlog}")

@@ -42,12 +42,13 @@ def _interval_note(result) -> str:
             else "; error bars: interval of the mean")
 
 
-def _bar_errors(result, set_key, name, mean):
-    """(2, 1) distances from ``mean`` to the ends of its interval, or None."""
+def _bar_errors(result, set_key, name):
+    """``(centre, half width)`` of a model's interval, or None: the error bar is drawn from
+    its low to its high end, wherever the mean lies (an interval need not hold it)."""
     ci = (((result.get("evaluation") or {}).get("intervals") or {}).get(set_key) or {}).get(name)
     if not ci or ci.get("low") is None or ci.get("high") is None:
         return None
-    return np.array([[mean - ci["low"]], [ci["high"] - mean]])
+    return (ci["low"] + ci["high"]) / 2, (ci["high"] - ci["low"]) / 2
 
 
 def _ceiling_ticks(ax, result, set_key, x, subjects):
@@ -77,9 +78,9 @@ def _fig_bars(result, Figure):
             vals = [sc["per_subject"][s] for s in subjects] + [sc["mean"]]
             pos = x - 0.4 + width * (i + 0.5)
             bars = ax.bar(pos, vals, width, label=name)
-            err = _bar_errors(result, set_key, name, sc["mean"])
+            err = _bar_errors(result, set_key, name)
             if err is not None:
-                ax.errorbar(pos[-1:], vals[-1:], yerr=err, fmt="none", capsize=3, lw=1.2,
+                ax.errorbar(pos[-1:], [err[0]], yerr=[err[1]], fmt="none", capsize=3, lw=1.2,
                             color=bars.patches[-1].get_facecolor(), ecolor="k")
         _ceiling_ticks(ax, result, set_key, x, subjects)
         ax.set_xticks(x, groups)
