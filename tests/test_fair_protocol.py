@@ -15,10 +15,13 @@ from sklearn_crossenc import CrossSubjectEncoder
 from sklearn_crossenc.data import load_friends
 from sklearn_crossenc.data._paths import friends_path, movie10_path
 from sklearn_crossenc.encoder._holdout import validation_indices
-from sklearn_crossenc.jobs._registry import QUICK_TUNING_FOLDS, encoder_params
+from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL
+from sklearn_crossenc.jobs._registry import encoder_params
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.metrics import pearson_scorer
 from sklearn_crossenc.report import format_table, report_markdown
+
+QUICK_TUNING_FOLDS = SEED_PROTOCOL.quick_tuning_folds
 
 ENC = "CrossSubjectEncoder"
 

@@ -81,6 +81,8 @@ class Protocol:
     tuning_folds : int
         Folds over whole training runs, in their order, on which every model chooses its
         settings (:meth:`tuning_cv`).
+    quick_tuning_folds : int
+        The folds of a smoke run (``quick=True``).
 
     Examples
     --------
@@ -95,6 +97,7 @@ class Protocol:
     evaluation: tuple
     subjects: tuple = SUBJECTS
     tuning_folds: int = 5
+    quick_tuning_folds: int = 2
 
     @property
     def sets(self) -> tuple:
@@ -106,9 +109,10 @@ class Protocol:
         """Evaluation set key -> label, in report order."""
         return {s.key: s.label for s in self.evaluation}
 
-    def tuning_cv(self):
+    def tuning_cv(self, quick: bool = False):
         """The folds every model tunes on: ``KFold(tuning_folds)`` over the training runs,
-        in order (whole runs; the last fold is early stopping's hold-out).
+        in order (whole runs; the last fold is early stopping's hold-out);
+        ``quick_tuning_folds`` of them for a smoke run.
 
         Examples
         --------
@@ -118,7 +122,7 @@ class Protocol:
         """
         from sklearn.model_selection import KFold
 
-        return KFold(self.tuning_folds, shuffle=False)
+        return KFold(self.quick_tuning_folds if quick else self.tuning_folds, shuffle=False)
 
     def with_subjects(self, subjects) -> Protocol:
         """The same protocol for other subjects (in the order given)."""

@@ -20,15 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 __all__ = ["ModelSpec", "JobSettings", "EPISODES", "STIMULUS_FEATURES", "REGISTRY",
-           "QUICK_ENCODER", "QUICK_TUNING_FOLDS", "EARLY_STOPPING_FOLDS", "resolve_models",
+           "QUICK_ENCODER", "EARLY_STOPPING_FOLDS", "resolve_models",
            "get_model", "reference_model", "registered", "encoder_params", "clip_length_cap"]
 
 #: Reduced training of ``quick=True`` (a smoke run), per model.
 QUICK_ENCODER = {"max_epochs": 2, "samples_per_epoch": 128}
 QUICK_RIDGE = {"alphas": (1e-1, 1e1, 1e3, 1e5)}
 QUICK_FEATURE_RIDGE = {"alphas": (1e4, 1e2, 1.0), "stimulus_window": 1}
-#: Folds of the tuning cross-validation of ``quick=True`` (the protocol's otherwise).
-QUICK_TUNING_FOLDS = 2
 #: The ways the encoder's training length is chosen (``early_stopping``): on the last of
 #: the protocol's tuning folds, on a random fraction of the training runs (a number in
 #: (0, 1)), or not at all (None: the notebook's fixed number of epochs).

@@ -31,7 +31,6 @@ from ._preflight import check_evaluation_options, preflight_comparison
 from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
 from ._registry import (
     EARLY_STOPPING_FOLDS,
-    QUICK_TUNING_FOLDS,
     JobSettings,
     ModelSpec,
     reference_model,
@@ -73,9 +72,8 @@ def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_gr
           ) -> TuningPlan:
     """How the models tune: the protocol's folds (fewer under ``quick``), the encoder's
     early stopping and refit, the grid search."""
-    from sklearn.model_selection import KFold
 
-    cv = KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv()
+    cv = protocol.tuning_cv(quick)
     return TuningPlan(cv=cv, early_stopping=early_stopping, refit=bool(refit), tune=bool(tune),
                       param_grid=param_grid, n_jobs=n_jobs)
 

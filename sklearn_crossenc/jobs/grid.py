@@ -21,7 +21,7 @@ from ._job import JobStart, data_root, noop
 from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
-from ._registry import QUICK_TUNING_FOLDS, JobSettings, encoder_params
+from ._registry import JobSettings, encoder_params
 from ._tuning import check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
@@ -190,7 +190,7 @@ def run_grid_search(
         ``n_candidates``, ``n_runs``, ``rank_column`` (the ranking metric's column) and
         ``best_estimator`` (None without ``refit``).
     """
-    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.model_selection import GridSearchCV
 
     from ..data import as_episodes, episode_groups
     from ._registry import REGISTRY
@@ -209,7 +209,7 @@ def run_grid_search(
     check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=device,
                            n_threads=check_threads(n_threads), early_stopping=early_stopping,
-                           cv=KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv())
+                           cv=protocol.tuning_cv(quick))
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
         encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit)
     log(f"Loading {runs.label} from {root} ...")

@@ -26,7 +26,7 @@ from . import _registry
 from ._job import JobStart, data_root, noop
 from ._preflight import preflight_new_subject
 from ._protocol import SEED_PROTOCOL, Protocol
-from ._registry import QUICK_TUNING_FOLDS, JobSettings, clip_length_cap
+from ._registry import JobSettings, clip_length_cap
 from ._tuning import check_early_stopping
 
 __all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECODER_ALPHAS"]
@@ -255,12 +255,11 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     root = data_root(data_dir, progress=progress, log=log)
     preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
                           random_state)
-    from sklearn.model_selection import KFold
 
     check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=dev,
                            n_threads=n_threads, progress=progress, early_stopping=early_stopping,
-                           cv=KFold(QUICK_TUNING_FOLDS) if quick else protocol.tuning_cv())
+                           cv=protocol.tuning_cv(quick))
     params = (dict(encoder_params) if encoder_params is not None
               else _registry.encoder_params(settings))
     t0 = time.perf_counter()
