@@ -269,7 +269,7 @@ def _too_small(src_space, vspace, shape) -> str | None:
         need = vspace.get_select_npoints()
         size = int(np.prod(shape))
         return None if size == need else f"holds {size} values, not the {need} mapped"
-    need = tuple(hi + 1 for hi in src_space.get_select_bounds()[1])
+    need = tuple(int(hi) + 1 for hi in src_space.get_select_bounds()[1])
     if len(need) == len(shape) and all(n <= h for n, h in zip(need, shape, strict=True)):
         return None
     return f"is smaller than the mapped region {need}"
@@ -281,10 +281,11 @@ def _mark(covered: np.ndarray, space) -> None:
     if kind == h5s.SEL_ALL:
         covered[...] = True
     elif kind == h5s.SEL_HYPERSLABS:
+        # int(): older numpy turns an unsigned bound plus one into a float.
         for lo, hi in space.get_select_hyper_blocklist():
-            covered[tuple(slice(a, b + 1) for a, b in zip(lo, hi, strict=True))] = True
+            covered[tuple(slice(int(a), int(b) + 1) for a, b in zip(lo, hi, strict=True))] = True
     elif kind == h5s.SEL_POINTS:
-        covered[tuple(space.get_select_elem_pointlist().T)] = True
+        covered[tuple(space.get_select_elem_pointlist().astype(np.intp).T)] = True
 
 
 # -------------------------------------------------------------------------- public
