@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_report import make_result
+from test_report import MODELS, make_result
 
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.report import report_html, report_markdown, write_report
@@ -159,6 +159,61 @@ def test_numbers_are_those_of_the_markdown_report(figures):
         assert row in md_rows
 
 
+def with_tuning(result, early_stopping="folds", repeats=1):
+    """``result`` as a tuned comparison: the encoder early-stopped after a grid search,
+    the ridge's alphas by CV, the mean with nothing to tune."""
+    enc, ridge, mean = MODELS
+    result["config"].update(early_stopping=early_stopping, repeats=repeats, tuning_folds=5)
+    search = {"grid": {"embed_dim": [32, 64]}, "best_params": {"embed_dim": 64},
+              "best_score": 0.4567, "n_splits": 5, "seconds": 12.5,
+              "candidates": [{"rank": 2, "params": {"embed_dim": 32}, "mean": 0.4321,
+                              "std": 0.0123},
+                             {"rank": 1, "params": {"embed_dim": 64}, "mean": 0.4567,
+                              "std": 0.0111}]}
+    result["models"][enc]["tuning"] = {
+        "tuned": "training length (early stopping)", "refit": True, "search": search,
+        "chosen": {"best_epoch": 3, "n_epochs": 4, "valid_pearson": [0.437, 0.461, 0.463,
+                                                                     0.459]}}
+    result["models"][enc]["repeats"] = [{"random_state": 0, "chosen": {"best_epoch": 3}}]
+    result["models"][ridge]["tuning"] = {
+        "tuned": "alpha per parcel (cross-validation)", "refit": False, "search": None,
+        "chosen": {"alphas": {"1000": 70, "3162.28": 50}, "median_alpha": 1000.0,
+                   "n_splits": 5}}
+    result["models"][mean]["tuning"] = {"tuned": "nothing", "refit": False, "search": None,
+                                        "chosen": {}}
+    return result
+
+
+def test_the_protocol_section_names_each_models_choices(figures):
+    page_text = report_html(with_tuning(evaluated(make_result())), figures)
+    page = Page(page_text)
+    assert "Protocol: how each model chose its settings" in page.headings
+    protocol = page_text.split('<h2 id="protocol">')[1].split("<h2")[0]
+    assert "Friends s1-5, 3 runs; 5 folds of whole runs" in protocol
+    assert ("chose epoch 3 of 4 run (held-out r per epoch: 0.437, 0.461, 0.463, 0.459); "
+            "then trained again on every training run") in protocol
+    assert "1000: 70, 3162.28: 50 (median 1000)" in protocol
+    assert "MeanOfOthers: nothing to tune" in protocol
+    # The grid search: winner, then every candidate ranked, nested under the encoder.
+    assert re.search(r"CrossSubjectEncoder: .*<ul><li>grid search \(embed_dim in \[32, 64\]; "
+                     r"5 folds, 12.5 s\): winner \{&#x27;embed_dim&#x27;: 64\} \(CV r 0.457\)"
+                     r"</li><li>rank 1: .*0.457 \+- 0.011</li><li>rank 2: .*0.432", protocol)
+    assert '<a href="#protocol">' in page_text
+    # Tuned alike: no warning; the intervals say they cover the evaluation runs only.
+    assert "unequal" not in page_text
+    assert "cover the evaluation runs only" in page_text
+
+
+def test_a_model_not_tuned_like_the_others_is_flagged_above_the_verdict(figures):
+    text = report_html(with_tuning(evaluated(make_result()), early_stopping=None, repeats=3),
+                       figures)
+    note = re.search(r'<p class="quick unequal"><strong>Note:</strong> ([^<]*)</p>', text)
+    assert note and "CrossSubjectEncoder&#x27;s training length was NOT tuned" in note[1]
+    assert "while CrossSubjectRidge chose their settings" in note[1]
+    assert text.index("unequal") < text.index('<h2 id="pairwise">')  # before the verdict
+    assert "spread between the 3 random states" in text
+
+
 def test_strings_from_the_data_are_escaped(figures):
     result = evaluated(make_result(data_dir='/data/<b>"x"&y'))
     evil = "<img src=x onerror=alert(1)>"
@@ -252,6 +307,7 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
     netlog = tmp_path / "netlog.json"
     dom = chromium(tmp_path, url, "--dump-dom", f"--log-net-log={netlog}")
     check_page(Page(dom), result, figures)
+    assert "Protocol: how each model chose its settings" in Page(dom).headings
     assert page_requests(netlog) == []
     shot = tmp_path / "report.png"
     chromium(tmp_path, url, f"--screenshot={shot}", "--window-size=1280,6000")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .._io import atomic_write_text
 from ._tables import CEILING, NOISE_CEILING, _ceiling_notes, _fmt, _fmt_ci, _fmt_pct, _rows
+from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CSP", "report_html", "write_report_html"]
 
@@ -33,7 +34,8 @@ _CAPTIONS = {
 }
 
 #: Sections after the tables, for the page's table of contents: id -> title.
-_NAV = (("pairwise", "pairwise"), ("ceilings", "noise ceilings"), ("figures", "figures"),
+_NAV = (("pairwise", "pairwise"), ("ceilings", "noise ceilings"), ("protocol", "protocol"),
+        ("figures", "figures"),
         ("maps", "brain maps"), ("models", "models"), ("configuration", "configuration"),
         ("environment", "environment"))
 
@@ -57,7 +59,7 @@ pre{background:#f5f6f8;padding:.6em .8em;overflow-x:auto;white-space:pre-wrap;wo
 figure{margin:.8em 0 1.4em}figure img{max-width:100%;height:auto;border:1px solid #e3e6eb}
 figcaption{color:#5a6374;font-size:.9em}.maps{display:grid;
  grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 1.2em}
-.notes li{margin:.2em 0}
+.notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
 """
 
 
@@ -159,6 +161,38 @@ def _pairwise(result) -> list[str]:
                        f'<td class="text">{_e(r["b"])}</td>'
                        + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     return out + ["</tbody></table>"]
+
+
+def _unequal(result) -> list[str]:
+    """A highlighted note wherever the models were not tuned alike (none when they were)."""
+    return [f'<p class="quick unequal"><strong>Note:</strong> {_e(n)}</p>'
+            for n in tuning_notes(result)]
+
+
+def _coverage(result) -> list[str]:
+    """What the intervals and p-values cover (evaluation runs; repeats when there are some)."""
+    note = interval_note(result)
+    return [f'<p class="coverage">{_e(note)}</p>'] if note else []
+
+
+def _protocol(result) -> list[str]:
+    """How each model chose its settings on the training runs (the Markdown report's
+    protocol section): one item per model, its details (repeats, grid candidates) nested."""
+    if not any(m.get("tuning") for m in (result.get("models") or {}).values()):
+        return []
+    first, *rest = tuning_lines(result)
+    items: list[tuple[str, list[str]]] = []
+    for line in rest:
+        if line.startswith("- "):
+            items.append((line[2:], []))
+        elif items:
+            items[-1][1].append(line.strip())
+    out = ['<h2 id="protocol">Protocol: how each model chose its settings</h2>',
+           f"<p>{_e(first)}</p>", '<ul class="notes protocol">']
+    for text, details in items:
+        sub = "".join(f"<li>{_e(d)}</li>" for d in details)
+        out.append(f"<li>{_e(text)}" + (f"<ul>{sub}</ul>" if sub else "") + "</li>")
+    return out + ["</ul>"]
 
 
 def _notes(result) -> list[str]:
@@ -318,7 +352,8 @@ def report_html(result, figures: dict | None = None) -> str:
     version = (env.get("packages") or {}).get("sklearn-crossenc", "?")
     device = (env.get("device") or {}).get("name", "?")
     sets = list(result["eval_sets"].items())
-    sections = (_pairwise(result) + _notes(result) + _figures(figures or {})
+    sections = (_unequal(result) + _pairwise(result) + _coverage(result) + _notes(result)
+                + _protocol(result) + _figures(figures or {})
                 + _models(result) + _configuration(result) + _environment(result))
     nav = [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
     nav += [(i, t) for i, t in _NAV if any(f'<h2 id="{i}">' in s for s in sections)]
