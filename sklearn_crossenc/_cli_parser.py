@@ -240,8 +240,9 @@ def _add_compare(sub) -> None:
                    help="TRs left out at each end of every evaluated run (default 0 like the seed; "
                         "the challenge uses 5)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="torch threads for the encoder's training (default: torch's); on a "
-                        "machine busy with other jobs fewer threads are often faster")
+                   help="threads of each fit: the encoder's torch threads and the ridges' "
+                        "BLAS threads (default: each library's own); on a machine busy with "
+                        "other jobs fewer threads are often faster")
     _add_training_length(p, refit=True)
     p.add_argument("--tune", action="store_true",
                    help="choose the encoder's architecture by GridSearchCV over the protocol's "

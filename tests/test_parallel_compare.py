@@ -84,3 +84,32 @@ def test_bad_parallel_options_are_refused_before_any_work(synthetic_root, monkey
         run_comparison(synthetic_root, models=["mean"], n_jobs=0)
     with pytest.raises(OSError, match="tcp://127.0.0.1:1"):
         run_comparison(synthetic_root, models=["mean"], scheduler="tcp://127.0.0.1:1")
+
+
+def test_every_fit_runs_with_the_plans_blas_threads(monkeypatch):
+    """A BLAS sums in an order that depends on its thread count: the ridges' numbers on a
+    worker (joblib gives each one ``cores / n_jobs`` threads) equalled the calling
+    process's only to about 1e-8 until each fit ran with the plan's threads."""
+    from sklearn.model_selection import KFold
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from sklearn_crossenc.jobs import _fits
+    from sklearn_crossenc.jobs._registry import get_model
+    from sklearn_crossenc.jobs._tuning import TuningPlan
+
+    if max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"),
+           default=1) < 2:
+        pytest.skip("the BLAS here has a single thread: nothing to limit")
+    seen = []
+
+    def fit_model(spec, params, X, y, plan, log):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return None, {}
+
+    monkeypatch.setattr(_fits, "fit_model", fit_model)
+    task = _fits.FitTask(get_model("ridge"), {})
+    inputs = {"train": (None, None)}
+    with threadpool_limits(limits=2, user_api="blas"):
+        _fits.run_task(task, inputs, "train", TuningPlan(cv=KFold(2), n_threads=1), trim=0)
+        _fits.run_task(task, inputs, "train", TuningPlan(cv=KFold(2)), trim=0)
+    assert seen == [{1}, {2}]

@@ -74,23 +74,27 @@ def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim
 
     ``inputs`` is the model's ``{set key: (X, y)}`` (:func:`model_inputs`).
     """
+    from threadpoolctl import threadpool_limits
+
     from ..evaluation import run_statistics
 
     spec = task.spec
-    t0 = time.perf_counter()
-    with interrupt_guard():
-        X, y = inputs[train_key]
-        est, tuning = fit_model(spec, task.params, X, y, plan, log)
-    result = FitResult(task, est, tuning, time.perf_counter() - t0, 0.0)
-    t0 = time.perf_counter()
-    for key, (X, y) in inputs.items():
-        if key == train_key:
-            continue
-        target = X if y is None else y
-        pred = spec.inputs.predict(est, X, y)
-        result.maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
-        result.stats[key] = run_statistics(target, pred, trim=trim)
-    result.eval_s = time.perf_counter() - t0
+    # The plan's threads for BLAS too: the same numbers here and on any worker.
+    with threadpool_limits(limits=plan.n_threads, user_api="blas"):
+        t0 = time.perf_counter()
+        with interrupt_guard():
+            X, y = inputs[train_key]
+            est, tuning = fit_model(spec, task.params, X, y, plan, log)
+        result = FitResult(task, est, tuning, time.perf_counter() - t0, 0.0)
+        t0 = time.perf_counter()
+        for key, (X, y) in inputs.items():
+            if key == train_key:
+                continue
+            target = X if y is None else y
+            pred = spec.inputs.predict(est, X, y)
+            result.maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
+            result.stats[key] = run_statistics(target, pred, trim=trim)
+        result.eval_s = time.perf_counter() - t0
     return result
 
 

@@ -59,6 +59,11 @@ class TuningPlan:
         Grid replacing the registry's, for the model with a grid.
     n_jobs : int
         Parallel fits of the search (joblib).
+    n_threads : int or None
+        Threads of every fit: the encoder's torch threads (its ``n_threads``) and the BLAS
+        threads of the ridges' products and eigendecompositions. Fixed, a fit gives the same
+        numbers in the calling process, a joblib worker or a Dask worker (a BLAS sums in an
+        order that depends on its thread count); None leaves each process's default.
     """
 
     cv: object
@@ -67,6 +72,7 @@ class TuningPlan:
     tune: bool = False
     param_grid: Mapping | None = None
     n_jobs: int = 1
+    n_threads: int | None = None
 
     def grid_of(self, spec: ModelSpec) -> dict:
         """The grid ``spec`` is searched over with ``tune`` (empty: not searched)."""

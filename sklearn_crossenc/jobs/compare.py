@@ -68,14 +68,14 @@ def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
     return (None if path is None else path.resolve()), reason
 
 
-def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_grid, n_jobs
-          ) -> TuningPlan:
+def _plan(protocol: Protocol, quick: bool, early_stopping, refit, tune, param_grid, n_jobs,
+          n_threads=None) -> TuningPlan:
     """How the models tune: the protocol's folds (fewer under ``quick``), the encoder's
     early stopping and refit, the grid search."""
 
     cv = protocol.tuning_cv(quick)
     return TuningPlan(cv=cv, early_stopping=early_stopping, refit=bool(refit), tune=bool(tune),
-                      param_grid=param_grid, n_jobs=n_jobs)
+                      param_grid=param_grid, n_jobs=n_jobs, n_threads=n_threads)
 
 
 # ---------------------------------------------------------------------------- the job
@@ -137,7 +137,8 @@ def run_comparison(
     return_estimators : bool, default=False
         Also return the fitted estimators under ``"estimators"``.
     n_threads : int, optional
-        torch threads of the encoder's training (its ``n_threads``); default torch's.
+        Threads of each fit: the encoder's torch threads (its ``n_threads``) and the BLAS
+        threads of the ridges; default each library's own.
         On a machine shared with other jobs, 1 thread per core left is often faster.
     early_stopping : "folds", float or None, default="folds"
         How the encoder's training length is chosen on the training runs: ``"folds"``
@@ -213,7 +214,7 @@ def run_comparison(
     specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid,
                                       n_jobs, scheduler)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs)
+    plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs, n_threads)
     root = data_root(data_dir, progress=progress, log=log)
     preflight_comparison(root, protocol, specs, trim, n_threads, random_state, atlas=atlas)
     atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
