@@ -58,7 +58,7 @@ code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.88em}
 pre{background:#f5f6f8;padding:.6em .8em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 figure{margin:.8em 0 1.4em}figure img{max-width:100%;height:auto;border:1px solid #e3e6eb}
 figcaption{color:#5a6374;font-size:.9em}.maps{display:grid;
- grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 1.2em}
+ grid-template-columns:1fr;gap:0 1.2em}
 .notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
 """
 
