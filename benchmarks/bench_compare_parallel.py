@@ -32,7 +32,10 @@ from sklearn_crossenc.report import to_jsonable  # noqa: E402
 from sklearn_crossenc.report._files import _flat_maps  # noqa: E402
 
 
-def _numbers(result) -> str:
+def comparable_numbers(result) -> str:
+    """Every number of a comparison but its timings and parallel options (models,
+    evaluation, ceiling), as ``report.json`` has them: one canonical JSON string.
+    Also what ``tests/test_parallel_compare.py`` compares."""
     def strip(obj):
         if isinstance(obj, dict):
             return {k: strip(v) for k, v in obj.items()
@@ -41,13 +44,13 @@ def _numbers(result) -> str:
             return [strip(v) for v in obj]
         return obj
 
-    return json.dumps(strip(to_jsonable({k: result[k] for k in ("models", "evaluation")})),
-                      sort_keys=True)
+    keep = {k: result[k] for k in ("models", "evaluation", "ceiling")}
+    return json.dumps(strip(to_jsonable(keep)), sort_keys=True)
 
 
 def _same(a, b) -> bool:
     ma, mb = _flat_maps(a["maps"]), _flat_maps(b["maps"])
-    return _numbers(a) == _numbers(b) and sorted(ma) == sorted(mb) and all(
+    return comparable_numbers(a) == comparable_numbers(b) and sorted(ma) == sorted(mb) and all(
         np.array_equal(ma[k], mb[k], equal_nan=True) for k in ma)
 
 

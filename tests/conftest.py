@@ -3,11 +3,17 @@ the skipping of doctests whose optional extra is not installed."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from _pytest.doctest import DoctestItem
 
+from sklearn_crossenc import CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers
 from sklearn_crossenc.data import load_friends, make_synthetic_dataset
 
 
@@ -15,6 +21,48 @@ from sklearn_crossenc.data import load_friends, make_synthetic_dataset
 def synthetic_root(tmp_path_factory):
     """Path of a tiny synthetic dataset (48 parcels, 4 subjects, seed 0); do not modify it."""
     return make_synthetic_dataset(tmp_path_factory.mktemp("data") / "algonauts", scale="tiny")
+
+
+@pytest.fixture
+def data_copy(synthetic_root, tmp_path) -> Path:
+    """A copy of the tiny synthetic dataset that a test may modify."""
+    return Path(shutil.copytree(synthetic_root, tmp_path / "data"))
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Every estimator's ``fit`` fails the test: the check under test must stop the run
+    before the first fit."""
+    def fit(self, *args, **kwargs):
+        pytest.fail(f"{type(self).__name__}.fit started before the error it should have "
+                    "stopped at")
+
+    for cls in (CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers):
+        monkeypatch.setattr(cls, "fit", fit)
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mnt: Path, size: str, covered_by: str):
+    """A real file system of ``size`` (tmpfs, e.g. ``"2m"``) mounted at the new folder
+    ``mnt``, unmounted afterwards; the test is skipped where mounting is not permitted,
+    naming ``covered_by``, the test that covers the case without a mount."""
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
+                       check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        pytest.skip(f"cannot mount a small tmpfs here ({err}); {covered_by} covers it")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill_disk(folder: Path, leave: int) -> None:
+    """Fill ``folder``'s file system up to ``leave`` free bytes (file ``ballast``)."""
+    st = os.statvfs(folder)
+    with open(folder / "ballast", "wb") as f:
+        f.write(bytes(max(st.f_bavail * st.f_frsize - leave, 0)))
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import fill_disk, mounted_tmpfs
 
 from sklearn_crossenc.cli import main
 
@@ -245,22 +246,9 @@ def _argv(command, synthetic_root, out, figures=True):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
-                       check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as err:
-        pytest.skip(f"cannot mount a small tmpfs here ({err}); "
-                    "test_enospc_and_signals_at_every_file_operation covers it by patching")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(folder: Path, leave: int) -> None:
-    st = os.statvfs(folder)
-    with open(folder / "ballast", "wb") as f:
-        f.write(bytes(max(st.f_bavail * st.f_frsize - leave, 0)))
+    with mounted_tmpfs(tmp_path / "disk", "16m",
+                       "test_enospc_and_signals_at_every_file_operation (by patching)") as mnt:
+        yield mnt
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -287,7 +275,7 @@ def test_a_full_disk_at_many_points_of_the_writing_leaves_one_complete_set(
             # up to the set's size and some more: compressed figures of other numbers can
             # take a few kB more than the previous set's
             leave = k * (size * 5 // 4 + (64 << 10)) // n_points
-            cached_jobs[command] = lambda leave=leave: _fill(small_disk, leave)
+            cached_jobs[command] = lambda leave=leave: fill_disk(small_disk, leave)
             rc = main(_argv(command, synthetic_root, out))
             err = capsys.readouterr().err.strip()
             where = f"{command}, {leave} bytes left: exit {rc}, {err!r}"
@@ -300,7 +288,7 @@ def test_a_full_disk_at_many_points_of_the_writing_leaves_one_complete_set(
             previous = snapshot(out)
     assert outcomes[0] == "previous" and outcomes[-1] == "new", outcomes
     # The space held from the pre-flight, as in a real run: the same full disk passes.
-    cached_jobs[command] = lambda: _fill(small_disk, 0)
+    cached_jobs[command] = lambda: fill_disk(small_disk, 0)
     assert main(_argv(command, synthetic_root, out)) == 0, capsys.readouterr().err
     assert check_outcome(out, previous, f"{command}, space held") == "new"
 

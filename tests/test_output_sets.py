@@ -22,8 +22,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import fill_disk, mounted_tmpfs
 
-from sklearn_crossenc import CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers
 from sklearn_crossenc._io import atomic_write_text
 from sklearn_crossenc.cli import main
 
@@ -64,15 +64,6 @@ def assert_complete_set(out: Path) -> dict:
     listed = set(doc["outputs"].values()) | {"report.json", "report.md"}
     assert {p.name for p in out.iterdir()} == listed
     return doc
-
-
-@pytest.fixture
-def no_fit(monkeypatch):
-    def fit(self, *args, **kwargs):
-        pytest.fail(f"{type(self).__name__}.fit started before the output folder's check")
-
-    for cls in (CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers):
-        monkeypatch.setattr(cls, "fit", fit)
 
 
 @pytest.fixture
@@ -371,28 +362,14 @@ def test_an_out_holding_the_data_folder_is_refused(no_fit, synthetic_root, capsy
 @pytest.fixture
 def small_disk(runs):
     """A real file system of 2 MB (tmpfs); skipped where mounting is not permitted."""
-    mnt = runs / "disk"
-    mnt.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], check=True,
-                       capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as err:
-        pytest.skip(f"cannot mount a small tmpfs here ({err}); "
-                    "test_full_disk_is_refused_in_the_preflight covers it by statvfs")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(folder: Path, leave: int) -> None:
-    """Fill ``folder``'s file system up to ``leave`` free bytes."""
-    st = os.statvfs(folder)
-    with open(folder / "ballast", "wb") as f:
-        f.write(bytes(max(st.f_bavail * st.f_frsize - leave, 0)))
+    with mounted_tmpfs(runs / "disk", "2m",
+                       "test_full_disk_is_refused_in_the_preflight (by statvfs)") as mnt:
+        yield mnt
 
 
 def test_a_full_disk_is_refused_in_the_preflight_on_a_real_file_system(
         no_fit, synthetic_root, small_disk, capsys):
-    _fill(small_disk, leave=64 << 10)
+    fill_disk(small_disk, leave=64 << 10)
     out = small_disk / "out"
     rc = main(["compare", "--quick", "--data-dir", str(synthetic_root), "--out", str(out)])
     line = one_line(capsys.readouterr().err, "compare")
@@ -430,7 +407,7 @@ def test_space_held_from_the_start_is_there_for_the_outputs(synthetic_root, smal
 
     def search_while_the_disk_fills(*args, **kwargs):
         result = real(*args, **kwargs)
-        _fill(small_disk, leave=0)
+        fill_disk(small_disk, leave=0)
         return result
 
     monkeypatch.setattr(grid, "run_grid_search", search_while_the_disk_fills)

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
+from bench_compare_parallel import comparable_numbers
 
 from sklearn_crossenc.jobs.compare import run_comparison
-from sklearn_crossenc.report import to_jsonable
 from sklearn_crossenc.report._files import _flat_maps
 
 distributed = pytest.importorskip("distributed")
@@ -19,20 +17,6 @@ import dask  # noqa: E402
 KW = dict(models=["encoder", "ridge", "mean"], quick=True, tune=True,
           param_grid={"embed_dim": [4, 8]}, repeats=2, n_threads=1, device="cpu",
           n_resamples=200)
-
-
-def _numbers(result) -> dict:
-    """Everything but timings and the parallel options, as report.json has it."""
-    def strip(obj):
-        if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items()
-                    if not (k.endswith("_s") or k in ("seconds", "n_jobs", "scheduler"))}
-        if isinstance(obj, list):
-            return [strip(v) for v in obj]
-        return obj
-
-    keep = {k: result[k] for k in ("models", "evaluation", "ceiling")}
-    return strip(to_jsonable(keep))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +34,7 @@ def cluster_address():
 
 
 def _assert_same(a, b):
-    assert json.dumps(_numbers(a), sort_keys=True) == json.dumps(_numbers(b), sort_keys=True)
+    assert comparable_numbers(a) == comparable_numbers(b)
     ma, mb = _flat_maps(a["maps"]), _flat_maps(b["maps"])
     assert sorted(ma) == sorted(mb)
     for k in ma:

@@ -6,30 +6,14 @@ only after training began (what these cases did before pre-flight) fails here.
 
 from __future__ import annotations
 
-import shutil
-
 import h5py
 import pytest
 
-from sklearn_crossenc import CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers
+from sklearn_crossenc import CrossSubjectEncoder
 from sklearn_crossenc.cli import main
 from sklearn_crossenc.data._paths import features_path, friends_path
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.jobs.grid import run_grid_search
-
-
-@pytest.fixture
-def no_fit(monkeypatch):
-    def fit(self, *args, **kwargs):
-        pytest.fail(f"{type(self).__name__}.fit started before the configuration error")
-
-    for cls in (CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers):
-        monkeypatch.setattr(cls, "fit", fit)
-
-
-@pytest.fixture
-def data_copy(synthetic_root, tmp_path):
-    return shutil.copytree(synthetic_root, tmp_path / "data")
 
 
 def test_output_folder_that_cannot_be_created_fails_before_any_fit(

@@ -8,13 +8,11 @@ before the first fit, as one line, exit 1, with nothing written.
 from __future__ import annotations
 
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sklearn_crossenc import CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers
 from sklearn_crossenc.cli import main
 from sklearn_crossenc.data._paths import atlas_path
 from sklearn_crossenc.jobs._preflight import preflight_comparison
@@ -24,20 +22,6 @@ from sklearn_crossenc.jobs._registry import resolve_models
 nib = pytest.importorskip("nibabel", reason="needs the 'plot' extra (nibabel)")
 
 GRID = ["grid", "--quick", "--cv", "2"]
-
-
-@pytest.fixture
-def no_fit(monkeypatch):
-    def fit(self, *args, **kwargs):
-        pytest.fail(f"{type(self).__name__}.fit started before the configuration error")
-
-    for cls in (CrossSubjectEncoder, CrossSubjectRidge, FeatureRidge, MeanOfOthers):
-        monkeypatch.setattr(cls, "fit", fit)
-
-
-@pytest.fixture
-def data_copy(synthetic_root, tmp_path):
-    return Path(shutil.copytree(synthetic_root, tmp_path / "data"))
 
 
 @pytest.fixture
