@@ -4,6 +4,7 @@ loading nothing; rendered by headless Chromium (skipped with a reason where abse
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import shutil
@@ -18,7 +19,7 @@ from test_report import MODELS, make_result
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.report import report_html, report_markdown, write_report
 from sklearn_crossenc.report._html import CSP
-from sklearn_crossenc.report._tables import _rows
+from sklearn_crossenc.report._tables import _ceiling_notes, _rows
 
 # A valid 1x1 PNG (one red pixel).
 PNG = base64.b64decode(
@@ -314,3 +315,13 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
     # Every image decoded and drawn: a page of text alone has almost no colour (0.1%).
     assert coloured_fraction(shot) > 0.01
     print(f"screenshot: {shot}")
+
+
+def test_each_ceiling_note_is_an_item_of_its_own(figures):
+    """Two notes of one set used to run together in one item."""
+    result = evaluated(make_result())
+    notes = _ceiling_notes(result)
+    assert len(notes) >= 2
+    items = re.findall(r"<li>([^<]*)</li>", report_html(result, figures).split(
+        '<h2 id="ceilings">')[1].split("</ul>")[0])
+    assert items == [html.escape(n, quote=True) for n in notes]

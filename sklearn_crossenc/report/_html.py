@@ -196,12 +196,8 @@ def _protocol(result) -> list[str]:
 
 
 def _notes(result) -> list[str]:
-    """The noise-ceiling notes, one item per evaluation set (text of :mod:`._tables`)."""
-    ev = result.get("evaluation") or {}
-    items = []
-    for set_key, nc in (ev.get("noise_ceiling") or {}).items():
-        one = {**result, "evaluation": {**ev, "noise_ceiling": {set_key: nc}}}
-        items.append(" ".join(_ceiling_notes(one)))
+    """The noise-ceiling notes, one item each, as in the Markdown report (:mod:`._tables`)."""
+    items = _ceiling_notes(result)
     if not items:
         return []
     return (['<h2 id="ceilings">Noise ceilings</h2>', '<ul class="notes">']
