@@ -118,7 +118,9 @@ def _run(args, env, delay=None, signum=None):
             proc.wait(delay)
         except subprocess.TimeoutExpired:
             proc.send_signal(signum)
-            hit = True
+            # send_signal polls first: a run that ended during wait()'s last sleep got no
+            # signal and has its return code already.
+            hit = proc.returncode is None
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err, hit
 
