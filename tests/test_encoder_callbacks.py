@@ -15,7 +15,7 @@ from skorch.callbacks import (
 
 from sklearn_crossenc import CrossSubjectEncoder
 from sklearn_crossenc.encoder import LRSchedule
-from sklearn_crossenc.encoder._net import lr_factor
+from sklearn_crossenc.encoder._callbacks import lr_factor
 
 FAST = dict(embed_dim=4, sample_length=16, samples_per_epoch=32, batch_size=8, max_epochs=2,
             device="cpu", random_state=0)

@@ -14,7 +14,7 @@ from skorch.callbacks import Callback
 
 from sklearn_crossenc import CrossSubjectEncoder, MeanOfOthers
 from sklearn_crossenc.data import as_episodes
-from sklearn_crossenc.encoder._net import lr_factor
+from sklearn_crossenc.encoder._callbacks import lr_factor
 from sklearn_crossenc.encoder._sampling import ClipStore, sample_clip_starts
 from sklearn_crossenc.metrics import pearson_score
 
@@ -345,7 +345,7 @@ def test_cuda_fit_matches_cpu_closely_and_loads_on_cpu(X4, tmp_path):
 
 
 def test_fast_mse_matches_torch():
-    from sklearn_crossenc.encoder._net import MSELoss
+    from sklearn_crossenc.encoder._forward import MSELoss
 
     g = torch.Generator().manual_seed(0)
     pred = torch.randn(3, 4, 50, 7, generator=g, requires_grad=True)

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import math
+
 from skorch.callbacks import Callback
 
-from ._net import lr_factor
+__all__ = ["EpochProgressBar", "LRSchedule", "lr_factor"]
 
-__all__ = ["EpochProgressBar", "LRSchedule"]
+
+def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
+    """Learning-rate multiplier at ``step`` (0-based) of ``total`` steps.
+
+    ``"constant"``: 1 (the seed). ``"cosine"``: linear warm-up over the first
+    ``warmup`` fraction of the steps, then a cosine decay to 0 at the last step.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.encoder._callbacks import lr_factor
+    >>> [round(lr_factor("cosine", s, 5, 0.0), 3) for s in range(5)]
+    [1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    if schedule == "constant":
+        return 1.0
+    n_warm = int(round(warmup * total))
+    if step < n_warm:
+        return (step + 1) / n_warm
+    span = max(total - n_warm - 1, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(step - n_warm, span) / span))
 
 
 class LRSchedule(Callback):
     """The encoder's ``lr_schedule="cosine"`` as a skorch callback.
 
     Before every training step the learning rate of each parameter group is its initial
-    rate times :func:`~sklearn_crossenc.encoder._net.lr_factor` at the net's
+    rate times :func:`lr_factor` at the net's
     ``global_step_`` of ``total_steps_`` (the last step of the current fit: linear
     warm-up over the first ``warmup`` fraction, then cosine decay to 0).
 

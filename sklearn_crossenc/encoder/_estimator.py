@@ -29,8 +29,9 @@ from .._validation import (
     restore_structure,
 )
 from ._callbacks import LRSchedule
+from ._forward import MSELoss
 from ._modules import CrossSubjectConvLinearEncoder, check_architecture
-from ._net import CrossSubjectNet, FitData, MSELoss
+from ._net import FitData, resolve_net_class
 from ._optimizers import check_optimizer_params, resolve_optimizer
 from ._plan import make_plan, seeded_initialize
 from ._sampling import ClipStore
@@ -111,6 +112,11 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         ``torch.optim`` class of that name (any case). ``lr`` and ``weight_decay`` are passed
         to any optimizer; further arguments go as ``optimizer__<name>=value`` keywords
         (skorch's prefix routing; also usable in ``set_params`` and parameter grids).
+    net_class : subclass of CrossSubjectNet or None, default=None
+        The skorch net that trains the module; None is :class:`CrossSubjectNet`. A
+        subclass overriding skorch's ``get_loss``, ``train_step``, ``train_step_single``
+        or ``infer`` trains through skorch's step with the override in effect (the lean
+        step runs only when none is overridden; see ``CrossSubjectNet``).
     warm_start : bool, default=False
         When fitted, ``fit`` adds ``max_epochs`` epochs to the trained net (weights,
         optimizer and clip sampler continue): 2 then 3 epochs equal 5 on CPU under the
@@ -182,6 +188,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         verbose=0,
         callbacks=None,
         optimizer=None,
+        net_class=None,
         warm_start=False,
         **optimizer_params,
     ):
@@ -208,6 +215,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.optimizer = optimizer
+        self.net_class = net_class
         self.warm_start = warm_start
         for key, value in optimizer_params.items():
             setattr(self, key, value)  # checked in fit: only optimizer__<name> is valid
@@ -253,6 +261,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         "verbose": [Boolean(), Interval(int, 0, None)],
         "callbacks": [Checked(check_callbacks)],
         "optimizer": [Checked(resolve_optimizer)],
+        "net_class": [Checked(resolve_net_class)],
     }
 
     def _check_params(self) -> None:
@@ -364,7 +373,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         optimizer = resolve_optimizer(self.optimizer)
         fused = optimizer is torch.optim.AdamW and not {
             "optimizer__fused", "optimizer__foreach"} & set(self._optimizer_params())
-        return CrossSubjectNet(
+        return resolve_net_class(self.net_class)(
             CrossSubjectConvLinearEncoder,
             criterion=MSELoss,
             optimizer=optimizer,

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 __all__ = [
     "DepthwiseConv",
     "LinearSSE",
+    "MSELoss",
     "PARAM_NAMES",
     "decode",
     "encode",
@@ -277,3 +278,37 @@ def training_sse(a, p, x: torch.Tensor, t: torch.Tensor, t_sq: torch.Tensor | No
         e, tW = encode(a, p, x, N, L), torch.bmm(t, W)
     inp = _decoder_input(a, p, _mixed(a, p, e), N, L)
     return LinearSSE.apply(inp, W, b, tW, t.sum(1), t_sq)
+
+
+class _MSEFunction(torch.autograd.Function):
+    """Mean squared error with a one-pass backward.
+
+    The forward keeps ``d = pred - target`` and sums its squares with one BLAS dot; the
+    backward scales ``d`` in place into the gradient ``2 d / n``. The gradient is the
+    same as ``F.mse_loss``'s; the loss value is summed in float32 by BLAS (relative
+    error about 1e-4 on millions of elements: it is only reported and checked for NaN).
+    """
+
+    @staticmethod
+    def forward(ctx, pred, target):
+        d = pred - target  # (...) same shape as pred
+        flat = d.view(-1)
+        ctx.save_for_backward(d)
+        ctx.n = d.numel()
+        return torch.dot(flat, flat) / ctx.n
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        g = d.mul_(grad * (2.0 / ctx.n))
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class MSELoss(torch.nn.Module):
+    """``nn.MSELoss()`` (mean reduction) with a cheaper backward; see ``_MSEFunction``."""
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled() or not pred.requires_grad:
+            return torch.nn.functional.mse_loss(pred, target)
+        return _MSEFunction.apply(pred, target.expand_as(pred).contiguous())

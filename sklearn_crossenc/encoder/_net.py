@@ -16,7 +16,9 @@ them: that is what keeps it fast. The step computes the loss alone (``training_s
 of the module: the decoder's error from Gram matrices) with or without callbacks, so
 callbacks never change the arithmetic; batch callbacks get the prediction as well (one
 more forward pass without gradients) and a freshly gathered batch (without them,
-batches are gathered into reused buffers). skorch's per-batch history rows
+batches are gathered into reused buffers). A subclass that overrides one of skorch's
+steps (``train_step``, ``train_step_single``, ``infer``, ``get_loss``) gets skorch's own
+step instead, with its override in effect (:data:`SKORCH_STEPS`). skorch's per-batch history rows
 (``train_loss``, ``train_batch_size``) are written after each epoch from one host copy of
 the losses, when some callback may read them (any callback other than skorch's
 ``EpochTimer``, ``PrintLog``, ``EarlyStopping`` and the package's own); with batch hooks,
@@ -37,9 +39,10 @@ from skorch.utils import TeeGenerator, get_map_location
 
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
 from ..metrics import pearson_map
+from ._forward import MSELoss
 from ._sampling import ClipStore, sample_clip_starts
 
-__all__ = ["CrossSubjectNet", "FitData", "MSELoss", "lr_factor"]
+__all__ = ["CrossSubjectNet", "FitData", "SKORCH_STEPS", "resolve_net_class"]
 
 # Episodes per inference chunk are capped so that one chunk holds about this many floats.
 _PREDICT_CHUNK_FLOATS = 1 << 25
@@ -53,6 +56,9 @@ _GRAM_MIN_RATIO = 0.05
 # skorch callbacks known not to read the per-batch history rows (with the package's own,
 # which say so with ``uses_batch_rows = False``).
 _NO_BATCH_ROWS = (EarlyStopping, EpochTimer, PrintLog)
+# skorch's overridable steps: a subclass overriding any of them trains through skorch's
+# ``train_step`` (and predicts through its ``infer``), not the lean step.
+SKORCH_STEPS = ("train_step", "train_step_single", "infer", "get_loss")
 
 
 @dataclass
@@ -64,61 +70,6 @@ class FitData:
     store: ClipStore
     valid: list = field(default_factory=list)
     valid_y: list | None = None
-
-
-class _MSEFunction(torch.autograd.Function):
-    """Mean squared error with a one-pass backward.
-
-    The forward keeps ``d = pred - target`` and sums its squares with one BLAS dot; the
-    backward scales ``d`` in place into the gradient ``2 d / n``. The gradient is the
-    same as ``F.mse_loss``'s; the loss value is summed in float32 by BLAS (relative
-    error about 1e-4 on millions of elements: it is only reported and checked for NaN).
-    """
-
-    @staticmethod
-    def forward(ctx, pred, target):
-        d = pred - target  # (...) same shape as pred
-        flat = d.view(-1)
-        ctx.save_for_backward(d)
-        ctx.n = d.numel()
-        return torch.dot(flat, flat) / ctx.n
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        (d,) = ctx.saved_tensors
-        g = d.mul_(grad * (2.0 / ctx.n))
-        return g, (-g if ctx.needs_input_grad[1] else None)
-
-
-class MSELoss(torch.nn.Module):
-    """``nn.MSELoss()`` (mean reduction) with a cheaper backward; see ``_MSEFunction``."""
-
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if not torch.is_grad_enabled() or not pred.requires_grad:
-            return torch.nn.functional.mse_loss(pred, target)
-        return _MSEFunction.apply(pred, target.expand_as(pred).contiguous())
-
-
-def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
-    """Learning-rate multiplier at ``step`` (0-based) of ``total`` steps.
-
-    ``"constant"``: 1 (the seed). ``"cosine"``: linear warm-up over the first
-    ``warmup`` fraction of the steps, then a cosine decay to 0 at the last step.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.encoder._net import lr_factor
-    >>> [round(lr_factor("cosine", s, 5, 0.0), 3) for s in range(5)]
-    [1.0, 0.854, 0.5, 0.146, 0.0]
-    """
-    if schedule == "constant":
-        return 1.0
-    n_warm = int(round(warmup * total))
-    if step < n_warm:
-        return (step + 1) / n_warm
-    span = max(total - n_warm - 1, 1)
-    return 0.5 * (1.0 + math.cos(math.pi * min(step - n_warm, span) / span))
 
 
 def _overrides(cb, name: str) -> bool:
@@ -179,6 +130,33 @@ class CrossSubjectNet(NeuralNet):
     A NaN or Inf loss raises ``FloatingPointError`` naming the epoch and
     the step (checked every step on CPU, as the seed does; on CUDA once per epoch, to
     keep the device queue full, naming the first bad step).
+
+    skorch's steps are the extension points. Without an override each step computes the
+    package's MSE without the prediction (the lean step). A subclass that overrides any of
+    :data:`SKORCH_STEPS` trains every step through skorch's ``train_step`` (which calls
+    ``train_step_single``, then ``infer`` and ``get_loss``, and notifies
+    ``on_grad_computed``), and predicts through ``infer`` (validation too). The batch is
+    ``(x, y)``, each subject-major ``(subjects, clips, time, parcels)`` as callbacks see it;
+    ``infer(x)`` returns the prediction in that layout. ``train_loss`` records what
+    ``get_loss`` returned; ``valid_loss`` stays the MSE of full-episode predictions.
+
+    Examples
+    --------
+    An L2 penalty on the shared decoder, added to the loss (skorch's documented way):
+
+    >>> import numpy as np
+    >>> from sklearn_crossenc import CrossSubjectEncoder
+    >>> from sklearn_crossenc.encoder import CrossSubjectNet
+    >>> class PenalisedNet(CrossSubjectNet):
+    ...     def get_loss(self, y_pred, y_true, X=None, training=False):
+    ...         loss = super().get_loss(y_pred, y_true, X=X, training=training)
+    ...         w = self.module_.shared_decoder_weight  # (C, D)
+    ...         return loss + 1e-2 * (w ** 2).sum()
+    >>> X = np.random.default_rng(0).standard_normal((4, 3, 40, 20)).astype("float32")
+    >>> enc = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
+    ...                           max_epochs=1, net_class=PenalisedNet, random_state=0)
+    >>> enc.fit(X).net_.uses_skorch_steps()
+    True
     """
 
     def __init__(
@@ -194,6 +172,15 @@ class CrossSubjectNet(NeuralNet):
         self.sample_length = sample_length
         self.samples_per_epoch = samples_per_epoch
         self.sampler_seed = sampler_seed
+
+    def uses_skorch_steps(self) -> bool:
+        """Whether this net's class overrides one of skorch's steps (:data:`SKORCH_STEPS`)."""
+        return any(getattr(type(self), name) is not getattr(CrossSubjectNet, name)
+                   for name in SKORCH_STEPS)
+
+    def infer(self, x, **fit_params):
+        """The module's prediction of a subject-major batch: (S, N, L, C) -> (S, N, L, C)."""
+        return self.module_.forward_subject_major(x, **fit_params)
 
     def get_default_callbacks(self):
         # Epoch-level losses are recorded by fit_loop itself (no per-batch history).
@@ -265,8 +252,7 @@ class CrossSubjectNet(NeuralNet):
 
     def _train_epoch(self, store: ClipStore, hooks: _StepHooks) -> float:
         """One epoch of the seed's loop on resident clips; returns the mean loss."""
-        module, opt, crit = self.module_, self.optimizer_, self.criterion_
-        module.train()
+        self.module_.train()
         L, B = self.sample_length, self.batch_size
         episodes, offsets = sample_clip_starts(
             self.sampler_rng_, store.lengths, self.samples_per_epoch, L
@@ -278,33 +264,29 @@ class CrossSubjectNet(NeuralNet):
         losses = torch.zeros(n_steps, device=store.device)  # (steps,)
         sizes = [min(B, n - i * B) for i in range(n_steps)]
         epoch = len(self.history)
-        lean = self._lean_loss_applies()
+        skorch_steps = self.uses_skorch_steps()
+        lean = not skorch_steps and self._lean_loss_applies()
         clip_sq = store.clip_sq(index) if lean and self._gram_applies(store) else None  # (S, n)
         gram = clip_sq is not None
-        # Reused gather buffers unless a callback that sees the batch might keep it.
-        buffers = None if hooks.batch or hooks.grad else store.new_buffers(B * L)
+        # Reused gather buffers unless a callback or an overridden step might keep the batch.
+        fresh = hooks.batch or hooks.grad or skorch_steps
+        buffers = None if fresh else store.new_buffers(B * L)
         for step in range(n_steps):
             idx = index[step * B: (step + 1) * B]  # (b, 2)
-            batch = store.gather(idx, out=buffers if sizes[step] == B else None)
+            batch = store.gather(idx, out=buffers if sizes[step] == B else None)  # 2 x (S, b, L, C)
             if hooks.batch:
                 hooks.batch_begin(batch, sizes[step])
-            if lean:  # the loss alone; the prediction only for batch callbacks
+            if skorch_steps:  # zero_grad, the overrides, on_grad_computed, the update
+                loss, y_pred = self._skorch_step(batch)
+            else:  # the loss checked before the update
                 t_sq = clip_sq[:, step * B: (step + 1) * B].sum(1).float() if gram else None
-                sse = module.training_sse(*batch, t_sq)
-                loss = sse.sum() / batch[1].numel()
-                y_pred = self._prediction(batch[0]) if hooks.batch else None
-            else:
-                y_pred = module.forward_subject_major(batch[0])  # (S, b, L, C)
-                loss = crit(y_pred, batch[1])
+                loss, y_pred = self._package_loss(batch, t_sq, lean, hooks)
             if check_each_step and not math.isfinite(loss.item()):
                 if gram:  # Gram terms overflow as inf - inf: name the loss itself
-                    loss = module.training_sse(*batch).sum() / batch[1].numel()
+                    loss = self.module_.training_sse(*batch).sum() / batch[1].numel()
                 self._raise_nonfinite(epoch, step, n_steps, loss.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if hooks.grad:
-                hooks.grad_computed(batch)
-            opt.step()
+            if not skorch_steps:
+                self._package_update(loss, batch, hooks)
             losses[step] = loss.detach()
             self.global_step_ += 1
             if hooks.batch:
@@ -317,6 +299,31 @@ class CrossSubjectNet(NeuralNet):
             self._record_batches(losses.tolist(), sizes, made=bool(hooks.batch))
         weights = torch.tensor(sizes, dtype=torch.float32)
         return float((losses * weights).sum() / weights.sum())
+
+    def _package_loss(self, batch, t_sq, lean: bool, hooks: _StepHooks) -> tuple:
+        """The package's step, its loss: (loss, prediction or None) of the batch.
+
+        ``lean``: from ``training_sse`` alone (with ``t_sq``: from Gram matrices), the
+        prediction only for batch callbacks; else the criterion of the prediction.
+        """
+        if lean:
+            loss = self.module_.training_sse(*batch, t_sq).sum() / batch[1].numel()
+            return loss, (self._prediction(batch[0]) if hooks.batch else None)
+        y_pred = self.module_.forward_subject_major(batch[0])  # (S, b, L, C)
+        return self.criterion_(y_pred, batch[1]), y_pred
+
+    def _package_update(self, loss, batch, hooks: _StepHooks) -> None:
+        """The package's step, its update: gradients, ``on_grad_computed``, optimizer."""
+        self.optimizer_.zero_grad(set_to_none=True)
+        loss.backward()
+        if hooks.grad:
+            hooks.grad_computed(batch)
+        self.optimizer_.step()
+
+    def _skorch_step(self, batch) -> tuple:
+        """One step through skorch's ``train_step``: (loss, prediction) of the batch."""
+        out = self.train_step(batch)
+        return out["loss"], out["y_pred"]
 
     @torch.no_grad()
     def _prediction(self, x: torch.Tensor) -> torch.Tensor:
@@ -411,7 +418,7 @@ class CrossSubjectNet(NeuralNet):
                     part = idx[k: k + chunk]
                     x = np.stack([episodes[i] for i in part], axis=1)  # (S, n, T, C)
                     x = torch.from_numpy(x).to(device)
-                    y = module.forward_subject_major(x).float().cpu().numpy()  # (S, n, T, C)
+                    y = self.infer(x).float().cpu().numpy()  # (S, n, T, C)
                     for j, i in enumerate(part):
                         out[i] = np.ascontiguousarray(y[:, j])
         finally:
@@ -428,3 +435,22 @@ class CrossSubjectNet(NeuralNet):
         loss = sq / sum(v.size for v in valid)
         r = float(pearson_map(valid, pred).mean(axis=1).mean())
         return loss, r
+
+
+def resolve_net_class(net_class, name: str = "net_class"):
+    """The net class of ``net_class``: None is :class:`CrossSubjectNet`; a subclass of it
+    is itself; anything else is a clear error (a skorch ``NeuralNet`` that is not one
+    cannot train on the resident clips).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.encoder._net import resolve_net_class
+    >>> resolve_net_class(None).__name__
+    'CrossSubjectNet'
+    """
+    if net_class is None:
+        return CrossSubjectNet
+    if isinstance(net_class, type) and issubclass(net_class, CrossSubjectNet):
+        return net_class
+    raise ValueError(f"{name} must be None or a subclass of "
+                     f"sklearn_crossenc.encoder.CrossSubjectNet; got {net_class!r}.")

@@ -25,8 +25,9 @@ from torch import nn
 
 from .._device import float32_matmul, resolve_device, torch_threads
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
+from ._callbacks import lr_factor
 from ._forward import PARAM_NAMES, training_sse
-from ._net import _GRAM_MIN_RATIO, CrossSubjectNet, FitData, lr_factor
+from ._net import _GRAM_MIN_RATIO, CrossSubjectNet, FitData
 from ._plan import make_plan
 from ._sampling import ClipStore, sample_clip_starts
 
@@ -41,6 +42,8 @@ def sequential_reason(estimator, stacked="auto") -> str | None:
         return "stacked=False"
     if estimator.callbacks:
         return "user callbacks see their own net's every step"
+    if estimator.net_class is not None:
+        return "a net class of the user's may override skorch's steps"
     if estimator.optimizer not in (None, torch.optim.AdamW):
         return "only AdamW is known to update each model's weights element by element"
     if estimator.verbose:
@@ -78,8 +81,9 @@ def fit_repeats(estimator, X, random_states, y=None, *, stacked="auto") -> list:
     -----
     The repeats are fitted one after the other (``fit``) when there is one, or when
     :func:`sequential_reason` names a reason: ``stacked=False`` (or "auto" off CUDA),
-    user ``callbacks`` (they see their own net's every step), an ``optimizer`` other than
-    AdamW (whose updates are known to be element-wise), ``verbose`` output.
+    user ``callbacks`` (they see their own net's every step), a user ``net_class`` (it may
+    override skorch's steps), an ``optimizer`` other than AdamW (whose updates are known
+    to be element-wise), ``verbose`` output.
 
     Examples
     --------
