@@ -38,6 +38,8 @@ from ._tables import report_markdown
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
            "write_job_files", "write_report", "write_grid_report", "write_new_subject_report"]
 
+#: Result keys that are not written into ``report.json`` (files of their own, or none).
+_NOT_JSON = ("maps", "estimators", "predictions")
 #: The files every job writes; the others of a set are listed in its ``report.json``.
 REPORT_FILES = ("report.json", "report.md")
 
@@ -179,11 +181,13 @@ def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0):
 
 
 def to_jsonable(obj):
-    """Turn a result dict into plain JSON types (drops per-parcel maps and estimators).
+    """Turn a result dict into plain JSON types (drops per-parcel maps, estimators and
+    predictions).
 
     NumPy scalars become Python numbers, arrays become lists, paths strings, and NaN
-    becomes ``None`` (JSON has no NaN). The keys ``"maps"`` and ``"estimators"`` of the
-    top-level dict are left out: maps go to ``parcel_scores.npz``.
+    becomes ``None`` (JSON has no NaN). The keys ``"maps"``, ``"estimators"`` and
+    ``"predictions"`` are left out: maps go to ``parcel_scores.npz``, the ceiling's
+    predictions to ``ceiling_predictions.h5``.
 
     Examples
     --------
@@ -194,7 +198,7 @@ def to_jsonable(obj):
     """
     if isinstance(obj, dict):
         return {
-            str(k): to_jsonable(v) for k, v in obj.items() if k not in ("maps", "estimators")
+            str(k): to_jsonable(v) for k, v in obj.items() if k not in _NOT_JSON
         }
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
