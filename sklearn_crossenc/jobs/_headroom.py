@@ -28,13 +28,17 @@ from ..data._paths import challenge_group
 from ..evaluation import PARTS, partition_variance, ratio_interval
 from ..metrics import CHALLENGE_TRIM, challenge_score
 
-__all__ = ["headroom_step", "challenge_scores", "add_challenge_scores", "headroom_fields",
+__all__ = ["UNIQUE_PREFIX", "headroom_step", "challenge_scores", "add_challenge_scores", "headroom_fields",
            "ceiling_predictions", "unique_map_name"]
+
+
+#: How a model's unique-variance map is named in a result's ``maps``.
+UNIQUE_PREFIX = "unique variance of "
 
 
 def unique_map_name(model: str) -> str:
     """The key of a model's unique-variance map in a result's ``maps``."""
-    return f"unique variance of {model}"
+    return UNIQUE_PREFIX + model
 
 
 def challenge_scores(targets: dict, predictions: dict, runs: dict) -> dict:

@@ -15,6 +15,7 @@ the first fit.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -131,6 +132,7 @@ def _user_scores(psets: dict, sets: dict, protocol: Protocol, trim: int, labels)
     """Each user model's entry, maps, run statistics and predictions per evaluation set."""
     entries, maps, stats, preds = {}, {}, {}, {}
     for name, pset in psets.items():
+        t0 = time.perf_counter()
         for key in protocol.eval_sets:
             runs = sets[key]
             pred = pset.episodes(list(runs), protocol.subjects,
@@ -139,9 +141,11 @@ def _user_scores(psets: dict, sets: dict, protocol: Protocol, trim: int, labels)
             maps.setdefault(name, {})[key] = pearson_map(target, pred, trim=trim)  # (S, C)
             stats.setdefault(name, {})[key] = run_statistics(target, pred, trim=trim)
             preds.setdefault(name, {})[key] = pred
-        entries[name] = {"status": "ok", "source": pset.source, "fit_s": None,
+        entries[name] = {"status": "ok", "source": pset.source, "params":
+                         {"predictions": pset.source}, "fit_s": 0.0,
+                         "eval_s": time.perf_counter() - t0,
                          "scores": {k: scores_of(m, labels) for k, m in maps[name].items()},
-                         "tuning": {"tuned": "given as predictions"}, "n_repeats": 1}
+                         "tuning": {}, "n_repeats": 1}
     return entries, maps, stats, preds
 
 
@@ -247,8 +251,7 @@ def run_headroom(
         entries, cmaps, cstats, cpreds = _user_scores({psets_ceiling.name: psets_ceiling}, sets,
                                                       protocol, trim, labels)
         ref_label = psets_ceiling.name
-        entries[ref_label].update(source=str(Path(ceiling).expanduser()),
-                                  tuning={"tuned": "read from --ceiling"})
+        entries[ref_label]["ceiling_from"] = str(Path(ceiling).expanduser())
         results = {**entries, **results}
         _merge((maps, stats, preds), (cmaps, cstats, cpreds))
     else:
@@ -270,7 +273,7 @@ def run_headroom(
     config.update(models=list(results), predictions={n: p.source for n, p in psets.items()},
                   ceiling=None if ceiling is None else str(Path(ceiling).expanduser()))
     timings = {"load_s": load_s, "fit_s": {n: r["fit_s"] for n, r in results.items()
-                                           if r.get("fit_s") is not None},
+                                           if "source" not in r},
                "evaluation_s": evaluation["seconds"]}
     return start.result(
         config, timings, device=dev, data=data, eval_sets=protocol.eval_sets, ceiling=oracle,

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
 from .._output_set import OutputSet, output_set
+from ..jobs.headroom import CEILING_FILE
 from ._brain_maps import write_brain_maps, write_parcel_files
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
@@ -270,6 +271,21 @@ def _writing(result: dict, out_dir, paths: dict):
         paths[kind] = final / Path(p).name
 
 
+def write_predictions(runs: dict, path: Path) -> Path:
+    """Write predictions (subject label -> run -> ``(T, C)``) as HDF5, one group per
+    subject and one float32 dataset per run, atomically: the layout
+    :func:`~sklearn_crossenc.data.load_predictions` reads."""
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for subject, by_run in runs.items():
+                group = f.create_group(subject)
+                for run, values in by_run.items():
+                    group.create_dataset(run, data=np.asarray(values, dtype=np.float32))
+    return path
+
+
 def write_report(
     result,
     out_dir,
@@ -300,7 +316,9 @@ def write_report(
     paths : dict of str to Path
         ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist),
         ``"table: <set>"`` (per-parcel TSV), ``"nifti: <label>"`` (each brain map as NIfTI,
-        with nibabel and a parcellation) and one entry per figure kind.
+        with nibabel and a parcellation), ``"ceiling_predictions"`` (the ceiling's
+        evaluation predictions, when the encoder was fitted once: ``headroom --ceiling``
+        reads them) and one entry per figure kind.
     """
     paths: dict = {}
     with _writing(result, out_dir, paths) as folder:
@@ -315,6 +333,9 @@ def write_report(
             fig_paths.update(write_brain_maps(result, folder, log=log))
         outputs.update(files)
         outputs.update(fig_paths)
+        if result.get("predictions"):
+            outputs["ceiling_predictions"] = write_predictions(
+                result["predictions"]["runs"], folder / CEILING_FILE)
         outputs["html"] = write_report_html(result, folder / "report.html",
                                             {**fig_paths, **files})
         markdown = report_markdown(result, fig_paths, files=files)

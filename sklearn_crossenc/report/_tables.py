@@ -6,6 +6,7 @@ import math
 import textwrap
 from pathlib import Path
 
+from ._headroom import headroom_markdown
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
@@ -257,6 +258,13 @@ def _md_pairwise(result) -> list[str]:
     return out + [""]
 
 
+def report_title(result) -> str:
+    """The report's title: a comparison's, or a headroom job's."""
+    if result.get("job") == "headroom":
+        return "Cross-subject encoding: headroom report"
+    return "Cross-subject encoding: comparison report"
+
+
 def report_markdown(result, figures: dict | None = None, files: dict | None = None) -> str:
     """The comparison as a Markdown document (tables, configuration, timings, figures).
 
@@ -275,7 +283,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     """
     cfg, data = result["config"], result["data"]
     train = data["sets"]["train"]
-    lines = header("Cross-subject encoding: comparison report", result) + [
+    lines = header(report_title(result), result) + [
         f"Data: `{cfg['data_dir']}`"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
@@ -290,6 +298,9 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     ]
     if cfg.get("quick"):
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
+    headroom_first = result.get("job") == "headroom"
+    if headroom_first:  # the job's answer first
+        lines += headroom_markdown(result)
     for set_key, set_label in result["eval_sets"].items():
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
     notes = _ceiling_notes(result)
@@ -299,6 +310,8 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     if notes:
         lines += [f"**Note:** {n}" for n in notes] + [""]
     lines += _md_pairwise(result)
+    if not headroom_first:
+        lines += headroom_markdown(result)
     if interval_note(result):
         lines += [interval_note(result), ""]
     if any(m.get("tuning") for m in result["models"].values()):
