@@ -28,8 +28,8 @@ from ..data._paths import challenge_group
 from ..evaluation import PARTS, partition_variance, ratio_interval
 from ..metrics import CHALLENGE_TRIM, challenge_score
 
-__all__ = ["UNIQUE_PREFIX", "headroom_step", "challenge_scores", "add_challenge_scores", "headroom_fields",
-           "ceiling_predictions", "unique_map_name"]
+__all__ = ["UNIQUE_PREFIX", "headroom_step", "challenge_scores", "add_challenge_scores",
+           "headroom_fields", "ceiling_predictions", "unique_map_name"]
 
 
 #: How a model's unique-variance map is named in a result's ``maps``.

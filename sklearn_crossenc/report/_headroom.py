@@ -120,8 +120,8 @@ def _noise_rows(result) -> list[str]:
     return out
 
 
-_HEAD = ["model", "set", "model r", "ceiling r", "headroom", "interval", "p", "model / ceiling",
-         "parcels below", "parcels above", "challenge rule: model", "challenge rule: ceiling"]
+_HEAD = ["model", "set", "model r", "ceiling r", "headroom [interval]", "p",
+         "model / ceiling", "parcels below / above", "challenge rule: model / ceiling"]
 _PART_HEAD = ["model", "set", "R² model", "R² ceiling", "R² both", "unique to model",
               "shared", "unique to ceiling", "negative unique (model / ceiling)"]
 
@@ -129,10 +129,10 @@ _PART_HEAD = ["model", "set", "R² model", "R² ceiling", "R² both", "unique to
 def _cells(row) -> list[str]:
     r = row["ratio"]
     return [row["model"], row["set"], _f(row["model_r"]), _f(row["ceiling_r"]),
-            _f(row["headroom"]), f"[{_f(row['interval'][0])}, {_f(row['interval'][1])}]",
+            f"{_f(row['headroom'])} [{_f(row['interval'][0])}, {_f(row['interval'][1])}]",
             _p(row["p"]), f"{_pct(r['estimate'])} [{_pct(r['low'])}, {_pct(r['high'])}]",
-            f"{row['below']} / {row['n_parcels']}", f"{row['above']} / {row['n_parcels']}",
-            _f(row["challenge_model"]), _f(row["challenge_ceiling"])]
+            f"{row['below']} / {row['above']} of {row['n_parcels']}",
+            f"{_f(row['challenge_model'])} / {_f(row['challenge_ceiling'])}"]
 
 
 def _part_cells(row) -> list[str] | None:

@@ -6,7 +6,7 @@ import math
 import textwrap
 from pathlib import Path
 
-from ._headroom import headroom_markdown
+from ._headroom import TITLE, headroom_markdown, verdicts
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
@@ -147,9 +147,13 @@ def format_table(result) -> str:
     level = f"{100 * ev.get('confidence', 0.95):.0f}% CI"
     header = ("model".ljust(name_w) + _fmt_str("mean") + _fmt_str(level, 16)
               + "".join(_fmt_str(s) for s in subjects) + _fmt_str("% ceil") + "fit (s)".rjust(9))
-    lines = []
+    verdict = [f"{TITLE}:"] + _wrapped([f"- {v}" for v in verdicts(result)]) + [""]
+    headroom_first = result.get("job") == "headroom"
+    lines = verdict if headroom_first and verdicts(result) else []
     for set_key, set_label in result["eval_sets"].items():
         lines += _set_block(result, set_key, set_label, name_w, header) + [""]
+    if not headroom_first and verdicts(result):
+        lines += verdict
     notes = tuning_notes(result)
     if notes:
         lines += _wrapped([f"NOTE: {n}" for n in notes]) + [""]
