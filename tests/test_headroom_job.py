@@ -13,7 +13,7 @@ from sklearn_crossenc.data import load_friends, load_movie10, load_true_signal
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.jobs.headroom import CEILING_FILE, run_headroom
 from sklearn_crossenc.report import write_report
-from sklearn_crossenc.report._headroom import TITLE, verdicts
+from sklearn_crossenc.report._headroom_section import TITLE, verdicts
 
 QUICK = dict(quick=True, n_threads=1, n_resamples=100)
 SUBJECTS = (1, 2, 3, 5)

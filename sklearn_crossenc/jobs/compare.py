@@ -26,7 +26,12 @@ from ..data import has_stimulus_features
 from ..data._networks import parcel_networks
 from ._evaluate import evaluate_comparison
 from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
-from ._headroom import add_challenge_scores, ceiling_predictions, headroom_fields, headroom_step
+from ._headroom import (
+    add_challenge_scores,
+    ceiling_predictions,
+    headroom_fields,
+    headroom_step,
+)
 from ._job import JobStart, data_root, noop
 from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
@@ -225,19 +230,15 @@ def run_comparison(
     labels = data["subject_labels"]
 
     maps: dict = {}
-    ceiling = None
-    if data["synthetic"]:
-        maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
-        ceiling = {k: scores_of(m, labels) for k, m in maps["ceiling"].items()}
-
+    ceiling = _oracle(root, protocol, sets, trim, data, maps)
     settings = JobSettings(
         quick=quick, random_state=random_state, device=dev, progress=progress,
         n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
     results, estimators, stats, predictions = _run_models(
         specs, root, sets, maps, settings, plan, repeats, protocol, trim, labels, log, scheduler)
-    evaluation = headroom = None
     ref = reference_model([s for s in specs if s.label in stats])
+    evaluation = headroom = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
         evaluation = evaluate_comparison(root, protocol, sets, stats, maps, data, dict(
@@ -245,12 +246,8 @@ def run_comparison(
             reference=None if ref is None else ref.label))
         stimulus = [s.label for s in specs if s.needs_features and s.label in predictions]
         if ref is not None and ref.label in predictions and stimulus:
-            headroom = headroom_step(
-                {k: list(sets[k].values()) for k in protocol.eval_sets}, predictions,
-                stats, evaluation, maps, ceiling=ref.label, models=stimulus,
-                confidence=confidence, trim=trim,
-                networks=parcel_networks(root, data["n_parcels"]))
-
+            headroom = _headroom(root, protocol, sets, data, predictions, stats, evaluation,
+                                 maps, ref.label, stimulus, confidence, trim)
     config = _config(locals(), root, specs, dev, atlas, atlas_reason, protocol, plan)
     timings = {
         "load_s": load_s,
@@ -264,6 +261,23 @@ def run_comparison(
     if return_estimators:
         result["estimators"] = estimators
     return result
+
+
+def _oracle(root, protocol: Protocol, sets: dict, trim: int, data: dict, maps: dict):
+    """The oracle ceiling's scores on synthetic data (its maps into ``maps``), else None."""
+    if not data["synthetic"]:
+        return None
+    maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
+    return {k: scores_of(m, data["subject_labels"]) for k, m in maps["ceiling"].items()}
+
+
+def _headroom(root, protocol, sets, data, predictions, stats, evaluation, maps, ceiling: str,
+              models, confidence: float, trim: int) -> dict:
+    """The headroom step of ``models`` against the ``ceiling`` model (:mod:`._headroom`)."""
+    return headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, predictions,
+                         stats, evaluation, maps, ceiling=ceiling, models=models,
+                         confidence=confidence, trim=trim,
+                         networks=parcel_networks(root, data["n_parcels"]))
 
 
 def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,

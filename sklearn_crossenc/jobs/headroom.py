@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import load_predictions
@@ -33,7 +34,7 @@ from ._headroom import (
 )
 from ._job import JobStart, data_root, noop
 from ._preflight import _subject_runs, check_evaluation_options, preflight_comparison
-from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
+from ._protocol import SEED_PROTOCOL, Protocol, load_sets
 from ._registry import EARLY_STOPPING_FOLDS, REGISTRY, JobSettings, reference_model
 from ._tuning import check_early_stopping
 
@@ -149,12 +150,6 @@ def _user_scores(psets: dict, sets: dict, protocol: Protocol, trim: int, labels)
     return entries, maps, stats, preds
 
 
-def _fit_baselines(specs, root, sets, maps, settings, plan, protocol, trim, labels, log):
-    from .compare import _run_models
-
-    return _run_models(specs, root, sets, maps, settings, plan, 1, protocol, trim, labels, log)
-
-
 def run_headroom(
     predictions,
     data_dir=None,
@@ -211,77 +206,104 @@ def run_headroom(
     """
     log = log or noop
     start = JobStart("headroom")
-    named = _check_names(predictions)
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
     check_early_stopping(early_stopping)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    from .compare import _check_options, _config, _find_atlas, _plan
+    from .compare import _config, _find_atlas, _oracle, _plan
 
+    pre = _prepare(predictions, data_dir, ceiling, protocol, device, trim, early_stopping,
+                   n_threads, random_state, atlas, progress, log)
+    atlas, atlas_reason = _find_atlas(pre.root, protocol.subjects, atlas)
+    plan = _plan(protocol, quick, early_stopping, refit, False, None, 1, n_threads)
+    sets, data, load_s = load_sets(pre.root, protocol, progress, log)
+    maps: dict = {}
+    oracle = _oracle(pre.root, protocol, sets, pre.trim, data, maps)
+    settings = JobSettings(
+        quick=quick, random_state=random_state, device=pre.device, progress=progress,
+        n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
+        min_train_length=min(pre.lengths[protocol.train.key].values()))
+    results, stats, preds, ref = _score_all(pre, sets, maps, settings, plan, protocol,
+                                            data["subject_labels"], log)
+    log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
+    evaluation = evaluate_comparison(pre.root, protocol, sets, stats, maps, data, dict(
+        n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
+        reference=ref))
+    headroom = headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, preds,
+                             stats, evaluation, maps, ceiling=ref, models=list(pre.models),
+                             confidence=confidence, trim=pre.trim,
+                             networks=parcel_networks(pre.root, data["n_parcels"]))
+    config = _config(dict(locals(), trim=pre.trim, tune=False, param_grid=None, repeats=1,
+                          n_jobs=1, scheduler=None),
+                     pre.root, pre.specs, pre.device, atlas, atlas_reason, protocol, plan)
+    config.update(models=list(results), ceiling=pre.ceiling_from,
+                  predictions={n: p.source for n, p in pre.models.items()})
+    timings = {"load_s": load_s, "fit_s": {n: r["fit_s"] for n, r in results.items()
+                                           if "source" not in r},
+               "evaluation_s": evaluation["seconds"]}
+    return start.result(
+        config, timings, device=pre.device, data=data, eval_sets=protocol.eval_sets,
+        ceiling=oracle, models=results, evaluation=evaluation, user_models=list(pre.models),
+        ceiling_model={"name": ref, "trained_here": pre.ceiling is None,
+                       "from": pre.ceiling_from},
+        notes=pre.notes, **headroom_fields(headroom), maps=maps,
+        predictions=ceiling_predictions(preds, ref, data))
+
+
+@dataclass
+class _Prepared:
+    """What the headroom job checked and read before its first fit."""
+
+    root: Path
+    specs: list
+    device: str
+    trim: int
+    lengths: dict
+    models: dict  # name -> PredictionSet of the user's models
+    ceiling: object  # PredictionSet of the ceiling read back, or None
+    ceiling_from: str | None
+    notes: list
+
+
+def _prepare(predictions, data_dir, ceiling, protocol, device, trim, early_stopping,
+             n_threads, random_state, atlas, progress, log) -> _Prepared:
+    """Options, data, prediction files and the ceiling to read back, all checked."""
+    from .compare import _check_options
+
+    named = _check_names(predictions)
     names = list(BASELINES) if ceiling is not None else ["encoder", *BASELINES]
     specs, dev, trim = _check_options(names, device, trim, early_stopping, 1, None, 1, None)
     root = data_root(data_dir, progress=progress, log=log)
     lengths = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
                                    atlas=atlas)
-    psets = {name: load_predictions(src, name=name) for name, src in named.items()}
-    ceiling_doc = None
-    if ceiling is not None:
-        psets_ceiling, ceiling_doc = read_ceiling(ceiling, root, protocol, trim)
-    n_parcels = _n_parcels(root, protocol)
-    needed = _needed(root, protocol)
-    notes = _check_predictions({**psets, **({} if ceiling is None else
-                                            {psets_ceiling.name: psets_ceiling})},
-                               needed, n_parcels, log)
-    atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
-    plan = _plan(protocol, quick, early_stopping, refit, False, None, 1, n_threads)
-    sets, data, load_s = load_sets(root, protocol, progress, log)
-    labels = data["subject_labels"]
-    maps: dict = {}
-    oracle = None
-    if data["synthetic"]:
-        maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
-        oracle = {k: scores_of(m, labels) for k, m in maps["ceiling"].items()}
-    settings = JobSettings(
-        quick=quick, random_state=random_state, device=dev, progress=progress,
-        n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
-        min_train_length=min(lengths[protocol.train.key].values()))
-    results, _, stats, preds = _fit_baselines(specs, root, sets, maps, settings, plan,
-                                              protocol, trim, labels, log)
-    if ceiling is not None:
-        entries, cmaps, cstats, cpreds = _user_scores({psets_ceiling.name: psets_ceiling}, sets,
-                                                      protocol, trim, labels)
-        ref_label = psets_ceiling.name
-        entries[ref_label]["ceiling_from"] = str(Path(ceiling).expanduser())
-        results = {**entries, **results}
-        _merge((maps, stats, preds), (cmaps, cstats, cpreds))
+    models = {name: load_predictions(src, name=name) for name, src in named.items()}
+    read_back = None if ceiling is None else read_ceiling(ceiling, root, protocol, trim)[0]
+    every = {**models, **({} if read_back is None else {read_back.name: read_back})}
+    notes = _check_predictions(every, _needed(root, protocol), _n_parcels(root, protocol), log)
+    return _Prepared(root, specs, dev, trim, lengths, models, read_back,
+                     None if ceiling is None else str(Path(ceiling).expanduser()), notes)
+
+
+def _score_all(pre: _Prepared, sets, maps, settings, plan, protocol, labels, log) -> tuple:
+    """Fit the built-in models, score the given predictions: ``(results, stats,
+    predictions, ceiling's name)``; the maps go into ``maps``."""
+    from .compare import _run_models
+
+    results, _, stats, preds = _run_models(pre.specs, pre.root, sets, maps, settings, plan, 1,
+                                           protocol, pre.trim, labels, log)
+    given = dict(pre.models)
+    if pre.ceiling is not None:
+        ref = pre.ceiling.name
+        given = {ref: pre.ceiling, **given}
     else:
-        ref_label = reference_model(specs).label
-    user_entries, umaps, ustats, upreds = _user_scores(psets, sets, protocol, trim, labels)
-    results.update(user_entries)
-    _merge((maps, stats, preds), (umaps, ustats, upreds))
-    add_challenge_scores(results, sets, {**preds})
-    log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
-    evaluation = evaluate_comparison(root, protocol, sets, stats, maps, data, dict(
-        n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
-        reference=ref_label))
-    headroom = headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, preds,
-                             stats, evaluation, maps, ceiling=ref_label, models=list(psets),
-                             confidence=confidence, trim=trim,
-                             networks=parcel_networks(root, data["n_parcels"]))
-    config = _config(dict(locals(), tune=False, param_grid=None, repeats=1, n_jobs=1,
-                          scheduler=None), root, specs, dev, atlas, atlas_reason, protocol, plan)
-    config.update(models=list(results), predictions={n: p.source for n, p in psets.items()},
-                  ceiling=None if ceiling is None else str(Path(ceiling).expanduser()))
-    timings = {"load_s": load_s, "fit_s": {n: r["fit_s"] for n, r in results.items()
-                                           if "source" not in r},
-               "evaluation_s": evaluation["seconds"]}
-    return start.result(
-        config, timings, device=dev, data=data, eval_sets=protocol.eval_sets, ceiling=oracle,
-        models=results, evaluation=evaluation, user_models=list(psets),
-        ceiling_model={"name": ref_label, "trained_here": ceiling is None,
-                       "from": None if ceiling_doc is None else config["ceiling"]},
-        notes=notes, **headroom_fields(headroom), maps=maps,
-        predictions=ceiling_predictions(preds, ref_label, data))
+        ref = reference_model(pre.specs).label
+    entries, gmaps, gstats, gpreds = _user_scores(given, sets, protocol, pre.trim, labels)
+    if pre.ceiling is not None:
+        entries[ref]["ceiling_from"] = pre.ceiling_from
+    results = ({ref: entries.pop(ref)} if pre.ceiling is not None else {}) | results | entries
+    _merge((maps, stats, preds), (gmaps, gstats, gpreds))
+    add_challenge_scores(results, sets, preds)
+    return results, stats, preds, ref
 
 
 def _merge(into, parts) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from .._io import atomic_path, atomic_write_text
 from .._log import noop
 from ..jobs._headroom import UNIQUE_PREFIX
-from ._headroom import headroom_maps
+from ._headroom_section import headroom_maps
 from ._tables import CEILING, NOISE_CEILING, main_pair
 
 __all__ = ["BRAIN_MAP_SET", "UNITS", "parcel_columns", "shared_limits",

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from .._io import atomic_write_text
-from ._headroom import headroom_html, is_headroom_map
+from ._headroom_section import headroom_html, is_headroom_map
 from ._tables import (
     CEILING,
     NOISE_CEILING,

@@ -6,7 +6,7 @@ import math
 import textwrap
 from pathlib import Path
 
-from ._headroom import TITLE, headroom_markdown, verdicts
+from ._headroom_section import TITLE, headroom_markdown, verdicts
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
