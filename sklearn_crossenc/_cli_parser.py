@@ -10,7 +10,8 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["PROG", "DEFAULT_OUT", "default_grid", "build_parser", "parse_param", "parse_value"]
+__all__ = ["PROG", "DEFAULT_OUT", "default_grid", "build_parser", "parse_param", "parse_value",
+           "parse_named_files"]
 
 PROG = "crossenc"
 DEFAULT_OUT = "crossenc-out"
@@ -215,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth(sub)
     _add_grid(sub)
     _add_new_subject(sub)
+    _add_headroom(sub)
     return parser
 
 
@@ -351,3 +353,65 @@ def _add_new_subject(sub) -> None:
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's)")
     p.set_defaults(command_name="add_subject")
+
+
+def _add_headroom(sub) -> None:
+    p = sub.add_parser(
+        "headroom",
+        help="put any model's predictions against the cross-subject ceiling, parcel by parcel",
+        description="Score the models' predictions of the evaluation runs (Friends s6, "
+                    "Movie10 run 1) beside CrossSubjectEncoder (the cross-subject ceiling, "
+                    "trained with the fair protocol, or read from --ceiling), "
+                    "CrossSubjectRidge, MeanOfOthers, the noise ceilings and, on synthetic "
+                    "data, the oracle: the headroom per model and parcel with intervals, "
+                    "paired tests with FDR, variance partitioning, the challenge's scoring "
+                    "rule. Prints the table and writes into --out report.html, report.md, "
+                    "report.json, parcel_scores.npz, parcels_<set>.tsv, brain_<map>.png and "
+                    ".nii.gz (with an atlas), the figures and ceiling_predictions.h5.",
+    )
+    p.add_argument(
+        "--predictions", nargs="+", required=True, metavar="[NAME=]FILE",
+        help="prediction files: the challenge's submission .npy (a dict sub-0X -> run -> "
+             "(TRs, parcels); read without running any code), the same as .npz "
+             "('sub-01/s06e01a' keys) or HDF5 (a group per subject); each model is named "
+             "after its file's stem unless NAME= is given")
+    p.add_argument("--ceiling", metavar="DIR", type=Path, default=None,
+                   help="the output folder of an earlier compare or headroom on the same data: "
+                        "its ceiling_predictions.h5 is the ceiling (no encoder training)")
+    _add_common(p)
+    p.add_argument("--trim", type=int, default=0, metavar="N",
+                   help="TRs left out at each end of every evaluated run by the project's rule "
+                        "(default 0; the challenge's rule always drops 5)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="threads of each fit (default: each library's own)")
+    _add_training_length(p, refit=True)
+    p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
+                   help="parcellation to draw the brain maps on (as for compare)")
+    p.add_argument("--no-figures", action="store_true",
+                   help="do not draw figures or brain maps")
+    p.set_defaults(command_name="headroom")
+
+
+def parse_named_files(texts) -> dict:
+    """``--predictions`` arguments to ``{name: path}``: ``NAME=FILE`` or ``FILE`` (named by
+    its stem).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc._cli_parser import parse_named_files
+    >>> parse_named_files(["sub/my_model.npy", "tribe=out/preds.h5"])
+    {'my_model': PosixPath('sub/my_model.npy'), 'tribe': PosixPath('out/preds.h5')}
+    """
+    named: dict = {}
+    for text in texts:
+        name, sep, path = text.partition("=")
+        if not sep:
+            name, path = Path(text).stem, text
+        name = name.strip()
+        if not name or not path:
+            raise ValueError(f"--predictions {text!r} is not FILE or NAME=FILE.")
+        if name in named:
+            raise ValueError(f"--predictions names the model {name!r} twice; give each "
+                             "file its own name with NAME=FILE.")
+        named[name] = Path(path)
+    return named

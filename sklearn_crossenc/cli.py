@@ -9,7 +9,9 @@ Subcommands:
   over episode folds; prints ``cv_results_``, writes it as CSV beside ``report.json`` and
   ``report.md``;
 - ``crossenc add-subject``: a subject added to an encoder trained on the others, at
-  several data budgets; prints the learning curve, writes ``report.json`` and ``report.md``.
+  several data budgets; prints the learning curve, writes ``report.json`` and ``report.md``;
+- ``crossenc headroom``: models' prediction files against the cross-subject ceiling;
+  prints the table, writes the comparison's files with the headroom section.
 
 The arguments are parsed by :mod:`sklearn_crossenc._cli_parser`; each command opens the
 set of files it will write into ``--out`` (checked, locked, its disk space held: see
@@ -30,7 +32,14 @@ import sys
 import time
 from pathlib import Path
 
-from ._cli_parser import PROG, build_parser, default_grid, parse_param, parse_value
+from ._cli_parser import (
+    PROG,
+    build_parser,
+    default_grid,
+    parse_named_files,
+    parse_param,
+    parse_value,
+)
 
 __all__ = ["main", "build_parser", "parse_param", "parse_value"]
 
@@ -256,8 +265,42 @@ def _add_subject(args, argv, budgets, outset) -> dict:
     return write_new_subject_report(result, outset)
 
 
+# ---------------------------------------------------------------------------- headroom
+
+
+def _cmd_headroom(args, argv) -> int:
+    named = parse_named_files(args.predictions)  # checked before any work
+    _import_torch()
+    from .jobs._outputs import comparison_output_bytes
+
+    def reserve():
+        return comparison_output_bytes(_data_folder(args), None, figures=not args.no_figures,
+                                       extra_models=len(named))
+
+    with _output_folder(args, argv, reserve) as outset:
+        paths = _headroom(args, argv, named, outset)
+    print(f"Report written to {_written(paths, args.out)}")
+    return 0
+
+
+def _headroom(args, argv, named, outset) -> dict:
+    from .jobs.headroom import run_headroom
+    from .report import format_table, write_report
+
+    log = _logger(args.quiet)
+    result = run_headroom(
+        named, args.data_dir, ceiling=args.ceiling, device=args.device, quick=args.quick,
+        random_state=args.random_state, trim=args.trim, progress=not args.quiet, log=log,
+        n_threads=args.threads, early_stopping=args.early_stopping, refit=args.refit,
+        atlas=args.atlas)
+    result["command"] = _command_line(argv)
+    print(format_table(result), end="", flush=True)
+    return write_report(result, outset, figures=not args.no_figures, log=log)
+
+
 COMMANDS = {
     "compare": _cmd_compare,
+    "headroom": _cmd_headroom,
     "synth": _cmd_synth,
     "grid": _cmd_grid,
     "add_subject": _cmd_add_subject,

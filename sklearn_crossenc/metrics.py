@@ -18,7 +18,13 @@ __all__ = [
     "pearson_score",
     "pearson_scorer",
     "make_pearson_scorer",
+    "challenge_map",
+    "challenge_score",
+    "CHALLENGE_TRIM",
 ]
+
+#: Time points the Algonauts 2025 scoring program drops at each end of every run.
+CHALLENGE_TRIM = 5
 
 #: The seed's epsilon, added to norms (kept for code that mirrors the seed's formula).
 EPS = 1e-7
@@ -151,6 +157,62 @@ def pearson_score(y_true, y_pred, *, trim: int = 0) -> float:
     1.0
     """
     return float(pearson_map(y_true, y_pred, trim=trim).mean(axis=1).mean())
+
+
+def challenge_map(y_true, y_pred, groups, *, trim: int = CHALLENGE_TRIM):
+    """Per-subject, per-group, per-parcel Pearson r under the challenge's rule.
+
+    The Algonauts 2025 scoring program drops the first and last ``trim`` time points of
+    every run, concatenates the runs of one movie (a Friends season, a Movie10 movie) and
+    correlates each parcel over them.
+
+    Parameters
+    ----------
+    y_true, y_pred : episodes
+        See :func:`pearson_map`.
+    groups : sequence of str
+        The group (movie) of each episode, e.g. ``"s06"`` or ``"figures"``.
+    trim : int, default=5
+
+    Returns
+    -------
+    r : ndarray of shape (n_subjects, n_groups, n_parcels)
+    names : list of str
+        The groups in order of first appearance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((3, 2, 30, 4))
+    >>> r, names = challenge_map(y, y, ["a", "b", "a"])
+    >>> r.shape, names
+    ((2, 2, 4), ['a', 'b'])
+    """
+    trim, yt, yp = check_predictions(y_true, y_pred, trim=trim)
+    groups = list(groups)
+    if len(groups) != len(yt):
+        raise ValueError(f"groups names {len(groups)} episodes; there are {len(yt)}")
+    names = list(dict.fromkeys(groups))
+    maps = [pearson_map([yt[i] for i, g in enumerate(groups) if g == name],
+                        [yp[i] for i, g in enumerate(groups) if g == name], trim=trim)
+            for name in names]  # G x (S, C)
+    return np.stack(maps, axis=1), names  # (S, G, C)
+
+
+def challenge_score(y_true, y_pred, groups, *, trim: int = CHALLENGE_TRIM) -> float:
+    """The challenge's score: :func:`challenge_map` averaged over parcels, then groups,
+    then subjects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.random.default_rng(0).standard_normal((2, 2, 30, 4))
+    >>> round(challenge_score(y, y, ["s06", "s06"]), 6)
+    1.0
+    """
+    r, _ = challenge_map(y_true, y_pred, groups, trim=trim)
+    return float(r.mean(axis=2).mean(axis=1).mean())
 
 
 def _self_target(estimator, X):

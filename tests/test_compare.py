@@ -366,7 +366,10 @@ def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path):
         assert set(brain) == {"brain: CrossSubjectEncoder", "brain: CrossSubjectRidge",
                               "brain: FeatureRidge", "brain: MeanOfOthers",
                               "brain: oracle ceiling", "brain: noise ceiling",
-                              "brain: CrossSubjectEncoder - CrossSubjectRidge"}
+                              "brain: CrossSubjectEncoder - CrossSubjectRidge"} | {
+            f"brain: {kind} of FeatureRidge, {label}"  # the stimulus model's headroom
+            for kind in ("headroom", "unique variance")
+            for label in ("Friends s6", "Movie10 run 1")}
         assert all(p.stat().st_size > 0 for p in brain.values())
         assert "brain_crosssubjectencoder_minus_crosssubjectridge.png" in (
             tmp_path / "report.md").read_text()

@@ -25,6 +25,7 @@ from ._paths import (
     stimulus_features_dir,
     stimulus_name,
 )
+from ._predictions import PredictionSet, load_predictions
 from ._stimulus import load_stimulus_features
 from ._synthetic import ensure_synthetic_dataset, is_synthetic, make_synthetic_dataset
 from ._truth import load_true_signal
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_DATA_SEED",
     "DEFAULT_SCALE",
     "MODALITIES",
+    "PredictionSet",
     "REPEATED_MOVIES",
     "SUBJECTS",
     "TR",
@@ -48,6 +50,7 @@ __all__ = [
     "is_synthetic",
     "load_friends",
     "load_movie10",
+    "load_predictions",
     "load_stimulus_features",
     "load_true_signal",
     "make_clips",

@@ -201,6 +201,23 @@ def stimulus_name(run_key: str) -> str:
     return run_key
 
 
+def challenge_group(run_key: str) -> str:
+    """The movie a run belongs to under the challenge's scoring: a Friends run's season
+    (``"s06"``), a Movie10 run's movie (``"figures"``); any other key is its own group.
+
+    Examples
+    --------
+    >>> challenge_group("s06e01a"), challenge_group("figures01_run-2"), challenge_group("x")
+    ('s06', 'figures', 'x')
+    """
+    name = stimulus_name(run_key)
+    friends = _FRIENDS_RE.fullmatch(name)
+    if friends:
+        return f"s{int(friends.group(1)):02d}"
+    movie = _MOVIE_RE.fullmatch(name)
+    return movie.group(1) if movie and movie.group(1) in MOVIES else name
+
+
 # --------------------------------------------------------------------------- catalogue
 # season -> (episode numbers, {episode: parts}) ; default parts "ab".
 _FRIENDS_LAYOUT = {

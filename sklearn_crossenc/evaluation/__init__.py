@@ -15,15 +15,23 @@ The brain-map functions need nilearn and matplotlib (the ``plot`` extra); import
 package does not.
 """
 
-from ._bootstrap import bootstrap_score, bootstrap_scores, paired_comparison, resample_counts
+from ._bootstrap import (
+    bootstrap_score,
+    bootstrap_scores,
+    paired_comparison,
+    ratio_interval,
+    resample_counts,
+)
 from ._ceiling import NoiseCeiling, fraction_of_ceiling, noise_ceiling, repeat_pairs
 from ._intervals import METHODS, fdr_bh
 from ._maps import find_atlas, parcel_image, plot_parcel_map
+from ._partition import PARTS, partition_variance
 from ._results import PairedComparison, ScoreInterval
 from ._runstats import RunStatistics, pearson_from_sums, run_statistics
 
 __all__ = [
     "METHODS",
+    "PARTS",
     "NoiseCeiling",
     "PairedComparison",
     "RunStatistics",
@@ -35,9 +43,11 @@ __all__ = [
     "fraction_of_ceiling",
     "noise_ceiling",
     "paired_comparison",
+    "partition_variance",
     "parcel_image",
     "pearson_from_sums",
     "plot_parcel_map",
+    "ratio_interval",
     "repeat_pairs",
     "resample_counts",
     "run_statistics",

@@ -37,7 +37,8 @@ from ._intervals import (
 from ._results import PairedComparison, ScoreInterval
 from ._runstats import RunStatistics, pearson_from_sums
 
-__all__ = ["bootstrap_score", "bootstrap_scores", "paired_comparison", "resample_counts"]
+__all__ = ["bootstrap_score", "bootstrap_scores", "paired_comparison", "ratio_interval",
+           "resample_counts"]
 
 _CHUNK_VALUES = 4_000_000  # resamples x subjects x parcels handled per matrix product
 
@@ -362,3 +363,52 @@ def paired_comparison(stats_a, stats_b, *, n_resamples: int = 2000, confidence: 
         n_repeats_a=a.k, n_repeats_b=b.k, repeat_sd_a=_nan_sd(a.full.mean(axis=1)),
         repeat_sd_b=_nan_sd(b.full.mean(axis=1)), se_runs=float(t["se_runs"][0]),
         se_repeats=float(t["se_repeats"][0]), df=float(t["df"][0]))
+
+
+def ratio_interval(stats_a, stats_b, *, confidence: float = 0.95) -> dict:
+    """Model A's mean score over model B's, with a t-jackknife interval over runs.
+
+    The ratio of the two mean scores (mean over parcels, then subjects) on all runs, its
+    leave-one-run-out jackknife standard error and ``t(R - 1)`` interval: the t-jackknife
+    construction of :func:`bootstrap_scores` applied to the ratio (a smooth function of
+    the run statistics). Both models must be scored on the same runs, once each.
+
+    Parameters
+    ----------
+    stats_a, stats_b : RunStatistics
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    ratio : dict
+        ``estimate``, ``low``, ``high``, ``se`` and ``confidence``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.evaluation import run_statistics, ratio_interval
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.standard_normal((9, 2, 50, 20))
+    >>> a = run_statistics(y, y + 2 * rng.standard_normal(y.shape))
+    >>> b = run_statistics(y, y + rng.standard_normal(y.shape))
+    >>> r = ratio_interval(a, b)
+    >>> round(r["estimate"], 2), r["low"] < r["estimate"] < r["high"]
+    (0.62, True)
+    """
+    confidence = check_confidence(confidence)
+    for name, st in (("stats_a", stats_a), ("stats_b", stats_b)):
+        if not isinstance(st, RunStatistics):
+            raise ValueError(f"{name}: expected one RunStatistics (a model scored once); got "
+                             f"{type(st).__name__}.")
+    stats = _check_stats({"stats_a": stats_a, "stats_b": stats_b})
+    R = stats[0].n_runs
+    weights = np.vstack([np.ones((1, R)), _leave_one_out(R)])  # (1 + R, R)
+    num, den = (r.mean(axis=1) for r in _parcel_r(stats, weights))  # (1 + R,) each
+    if np.any(den <= 0):
+        raise ValueError("the ratio's denominator (model B's mean score) is not positive on "
+                         "every leave-one-run-out sample: a ratio would be meaningless.")
+    ratio = num / den  # (1 + R,)
+    se = jackknife_se(ratio[1:, None])  # (1,)
+    low, high = t_interval(ratio[:1], se, R - 1, confidence=confidence)
+    return {"estimate": float(ratio[0]), "low": float(low[0]), "high": float(high[0]),
+            "se": float(se[0]), "confidence": confidence}

@@ -107,7 +107,9 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
     -------
     summary : dict
         ``status`` (``"ok"`` or ``"unavailable"`` with a ``reason``); when ok: ``mean``,
-        ``per_subject`` (mean ceiling over reliable parcels), ``reliable_fraction``,
+        ``per_subject`` (mean ceiling over reliable parcels), ``split_half_r`` (the raw
+        split-half correlation) and ``spearman_brown`` (``2 r / (1 + r)``, the reliability
+        of both viewings' mean), means over reliable parcels, ``reliable_fraction``,
         ``pairs`` and, per model, ``r_on_repeats`` and ``fraction`` (mean and per subject).
     ceiling : ndarray of shape (n_subjects, n_parcels) or None
         Per-parcel ceiling, NaN where it is not reliable.
@@ -125,6 +127,8 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
     rel = nc.reliable  # (S, C)
     with np.errstate(invalid="ignore"):
         ceil_mean = np.where(rel, nc.ceiling, 0).sum(1) / rel.sum(1)  # (S,)
+        half = np.where(rel, nc.split_half_r, 0).sum(1) / rel.sum(1)  # (S,) raw r12
+        brown = np.where(rel, 2 * nc.split_half_r / (1 + nc.split_half_r), 0).sum(1) / rel.sum(1)
     summary = {
         "status": "ok",
         "pairs": [list(p) for p in nc.pairs],
@@ -132,6 +136,8 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
         "reliable_fraction": float(rel.mean()),
         "mean": float(np.nanmean(ceil_mean)),
         "per_subject": _per_subject(ceil_mean, labels),
+        "split_half_r": float(np.nanmean(half)),
+        "spearman_brown": float(np.nanmean(brown)),
         "models": {},
     }
     for name, st in stats.items():

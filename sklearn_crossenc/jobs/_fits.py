@@ -48,6 +48,7 @@ class FitResult:
     eval_s: float
     maps: dict = field(default_factory=dict)  # set -> (S, C) r
     stats: dict = field(default_factory=dict)  # set -> RunStatistics
+    predictions: dict = field(default_factory=dict)  # set -> list of (S, T_i, C), if kept
 
 
 def model_tasks(specs, settings: JobSettings, repeats: int) -> list[FitTask]:
@@ -69,10 +70,11 @@ def model_inputs(specs, root, sets: dict, keys) -> dict:
 
 
 def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim: int,
-             log=noop) -> FitResult:
+             log=noop, keep: bool = False) -> FitResult:
     """Tune and fit the task's model on the training set, score it on each other set.
 
-    ``inputs`` is the model's ``{set key: (X, y)}`` (:func:`model_inputs`).
+    ``inputs`` is the model's ``{set key: (X, y)}`` (:func:`model_inputs`); ``keep``: the
+    result holds the predictions too (for the headroom step).
     """
     from threadpoolctl import threadpool_limits
 
@@ -94,6 +96,8 @@ def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim
             pred = spec.inputs.predict(est, X, y)
             result.maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
             result.stats[key] = run_statistics(target, pred, trim=trim)
+            if keep:
+                result.predictions[key] = pred
         result.eval_s = time.perf_counter() - t0
     return result
 
@@ -104,9 +108,10 @@ def _label(task: FitTask) -> str:
 
 
 def run_tasks(tasks, inputs: dict, train_key: str, plan: TuningPlan, trim: int, *,
-              scheduler=None, log=noop) -> list[FitResult]:
+              scheduler=None, log=noop, keep=()) -> list[FitResult]:
     """Every task: those with a grid search one after the other (their searches' fits in
     parallel), the others ``plan.n_jobs`` at a time; results in the order of ``tasks``.
+    The results of the models named in ``keep`` hold their predictions.
 
     With ``scheduler`` the fits run on that Dask cluster, every model's inputs sent to
     each worker once.
@@ -119,11 +124,12 @@ def run_tasks(tasks, inputs: dict, train_key: str, plan: TuningPlan, trim: int, 
     with parallel_context(scheduler, scatter):
         for i in searched:
             log(f"{_label(tasks[i])}: tuning and fitting ...")
-            out[i] = run_task(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim, log)
+            out[i] = run_task(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim, log,
+                              tasks[i].spec.label in keep)
         if rest:
             log(f"fitting {', '.join(_label(tasks[i]) for i in rest)} ...")
-            calls = [(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim)
-                     for i in rest]
+            calls = [(tasks[i], inputs[tasks[i].spec.label], train_key, plan, trim, noop,
+                      tasks[i].spec.label in keep) for i in rest]
             done = run_parallel(run_task, calls, effective_n_jobs(plan.n_jobs, scheduler),
                                 log=log, what="fits")
             for i, result in zip(rest, done, strict=True):
@@ -169,14 +175,17 @@ def combine(results: list[FitResult], labels: list[str], eval_sets) -> tuple:
     With repeats, a model's maps are the mean over repeats of its per-parcel r (so its
     mean score is the mean over repeats), its statistics the list of each repeat's.
 
-    Returns ``(entries, estimators, maps, stats)`` keyed by model label; ``estimators``
-    holds one estimator per model, or the list of its repeats.
+    Returns ``(entries, estimators, maps, stats, predictions)`` keyed by model label;
+    ``estimators`` holds one estimator per model, or the list of its repeats;
+    ``predictions`` the kept predictions of a model fitted once (set -> runs).
     """
     by_model: dict[str, list[FitResult]] = {}
     for r in results:
         by_model.setdefault(r.task.spec.label, []).append(r)
-    entries, estimators, maps, stats = {}, {}, {}, {}
+    entries, estimators, maps, stats, predictions = {}, {}, {}, {}, {}
     for name, rs in by_model.items():
+        if len(rs) == 1 and rs[0].predictions:
+            predictions[name] = rs[0].predictions
         maps[name] = {k: np.mean([r.maps[k] for r in rs], axis=0) for k in eval_sets}
         stats[name] = {k: (rs[0].stats[k] if len(rs) == 1 else [r.stats[k] for r in rs])
                        for k in eval_sets}
@@ -195,4 +204,4 @@ def combine(results: list[FitResult], labels: list[str], eval_sets) -> tuple:
                 for r in rs]
             entries[name]["spread"] = {k: _spread([r.maps[k].mean(axis=1).mean() for r in rs])
                                        for k in eval_sets}
-    return entries, estimators, maps, stats
+    return entries, estimators, maps, stats, predictions

@@ -40,23 +40,39 @@ def data_shape(root, subjects=None) -> tuple[int, int, int]:
         return _RELEASE_SHAPE
 
 
-def comparison_output_bytes(root, models=None, *, figures: bool = True) -> int:
-    """Bytes ``write_report`` will write for a comparison of ``models`` (an upper bound):
-    per-parcel maps of every model and ceiling on every set, the paired differences, the
-    figures and brain maps, ``report.json`` and ``report.md``."""
+def comparison_output_bytes(root, models=None, *, figures: bool = True,
+                            extra_models: int = 0) -> int:
+    """Bytes ``write_report`` will write for a comparison of ``models`` and
+    ``extra_models`` given as predictions (an upper bound): per-parcel maps of every model
+    and ceiling on every set, the paired differences, the headroom maps, the figures and
+    brain maps, the ceiling's predictions, ``report.json`` and ``report.md``."""
     from ._protocol import SEED_PROTOCOL
     from ._registry import resolve_models
 
     S, C, runs = data_shape(root)
     try:
-        n = len(resolve_models(models))
+        n = len(resolve_models(models)) + extra_models
     except ValueError:  # an unknown name: the job says so
-        n = 4
+        n = 4 + extra_models
     sets = len(SEED_PROTOCOL.eval_sets)
     maps = sets * (n + 2) * S * C * 4  # float32 (S, C) per model and ceiling
     pairs = sets * n * (n - 1) // 2 * C * 17  # difference and significance per parcel
-    drawn = 3 * _FIGURE_BYTES + (n + 2) * _BRAIN_MAP_BYTES if figures else 0
-    return 2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
+    drawn = 3 * _FIGURE_BYTES + (n + 2 + 2 * sets * n) * _BRAIN_MAP_BYTES if figures else 0
+    return (2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
+            + _prediction_bytes(root, SEED_PROTOCOL))
+
+
+def _prediction_bytes(root, protocol) -> int:
+    """Bytes of the ceiling's evaluation predictions (float32, every subject and run)."""
+    from ._preflight import protocol_lengths
+
+    try:
+        lengths = protocol_lengths(root, protocol.subjects, protocol.evaluation)
+        C = parcel_count(root, protocol.subjects[0])
+    except (OSError, ValueError, KeyError):
+        return 0  # unreadable data: the job's own checks say why before any fit
+    T = sum(n for runs in lengths.values() for n in runs.values())
+    return int(1.1 * T * len(protocol.subjects) * C * 4) + (64 << 10)
 
 
 def encoder_bytes(params: dict, n_subjects: int, n_parcels: int) -> int:

@@ -23,8 +23,15 @@ from pathlib import Path
 
 from .._validation import check_trim
 from ..data import has_stimulus_features
+from ..data._networks import parcel_networks
 from ._evaluate import evaluate_comparison
 from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
+from ._headroom import (
+    add_challenge_scores,
+    ceiling_predictions,
+    headroom_fields,
+    headroom_step,
+)
 from ._job import JobStart, data_root, noop
 from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
@@ -223,25 +230,24 @@ def run_comparison(
     labels = data["subject_labels"]
 
     maps: dict = {}
-    ceiling = None
-    if data["synthetic"]:
-        maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
-        ceiling = {k: scores_of(m, labels) for k, m in maps["ceiling"].items()}
-
+    ceiling = _oracle(root, protocol, sets, trim, data, maps)
     settings = JobSettings(
         quick=quick, random_state=random_state, device=dev, progress=progress,
         n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
-    results, estimators, stats = _run_models(specs, root, sets, maps, settings, plan, repeats,
-                                             protocol, trim, labels, log, scheduler)
-    evaluation = None
+    results, estimators, stats, predictions = _run_models(
+        specs, root, sets, maps, settings, plan, repeats, protocol, trim, labels, log, scheduler)
+    ref = reference_model([s for s in specs if s.label in stats])
+    evaluation = headroom = None
     if stats:
         log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
-        ref = reference_model([s for s in specs if s.label in stats])
         evaluation = evaluate_comparison(root, protocol, sets, stats, maps, data, dict(
             n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
             reference=None if ref is None else ref.label))
-
+        stimulus = [s.label for s in specs if s.needs_features and s.label in predictions]
+        if ref is not None and ref.label in predictions and stimulus:
+            headroom = _headroom(root, protocol, sets, data, predictions, stats, evaluation,
+                                 maps, ref.label, stimulus, confidence, trim)
     config = _config(locals(), root, specs, dev, atlas, atlas_reason, protocol, plan)
     timings = {
         "load_s": load_s,
@@ -249,10 +255,29 @@ def run_comparison(
         "evaluation_s": None if evaluation is None else evaluation["seconds"],
     }
     result = start.result(config, timings, device=dev, data=data, eval_sets=protocol.eval_sets,
-                          ceiling=ceiling, models=results, evaluation=evaluation, maps=maps)
+                          ceiling=ceiling, models=results, evaluation=evaluation,
+                          **headroom_fields(headroom), maps=maps,
+                          predictions=ceiling_predictions(predictions, ref and ref.label, data))
     if return_estimators:
         result["estimators"] = estimators
     return result
+
+
+def _oracle(root, protocol: Protocol, sets: dict, trim: int, data: dict, maps: dict):
+    """The oracle ceiling's scores on synthetic data (its maps into ``maps``), else None."""
+    if not data["synthetic"]:
+        return None
+    maps["ceiling"] = oracle_ceiling(root, protocol, sets, trim)
+    return {k: scores_of(m, data["subject_labels"]) for k, m in maps["ceiling"].items()}
+
+
+def _headroom(root, protocol, sets, data, predictions, stats, evaluation, maps, ceiling: str,
+              models, confidence: float, trim: int) -> dict:
+    """The headroom step of ``models`` against the ``ceiling`` model (:mod:`._headroom`)."""
+    return headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, predictions,
+                         stats, evaluation, maps, ceiling=ceiling, models=models,
+                         confidence=confidence, trim=trim,
+                         networks=parcel_networks(root, data["n_parcels"]))
 
 
 def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,
@@ -281,9 +306,10 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
                 protocol, trim: int, labels, log, scheduler=None):
     """Fit and score every model (each repeat of a stochastic one); maps go into ``maps``.
 
-    Returns ``(results, estimators, stats)``: label -> the model's entry of the result,
-    label -> fitted estimator (or the list of its repeats), label -> set -> run
-    statistics (or the list of its repeats').
+    Returns ``(results, estimators, stats, predictions)``: label -> the model's entry of
+    the result, label -> fitted estimator (or the list of its repeats), label -> set -> run
+    statistics (or the list of its repeats'), label -> set -> predicted runs (models
+    fitted once).
     """
     results: dict = {}
     runnable = []
@@ -298,9 +324,11 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
     tasks = model_tasks(runnable, settings, repeats)
     keys = [protocol.train.key, *protocol.eval_sets]
     inputs = model_inputs(runnable, root, sets, keys)
-    done = run_tasks(tasks, inputs, protocol.train.key, plan, trim, scheduler=scheduler, log=log)
-    entries, estimators, model_maps, stats = combine(done, labels, protocol.eval_sets)
+    done = run_tasks(tasks, inputs, protocol.train.key, plan, trim, scheduler=scheduler, log=log,
+                     keep={s.label for s in runnable})
+    entries, estimators, model_maps, stats, predictions = combine(done, labels, protocol.eval_sets)
     maps.update(model_maps)
+    add_challenge_scores(entries, sets, predictions)
     for spec in specs:  # report order, skipped models in place
         if spec.label in entries:
             results[spec.label] = entries[spec.label]
@@ -308,4 +336,4 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
             summary = ", ".join(f"{lab} {scores[k]['mean']:.3f}"
                                 for k, lab in protocol.eval_sets.items())
             log(f"{spec.label}: {summary} (fit {entries[spec.label]['fit_s']:.1f} s)")
-    return {s.label: results[s.label] for s in specs}, estimators, stats
+    return {s.label: results[s.label] for s in specs}, estimators, stats, predictions

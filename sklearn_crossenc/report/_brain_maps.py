@@ -27,6 +27,8 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write_text
 from .._log import noop
+from ..jobs._headroom import UNIQUE_PREFIX
+from ._headroom_section import headroom_maps
 from ._tables import CEILING, NOISE_CEILING, main_pair
 
 __all__ = ["BRAIN_MAP_SET", "UNITS", "parcel_columns", "shared_limits",
@@ -35,7 +37,8 @@ __all__ = ["BRAIN_MAP_SET", "UNITS", "parcel_columns", "shared_limits",
 #: The evaluation set drawn for the models (the noise ceiling exists for Movie10 only).
 BRAIN_MAP_SET = "friends_s6"
 #: Colour bar label of each kind of map.
-UNITS = {"score": "Pearson r", "difference": "difference of r"}
+UNITS = {"score": "Pearson r", "difference": "difference of r",
+         "unique": "R² unique to the model"}
 
 
 @dataclass
@@ -73,6 +76,9 @@ def parcel_columns(result, set_key: str) -> dict[str, np.ndarray]:
         if set_key in (maps.get(key) or {}):
             cols[column] = _mean_over_subjects(maps[key][set_key])
     for key, by_set in maps.items():
+        if key.startswith(UNIQUE_PREFIX) and set_key in by_set:
+            cols[f"unique_{key[len(UNIQUE_PREFIX):]}"] = np.asarray(by_set[set_key],
+                                                                    dtype=np.float64)
         if " - " not in key or set_key not in by_set:
             continue
         pair = key.replace(" - ", "_minus_")
@@ -104,6 +110,8 @@ def _maps(result) -> list[_Map]:
     if pair is not None and f"diff_{pair}" in main:
         out.append(_Map(f"{names[0]} - {names[1]}", "difference", main[f"diff_{pair}"],
                         main[f"significant_{pair}"] > 0, f"{names[0]} minus {names[1]}: {where}"))
+    out += [_Map(label, kind, values, sig, f"{label}, mean over subjects")
+            for label, kind, values, sig in headroom_maps(result)]
     return out
 
 
@@ -135,7 +143,7 @@ def shared_limits(maps) -> dict[str, tuple[float, float]]:
             v = v[m.significant]
         v = np.abs(v[np.isfinite(v)])
         top[m.kind] = max(top.get(m.kind, 0.0), float(v.max(initial=0.0)))
-    return {kind: ((-1.0 if kind == "difference" else 0.0) * _nice_ceil(t), _nice_ceil(t))
+    return {kind: ((0.0 if kind == "score" else -1.0) * _nice_ceil(t), _nice_ceil(t))
             for kind, t in top.items()}
 
 
@@ -244,6 +252,6 @@ def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = Non
         lo, hi = limits[m.kind]
         plot_parcel_map(m.values, atlas, path, significant=m.significant, title=m.title,
                         vmin=lo, vmax=hi, label=UNITS[m.kind],
-                        cmap="RdBu_r" if m.kind == "difference" else "inferno")
+                        cmap="inferno" if m.kind == "score" else "RdBu_r")
         written[f"brain: {m.label}"] = path
     return written

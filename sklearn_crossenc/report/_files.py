@@ -28,6 +28,7 @@ import numpy as np
 
 from .._io import atomic_path, atomic_write_json, atomic_write_text
 from .._output_set import OutputSet, output_set
+from ..jobs.headroom import CEILING_FILE
 from ._brain_maps import write_brain_maps, write_parcel_files
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
@@ -38,6 +39,8 @@ from ._tables import report_markdown
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
            "write_job_files", "write_report", "write_grid_report", "write_new_subject_report"]
 
+#: Result keys that are not written into ``report.json`` (files of their own, or none).
+_NOT_JSON = ("maps", "estimators", "predictions")
 #: The files every job writes; the others of a set are listed in its ``report.json``.
 REPORT_FILES = ("report.json", "report.md")
 
@@ -179,11 +182,13 @@ def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0):
 
 
 def to_jsonable(obj):
-    """Turn a result dict into plain JSON types (drops per-parcel maps and estimators).
+    """Turn a result dict into plain JSON types (drops per-parcel maps, estimators and
+    predictions).
 
     NumPy scalars become Python numbers, arrays become lists, paths strings, and NaN
-    becomes ``None`` (JSON has no NaN). The keys ``"maps"`` and ``"estimators"`` of the
-    top-level dict are left out: maps go to ``parcel_scores.npz``.
+    becomes ``None`` (JSON has no NaN). The keys ``"maps"``, ``"estimators"`` and
+    ``"predictions"`` are left out: maps go to ``parcel_scores.npz``, the ceiling's
+    predictions to ``ceiling_predictions.h5``.
 
     Examples
     --------
@@ -194,7 +199,7 @@ def to_jsonable(obj):
     """
     if isinstance(obj, dict):
         return {
-            str(k): to_jsonable(v) for k, v in obj.items() if k not in ("maps", "estimators")
+            str(k): to_jsonable(v) for k, v in obj.items() if k not in _NOT_JSON
         }
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
@@ -266,6 +271,21 @@ def _writing(result: dict, out_dir, paths: dict):
         paths[kind] = final / Path(p).name
 
 
+def write_predictions(runs: dict, path: Path) -> Path:
+    """Write predictions (subject label -> run -> ``(T, C)``) as HDF5, one group per
+    subject and one float32 dataset per run, atomically: the layout
+    :func:`~sklearn_crossenc.data.load_predictions` reads."""
+    import h5py
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for subject, by_run in runs.items():
+                group = f.create_group(subject)
+                for run, values in by_run.items():
+                    group.create_dataset(run, data=np.asarray(values, dtype=np.float32))
+    return path
+
+
 def write_report(
     result,
     out_dir,
@@ -296,7 +316,9 @@ def write_report(
     paths : dict of str to Path
         ``"json"``, ``"markdown"``, ``"html"``, ``"maps"`` (when per-parcel maps exist),
         ``"table: <set>"`` (per-parcel TSV), ``"nifti: <label>"`` (each brain map as NIfTI,
-        with nibabel and a parcellation) and one entry per figure kind.
+        with nibabel and a parcellation), ``"ceiling_predictions"`` (the ceiling's
+        evaluation predictions, when the encoder was fitted once: ``headroom --ceiling``
+        reads them) and one entry per figure kind.
     """
     paths: dict = {}
     with _writing(result, out_dir, paths) as folder:
@@ -311,6 +333,9 @@ def write_report(
             fig_paths.update(write_brain_maps(result, folder, log=log))
         outputs.update(files)
         outputs.update(fig_paths)
+        if result.get("predictions"):
+            outputs["ceiling_predictions"] = write_predictions(
+                result["predictions"]["runs"], folder / CEILING_FILE)
         outputs["html"] = write_report_html(result, folder / "report.html",
                                             {**fig_paths, **files})
         markdown = report_markdown(result, fig_paths, files=files)

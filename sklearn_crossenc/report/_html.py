@@ -15,7 +15,17 @@ import math
 from pathlib import Path
 
 from .._io import atomic_write_text
-from ._tables import CEILING, NOISE_CEILING, _ceiling_notes, _fmt, _fmt_ci, _fmt_pct, _rows
+from ._headroom_section import headroom_html, is_headroom_map
+from ._tables import (
+    CEILING,
+    NOISE_CEILING,
+    _ceiling_notes,
+    _fmt,
+    _fmt_ci,
+    _fmt_pct,
+    _rows,
+    report_title,
+)
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CSP", "report_html", "write_report_html"]
@@ -34,7 +44,8 @@ _CAPTIONS = {
 }
 
 #: Sections after the tables, for the page's table of contents: id -> title.
-_NAV = (("pairwise", "pairwise"), ("ceilings", "noise ceilings"), ("protocol", "protocol"),
+_NAV = (("headroom", "headroom"), ("pairwise", "pairwise"), ("ceilings", "noise ceilings"),
+        ("protocol", "protocol"),
         ("figures", "figures"),
         ("maps", "brain maps"), ("models", "models"), ("configuration", "configuration"),
         ("environment", "environment"))
@@ -348,26 +359,34 @@ def report_html(result, figures: dict | None = None) -> str:
     version = (env.get("packages") or {}).get("sklearn-crossenc", "?")
     device = (env.get("device") or {}).get("name", "?")
     sets = list(result["eval_sets"].items())
-    sections = (_unequal(result) + _pairwise(result) + _coverage(result) + _notes(result)
-                + _protocol(result) + _figures(figures or {})
+    figures = figures or {}
+    headroom = headroom_html(result, [_figure(k, p, k[len("brain: "):])
+                                      for k, p in figures.items() if is_headroom_map(k)
+                                      and Path(p).suffix.lower() in _MIME])
+    figures = {k: p for k, p in figures.items() if not is_headroom_map(k)}
+    first = result.get("job") == "headroom"  # the job's answer first
+    sections = (_unequal(result) + _pairwise(result) + ([] if first else headroom)
+                + _coverage(result) + _notes(result)
+                + _protocol(result) + _figures(figures)
                 + _models(result) + _configuration(result) + _environment(result))
     nav = [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
-    nav += [(i, t) for i, t in _NAV if any(f'<h2 id="{i}">' in s for s in sections)]
-    body = ["<h1>Cross-subject encoding: comparison report</h1>",
+    nav += [(i, t) for i, t in _NAV if any(f'<h2 id="{i}">' in s for s in sections + headroom)]
+    title = report_title(result)
+    body = [f"<h1>{_e(title)}</h1>",
             f'<p class="sub">Created {_e(result.get("created_utc", "?"))} with sklearn-crossenc '
             f"{_e(version)} on {_e(device)}.</p>",
             "<nav>" + "".join(f'<a href="#{i}">{_e(t)}</a>' for i, t in nav) + "</nav>"]
     if (result.get("config") or {}).get("quick"):
         body.append('<p class="quick"><strong>Quick run</strong> (<code>--quick</code>): '
                     "reduced training, the numbers are a smoke test only.</p>")
-    body += _summary(result)
+    body += (headroom if first else []) + _summary(result)
     for i, (set_key, set_label) in enumerate(sets):
         body += [f'<h2 id="set-{i}">{_e(set_label)}</h2>'] + _set_table(result, set_key, set_label)
     body += sections
     head = ('<meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            "<title>Cross-subject encoding: comparison report</title>"
+            f"<title>{_e(title)}</title>"
             f"<style>{_STYLE}</style>")
     return ('<!DOCTYPE html>\n<html lang="en"><head>' + head + "</head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")

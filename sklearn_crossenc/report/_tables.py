@@ -6,6 +6,7 @@ import math
 import textwrap
 from pathlib import Path
 
+from ._headroom_section import TITLE, headroom_markdown, verdicts
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
@@ -146,9 +147,13 @@ def format_table(result) -> str:
     level = f"{100 * ev.get('confidence', 0.95):.0f}% CI"
     header = ("model".ljust(name_w) + _fmt_str("mean") + _fmt_str(level, 16)
               + "".join(_fmt_str(s) for s in subjects) + _fmt_str("% ceil") + "fit (s)".rjust(9))
-    lines = []
+    verdict = [f"{TITLE}:"] + _wrapped([f"- {v}" for v in verdicts(result)]) + [""]
+    headroom_first = result.get("job") == "headroom"
+    lines = verdict if headroom_first and verdicts(result) else []
     for set_key, set_label in result["eval_sets"].items():
         lines += _set_block(result, set_key, set_label, name_w, header) + [""]
+    if not headroom_first and verdicts(result):
+        lines += verdict
     notes = tuning_notes(result)
     if notes:
         lines += _wrapped([f"NOTE: {n}" for n in notes]) + [""]
@@ -257,6 +262,13 @@ def _md_pairwise(result) -> list[str]:
     return out + [""]
 
 
+def report_title(result) -> str:
+    """The report's title: a comparison's, or a headroom job's."""
+    if result.get("job") == "headroom":
+        return "Cross-subject encoding: headroom report"
+    return "Cross-subject encoding: comparison report"
+
+
 def report_markdown(result, figures: dict | None = None, files: dict | None = None) -> str:
     """The comparison as a Markdown document (tables, configuration, timings, figures).
 
@@ -275,7 +287,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     """
     cfg, data = result["config"], result["data"]
     train = data["sets"]["train"]
-    lines = header("Cross-subject encoding: comparison report", result) + [
+    lines = header(report_title(result), result) + [
         f"Data: `{cfg['data_dir']}`"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
@@ -290,6 +302,9 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     ]
     if cfg.get("quick"):
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
+    headroom_first = result.get("job") == "headroom"
+    if headroom_first:  # the job's answer first
+        lines += headroom_markdown(result)
     for set_key, set_label in result["eval_sets"].items():
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
     notes = _ceiling_notes(result)
@@ -299,6 +314,8 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     if notes:
         lines += [f"**Note:** {n}" for n in notes] + [""]
     lines += _md_pairwise(result)
+    if not headroom_first:
+        lines += headroom_markdown(result)
     if interval_note(result):
         lines += [interval_note(result), ""]
     if any(m.get("tuning") for m in result["models"].values()):

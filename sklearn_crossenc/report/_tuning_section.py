@@ -97,6 +97,9 @@ def tuning_lines(result) -> list[str]:
     for name, m in (result.get("models") or {}).items():
         if m.get("status") != "ok":
             continue
+        if m.get("source"):  # predictions made elsewhere (crossenc headroom)
+            lines.append(f"- {name}: predictions read from {m['source']}; not fitted here")
+            continue
         tuning = m.get("tuning") or {}
         what = tuning.get("tuned", "nothing")
         cost = f"{m['fit_s']:.1f} s"
