@@ -25,6 +25,8 @@ _RUN_BYTES = 256
 _CANDIDATE_BYTES = 4 << 10  # one grid candidate's row in the CSV, JSON and Markdown
 #: (subjects, parcels, runs) assumed when the data cannot be read yet (the release's).
 _RELEASE_SHAPE = (4, 1000, 400)
+#: Time points of the release's evaluation runs (Friends s6: 50 runs, Movie10 run 1: 44).
+_RELEASE_EVAL_TRS = 42_000
 
 
 def data_shape(root, subjects=None) -> tuple[int, int, int]:
@@ -51,15 +53,18 @@ def comparison_output_bytes(root, models=None, *, figures: bool = True,
 
     S, C, runs = data_shape(root)
     try:
-        n = len(resolve_models(models)) + extra_models
+        specs = resolve_models(models)
     except ValueError:  # an unknown name: the job says so
-        n = 4 + extra_models
+        specs = resolve_models(None)
+    n = len(specs) + extra_models
+    # The ceiling's predictions are written when the reference model runs (or is read back).
+    ceiling = any(s.reference for s in specs) or extra_models > 0
     sets = len(SEED_PROTOCOL.eval_sets)
     maps = sets * (n + 2) * S * C * 4  # float32 (S, C) per model and ceiling
     pairs = sets * n * (n - 1) // 2 * C * 17  # difference and significance per parcel
     drawn = 3 * _FIGURE_BYTES + (n + 2 + 2 * sets * n) * _BRAIN_MAP_BYTES if figures else 0
     return (2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
-            + _prediction_bytes(root, SEED_PROTOCOL))
+            + (_prediction_bytes(root, SEED_PROTOCOL) if ceiling else 0))
 
 
 def _prediction_bytes(root, protocol) -> int:
@@ -69,9 +74,9 @@ def _prediction_bytes(root, protocol) -> int:
     try:
         lengths = protocol_lengths(root, protocol.subjects, protocol.evaluation)
         C = parcel_count(root, protocol.subjects[0])
-    except (OSError, ValueError, KeyError):
-        return 0  # unreadable data: the job's own checks say why before any fit
-    T = sum(n for runs in lengths.values() for n in runs.values())
+        T = sum(n for runs in lengths.values() for n in runs.values())
+    except (OSError, ValueError, KeyError):  # unreadable: the release's (the job says why)
+        C, T = _RELEASE_SHAPE[1], _RELEASE_EVAL_TRS
     return int(1.1 * T * len(protocol.subjects) * C * 4) + (64 << 10)
 
 
