@@ -217,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grid(sub)
     _add_new_subject(sub)
     _add_headroom(sub)
+    _add_extract(sub)
     return parser
 
 
@@ -415,3 +416,38 @@ def parse_named_files(texts) -> dict:
                              "file its own name with NAME=FILE.")
         named[name] = Path(path)
     return named
+
+
+def _add_extract(sub) -> None:
+    from .data._extract import PRESETS
+
+    p = sub.add_parser(
+        "extract",
+        help="fMRIPrep outputs and an atlas to parcel time series and a dataset.toml",
+        description="Average every preprocessed run of --task (*_desc-preproc_bold.nii.gz under "
+                    "DERIVATIVES) within the labels of --atlas (nilearn's NiftiLabelsMasker, "
+                    "labels resampled to the data), with the confounds of --confounds regressed "
+                    "out, and write sub-<label>.h5 (one (time, parcels) dataset per run key: the "
+                    "BIDS entities other than sub, space and desc), dataset.toml (every run "
+                    "under train), report.json and report.md into --out.",
+    )
+    p.add_argument("derivatives", metavar="DERIVATIVES", type=Path,
+                   help="fMRIPrep's output folder (sub-*/[ses-*/]func/ below it)")
+    p.add_argument("--atlas", metavar="LABELS", type=Path, required=True,
+                   help="labels image (NIfTI, integer labels, 0 = background); nothing is "
+                        "downloaded")
+    p.add_argument("--task", required=True, help="the BIDS task entity to extract")
+    p.add_argument("--confounds", choices=tuple(PRESETS), default="none",
+                   help="none: the plain parcel means (no regression, filtering or "
+                        "standardising; the default); motion: the 6 motion parameters "
+                        "regressed out; motion-wm-csf: and white matter and csf; "
+                        "motion-wm-csf-hp: and a 0.008 Hz high-pass")
+    p.add_argument("--space", default=None,
+                   help="the space entity to read, when runs exist in several spaces")
+    p.add_argument("--tr", type=float, default=None, metavar="SECONDS",
+                   help="repetition time (default: each image's header)")
+    p.add_argument("--name", default=None, help="the dataset's name (default the task)")
+    p.add_argument("--out", metavar="DIR", type=Path, default=Path("crossenc-extract"),
+                   help="output folder (default ./crossenc-extract); never inside DERIVATIVES")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(command_name="extract")

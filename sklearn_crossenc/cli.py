@@ -298,7 +298,31 @@ def _headroom(args, argv, named, outset) -> dict:
     return write_report(result, outset, figures=not args.no_figures, log=log)
 
 
+# ---------------------------------------------------------------------------- extract
+
+
+def _cmd_extract(args, argv) -> int:
+    from .jobs.extract import run_extract
+    from .report import open_output_set, write_extract_report
+
+    try:
+        import nilearn  # noqa: F401
+    except ImportError:
+        raise RuntimeError("extract needs nilearn and nibabel: pip install "
+                           "'sklearn-crossenc[plot]'") from None
+    with open_output_set(args.out, args.derivatives, owner=_command_line(argv)) as outset:
+        result = run_extract(args.derivatives, args.atlas, args.task, confounds=args.confounds,
+                             space=args.space, tr=args.tr, name=args.name,
+                             log=_logger(args.quiet))
+        result["command"] = _command_line(argv)
+        paths = write_extract_report(result, outset)
+    print(f"{len(result['runs'])} runs of {len(result['subjects'])} subjects x "
+          f"{result['n_parcels']} parcels written to {_written(paths, args.out)}")
+    return 0
+
+
 COMMANDS = {
+    "extract": _cmd_extract,
     "compare": _cmd_compare,
     "headroom": _cmd_headroom,
     "synth": _cmd_synth,

@@ -80,6 +80,8 @@ def friends_tiny(synthetic_root):
 DOCTESTS_NEEDING_EXTRAS = {
     "sklearn_crossenc.distributed": (("distributed",), "distributed"),
     "sklearn_crossenc.data._atlas": (("nilearn",), "plot"),
+    "sklearn_crossenc.data._extract": (("nilearn", "nibabel"), "plot"),
+    "sklearn_crossenc.data._fmriprep": (("nibabel",), "plot"),
     "sklearn_crossenc.evaluation._maps.parcel_image": (("nibabel",), "plot"),
     "sklearn_crossenc.evaluation._maps.plot_parcel_map": (("nilearn", "matplotlib"), "plot"),
 }

@@ -34,13 +34,15 @@ from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
 from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
+from ._markdown import header
 from ._tables import report_markdown
 
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
-           "write_job_files", "write_report", "write_grid_report", "write_new_subject_report"]
+           "write_job_files", "write_report", "write_grid_report", "write_new_subject_report",
+           "write_extract_report"]
 
 #: Result keys that are not written into ``report.json`` (files of their own, or none).
-_NOT_JSON = ("maps", "estimators", "predictions")
+_NOT_JSON = ("maps", "estimators", "predictions", "series")
 #: The files every job writes; the others of a set are listed in its ``report.json``.
 REPORT_FILES = ("report.json", "report.md")
 
@@ -390,3 +392,58 @@ def write_new_subject_report(result, out_dir) -> dict:
     with _writing(result, out_dir, paths) as folder:
         paths.update(write_job_files(result, folder, new_subject_markdown(result), {}))
     return paths
+
+
+def write_extract_report(result, out_dir) -> dict:
+    """Write what ``crossenc extract`` made into ``out_dir``, as one set: ``sub-<label>.h5``
+    (one ``(time, parcels)`` float32 dataset per run), ``dataset.toml``, ``report.json``
+    and ``report.md``.
+
+    Parameters
+    ----------
+    result : dict
+        The output of :func:`sklearn_crossenc.jobs.extract.run_extract`.
+    out_dir : path-like or OutputSet
+        As for :func:`write_report`; never inside the derivatives folder.
+
+    Returns
+    -------
+    paths : dict of str to Path
+    """
+    import h5py
+
+    from ..data._extract import dataset_toml
+
+    paths: dict = {}
+    with _writing({**result, "config": {"data_dir": result["config"]["derivatives"]}},
+                  out_dir, paths) as folder:
+        outputs = {}
+        for subject, by_run in result["series"].items():
+            path = folder / result["subjects"][subject]
+            with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+                for key, values in by_run.items():
+                    f.create_dataset(key, data=np.asarray(values, dtype=np.float32))
+            outputs[f"subject: {subject}"] = path
+        outputs["dataset"] = atomic_write_text(folder / "dataset.toml", dataset_toml(
+            result["config"]["name"], result["tr"], result["subjects"], result["runs"],
+            result["config"]["atlas"], result["extraction"]))
+        paths.update(write_job_files(result, folder, extract_markdown(result), outputs))
+    return paths
+
+
+def extract_markdown(result) -> str:
+    """``report.md`` of an extraction: what was read, how, what was written."""
+    cfg, ext = result["config"], result["extraction"]
+    lines = header("Parcel time series from fMRIPrep outputs", result) + [
+        f"Derivatives: `{cfg['derivatives']}`, task `{cfg['task']}`; atlas `{cfg['atlas']}` "
+        f"({result['n_parcels']} labels); TR {result['tr']} s.",
+        f"Masker: {ext['masker']} (mean per label, labels resampled to the data), confounds "
+        f"`{cfg['confounds']}`: {', '.join(ext['confound_columns']) or 'none regressed'}; "
+        f"high-pass {ext['high_pass_hz'] or 'none'}; no standardising, no detrending.",
+        "", "| subject | file | runs | TRs |", "|---|---|---|---|"]
+    for subject, runs in result["lengths"].items():
+        lines.append(f"| sub-{subject} | {result['subjects'][subject]} | {len(runs)} | "
+                     f"{sum(runs.values())} |")
+    lines += ["", "Every run is under `train` in `dataset.toml` until you split them into "
+              "evaluation sets."]
+    return "\n".join(lines) + "\n"
