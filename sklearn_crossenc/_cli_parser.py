@@ -10,10 +10,13 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["PROG", "DEFAULT_OUT", "default_grid", "build_parser", "parse_param", "parse_value"]
+__all__ = ["PROG", "DEFAULT_OUTS", "default_grid", "build_parser", "parse_param", "parse_value"]
 
 PROG = "crossenc"
-DEFAULT_OUT = "crossenc-out"
+#: Each command's default output folder (in the current folder): a command's own, so that
+#: no run of one command replaces another's outputs by default.
+DEFAULT_OUTS = {"compare": "crossenc-compare", "grid": "crossenc-grid",
+                "add-subject": "crossenc-add-subject"}
 
 
 def default_grid() -> tuple[str, ...]:
@@ -113,6 +116,7 @@ def _deprecated_alias(p, old: str, new: str, **kwargs) -> None:
 
 
 def _add_common(p, *, data=True, out=True):
+    command = p.prog.split()[-1]
     if data:
         p.add_argument(
             "--data-dir", metavar="DIR", type=Path, default=None,
@@ -123,8 +127,9 @@ def _add_common(p, *, data=True, out=True):
         )
     if out:
         p.add_argument(
-            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUT),
-            help=f"output folder (default ./{DEFAULT_OUT}); never inside the data folder",
+            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUTS[command]),
+            help=f"output folder (default ./{DEFAULT_OUTS[command]}); never inside the data "
+                 "folder, never one another command wrote",
         )
     p.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto",

@@ -76,7 +76,7 @@ def _output_folder(args, argv, reserve):
     from .report import open_output_set
 
     with open_output_set(args.out, _data_folder(args), owner=_command_line(argv),
-                         reserve=reserve()) as outset:
+                         reserve=reserve(), job=args.command) as outset:
         yield outset
 
 
