@@ -96,3 +96,18 @@ def test_a_constant_per_parcel_and_the_data_scale_change_no_score(name):
     for bound, scale in CASES:
         got = MODELS[name](_transform(X, bound, scale), feats)
         assert got == pytest.approx(reference, abs=TOL), (name, bound, scale, got, reference)
+
+
+@pytest.mark.parametrize("name", ["MeanOfOthers", "CrossSubjectRidge-float32",
+                                  "FeatureRidge-cv", "FeatureRidge-kit"])
+@pytest.mark.parametrize("scale", [1e19, 1e-19, 1e-30])
+def test_float32_data_at_extreme_scales_gives_the_same_score(name, scale):
+    """Issue 31, defect 7 and the ridge's absolute alpha grid: float32 data times 1e19 (its
+    squares overflow float32) made CrossSubjectRidge fail after its fit (``y_pred contains
+    NaN or Inf``) or in scipy (``failed to compute an eigenvalue``); at 1e-10 and below its
+    alphas in the data's units shrank every prediction to r = 0."""
+    X = _episodes().astype(np.float32)
+    feats = _features(X)
+    reference = MODELS[name](X, feats)
+    got = MODELS[name](X * np.float32(scale), feats)
+    assert got == pytest.approx(reference, abs=TOL)
