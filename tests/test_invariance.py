@@ -67,7 +67,19 @@ def _feature_ridge(X, feats, cv):
 def _encoder(X):
     enc = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
                               batch_size=8, max_epochs=2, device="cpu", random_state=0)
-    return enc.fit(X.astype(np.float32)).score(X.astype(np.float32))
+    return enc.fit(X).score(X)
+
+
+def _subject_adder(X):
+    """The encoder fitted on the first 2 subjects, the third added (``fit_encoder``: its
+    latent joins the others' average)."""
+    from sklearn_crossenc import SubjectAdder
+
+    enc = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
+                              batch_size=8, max_epochs=2, device="cpu", random_state=0)
+    enc.fit(X[:, :2])
+    model = SubjectAdder(enc, cv=3, fit_encoder=True).fit(X)
+    return model.score(X)  # every subject: the fitted ones see the new one's latent
 
 
 MODELS = {
@@ -77,17 +89,12 @@ MODELS = {
     "FeatureRidge-cv": lambda X, F: _feature_ridge(X, F, 3),
     "FeatureRidge-kit": lambda X, F: _feature_ridge(X, F, None),
     "CrossSubjectEncoder": lambda X, F: _encoder(X),
+    "SubjectAdder": lambda X, F: _subject_adder(X),
 }
-#: The encoder trains its float32 net on the data as given (no standardisation of its inputs):
-#: an offset of 1e4 gives -0.04 instead of 0.15 here. Standardising inside fit / predict
-#: changes the encoder's numbers and what SubjectAdder reads from the fitted net: open (see
-#: docs/reliability.md, "Scale and offsets").
-KNOWN_NOT_INVARIANT = {"CrossSubjectEncoder"}
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="inputs not standardised"))
-    if n in KNOWN_NOT_INVARIANT else n for n in MODELS])
+
+@pytest.mark.parametrize("name", list(MODELS))
 def test_a_constant_per_parcel_and_the_data_scale_change_no_score(name):
     X = _episodes()
     feats = _features(X)
