@@ -98,9 +98,9 @@ def _standardised(plan: FitPlan, like: FitPlan | None, kept) -> FitPlan:
         return plan
     if kept is not None:
         x_ref, y_ref = kept[:2], kept[2:]
-    else:
-        x_ref = references(plan.episodes)
-        y_ref = x_ref if plan.targets is None else references(plan.targets)
+    else:  # the training episodes' (not those held out for early stopping)
+        x_ref = references(plan.train)
+        y_ref = x_ref if plan.targets is None else references(plan.train_y)
     episodes = standardise(plan.episodes, *x_ref)
     targets = None if plan.targets is None else standardise(plan.targets, *y_ref)
     if plan.valid_idx is not None:
