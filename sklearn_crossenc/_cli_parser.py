@@ -10,11 +10,15 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["PROG", "DEFAULT_OUT", "default_grid", "build_parser", "parse_param", "parse_value",
+__all__ = ["PROG", "DEFAULT_OUTS", "default_grid", "build_parser", "parse_param", "parse_value",
            "parse_named_files"]
 
 PROG = "crossenc"
-DEFAULT_OUT = "crossenc-out"
+#: Each command's default output folder (in the current folder): a command's own, so that
+#: no run of one command replaces another's outputs by default.
+DEFAULT_OUTS = {"compare": "crossenc-compare", "grid": "crossenc-grid",
+                "add-subject": "crossenc-add-subject", "headroom": "crossenc-headroom",
+                "extract": "crossenc-extract"}
 
 
 def default_grid() -> tuple[str, ...]:
@@ -114,6 +118,7 @@ def _deprecated_alias(p, old: str, new: str, **kwargs) -> None:
 
 
 def _add_common(p, *, data=True, out=True):
+    command = p.prog.split()[-1]
     if data:
         p.add_argument(
             "--data-dir", metavar="DIR", type=Path, default=None,
@@ -124,8 +129,9 @@ def _add_common(p, *, data=True, out=True):
         )
     if out:
         p.add_argument(
-            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUT),
-            help=f"output folder (default ./{DEFAULT_OUT}); never inside the data folder",
+            "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUTS[command]),
+            help=f"output folder (default ./{DEFAULT_OUTS[command]}); never inside the data "
+                 "folder, never one another command wrote",
         )
     p.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -447,7 +453,8 @@ def _add_extract(sub) -> None:
     p.add_argument("--tr", type=float, default=None, metavar="SECONDS",
                    help="repetition time (default: each image's header)")
     p.add_argument("--name", default=None, help="the dataset's name (default the task)")
-    p.add_argument("--out", metavar="DIR", type=Path, default=Path("crossenc-extract"),
-                   help="output folder (default ./crossenc-extract); never inside DERIVATIVES")
+    p.add_argument("--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUTS["extract"]),
+                   help=f"output folder (default ./{DEFAULT_OUTS['extract']}); never inside "
+                        "DERIVATIVES, never one another command wrote")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(command_name="extract")

@@ -137,13 +137,15 @@ class InstanceOf:
 
 
 class HasMethods:
-    """An object with every method of ``methods`` (a splitter has ``split``...)."""
+    """An object with every method of ``methods`` (a splitter has ``split``...); never text,
+    whose ``str.split`` would pass for a splitter's (``validation='abc'`` was a TypeError)."""
 
     def __init__(self, *methods):
         self.methods = methods
 
     def __call__(self, value) -> bool:
-        return all(callable(getattr(value, m, None)) for m in self.methods)
+        return not isinstance(value, (str, bytes)) and all(
+            callable(getattr(value, m, None)) for m in self.methods)
 
     @property
     def description(self) -> str:

@@ -85,7 +85,7 @@ def _output_folder(args, argv, reserve):
     from .report import open_output_set
 
     with open_output_set(args.out, _data_folder(args), owner=_command_line(argv),
-                         reserve=reserve()) as outset:
+                         reserve=reserve(), job=args.command) as outset:
         yield outset
 
 
@@ -310,7 +310,8 @@ def _cmd_extract(args, argv) -> int:
     except ImportError:
         raise RuntimeError("extract needs nilearn and nibabel: pip install "
                            "'sklearn-crossenc[plot]'") from None
-    with open_output_set(args.out, args.derivatives, owner=_command_line(argv)) as outset:
+    with open_output_set(args.out, args.derivatives, owner=_command_line(argv),
+                         job=args.command) as outset:
         result = run_extract(args.derivatives, args.atlas, args.task, confounds=args.confounds,
                              space=args.space, tr=args.tr, name=args.name,
                              log=_logger(args.quiet))

@@ -87,6 +87,24 @@ def _check_n_workers(n_workers):
     return int(n_workers)
 
 
+def _check_address(scheduler: str) -> None:
+    """Refuse an address that does not parse before a ``Client`` is made of it: a Client
+    whose constructor fails on its address hangs 60 s in its finaliser, then prints a
+    traceback (``crossenc grid --scheduler 'not an address'``)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(scheduler)
+        if scheme not in backends:
+            raise ValueError(f"unknown protocol {scheme!r}; known: {', '.join(sorted(backends))}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as err:
+        raise ValueError(f"scheduler {scheduler!r} is not an address such as "
+                         f"'tcp://host:8786': {err}.") from None
+
+
 @contextlib.contextmanager
 def _client_for(scheduler, n_workers, threads_per_worker, timeout):
     """Yield a ``distributed.Client``; close what this function opened, nothing else."""
@@ -113,6 +131,7 @@ def _client_for(scheduler, n_workers, threads_per_worker, timeout):
     if n_workers is not None:
         raise ValueError(f"n_workers only applies when dask_backend starts a local cluster "
                          f"(scheduler=None), not with the scheduler at {scheduler!r}.")
+    _check_address(scheduler)
     if timeout is None:
         import dask
         from dask.utils import parse_timedelta

@@ -53,7 +53,7 @@ def test_no_command_prints_help_and_fails(capsys):
 def test_compare_defaults():
     args = build_parser().parse_args(["compare"])
     assert args.data_dir is None
-    assert args.out == Path("crossenc-out")
+    assert args.out == Path("crossenc-compare")
     assert (args.device, args.quick, args.quiet, args.models, args.random_state, args.trim) == (
         "auto", False, False, None, 0, 0
     )

@@ -433,3 +433,27 @@ def test_stimulus_features_through_a_virtual_dataset_with_a_missing_source(tmp_p
             f"{path}: dataset 's01e01a/features' is a virtual dataset mapping 'x' of "
             f"'audio_part.h5', but {path.parent / 'audio_part.h5'} does not exist")):
         load_stimulus_features(tmp_path, "audio")
+
+
+def test_a_compression_filter_whose_plugin_is_missing_is_named_not_corrupt(tmp_path):
+    """Issue 31, defect 12: a dataset compressed with a filter this HDF5 cannot load (zstd,
+    without its plugin) was reported as "corrupt file?"."""
+    from h5py import h5d, h5p, h5s, h5t, h5z
+
+    assert not h5z.filter_avail(32015)  # no zstd plugin here: the case under test
+
+    def make(f, path):
+        dcpl = h5p.create(h5p.DATASET_CREATE)
+        dcpl.set_chunk((10, 6))
+        dcpl.set_filter(32015, h5z.FLAG_OPTIONAL, ())  # created; the chunks say it applies
+        dsid = h5d.create(f.id, KEY.encode(), h5t.IEEE_F32LE, h5s.create_simple(RUN.shape),
+                          dcpl=dcpl)
+        for i in range(0, RUN.shape[0], 10):
+            dsid.write_direct_chunk((i, 0), RUN[i:i + 10].tobytes(), filter_mask=0)
+
+    path = _release(tmp_path, make)
+    with pytest.raises(OSError, match=re.escape(
+            f"cannot read run s01e01a ({KEY}) from {path}: it is compressed with the HDF5 "
+            "filter zstd (id 32015), whose plugin is not installed here (not a corrupt file): "
+            "install the plugin (the common ones: pip install hdf5plugin")):
+        load_friends(tmp_path)

@@ -185,3 +185,28 @@ def test_repeated_blocks_on_the_same_data_each_get_their_own_copy(client, friend
             res = cross_validate(MeanOfOthers(), X, cv=2, n_jobs=-1, scoring=pearson_scorer)
         assert np.all(np.isfinite(res["test_score"]))
     assert len(set(keys)) == 4
+
+
+@pytest.mark.parametrize("address", ["not an address", "tcp://host-without-port",
+                                     "foo://x:1"])
+def test_a_scheduler_address_that_does_not_parse_is_one_line_at_once(synthetic_root, tmp_path,
+                                                                       address):
+    """Issue 31, defect 11: the right line, then a 60 s hang and a traceback (a Client whose
+    constructor failed on its address, closed by its finaliser at exit)."""
+    import subprocess
+    import time
+    from pathlib import Path
+
+    argv = [sys.executable, "-m", "sklearn_crossenc", "grid", "--data-dir", str(synthetic_root),
+            "--out", str(tmp_path / "o"), "--quick", "--quiet", "--param", "embed_dim=2",
+            "--cv", "2", "--split", "kfold", "--seasons", "1", "--scheduler", address]
+    t0 = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert time.monotonic() - t0 < 45  # the hang was 60 s on top of the start-up
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"crossenc grid: error: scheduler {address!r} is not an address "
+                               "such as 'tcp://host:8786'")
+    assert not (tmp_path / "o").exists()

@@ -62,9 +62,12 @@ def test_predict_equals_module_on_each_full_episode(fitted):
     eps = shared_signal(3, lengths=[40, 25, 40], seed=3)
     pred = fitted.predict(eps)
     module = fitted.net_.module_.eval()
+    (xm, xs), (ym, ys) = fitted.scaling_[:2], fitted.scaling_[2:]
     for ep, p in zip(eps, pred, strict=True):
+        x = ((ep - xm[:, None]) / xs[:, None, None]).astype(np.float32)  # as the net trained
         with torch.no_grad():
-            ref = module(torch.from_numpy(ep)[None])[0].numpy()  # one episode, seed layout
+            ref = module(torch.from_numpy(x)[None])[0].numpy()  # one episode, seed layout
+        ref = ref * ys[:, None, None] + ym[:, None]
         assert p.shape == ep.shape
         np.testing.assert_allclose(p, ref, rtol=1e-5, atol=1e-6)
 
@@ -206,7 +209,17 @@ def test_user_callbacks_are_called(X4):
 
 
 # ------------------------------------------------------------------- errors
-def test_nonfinite_loss_names_epoch_and_step(X4):
+def _unstandardised(monkeypatch):
+    """The net trains on the data as given: fit standardises it, which would take away the
+    overflow these tests provoke to exercise the loss checks."""
+    from sklearn_crossenc.encoder import _plan
+
+    monkeypatch.setattr(_plan, "standardise", lambda eps, m, s: [e.astype(np.float32)
+                                                                 for e in eps])
+
+
+def test_nonfinite_loss_names_epoch_and_step(X4, monkeypatch):
+    _unstandardised(monkeypatch)
     huge = X4 * np.float32(1e19)  # finite input whose squared error overflows float32
     with pytest.raises(FloatingPointError, match=r"inf loss at epoch 1, step 0 of 4"):
         CrossSubjectEncoder(random_state=0, **FAST).fit(huge)
@@ -366,6 +379,7 @@ def test_deferred_nonfinite_check_of_the_cuda_path_names_the_first_bad_step(X4, 
 
     # The CUDA path checks the losses once per epoch; exercise it on the CPU.
     monkeypatch.setattr(CrossSubjectNet, "_check_loss_each_step", staticmethod(lambda d: False))
+    _unstandardised(monkeypatch)
     X = X4.copy()
     X[3] *= np.float32(1e19)  # only clips from episode 3 overflow
     with pytest.raises(FloatingPointError, match=r"loss at epoch 1, step (\d) of 4") as info:

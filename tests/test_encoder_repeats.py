@@ -122,7 +122,16 @@ def test_stacked_auto_stacks_on_cuda_and_bad_values_are_refused(monkeypatch):
         _repeats.sequential_reason(CrossSubjectEncoder(**BASE), "yes")
 
 
-def test_nonfinite_loss_names_the_repeat(X):
+def _unstandardised(monkeypatch):
+    """The net trains on the data as given (fit standardises it, taking the overflow away)."""
+    from sklearn_crossenc.encoder import _plan
+
+    monkeypatch.setattr(_plan, "standardise", lambda eps, m, s: [e.astype(np.float32)
+                                                                 for e in eps])
+
+
+def test_nonfinite_loss_names_the_repeat(X, monkeypatch):
+    _unstandardised(monkeypatch)
     base = CrossSubjectEncoder(**BASE)
     with pytest.raises(FloatingPointError,
                        match=r"repeat 0 \(random_state=0\): .*inf loss at epoch 1, step 0"):
@@ -136,6 +145,7 @@ def test_deferred_check_of_the_cuda_path_names_the_first_bad_step_and_repeat(X, 
 
     # On CUDA the losses are checked once per epoch; exercise that path on the CPU.
     monkeypatch.setattr(CrossSubjectNet, "_check_loss_each_step", staticmethod(lambda d: False))
+    _unstandardised(monkeypatch)
     X = X.copy()
     X[2] *= np.float32(1e19)  # clips of episode 2 overflow: twice per epoch here
     base = CrossSubjectEncoder(**{**BASE, "batch_size": 1, "samples_per_epoch": 12})

@@ -119,9 +119,12 @@ def test_chunked_prediction_equals_one_episode_at_a_time(monkeypatch):
     monkeypatch.setattr(_net, "_PREDICT_CHUNK_FLOATS", 2 * S * 40 * C)  # 2 episodes of 40
     chunked = enc.predict(X)
     module = enc.net_.module_.eval()
+    (xm, xs), (ym, ys) = enc.scaling_[:2], enc.scaling_[2:]
     for ep, p in zip(X, chunked, strict=True):
+        x = ((ep - xm[:, None]) / xs[:, None, None]).astype(np.float32)  # as the net trained
         with torch.no_grad():
-            ref = module(torch.from_numpy(ep)[None])[0].numpy()  # one episode, (S, T, C)
+            ref = module(torch.from_numpy(x)[None])[0].numpy()  # one episode, (S, T, C)
+        ref = ref * ys[:, None, None] + ym[:, None]
         np.testing.assert_allclose(p, ref, rtol=1e-5, atol=1e-6)
 
 

@@ -337,6 +337,32 @@ def test_a_folder_with_files_crossenc_did_not_write_is_refused_not_emptied(
     assert (out / "notes.txt").read_text() == "mine" and beside(out) == []
 
 
+def test_a_set_another_command_wrote_is_refused_not_replaced(synthetic_root, runs, capsys,
+                                                            request):
+    """Issue 31: a quick grid after the demo deleted the demo's report, maps and tables."""
+    out = runs / "out"
+    assert main([*GRID, "--data-dir", str(synthetic_root), "--out", str(out)]) == 0
+    request.getfixturevalue("no_fit")  # the refusal comes before any fit
+    before = snapshot(out)
+    capsys.readouterr()
+    for argv in (["compare", "--quick"], ["add-subject", "--quick"]):
+        rc = main([*argv, "--data-dir", str(synthetic_root), "--out", str(out)])
+        line = one_line(capsys.readouterr().err, argv[0])
+        assert rc == 1
+        assert f"output folder {out} holds the outputs of another command, crossenc grid" in line
+        assert f"a crossenc {argv[0]} run would replace them" in line
+        assert "delete the folder first to replace them on purpose" in line
+        assert snapshot(out) == before and beside(out) == []
+
+
+def test_each_command_has_its_own_default_output_folder():
+    from sklearn_crossenc._cli_parser import DEFAULT_OUTS, build_parser
+
+    outs = {c: build_parser().parse_args([c]).out for c in ("compare", "grid", "add-subject")}
+    assert outs == {c: Path(name) for c, name in DEFAULT_OUTS.items()}
+    assert len(set(outs.values())) == 3
+
+
 def test_a_file_added_to_a_set_makes_it_foreign(synthetic_root, runs, capsys):
     out = runs / "out"
     assert main([*GRID, "--data-dir", str(synthetic_root), "--out", str(out)]) == 0

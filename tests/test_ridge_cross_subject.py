@@ -100,10 +100,20 @@ def test_mean_of_others_errors():
 # ------------------------------------------------------------------- CrossSubjectRidge
 
 
+def _references(eps, s):
+    """Training means (C,) and root-mean-square stds of subject ``s``'s others and targets."""
+    x = np.concatenate([_others(ep, s) for ep in eps])  # (N, C)
+    y = np.concatenate([ep[s] for ep in eps])  # (N, C)
+    return x.mean(axis=0), np.sqrt(x.var(axis=0).mean()), y.mean(axis=0), np.sqrt(y.var(axis=0).mean())
+
+
 def _reference_cv(eps, splits, alphas, s, delays=(0,), scoring="r2"):
-    """Independent computation for subject ``s``: explicit sklearn Ridge fits per fold."""
-    feats = [_delayed(_others(ep, s), delays) for ep in eps]
-    targets = [ep[s] for ep in eps]
+    """Independent computation for subject ``s``: explicit sklearn Ridge fits per fold, on
+    features and targets centred on their training means and divided by their
+    root-mean-square std (the alphas are relative to the data's scale)."""
+    x0, sx, y0, sy = _references(eps, s)
+    feats = [_delayed((_others(ep, s) - x0) / sx, delays) for ep in eps]
+    targets = [(ep[s] - y0) / sy for ep in eps]
     per_fold = []
     for tr, te in splits:
         Xtr, Ytr = np.concatenate([feats[e] for e in tr]), np.concatenate([targets[e] for e in tr])
@@ -119,6 +129,8 @@ def _reference_cv(eps, splits, alphas, s, delays=(0,), scoring="r2"):
     cv = np.mean(per_fold, axis=0)  # (A, C)
     best = np.asarray(alphas)[np.argmax(cv, axis=0)]
     final = Ridge(alpha=best).fit(np.concatenate(feats), np.concatenate(targets))
+    final.coef_ = final.coef_ * (sy / sx)  # (C, P) in the data's units
+    final.intercept_ = y0 + sy * final.intercept_ - np.tile(x0, len(delays)) @ final.coef_.T
     return cv, best, final
 
 
@@ -152,7 +164,9 @@ def test_cross_subject_ridge_delays_equal_hand_built_design():
     pred = model.predict(eps)
     for ep, p in zip(eps, pred, strict=True):
         for s in range(3):
-            want = _delayed(_others(ep, s), delays) @ model.coef_[s] + model.intercept_[s]
+            x0 = model.x_offset_[s]  # the delayed copies are padded with the training mean
+            want = (_delayed(_others(ep, s) - x0, delays) @ model.coef_[s] + model.intercept_[s]
+                    + np.tile(x0, len(delays)) @ model.coef_[s])
             np.testing.assert_allclose(p[s], want, rtol=1e-10, atol=1e-12)
 
 
@@ -177,11 +191,15 @@ def test_loo_over_single_point_episodes_equals_ridgecv_alpha_per_target():
     model = CrossSubjectRidge(alphas=alphas, cv=LeaveOneOut(), scoring="neg_mean_squared_error",
                               dtype="float64").fit(X)
     for s in range(3):
+        x0, sx, y0, sy = _references(list(X), s)
         feats = np.stack([_others(ep, s)[0] for ep in X])  # (40, 4)
-        ref = RidgeCV(alphas=alphas, alpha_per_target=True).fit(feats, X[:, s, 0])
+        ref = RidgeCV(alphas=alphas, alpha_per_target=True).fit((feats - x0) / sx,
+                                                                (X[:, s, 0] - y0) / sy)
         np.testing.assert_array_equal(model.best_alphas_[s], ref.alpha_)
-        np.testing.assert_allclose(model.coef_[s], ref.coef_.T, rtol=1e-8, atol=1e-12)
-        np.testing.assert_allclose(model.intercept_[s], ref.intercept_, rtol=1e-8, atol=1e-12)
+        coef = ref.coef_.T * (sy / sx)  # (P, C) in the data's units
+        np.testing.assert_allclose(model.coef_[s], coef, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(model.intercept_[s], y0 + sy * ref.intercept_ - x0 @ coef,
+                                   rtol=1e-8, atol=1e-12)
 
 
 def test_groups_and_splitters_reach_the_folds():

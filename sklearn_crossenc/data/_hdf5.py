@@ -332,6 +332,23 @@ def check_sizes(reqs, label: str, *, after_read: bool = False) -> None:
                           "bytes; the missing bytes would read as zeros")
 
 
+#: Registered HDF5 filters that plugins provide (https://portal.hdfgroup.org/documentation/).
+_FILTER_NAMES = {307: "bzip2", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle",
+                 32013: "zfp", 32015: "zstd", 32017: "SZ", 32026: "blosc2"}
+
+
+def _missing_filters(d: h5py.Dataset) -> str:
+    """``"zstd (id 32015)"``: the filters of ``d``'s pipeline this HDF5 cannot load ('')."""
+    try:
+        plist = d.id.get_create_plist()
+        filters = [plist.get_filter(i) for i in range(plist.get_nfilters())]
+    except (OSError, ValueError, RuntimeError):
+        return ""
+    names = [f"{(name or b'').decode(errors='replace') or _FILTER_NAMES.get(fid, 'unknown')} "
+             f"(id {fid})" for fid, _, _, name in filters if not h5py.h5z.filter_avail(fid)]
+    return ", ".join(names)
+
+
 def read_checked(d: h5py.Dataset, reqs, path: Path, key: str, out=None, sel=None, *,
                  what: str | None = None):
     """Read ``d`` (into ``out`` when given, rows ``sel``), checking the file sizes before
@@ -346,6 +363,15 @@ def read_checked(d: h5py.Dataset, reqs, path: Path, key: str, out=None, sel=None
             value = out
     except OSError as err:
         check_sizes(reqs, label, after_read=True)
+        missing = _missing_filters(d)
+        if missing:
+            raise OSError(
+                f"cannot read {what or repr(key)} from {path}: it is compressed with the HDF5 "
+                f"filter {missing}, whose plugin is not installed here (not a corrupt file): "
+                "install the plugin (the common ones: pip install hdf5plugin, then set "
+                "HDF5_PLUGIN_PATH to the folder `python -c 'import hdf5plugin; "
+                "print(hdf5plugin.PLUGIN_PATH)'` prints), or store the file without it"
+            ) from err
         raise OSError(f"cannot read {what or repr(key)} from {path} (corrupt file?): "
                       f"{err}") from err
     check_sizes(reqs, label, after_read=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._generative import subject_signal
 from ._hdf5 import open_h5, read_key
-from ._loaders import check_root, check_subjects, run_index
+from ._loaders import _check_finite, check_root, check_subjects, run_index
 from ._paths import SUBJECTS, stimulus_name
 from ._synthetic import GENERATOR_VERSION, TRUTH_FILE, full_latent, is_synthetic, synthetic_version
 
@@ -77,7 +77,9 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
     out = {}
     with open_h5(root / TRUTH_FILE) as t:
         def read(key):
-            return read_key(t, root / TRUTH_FILE, key, root)
+            arr = read_key(t, root / TRUTH_FILE, key, root)
+            _check_finite(np.asarray(arr), root / TRUTH_FILE, key)  # the runs' check
+            return arr
 
         pad = int(t.attrs["pad"])
         models = {s: (read(f"subjects/sub-{s:02d}/weights").astype(np.float64),

@@ -35,6 +35,7 @@ from ._net import FitData, resolve_net_class
 from ._optimizers import check_optimizer_params, resolve_optimizer
 from ._plan import make_plan, seeded_initialize
 from ._sampling import ClipStore
+from ._scaling import restore, standardise
 
 __all__ = ["CrossSubjectEncoder"]
 
@@ -138,6 +139,11 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         Epoch (1-based) whose weights were kept under early stopping.
     device_ : torch.device
         Device of the training.
+    scaling_ : tuple of ndarray
+        ``(x_mean (S, C), x_scale (S,), y_mean, y_scale)``: the net trains on each subject
+        centred per parcel and divided by its root-mean-square std, and ``predict`` maps
+        its output back, so that a constant added to a parcel or the data's units change
+        no score (see :mod:`sklearn_crossenc.encoder._scaling`).
 
     Notes
     -----
@@ -351,6 +357,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         self.net_ = net
         self.device_ = plan.device
         self.n_subjects_, self.n_parcels_ = plan.shape
+        self.scaling_ = plan.scaling
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
         es = dict(net.callbacks_).get("early_stopping")
@@ -410,14 +417,16 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : float32 episodes in the structure of ``X``
+        y_pred : episodes in the structure of ``X``, float64 for float64 ``X``, else float32
         """
         check_is_fitted(self, "net_")
         episodes = check_episodes(
-            X, name="X", n_subjects=self.n_subjects_, n_parcels=self.n_parcels_
+            X, name="X", n_subjects=self.n_subjects_, n_parcels=self.n_parcels_, dtype=None
         )
         with torch_threads(self.n_threads), float32_matmul():
-            pred = self.net_.predict_episodes(episodes)
+            pred = self.net_.predict_episodes(standardise(episodes, *self.scaling_[:2]))
+        out = np.float64 if episodes[0].dtype == np.float64 else np.float32
+        pred = restore(pred, *self.scaling_[2:], dtype=out)
         return restore_structure(X, pred) if is_episode_array(X) else pred
 
     def __setstate__(self, state):
@@ -427,6 +436,9 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         net = self.__dict__.get("net_")
         if net is not None:
             self.device_ = next(net.module_.parameters()).device
+            if "scaling_" not in state:  # pickled by release 0.1.0: trained on raw data
+                S, C = self.n_subjects_, self.n_parcels_
+                self.scaling_ = (np.zeros((S, C)), np.ones(S)) * 2
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()  # episode regressor, target optional (_base)

@@ -36,6 +36,7 @@ from ..ridge._solvers import (
     split_blocks,
 )
 from ._modules import CrossSubjectConvLinearEncoder
+from ._scaling import references, restore, standardise
 from ._prior_ridge import (
     group_prior,
     prior_delays,
@@ -227,7 +228,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     # ---------------------------------------------------------------- checks
     def _check_episodes(self, X, name: str, encoder, min_length: int = 1) -> list[np.ndarray]:
         S, C = encoder.n_subjects_, encoder.n_parcels_
-        episodes = check_episodes(X, name=name, min_length=min_length)
+        episodes = check_episodes(X, name=name, min_length=min_length, dtype=None)
         s, _, c = episodes[0].shape
         if s != S + 1:
             raise ValueError(
@@ -249,7 +250,8 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         module = encoder.net_.module_
         device = next(module.parameters()).device
         S, T, _ = episode.shape
-        x = torch.from_numpy(np.ascontiguousarray(episode)).to(device)  # (S, T, C)
+        x = standardise([episode], *encoder.scaling_[:2])[0]  # (S, T, C) as the net trained
+        x = torch.from_numpy(x).to(device)  # (S, T, C)
         z = module.encode(x, 1, T)  # (S, T, D)
         if module.norm is not None:
             z = module.norm(z)
@@ -258,6 +260,10 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     def _zbar(self, encoder, episode: np.ndarray) -> np.ndarray:
         """The fitted subjects' mean latent, float64: (S, T, C) -> (T, D)."""
         return self._latents(encoder, episode).double().mean(0).cpu().numpy()
+
+    def _scaled(self, x: np.ndarray, which: int) -> np.ndarray:
+        """The new subject's inputs (``which=0``) or targets (2), (T, C), standardised."""
+        return (x - self.new_scaling_[which]) / self.new_scaling_[which + 1]  # float64
 
     # ------------------------------------------------------------------ fit
     def _design(self, encoder, episodes, targets, delays):
@@ -273,9 +279,9 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
                 continue
             zbar = self._zbar(encoder, ep[:S])  # (T, D)
             feats.append(delay_features(zbar, delays))  # (T, P)
-            news.append(tg[S])  # (T, C)
+            news.append(self._scaled(tg[S], 2))  # (T, C)
             if enc is not None:
-                enc.add(ep[S].astype(np.float64), zbar)
+                enc.add(self._scaled(ep[S], 0), zbar)
         return feats, news, enc
 
     def _search(self, feats, news, prior_coef, prior_intercept):
@@ -324,6 +330,11 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         module = encoder.net_.module_
         delays = prior_delays(module) if self.delays is None else check_delays(self.delays)
         prior_coef, prior_intercept = group_prior(module, delays)  # (P, C), (C,)
+        # The new subject in its own standardised units, as the net's decoders predict theirs.
+        S = encoder.n_subjects_
+        self.new_scaling_ = tuple(
+            a[0] for a in (*references([ep[S:] for ep in episodes]),
+                           *references([tg[S:] for tg in targets])))  # (C,), (), (C,), ()
         feats, news, enc = self._design(encoder, episodes, targets, delays)
         fit_intercept = bool(self.fit_intercept)
         self.cv_scores_ = None
@@ -354,22 +365,23 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
     # -------------------------------------------------------------- predict
     def _predict_episode(self, ep: np.ndarray) -> np.ndarray:
-        """(S+1, T, C) -> (S+1, T, C) float32; fitted subjects from the encoder with the
+        """(S+1, T, C) -> (S+1, T, C), float64 for float64 data, else float32; fitted subjects from the encoder with the
         new subject's latent in their average (``fit_encoder=True`` only)."""
         S = self.n_subjects_ - 1
         z = self._latents(self.encoder_, ep[:S])  # (S, T, D)
-        out = np.empty(ep.shape, dtype=np.float32)
+        out = np.empty(ep.shape, dtype=np.float64 if ep.dtype == np.float64 else np.float32)
         zbar = z.double().mean(0).cpu().numpy()  # (T, D)
-        out[S] = delay_features(zbar, self.delays_) @ self.decoder_coef_ \
-            + self.decoder_intercept_
+        out[S] = (delay_features(zbar, self.delays_) @ self.decoder_coef_
+                  + self.decoder_intercept_) * self.new_scaling_[3] + self.new_scaling_[2]
         if self.encoder_coef_ is not None:
             module = self.encoder_.net_.module_
-            z_new = ep[S].astype(np.float64) @ self.encoder_coef_ + self.encoder_intercept_
+            z_new = self._scaled(ep[S], 0) @ self.encoder_coef_ + self.encoder_intercept_
             with torch.inference_mode():
                 z_new = torch.as_tensor(z_new, dtype=z.dtype, device=z.device)  # (T, D)
                 mixed = (z.sum(0, keepdim=True) - z + z_new) / S  # (S, T, D): S others each
                 old = module.decode(mixed, 1, ep.shape[1])  # (S, T, C)
-            out[:S] = old.float().cpu().numpy()
+            out[:S] = restore([old.float().cpu().numpy()], *self.encoder_.scaling_[2:],
+                              dtype=out.dtype)[0]
         return out
 
     def predict(self, X):
@@ -382,7 +394,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
         Returns
         -------
-        y_pred : float32 episodes in the structure of ``X``
+        y_pred : episodes in the structure of ``X``, float64 for float64 ``X``, else float32
         """
         if not hasattr(self, "decoder_coef_"):
             raise NotFittedError("this SubjectAdder is not fitted yet; call fit first.")

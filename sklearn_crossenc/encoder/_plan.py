@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from .._device import resolve_device
 from .._validation import check_episodes, check_same_structure
 from ._holdout import validation_indices
+from ._scaling import references, standardise
 
 __all__ = ["FitPlan", "make_plan", "seeded_initialize"]
 
@@ -33,6 +34,7 @@ class FitPlan:
     sampler_seed: int
     device: torch.device
     warm: bool
+    scaling: tuple = ()  # (x mean (S, C), x scale (S,), y mean, y scale): see _scaling
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,11 +61,14 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
     if like is not None:
         episodes, targets = like.episodes, like.targets
     else:
-        episodes = check_episodes(X, name="X", min_subjects=2, min_length=est.sample_length)
+        # Float64 data stays float64 until it is standardised (an offset of 1e4 in float32
+        # keeps 3 decimals).
+        episodes = check_episodes(X, name="X", min_subjects=2, min_length=est.sample_length,
+                                  dtype=None)
         targets = None
     S, _, C = episodes[0].shape
     if like is None and y is not None:
-        targets = check_episodes(y, name="y", n_subjects=S, n_parcels=C)
+        targets = check_episodes(y, name="y", n_subjects=S, n_parcels=C, dtype=None)
         check_same_structure(episodes, targets, names=("X", "y"))
     rs = check_random_state(est.random_state)
     torch_seed, sampler_seed, split_seed = (int(s) for s in rs.randint(0, 2**31 - 1, 3))
@@ -76,12 +81,35 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
         valid, valid_y = [], None
     else:
         valid = check_episodes(est.validation, name="validation", n_subjects=S,
-                               n_parcels=C, min_length=2)
+                               n_parcels=C, min_length=2, dtype=None)
         valid_y = None
     warm = est._continues(S, C)
     device = est.device_ if warm else resolve_device(est.device)
-    return FitPlan(episodes, targets, train_idx, valid_idx, valid, valid_y, torch_seed,
+    plan = FitPlan(episodes, targets, train_idx, valid_idx, valid, valid_y, torch_seed,
                    sampler_seed, device, warm)
+    return _standardised(plan, like, est.scaling_ if warm else None)
+
+
+def _standardised(plan: FitPlan, like: FitPlan | None, kept) -> FitPlan:
+    """``plan`` on standardised data (see :mod:`._scaling`): the references of ``X`` and
+    ``y`` (``kept`` when a fit continues); a ``like`` plan's data is standardised already."""
+    if like is not None:
+        plan.scaling = like.scaling
+        return plan
+    if kept is not None:
+        x_ref, y_ref = kept[:2], kept[2:]
+    else:  # the training episodes' (not those held out for early stopping)
+        x_ref = references(plan.train)
+        y_ref = x_ref if plan.targets is None else references(plan.train_y)
+    episodes = standardise(plan.episodes, *x_ref)
+    targets = None if plan.targets is None else standardise(plan.targets, *y_ref)
+    if plan.valid_idx is not None:
+        plan.valid = [episodes[i] for i in plan.valid_idx]
+        plan.valid_y = None if targets is None else [targets[i] for i in plan.valid_idx]
+    elif plan.valid:  # given validation episodes: inputs and targets alike
+        plan.valid = standardise(plan.valid, *x_ref)
+    plan.episodes, plan.targets, plan.scaling = episodes, targets, (*x_ref, *y_ref)
+    return plan
 
 
 def seeded_initialize(net, seed: int):

@@ -38,7 +38,10 @@ from ._results import PairedComparison, ScoreInterval
 from ._runstats import RunStatistics, pearson_from_sums
 
 __all__ = ["bootstrap_score", "bootstrap_scores", "paired_comparison", "ratio_interval",
-           "resample_counts"]
+           "resample_counts", "MIN_RUNS"]
+
+#: The fewest evaluation runs an interval resamples (the jobs' pre-flight checks it too).
+MIN_RUNS = 3
 
 _CHUNK_VALUES = 4_000_000  # resamples x subjects x parcels handled per matrix product
 
@@ -69,7 +72,7 @@ def _check_stats(stats_by_model: Mapping) -> list[RunStatistics]:
                              f"{type(st).__name__}.")
     first = stats[0]
     if first.n_runs < 3:
-        raise ValueError(f"need at least 3 runs to resample; got {first.n_runs}.")
+        raise ValueError(f"need at least {MIN_RUNS} runs to resample; got {first.n_runs}.")
     for name, st in stats_by_model.items():
         if st.shape != first.shape or not np.array_equal(st.n, first.n) or not (
                 np.allclose(st.sy, first.sy) and np.allclose(st.syy, first.syy)):

@@ -107,9 +107,39 @@ def check_trim_fits(trim: int, lengths: dict[str, dict[str, int]], sets) -> None
             )
 
 
-def check_features(root, runs) -> None:
-    """Every modality has a feature file holding a stimulus for every run (keys only)."""
+def _feature_rows(f, path, name: str, modality: str) -> int:
+    """Rows (chunks) of one run's features in an open feature file (metadata only)."""
+    import h5py
+
+    from ..data._stimulus import _pick_dataset
+
+    obj = f[name]
+    if isinstance(obj, h5py.Group):
+        obj = obj[_pick_dataset(obj, modality, path)]
+    return int(obj.shape[0]) if isinstance(obj, h5py.Dataset) and obj.ndim else 0
+
+
+def check_evaluation_runs(lengths: dict[str, dict[str, int]], sets) -> None:
+    """Every evaluation set holds the runs its intervals resample (before any fit)."""
+    from ..evaluation._bootstrap import MIN_RUNS
+
+    for name in sets:
+        if len(lengths[name]) < MIN_RUNS:
+            raise ValueError(
+                f"the {name} evaluation set has {len(lengths[name])} run(s) present for every "
+                f"subject ({', '.join(lengths[name])}); its intervals resample runs and need "
+                f"at least {MIN_RUNS}: add runs to it, or evaluate on another set.")
+
+
+def check_features(root, runs, lengths: dict[str, int] | None = None) -> None:
+    """Every modality has a feature file holding a stimulus for every run (keys), and
+    (``lengths``: run -> fMRI time points) enough chunks for the run: the design reads
+    chunk ``t - hrf_delay`` for TR ``t``, so a run needs ``T - hrf_delay`` of them (the
+    design builder would clip the rest to the last chunk, a silently wrong fit)."""
+    from ..ridge import FeatureRidge
+
     root = Path(root)
+    need = FeatureRidge().hrf_delay
     for modality in MODALITIES:
         path = features_path(root, modality)
         if not path.is_file():
@@ -118,10 +148,18 @@ def check_features(root, runs) -> None:
                 f"{', '.join(MODALITIES)}); drop it with --models, or add the file.")
         with open_h5(path) as f:
             missing = sorted({r for r in runs if stimulus_name(r) not in f})
-        if missing:
-            raise ValueError(
-                f"{path} has no {modality} features for {len(missing)} run(s) FeatureRidge "
-                f"needs: {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+            if missing:
+                raise ValueError(
+                    f"{path} has no {modality} features for {len(missing)} run(s) FeatureRidge "
+                    f"needs: {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+            for run, n_times in sorted((lengths or {}).items()):
+                rows = _feature_rows(f, path, stimulus_name(run), modality)
+                if rows < n_times - need:
+                    raise ValueError(
+                        f"{path}: the {modality} features of run {run} ({stimulus_name(run)}) "
+                        f"have {rows} chunks but the run has {n_times} TRs of fMRI; FeatureRidge "
+                        f"needs at least {n_times - need} (one per TR, hrf_delay {need}): "
+                        "give the features of the whole run, or drop it with --models.")
 
 
 def check_candidates(base_params: dict, param_grid: dict) -> None:
@@ -153,14 +191,16 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     check_random_state_param(random_state)
     lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
     check_trim_fits(trim, lengths, protocol.eval_sets)
+    check_evaluation_runs(lengths, protocol.eval_sets)
     if any(s.needs_features for s in specs) and has_stimulus_features(root):
-        check_features(root, [run for runs in lengths.values() for run in runs])
+        every = {run: n for runs in lengths.values() for run, n in runs.items()}
+        check_features(root, list(every), every)
     check_comparison_atlas(root, protocol.subjects, atlas)
     return lengths
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
-                   split: str = "season", refit: bool = False) -> None:
+                   split: str = "season", refit: bool = False, trim: int = 0) -> None:
     """Everything ``run_grid_search`` can check before its first fit.
 
     ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
@@ -171,6 +211,7 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     """
     check_random_state_param(base_params(None).get("random_state"))
     lengths = protocol_lengths(root, subjects, [runs])[runs.key]
+    check_trim_fits(trim, {runs.key: lengths}, [runs.key])  # each validation fold's runs
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .._interrupt import interrupt_guard
+from .._validation import check_trim
 from ..scoring import METRICS, metric_name
 from ._job import JobStart, data_root, noop
 from ._parallel import check_parallel, effective_n_jobs, parallel_context
@@ -211,7 +212,8 @@ def run_grid_search(
                            n_threads=check_threads(n_threads), early_stopping=early_stopping,
                            cv=protocol.tuning_cv(quick))
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
-        encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit)
+        encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit,
+        trim=check_trim(trim, "--trim"))
     log(f"Loading {runs.label} from {root} ...")
     t0 = time.perf_counter()
     data = runs.load(root, protocol.subjects, progress=progress)

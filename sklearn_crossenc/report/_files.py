@@ -19,6 +19,7 @@ folder inside the data folder, or holding it, is refused.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._figures import write_figures
 from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
-from ._markdown import header
+from ._markdown import code, header, plain
 from ._tables import report_markdown
 
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
@@ -105,22 +106,41 @@ def check_output_dir(out, data_dir=None) -> Path:
     return out
 
 
-def _listed_outputs(out: Path) -> set[str]:
-    """The file names a crossenc ``report.json`` in ``out`` lists as its set (else none)."""
+def _report(out: Path) -> dict | None:
+    """The crossenc ``report.json`` in ``out`` as a dict (else None)."""
     try:
         doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return set()
-    if not (isinstance(doc, dict) and "schema_version" in doc
-            and isinstance(doc.get("outputs"), dict)):
+        return None
+    return doc if isinstance(doc, dict) and "schema_version" in doc else None
+
+
+def _listed_outputs(out: Path) -> set[str]:
+    """The file names a crossenc ``report.json`` in ``out`` lists as its set (else none)."""
+    doc = _report(out)
+    if doc is None or not isinstance(doc.get("outputs"), dict):
         return set()
     names = {n for n in doc["outputs"].values() if isinstance(n, str)}
     return {n for n in names if n == Path(n).name and n not in ("", ".", "..")} | set(
         REPORT_FILES)
 
 
-def check_replaceable(out) -> None:
-    """Refuse an output folder holding anything crossenc did not write.
+def _check_same_job(out: Path, job: str) -> None:
+    """Refuse to replace a set another job (command) wrote."""
+    doc = _report(out)
+    other = None if doc is None else doc.get("job")
+    if isinstance(other, str) and other != job:
+        when = doc.get("created_utc")
+        raise ValueError(
+            f"output folder {out} holds the outputs of another command, crossenc {other}"
+            f"{f' (written {when})' if isinstance(when, str) else ''}; a crossenc {job} run "
+            "would replace them as a whole: choose another --out, or delete the folder first "
+            "to replace them on purpose.")
+
+
+def check_replaceable(out, job: str | None = None) -> None:
+    """Refuse an output folder holding anything crossenc did not write, or (``job`` given)
+    a set another job wrote.
 
     Each run replaces the folder's previous set of files as a whole. A folder that is
     missing or empty may be used; so may one holding exactly a set crossenc wrote: its
@@ -131,7 +151,8 @@ def check_replaceable(out) -> None:
     Raises
     ------
     ValueError
-        Naming the folder and the first entries crossenc did not write.
+        Naming the folder and the first entries crossenc did not write, or the job that
+        wrote its set and how to replace it on purpose.
 
     Examples
     --------
@@ -159,13 +180,16 @@ def check_replaceable(out) -> None:
             f"{'entry' if len(foreign) == 1 else 'entries'} crossenc did not write "
             f"({shown}); each run replaces the folder's files as a whole, and crossenc never "
             "deletes files it did not write: move them away, or choose a new or empty --out.")
+    if job is not None and entries:
+        _check_same_job(out, job)
 
 
 @contextlib.contextmanager
-def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0):
+def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0,
+                    job: str | None = None):
     """Open the set of files a run will commit into ``out`` (see :mod:`~sklearn_crossenc.
     _output_set`), after :func:`check_output_dir` and, under the folder's lock,
-    :func:`check_replaceable`. Yields the :class:`~sklearn_crossenc._output_set.OutputSet`
+    :func:`check_replaceable` (a set written by another ``job`` than this one is refused). Yields the :class:`~sklearn_crossenc._output_set.OutputSet`
     (hand it to a writer as its ``out_dir``); commits it when the block ends normally.
 
     Examples
@@ -179,7 +203,8 @@ def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0):
     True
     """
     out = check_output_dir(out, data_dir)
-    with output_set(out, owner=owner, reserve=reserve, check=check_replaceable) as outset:
+    check = functools.partial(check_replaceable, job=job)
+    with output_set(out, owner=owner, reserve=reserve, check=check) as outset:
         yield outset
 
 
@@ -266,7 +291,8 @@ def _writing(result: dict, out_dir, paths: dict):
         yield out_dir.folder()
         final = out_dir.path
     else:
-        with open_output_set(out_dir, (result.get("config") or {}).get("data_dir")) as outset:
+        with open_output_set(out_dir, (result.get("config") or {}).get("data_dir"),
+                             job=result.get("job")) as outset:
             yield outset.folder()
         final = outset.path
     for kind, p in paths.items():
@@ -435,14 +461,15 @@ def extract_markdown(result) -> str:
     """``report.md`` of an extraction: what was read, how, what was written."""
     cfg, ext = result["config"], result["extraction"]
     lines = header("Parcel time series from fMRIPrep outputs", result) + [
-        f"Derivatives: `{cfg['derivatives']}`, task `{cfg['task']}`; atlas `{cfg['atlas']}` "
+        f"Derivatives: {code(cfg['derivatives'])}, task {code(cfg['task'])}; atlas "
+        f"{code(cfg['atlas'])} "
         f"({result['n_parcels']} labels); TR {result['tr']} s.",
         f"Masker: {ext['masker']} (mean per label, labels resampled to the data), confounds "
-        f"`{cfg['confounds']}`: {', '.join(ext['confound_columns']) or 'none regressed'}; "
+        f"{code(cfg['confounds'])}: {', '.join(ext['confound_columns']) or 'none regressed'}; "
         f"high-pass {ext['high_pass_hz'] or 'none'}; no standardising, no detrending.",
         "", "| subject | file | runs | TRs |", "|---|---|---|---|"]
     for subject, runs in result["lengths"].items():
-        lines.append(f"| sub-{subject} | {result['subjects'][subject]} | {len(runs)} | "
+        lines.append(f"| sub-{plain(subject)} | {plain(result['subjects'][subject])} | {len(runs)} | "
                      f"{sum(runs.values())} |")
     lines += ["", "Every run is under `train` in `dataset.toml` until you split them into "
               "evaluation sets."]

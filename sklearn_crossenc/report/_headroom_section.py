@@ -14,6 +14,7 @@ import html
 import numpy as np
 
 from ..jobs._headroom import UNIQUE_PREFIX, unique_map_name
+from ._markdown import plain
 
 __all__ = ["TITLE", "headroom_maps", "headroom_markdown", "headroom_html", "verdicts",
            "headroom_rows", "is_headroom_map"]
@@ -164,7 +165,7 @@ def _explained(result) -> str:
 
 
 def _md(cells) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+    return "| " + " | ".join(plain(c) for c in cells) + " |"
 
 
 def headroom_markdown(result) -> list[str]:
@@ -172,16 +173,16 @@ def headroom_markdown(result) -> list[str]:
     rows = headroom_rows(result)
     if not rows:
         return []
-    lines = [f"## {TITLE}", ""] + [f"- {v}" for v in verdicts(result)] + [""]
-    lines += [_md(_HEAD), _md(["---"] * len(_HEAD))] + [_md(_cells(r)) for r in rows] + [""]
-    lines += [_explained(result), ""]
+    lines = [f"## {TITLE}", ""] + [f"- {plain(v)}" for v in verdicts(result)] + [""]
+    lines += [_md(_HEAD), "|" + " --- |" * len(_HEAD)] + [_md(_cells(r)) for r in rows] + [""]
+    lines += [plain(_explained(result)), ""]
     parts = [c for c in (_part_cells(r) for r in rows) if c is not None]
     if parts:
-        lines += [_md(_PART_HEAD), _md(["---"] * len(_PART_HEAD))] + [_md(c) for c in parts]
-        lines += ["", PARTITION_EXPLAINED, ""]
-    lines += [f"- {n}" for n in _noise_rows(result)] + ([""] if _noise_rows(result) else [])
+        lines += [_md(_PART_HEAD), "|" + " --- |" * len(_PART_HEAD)] + [_md(c) for c in parts]
+        lines += ["", plain(PARTITION_EXPLAINED), ""]
+    lines += [f"- {plain(n)}" for n in _noise_rows(result)] + ([""] if _noise_rows(result) else [])
     for title, head, body in _network_tables(result):
-        lines += [f"### {title}", "", _md(head), _md(["---"] * len(head))]
+        lines += [f"### {plain(title)}", "", _md(head), "|" + " --- |" * len(head)]
         lines += [_md(c) for c in body] + [""]
     return lines
 

@@ -3,7 +3,7 @@ table and as its ``report.md``."""
 
 from __future__ import annotations
 
-from ._markdown import footer, header
+from ._markdown import code, footer, header
 
 __all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
 
@@ -75,7 +75,7 @@ def new_subject_markdown(result: dict) -> str:
     sets = ", ".join(result["eval_sets"].values())
     lines = header(f"Adding subject sub-{result['new_subject']:02d} to a trained encoder",
                    result) + [
-        f"Data: `{cfg['data_dir']}`. The encoder was trained on {others} "
+        f"Data: {code(cfg['data_dir'])}. The encoder was trained on {others} "
         f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
         f"sub-{result['new_subject']:02d} was added from the first minutes of its "
         f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "

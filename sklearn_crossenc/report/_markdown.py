@@ -9,7 +9,53 @@ ends with :func:`footer`, both read from the common top level of the job's resul
 
 from __future__ import annotations
 
-__all__ = ["header", "footer", "fmt_load"]
+import re
+
+__all__ = ["header", "footer", "fmt_load", "code", "plain", "fenced"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _visible(text) -> str:
+    """``text`` on one line: control characters (newlines...) written as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def code(text) -> str:
+    r"""An inline code span of ``text`` that nothing in it can close (a data folder named with
+    backticks, newlines and a code fence once broke out into raw HTML).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.report._markdown import code
+    >>> code("/data/a`b\n```<img>")
+    '```` /data/a`b\\n```<img> ````'
+    """
+    text = _visible(text)
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if runs or text[:1] == " " else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def plain(text) -> str:
+    r"""``text`` as running Markdown text: on one line, HTML and Markdown marks escaped.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.report._markdown import plain
+    >>> plain("no atlas at /x/<img src=y>|*_")
+    'no atlas at /x/&lt;img src=y&gt;\\|\\*\\_'
+    """
+    text = _visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]{}|#!~])", r"\\\1", text)
+
+
+def fenced(text) -> list[str]:
+    """``text`` as a fenced code block whose fence nothing in it can close."""
+    runs = [len(r) for r in re.findall(r"`+", str(text))]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [fence, str(text), fence]
 
 
 def fmt_load(load) -> str:
@@ -50,5 +96,5 @@ def footer(result: dict) -> list[str]:
               f"- Python {env.get('python', '?')} on {env.get('platform', '?')}",
               "- packages: " + ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())]
     if result.get("command"):
-        lines += ["", "Command:", "", "```", result["command"], "```"]
+        lines += ["", "Command:", ""] + fenced(result["command"])
     return lines

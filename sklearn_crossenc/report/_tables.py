@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from ._headroom_section import TITLE, headroom_markdown, verdicts
-from ._markdown import footer, header
+from ._markdown import code, footer, header, plain
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CEILING", "NOISE_CEILING", "format_table", "main_pair", "report_markdown"]
@@ -228,7 +228,7 @@ def _md_table(result, set_key) -> list[str]:
     ]
     for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
         if mean is None:
-            out.append(f"| {label} | skipped: {note} |" + " |" * (len(subjects) + 3))
+            out.append(f"| {label} | skipped: {plain(note)} |" + " |" * (len(subjects) + 3))
             continue
         cells = [f"{mean:.3f}", _fmt_ci(ci, 0)] + [f"{v:.3f}" for v in per_subject]
         cells += [_fmt_pct(frac, 0), "" if fit_s is None else f"{fit_s:.1f}"]
@@ -288,7 +288,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     cfg, data = result["config"], result["data"]
     train = data["sets"]["train"]
     lines = header(report_title(result), result) + [
-        f"Data: `{cfg['data_dir']}`"
+        f"Data: {code(cfg['data_dir'])}"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
         f"Protocol: train on {train['label']} ({train['n_runs']} runs, {train['n_times']} TRs); "
@@ -309,7 +309,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
     notes = _ceiling_notes(result)
     if notes:
-        lines += ["Notes on the ceilings:", ""] + [f"- {n}" for n in notes] + [""]
+        lines += ["Notes on the ceilings:", ""] + [f"- {plain(n)}" for n in notes] + [""]
     notes = tuning_notes(result)
     if notes:
         lines += [f"**Note:** {n}" for n in notes] + [""]
@@ -324,10 +324,10 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     lines += ["## Models", ""]
     for name, m in result["models"].items():
         if m.get("status") != "ok":
-            lines.append(f"- **{name}**: skipped ({m.get('reason', '')})")
+            lines.append(f"- **{name}**: skipped ({plain(m.get('reason', ''))})")
             continue
         params = ", ".join(f"{k}={v!r}" for k, v in m.get("params", {}).items())
-        params = f"`{params}`" if params else "(no parameters)"
+        params = code(params) if params else "(no parameters)"
         lines.append(
             f"- **{name}**: fit {m['fit_s']:.1f} s, evaluation {m['eval_s']:.1f} s. {params}"
         )

@@ -65,6 +65,11 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     ----------
     alphas : sequence of float, default=DEFAULT_ALPHAS
         Candidate regularisation strengths (> 0); 17 values from 1e-2 to 1e6 by default.
+        They are relative to the data's scale: the ridge solves on features and targets
+        centred on their training means and divided by their root-mean-square standard
+        deviation (``x_scale_``, ``y_scale_``), so that a constant added to a parcel or a
+        change of units changes no score (in the data's units, the grid would miss at
+        scales far from 1, and float32 sums of uncentred data lose the signal).
     delays : tuple of int or None, default=None
         Time shifts of the features, in TRs; ``None`` means ``(0,)``. Positive delays use
         the others' past, negative their future. For example ``tuple(range(-3, 4))``.
@@ -94,6 +99,13 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         ``coef_[s]`` maps subject ``s``'s features to its parcels. Row ``k * n_parcels +
         c`` is the others' parcel ``c`` delayed by ``delays_[k]``.
     intercept_ : ndarray of shape (n_subjects, n_parcels)
+        ``others @ coef_[s] + intercept_[s]`` is the prediction (delayed copies are padded
+        with ``x_offset_[s]`` at the episode's edges).
+    x_offset_, y_offset_ : ndarray of shape (n_subjects, n_parcels)
+        Training means of the features (the others' mean) and of the targets; zeros when
+        ``fit_intercept=False``.
+    x_scale_, y_scale_ : ndarray of shape (n_subjects,)
+        Root-mean-square standard deviation of the features and of the targets.
     best_alphas_ : ndarray of shape (n_subjects, n_parcels)
         Alpha chosen for each subject and parcel.
     cv_scores_ : ndarray of shape (n_subjects, n_alphas, n_parcels)
@@ -139,13 +151,44 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
 
     # -- helpers ----------------------------------------------------------------
     def _features(self, episode: np.ndarray, s: int, dtype) -> np.ndarray:
-        """Features of subject ``s`` in one episode (S, T, C): (T, P)."""
+        """Standardised features of subject ``s`` in one episode (S, T, C): (T, P).
+
+        The others' mean is centred on ``x_offset_[s]`` and divided by ``x_scale_[s]`` in
+        float64 before any product of ``dtype``, so a constant added to a parcel or the
+        data's scale changes nothing (float32 Gram sums of uncentred data lost the signal).
+        """
         n_subjects = episode.shape[0]
-        others = (episode.sum(axis=0, dtype=dtype) - episode[s]) / dtype.type(n_subjects - 1)
-        others = others.astype(dtype, copy=False)  # (T, C)
+        others = (episode.sum(axis=0, dtype=np.float64) - episode[s]) / (n_subjects - 1)
+        others = ((others - self.x_offset_[s]) / self.x_scale_[s]).astype(dtype)  # (T, C)
         if self.delays_ == (0,):
             return others
-        return delay_features(others, self.delays_)  # (T, D*C)
+        return delay_features(others, self.delays_)  # (T, D*C), padded with the mean
+
+    def _target(self, episode: np.ndarray, s: int, dtype) -> np.ndarray:
+        """Subject ``s``'s targets (T, C), centred and scaled as the features are."""
+        return ((episode[s] - self.y_offset_[s]) / self.y_scale_[s]).astype(dtype)
+
+    def _set_references(self, eps, ys) -> None:
+        """Per subject, the training mean (S, C) and the root-mean-square std (S,) of the
+        features (the others' mean) and of the targets, in float64."""
+        S, _, C = eps[0].shape
+        sums = np.zeros((4, S, C))  # x, x**2, y, y**2 summed over time
+        n = 0
+        for ep, y in zip(eps, ys, strict=True):
+            ep = np.asarray(ep, dtype=np.float64)  # (S, T, C)
+            others = (ep.sum(axis=0)[None] - ep) / (S - 1)  # (S, T, C)
+            y = np.asarray(y, dtype=np.float64)  # (S, T, C)
+            for i, a in enumerate((others, others * others, y, y * y)):
+                sums[i] += a.sum(axis=1)
+            n += ep.shape[1]
+        mx, my = sums[0] / n, sums[2] / n  # (S, C)
+        vx = np.maximum(sums[1] / n - mx**2, 0.0).mean(axis=1)  # (S,)
+        vy = np.maximum(sums[3] / n - my**2, 0.0).mean(axis=1)  # (S,)
+        if not self.fit_intercept:  # without an intercept the offsets are the model's
+            mx, my = np.zeros_like(mx), np.zeros_like(my)
+        self.x_offset_, self.y_offset_ = mx, my
+        self.x_scale_ = np.where(vx > 0, np.sqrt(vx), 1.0)  # (S,)
+        self.y_scale_ = np.where(vy > 0, np.sqrt(vy), 1.0)  # (S,)
 
     # -- API --------------------------------------------------------------------
     def fit(self, X, y=None, groups=None):
@@ -186,6 +229,7 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         splits = episode_splits(self.cv, len(eps), groups)
 
         self.delays_ = delays
+        self._set_references(eps, ys)
         n_features = len(delays) * n_parcels
         coef = np.empty((n_subjects, n_features, n_parcels), dtype=dtype)
         intercept = np.empty((n_subjects, n_parcels), dtype=dtype)
@@ -195,18 +239,29 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         with progress_ticker(self.verbose, total, "CrossSubjectRidge") as tick:
             for s in range(n_subjects):
                 pairs = ((self._features(ep, s, dtype),  # (T, P)
-                          ys[e][s].astype(dtype, copy=False))  # (T, C)
+                          self._target(ys[e], s, dtype))  # (T, C)
                          for e, ep in enumerate(eps))
-                coef[s], intercept[s], best[s], cv_scores[s] = ridge_cv_episodes(
+                w, b, best[s], cv_scores[s] = ridge_cv_episodes(
                     pairs, splits, len(eps), alphas, fit_intercept=self.fit_intercept,
                     scoring=scoring, dtype=dtype, progress=tick,
-                )
+                )  # (P, C), (C,) in standardised units
+                coef[s] = w * (self.y_scale_[s] / self.x_scale_[s])
+                intercept[s] = (self.y_offset_[s] + self.y_scale_[s] * b
+                                - np.tile(self.x_offset_[s], len(delays)) @ coef[s])
         self.n_subjects_, self.n_parcels_ = n_subjects, n_parcels
         self.alphas_ = alphas
         self.coef_, self.intercept_ = coef, intercept
         self.best_alphas_, self.cv_scores_ = best, cv_scores
         self.n_splits_ = len(splits)
         return self
+
+    def __setstate__(self, state):
+        # A model pickled by release 0.1.0 solved on raw data: no offsets, unit scales.
+        super().__setstate__(state)
+        if "coef_" in state and "x_offset_" not in state:
+            S, C = self.intercept_.shape
+            self.x_offset_, self.y_offset_ = np.zeros((S, C)), np.zeros((S, C))
+            self.x_scale_, self.y_scale_ = np.ones(S), np.ones(S)
 
     def predict(self, X):
         """Predict every subject from the other subjects.
@@ -228,6 +283,10 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         for ep in eps:
             pred = np.empty(ep.shape, dtype=dtype)  # (S, T, C)
             for s in range(self.n_subjects_):
-                pred[s] = self._features(ep, s, dtype) @ self.coef_[s] + self.intercept_[s]
+                # intercept_ + x_offset_ @ coef_: the intercept of the centred features.
+                b = self.intercept_[s] + np.tile(self.x_offset_[s], len(self.delays_)) \
+                    @ self.coef_[s].astype(np.float64)  # (C,)
+                w = self.coef_[s] * dtype.type(self.x_scale_[s])  # (P, C)
+                pred[s] = self._features(ep, s, dtype) @ w + b.astype(dtype)
             out.append(pred)
         return restore_structure(X, out)
