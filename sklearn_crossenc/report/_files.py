@@ -469,7 +469,8 @@ def extract_markdown(result) -> str:
         f"high-pass {ext['high_pass_hz'] or 'none'}; no standardising, no detrending.",
         "", "| subject | file | runs | TRs |", "|---|---|---|---|"]
     for subject, runs in result["lengths"].items():
-        lines.append(f"| sub-{plain(subject)} | {plain(result['subjects'][subject])} | {len(runs)} | "
+        lines.append(f"| sub-{plain(subject)} | {plain(result['subjects'][subject])} | "
+                     f"{len(runs)} | "
                      f"{sum(runs.values())} |")
     lines += ["", "Every run is under `train` in `dataset.toml` until you split them into "
               "evaluation sets."]
