@@ -67,12 +67,35 @@ VARIANTS = {
 
 
 @contextlib.contextmanager
-def keep_encoders(store: list):
-    """Record the encoders the job trains (the frozen one first, then the reference)."""
+def keep_encoders(store: list, cache_dir=None, tag: str = ""):
+    """Record the encoders the job trains (the frozen one first, then the reference).
+
+    With ``cache_dir``, each encoder (and the seconds its training took) is pickled there
+    once, keyed by the dataset ``tag``, what it was trained on and its parameters, and
+    loaded by the next run instead of trained again. A cache of this script's own files:
+    give a private folder (``/tmp/...``), never one others can write into.
+    """
+    import hashlib
+    import pickle
+
     fit = job._fit_encoder
 
-    def recording(*args, **kwargs):
-        enc, seconds = fit(*args, **kwargs)
+    def recording(train, params, log, what):
+        path = None
+        if cache_dir is not None:
+            key = json.dumps([tag, what, job._jsonable_params(params),
+                              [ep.shape for ep in train]], sort_keys=True, default=str)
+            path = Path(cache_dir) / f"encoder-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pkl"
+        if path is not None and path.exists():
+            with open(path, "rb") as f:
+                enc, seconds = pickle.load(f)  # written by this script below
+            log(f"loaded the encoder of {what} from {path} (trained in {seconds:.1f} s)")
+        else:
+            enc, seconds = fit(train, params, log, what)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path, suffix=".pkl") as tmp, open(tmp, "wb") as f:
+                    pickle.dump((enc, seconds), f)
         store.append(enc)
         return enc, seconds
 
@@ -208,6 +231,9 @@ def _arguments(argv):
     p.add_argument("--data-seed", type=int, default=0,
                    help="data seed of the default synthetic dataset (default 0)")
     p.add_argument("--json", default=None, help="default: .bench/new_subject-<dataset>.json")
+    p.add_argument("--encoder-cache", default=None,
+                   help="a private folder where the trained encoders are kept between runs "
+                        "(default: none, every run trains them)")
     p.add_argument("--figure", default=None,
                    help="default: docs/img/new_subject_curve.png for the default dataset, "
                         "else .bench/new_subject_curve-<dataset>.png")
@@ -227,7 +253,7 @@ def main(argv=None) -> dict:
                                                        log=print)
     print("dataset:", data_dir)
     t0 = time.perf_counter()
-    with keep_encoders([]) as encoders:
+    with keep_encoders([], args.encoder_cache, tag) as encoders:
         res = job.run_new_subject(data_dir, budgets_min=BUDGETS, reference=True, log=print)
     extra = side_by_side(encoders[0], data_dir, res)
     res["wall_time_s"] = time.perf_counter() - t0
