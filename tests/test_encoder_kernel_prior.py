@@ -114,6 +114,10 @@ def test_the_empirical_bayes_spread_against_loops():
     np.testing.assert_allclose(L @ L.T, sigma, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(tau2, tau2_hand, rtol=1e-10)
     assert np.corrcoef(tau2, spread**2)[0, 1] > 0.8
+    # Shrunk all the way, Sigma is the identity and tau_c^2 the mean squared deviation.
+    L1, tau1 = eb_prior(decoders, w0, shrink=1.0)
+    np.testing.assert_allclose(L1 @ L1.T, np.eye(P), atol=1e-12)
+    np.testing.assert_allclose(tau1, ((decoders - w0) ** 2).sum((0, 1)) / ((S - 1) * P))
     with pytest.raises(ValueError, match="decoders are all equal .* use prior='isotropic'"):
         eb_prior(np.repeat(w0[None], 3, axis=0), w0)
 
@@ -175,7 +179,7 @@ def test_cv_over_kernels_and_scales_equals_a_fold_by_fold_hand_computation():
     L, tau2 = eb_prior(decoders, w0)
     fit = kernel_prior_cv(blocks, [f[0] for f in folds], [f[1] for f in folds], w0,
                           np.zeros(C), Penalty(scales, (1.0,), L, tau2), (0,), TAPS)
-    expected = np.zeros((2, 1, scales.size))
+    expected = np.zeros((2, 1, 1, scales.size))
     for tr, te in folds:
         for j, which in enumerate(("identity", "fitted")):
             h = (np.array([0, 0, 1.0, 0, 0]) if which == "identity"
@@ -186,9 +190,9 @@ def test_cv_over_kernels_and_scales_equals_a_fold_by_fold_hand_computation():
             lams_unit = _noise_by_hand(Xtr, Ytr, w0) / tau2
             for a, scale in enumerate(scales):
                 W, b = _posterior_mean(Xtr, Ytr, w0, L @ L.T, scale * lams_unit)
-                expected[j, 0, a] += _pearson(Yte, Xte @ W + b).mean() / len(folds)
+                expected[j, 0, 0, a] += _pearson(Yte, Xte @ W + b).mean() / len(folds)
     np.testing.assert_allclose(fit["cv_scores"], expected, rtol=1e-7, atol=1e-9)
-    j, _, a = np.unravel_index(np.argmax(expected), expected.shape)
+    j, _, _, a = np.unravel_index(np.argmax(expected), expected.shape)
     assert (fit["which"], fit["strength"]) == (("identity", "fitted")[j], scales[a])
     assert fit["which"] == "fitted"  # the lag is there to be found
 

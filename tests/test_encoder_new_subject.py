@@ -300,7 +300,7 @@ def test_cv_choice_equals_a_fold_by_fold_hand_computation(linear_encoder, data, 
     expected = _cv_by_hand(X, Y, folds, w0, alphas, weights)
     adder = SubjectAdder(linear_encoder, alphas=alphas, prior_weights=weights, cv=cv,
                          gap=gap, **TODAY).fit(eps)
-    np.testing.assert_allclose(adder.cv_scores_[0], expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adder.cv_scores_[0, 0], expected, rtol=1e-6, atol=1e-8)
     i, a = np.unravel_index(np.argmax(expected), expected.shape)
     assert (adder.prior_weight_, adder.alpha_) == (weights[i], alphas[a])
     xc, yc = X - X.mean(0), Y - Y.mean(0)
@@ -344,7 +344,7 @@ def test_a_single_tap_with_todays_penalty_is_todays_method_bit_for_bit(request, 
                                                    PRIOR_WEIGHTS, fit_intercept=fit_intercept)
     assert np.array_equal(adder.decoder_coef_, coef)
     assert np.array_equal(adder.decoder_intercept_, icpt)
-    assert np.array_equal(adder.cv_scores_, cv[None])
+    assert np.array_equal(adder.cv_scores_, cv[None, None])
     assert (adder.alpha_, adder.prior_weight_) == (alpha, weight)
     assert adder.kernel_.tolist() == [1.0] and adder.scale_ is None
     for ep, p in zip(val, adder.predict(val), strict=True):
@@ -376,7 +376,7 @@ def test_the_kernel_filters_the_latent_the_decoder_reads(linear_encoder, data):
     train, val = data
     taps = (-2, -1, 0, 1, 2)
     adder = SubjectAdder(linear_encoder, kernel_delays=taps).fit(train)
-    assert adder.cv_scores_.shape == (2, 1, 14) and adder.kernel_.sum() == pytest.approx(1.0)
+    assert adder.cv_scores_.shape == (2, 2, 5, 14) and adder.kernel_.sum() == pytest.approx(1.0)
     forced = SubjectAdder(linear_encoder, kernel_delays=taps, scale=1.0).fit(train)
     for fitted in (adder, forced):
         for ep, p in zip(val, fitted.predict(val), strict=True):
@@ -396,7 +396,7 @@ def test_cv_over_runs_matches_grid_search(linear_encoder, data):
                           {"alpha": alphas},
                           cv=KFold(3), scoring=lambda est, X, y=None: est.score_map(X)[-1].mean())
     search.fit(train[:6])
-    np.testing.assert_allclose(adder.cv_scores_[0, 0], search.cv_results_["mean_test_score"],
+    np.testing.assert_allclose(adder.cv_scores_[0, 0, 0], search.cv_results_["mean_test_score"],
                                rtol=1e-5)
     assert adder.alpha_ == search.best_params_["alpha"]
 

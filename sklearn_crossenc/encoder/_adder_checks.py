@@ -8,7 +8,8 @@ from sklearn.exceptions import NotFittedError
 from ..ridge._cross_subject import check_delays
 from ._modules import CrossSubjectConvLinearEncoder
 
-__all__ = ["_unwrap_encoder", "_check_weights", "_check_scales", "_check_kernel_delays"]
+__all__ = ["_unwrap_encoder", "_check_weights", "_check_scales", "_check_scale",
+           "_check_kernel_delays"]
 
 
 def _unwrap_encoder(encoder):
@@ -60,3 +61,12 @@ def _check_kernel_delays(delays, name: str = "kernel_delays") -> tuple[int, ...]
     if 0 not in values:
         raise ValueError(f"{name} must include 0 (the identity kernel); got {delays!r}.")
     return values
+
+
+def _check_scale(scale, name: str = "scale") -> float:
+    """One number > 0, ``inf`` allowed (no refinement); ``"cv"`` is the table's option."""
+    ok = isinstance(scale, (int, float, np.number)) and not isinstance(scale, (bool, np.bool_))
+    if not ok or not float(scale) > 0:
+        raise ValueError(f"{name} must be a number > 0 (inf: no refinement) or 'cv'; got "
+                         f"{scale!r}.")
+    return float(scale)

@@ -45,7 +45,8 @@ from ..ridge._solvers import RidgeStats, _centred_train, _eigh, _sum_stats, spli
 from ._prior_ridge import _EMPTY_FOLD, _shift_targets, solve_toward_prior
 
 __all__ = ["KERNEL_DELAYS", "EB_SCALES", "union_delays", "kernel_filter", "fit_kernel",
-           "eb_prior", "Penalty", "kernel_prior_cv", "subject_decoders", "episode_blocks"]
+           "eb_prior", "Penalty", "kernel_prior_cv", "subject_decoders", "episode_blocks",
+           "read_map"]
 
 #: The temporal kernel's taps by default (TRs; positive: the past).
 KERNEL_DELAYS = (-2, -1, 0, 1, 2)
@@ -84,6 +85,15 @@ def kernel_filter(kernel, delays, kernel_delays, union, D: int) -> np.ndarray:
     for h, rows in zip(kernel, _tap_rows(delays, kernel_delays, union, D), strict=True):
         H[rows, np.arange(P)] += h
     return H
+
+
+def read_map(kernel, coef, delays, kernel_delays, D: int):
+    """The delays a prediction reads and the decoder as a map of them, the kernel folded
+    in: ``(union, H @ coef)``, (len(union) * D, C); ``coef`` itself without a kernel."""
+    union = union_delays(delays, kernel_delays)
+    if union == tuple(delays) and list(kernel) == [1.0]:
+        return union, coef
+    return union, kernel_filter(kernel, delays, kernel_delays, union, D) @ coef
 
 
 def identity_kernel(kernel_delays) -> np.ndarray:
@@ -150,7 +160,7 @@ def subject_decoders(module, delays) -> np.ndarray:
     return out
 
 
-def eb_prior(decoders, prior_coef):
+def eb_prior(decoders, prior_coef, shrink: float = 0.0):
     """The empirical-Bayes prior's whitening and per-parcel spread.
 
     Parameters
@@ -159,6 +169,9 @@ def eb_prior(decoders, prior_coef):
         The fitted subjects' decoders (:func:`subject_decoders`).
     prior_coef : ndarray of shape (P, C)
         Their mean ``W0``.
+    shrink : float in [0, 1], default=0
+        ``Sigma`` is shrunk toward the identity: ``(1 - shrink) Sigma + shrink I`` (both of
+        trace ``P``); 1 gives the same penalty in every direction.
 
     Returns
     -------
@@ -186,7 +199,7 @@ def eb_prior(decoders, prior_coef):
     sigma = np.einsum("spc,sqc->pq", dev, dev) / (C * (S - 1))  # (P, P)
     e, V = np.linalg.eigh(sigma)
     e = np.maximum(e, _EIG_FLOOR * max(e.mean(), 1e-300))
-    e *= P / e.sum()
+    e = (1.0 - shrink) * e * (P / e.sum()) + shrink  # trace P
     L = V * np.sqrt(e)  # (P, P): L L^T = Sigma
     white = np.einsum("pq,sqc->spc", (V / np.sqrt(e)).T, dev)  # (S, P, C): L^-1 dev
     tau2 = np.einsum("spc,spc->c", white, white) / ((S - 1) * P)  # (C,)
@@ -248,7 +261,10 @@ def _eigen_coef(Q, Q0, lam, lams, weight) -> np.ndarray:
     """``V^T U`` for per-parcel strengths ``lams`` (C,) (``inf``: ``weight * U0``), (P, C)."""
     fin = np.isfinite(lams)  # (C,)
     safe = np.where(fin, lams, 0.0)
-    U = (Q + (safe * weight)[None, :] * Q0) / (lam[:, None] + safe[None, :])  # (P, C)
+    den = lam[:, None] + safe[None, :]  # (P, C)
+    if not fin.all():  # those columns are replaced below; no 0 / 0 on the way
+        den[:, ~fin] = 1.0
+    U = (Q + (safe * weight)[None, :] * Q0) / den  # (P, C)
     if not fin.all():
         U[:, ~fin] = weight * Q0[:, ~fin]
     return U
@@ -330,10 +346,10 @@ def _filter(kernel, delays, kernel_delays, union, D, penalty: Penalty):
     return penalty.L if H is None else H @ penalty.L
 
 
-def kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, penalty,
+def kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, penalties,
                     delays, kernel_delays, kernels=("identity", "fitted"), *,
                     fit_intercept: bool = True) -> dict:
-    """Kernel, prior weight and strength by CV over blocks, then the refit on every block.
+    """Kernel, penalty, prior weight and strength by CV over blocks, then the refit.
 
     Parameters
     ----------
@@ -342,55 +358,60 @@ def kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, 
         points. ``fold_train``, ``fold_test``: block indices of each fold.
     prior_coef : ndarray of shape (len(delays) * D, C)
     prior_intercept : ndarray of shape (C,)
-    penalty : Penalty
+    penalties : Penalty or sequence of Penalty
+        The penalties searched (their covariances), sharing strengths and weights.
     delays, kernel_delays : tuple of int
     kernels : sequence of {"identity", "fitted"}
-        Kernels searched; ties go to the first, then the first weight and strength.
+        Kernels searched; ties go to the first kernel, penalty, weight, strength.
     fit_intercept : bool
 
     Returns
     -------
     fit : dict
         ``coef`` (P, C: the decoder of the filtered latent), ``intercept`` (C,),
-        ``kernel`` (K,), ``which`` (the kernel kept), ``weight``, ``strength``, ``lams``
-        (C,: the per-parcel strengths of the refit), ``cv_scores`` (J, G, A) or None when
-        there was a single candidate.
+        ``kernel`` (K,), ``which`` (the kernel kept), ``penalty`` (the index of the one
+        kept), ``weight``, ``strength``, ``lams`` (C,: the per-parcel strengths of the
+        refit), ``cv_scores`` (J, M, G, A) or None when there was a single candidate.
     """
+    penalties = [penalties] if isinstance(penalties, Penalty) else list(penalties)
+    first = penalties[0]
     w0 = np.asarray(prior_coef, dtype=np.float64)
     b0 = np.asarray(prior_intercept, dtype=np.float64)
     union = union_delays(delays, kernel_delays)
     D = w0.shape[0] // len(delays)
-    u0 = penalty.prior_u(w0)  # (P, C)
-    n_cand = len(kernels) * penalty.weights.size * penalty.strengths.size
+    shape = (len(kernels), len(penalties), first.weights.size, first.strengths.size)
     shift = (lambda s: s) if fit_intercept else (lambda s: _shift_targets(s, b0))
     cv_scores = None
-    j, i, a = 0, 0, 0
-    if n_cand > 1:
+    j, m, i, a = 0, 0, 0, 0
+    if np.prod(shape) > 1:
         if not all(fold_train) or not all(fold_test):
             raise ValueError(_EMPTY_FOLD)
-        cv_scores = np.zeros((len(kernels), penalty.weights.size, penalty.strengths.size))
+        cv_scores = np.zeros(shape)  # (J, M, G, A)
         for tr, te in zip(fold_train, fold_test, strict=True):
             train, val = shift(_sum_stats(blocks, tr)), shift(_sum_stats(blocks, te))
             for jj, which in enumerate(kernels):
                 h = _kernel_of(which, train, w0, delays, kernel_delays, union, fit_intercept)
-                F = _filter(h, delays, kernel_delays, union, D, penalty)
-                tr_t, va_t = transform(train, F), transform(val, F)
-                cv_scores[jj] += shrunk_fold_scores(
-                    tr_t, va_t, u0, penalty.lams(tr_t, u0, fit_intercept), penalty.weights,
-                    fit_intercept=fit_intercept).mean(axis=2)
+                for mm, pen in enumerate(penalties):
+                    F = _filter(h, delays, kernel_delays, union, D, pen)
+                    tr_t, va_t = transform(train, F), transform(val, F)
+                    u0 = pen.prior_u(w0)  # (P, C)
+                    cv_scores[jj, mm] += shrunk_fold_scores(
+                        tr_t, va_t, u0, pen.lams(tr_t, u0, fit_intercept), pen.weights,
+                        fit_intercept=fit_intercept).mean(axis=2)
         cv_scores /= len(fold_train)
-        j, i, a = np.unravel_index(int(np.argmax(cv_scores)), cv_scores.shape)
+        j, m, i, a = np.unravel_index(int(np.argmax(cv_scores)), shape)
+    pen = penalties[m]
     full = shift(_sum_stats(blocks, list(range(len(blocks)))))
     h = _kernel_of(kernels[j], full, w0, delays, kernel_delays, union, fit_intercept)
-    F = _filter(h, delays, kernel_delays, union, D, penalty)
-    full_t = transform(full, F)
-    lams = penalty.lams(full_t, u0, fit_intercept)[a]  # (C,)
-    weight = float(penalty.weights[i])
+    full_t = transform(full, _filter(h, delays, kernel_delays, union, D, pen))
+    u0 = pen.prior_u(w0)
+    lams = pen.lams(full_t, u0, fit_intercept)[a]  # (C,)
+    weight = float(pen.weights[i])
     U, icpt = shrunk_solve(full_t, u0, lams, weight, fit_intercept=fit_intercept)
-    coef = U if penalty.L is None else penalty.L @ U  # (P, C)
+    coef = U if pen.L is None else pen.L @ U  # (P, C)
     return {"coef": coef, "intercept": icpt + (0.0 if fit_intercept else b0),
-            "kernel": h, "which": kernels[j], "weight": weight,
-            "strength": float(penalty.strengths[a]), "lams": lams, "cv_scores": cv_scores}
+            "kernel": h, "which": kernels[j], "penalty": int(m), "weight": weight,
+            "strength": float(pen.strengths[a]), "lams": lams, "cv_scores": cv_scores}
 
 
 def episode_blocks(feats, news, cv, gap: int):

@@ -28,24 +28,34 @@ from .._validation import check_episodes, check_same_structure, is_episode_array
 from ..ridge._cross_subject import check_delays
 from ..ridge._folds import check_cv
 from ..ridge._solvers import DEFAULT_ALPHAS, RidgeStats, _check_alphas, delay_features, ridge_stats
-from ._adder_checks import _check_kernel_delays, _check_scales, _check_weights, _unwrap_encoder
+from ._adder_checks import (
+    _check_kernel_delays,
+    _check_scale,
+    _check_scales,
+    _check_weights,
+    _unwrap_encoder,
+)
 from ._kernel_prior import (
     EB_SCALES,
     KERNEL_DELAYS,
     Penalty,
     eb_prior,
     episode_blocks,
-    kernel_filter,
     kernel_prior_cv,
+    read_map,
     subject_decoders,
     union_delays,
 )
 from ._prior_ridge import group_prior, prior_delays, solve_toward_prior
 
-__all__ = ["SubjectAdder", "PRIOR_WEIGHTS", "PRIORS"]
+__all__ = ["SubjectAdder", "PRIOR_WEIGHTS", "PRIORS", "SHRINKAGES"]
 
 #: The decoder's penalties: the empirical-Bayes prior and today's isotropic one.
 PRIORS = ("empirical_bayes", "isotropic")
+#: How far the empirical-Bayes covariance is shrunk toward the identity, searched by
+#: default: none (the fitted decoders' spread) and all the way (the same in every
+#: direction, strengths still per parcel).
+SHRINKAGES = (0.0, 1.0)
 
 #: Prior weights searched by default: 0 is the ridge toward zero, 1 toward the group.
 PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -72,14 +82,15 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
       the shape of the fitted decoders' scatter around ``W0``, ``lambda_c = scale *
       sigma_c^2 / tau_c^2`` the newcomer's noise variance over the between-subject
       variance of that parcel, and ``scale`` one number chosen by cross-validation from
-      ``scales`` (``inf``: no refinement, the prior itself). With
-      ``prior="isotropic"`` it is ``alpha ||W - prior_weight W0||^2``, ``alpha`` and
-      ``prior_weight`` chosen from ``alphas`` and ``prior_weights``. Every choice is the
-      best mean Pearson r of the held-out runs (from sufficient statistics), then the
-      refit on all the data (:mod:`._kernel_prior`);
+      ``scales`` (``inf``: no refinement, the prior itself); ``Sigma`` may be shrunk
+      toward the identity (``shrinkages``) and the prior toward zero (``W0`` times a
+      ``prior_weight``), both chosen too. With ``prior="isotropic"`` the penalty is
+      ``alpha ||W - prior_weight W0||^2``, ``alpha`` and ``prior_weight`` chosen from
+      ``alphas`` and ``prior_weights``. Every choice is the best mean Pearson r of the
+      held-out runs (from sufficient statistics), then the refit on all the data
+      (:mod:`._kernel_prior`);
     * with ``fit_encoder=True``, the new subject's *encoder*: a ridge map from their
-      parcels to that same mean latent, so that their latent joins the average from
-      which each fitted subject is predicted.
+      parcels to the same mean latent, joining the average the others are predicted from.
 
     Given no time points (episodes of length 0), the decoder is the group's, ``W0`` and
     its intercept, without kernel: the prediction is the group's. Afterwards
@@ -98,25 +109,33 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         The decoder's penalty (see above). ``"isotropic"`` with ``kernel_delays=(0,)`` is
         the method before issue 30, bit for bit.
     scale : float > 0 or "cv", default="cv"
-        Empirical Bayes: the multiplier of every parcel's strength, or chosen from
-        ``scales``.
+        Empirical Bayes: the multiplier of every parcel's strength (``inf``: the prior
+        itself), or chosen from ``scales``.
     scales : sequence of float > 0, default=EB_SCALES
         Empirical Bayes: scales searched, 1e-2 .. 1e4 in half decades and ``inf`` (no
         refinement: the prior itself).
+    shrinkage : float in [0, 1] or "cv", default="cv"
+        Empirical Bayes: ``Sigma`` becomes ``(1 - shrinkage) Sigma + shrinkage I``; or
+        chosen from ``shrinkages``.
+    shrinkages : sequence of float in [0, 1], default=SHRINKAGES
+        Empirical Bayes: shrinkages searched (0 and 1).
     alpha : float or "cv", default="cv"
         Isotropic: strength of the decoder's penalty (> 0), or chosen from ``alphas``.
     prior_weight : float in [0, 1] or "cv", default="cv"
-        Isotropic: where the penalty pulls the decoder: toward ``prior_weight * W0``; or
-        chosen from ``prior_weights``. The penalty equals ``prior_weight * alpha ||W -
+        Where the penalty pulls the decoder: toward ``prior_weight * W0``; or chosen from
+        ``prior_weights``. The isotropic penalty equals ``prior_weight * alpha ||W -
         W0||^2 + (1 - prior_weight) * alpha ||W||^2`` up to a constant.
     alphas : sequence of float, default=DEFAULT_ALPHAS
         Isotropic: strengths searched when ``alpha="cv"``: the ridge baselines' grid, 17
         values from 1e-2 to 1e6 (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`).
     prior_weights : sequence of float in [0, 1], default=PRIOR_WEIGHTS
-        Isotropic: weights searched when ``prior_weight="cv"`` (0, 0.25, 0.5, 0.75, 1).
+        Weights searched when ``prior_weight="cv"`` (0, 0.25, 0.5, 0.75, 1).
     kernel_delays : tuple of int, default=KERNEL_DELAYS
         Taps of the temporal kernel (TRs, positive: the past; -2 .. 2), holding 0.
         ``(0,)``: no kernel.
+    kernel : {"cv", "fitted"}, default="cv"
+        ``"cv"``: the fitted kernel or none (the identity), whichever cross-validates
+        better; ``"fitted"``: always the fitted kernel.
     cv : int, cross-validation splitter or iterable, default=5
         Folds of the search. An int ``k``: ``KFold(k)`` over the episodes in order; with
         fewer than ``k`` episodes they are cut into ``k`` contiguous pieces (the longest
@@ -156,16 +175,18 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     decoder_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
         The decoder of the filtered latent.
     decoder_intercept_ : ndarray of shape (n_parcels,)
-    alpha_, prior_weight_ : float
-        Isotropic: the values used (``inf`` and 1 without data: the prior itself);
-        empirical Bayes: ``alpha_`` None, ``prior_weight_`` 1.
-    scale_ : float or None
-        Empirical Bayes: the scale used (``inf``: the prior itself); None if isotropic.
+    alpha_ : float or None
+        Isotropic: the strength used (``inf`` without data: the prior itself); None for
+        empirical Bayes.
+    prior_weight_ : float
+    scale_, shrinkage_ : float or None
+        Empirical Bayes: the values used (scale ``inf``: the prior itself); None if
+        isotropic.
     strengths_ : ndarray of shape (n_parcels,)
         The penalty's strength in each parcel (``inf``: the prior itself).
-    cv_scores_ : ndarray of shape (n_kernels, n_weights, n_strengths) or None
-        Mean validation Pearson r of each (kernel: identity then fitted, weight, alpha or
-        scale) searched; None without a search.
+    cv_scores_ : ndarray of shape (n_kernels, n_covariances, n_weights, n_strengths) or None
+        Mean validation Pearson r of each (kernel: identity then fitted; shrinkage;
+        weight; alpha or scale) searched; None without a search.
     encoder_coef_ : ndarray of shape (n_parcels, embed_dim) or None
     encoder_intercept_ : ndarray of shape (embed_dim,) or None
     n_samples_ : int
@@ -182,7 +203,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     ...                           max_epochs=2, random_state=0).fit(X[:, :3])
     >>> added = SubjectAdder(enc).fit(X)   # subject 4 is new; kernel and scale by CV
     >>> added.predict(X).shape, added.cv_scores_.shape, added.kernel_.shape
-    ((4, 4, 40, 12), (2, 1, 14), (5,))
+    ((4, 4, 40, 12), (2, 2, 5, 14), (5,))
     >>> bool(np.array_equal(added.predict(X)[:, :3], enc.predict(X[:, :3])))
     True
     >>> group = SubjectAdder(enc).fit(X[:, :, :0])    # no data: the group's decoder
@@ -191,14 +212,18 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     """
 
     def __init__(self, encoder, prior="empirical_bayes", scale="cv", scales=EB_SCALES,
-                 alpha="cv", prior_weight="cv", alphas=DEFAULT_ALPHAS,
-                 prior_weights=PRIOR_WEIGHTS, kernel_delays=KERNEL_DELAYS, cv=5, gap=3,
-                 delays=None, fit_encoder=False, encoder_alpha=1000.0, fit_intercept=True):
+                 shrinkage="cv", shrinkages=SHRINKAGES, alpha="cv", prior_weight="cv",
+                 alphas=DEFAULT_ALPHAS, prior_weights=PRIOR_WEIGHTS, kernel_delays=KERNEL_DELAYS,
+                 kernel="cv", cv=5, gap=3, delays=None, fit_encoder=False, encoder_alpha=1000.0,
+                 fit_intercept=True):
         self.encoder = encoder
         self.prior = prior
         self.scale = scale
         self.scales = scales
+        self.shrinkage = shrinkage
+        self.shrinkages = shrinkages
         self.kernel_delays = kernel_delays
+        self.kernel = kernel
         self.alpha = alpha
         self.prior_weight = prior_weight
         self.alphas = alphas
@@ -212,9 +237,12 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
     _parameter_table = {
         "prior": [Options(*PRIORS)],
-        "scale": [Interval(float, 0, None, closed="neither"), Options("cv")],
+        "scale": [Checked(_check_scale), Options("cv")],
         "scales": [Checked(_check_scales)],
+        "shrinkage": [Interval(float, 0, 1), Options("cv")],
+        "shrinkages": [Checked(lambda v, name: _check_weights(v, name))],
         "kernel_delays": [Checked(_check_kernel_delays)],
+        "kernel": [Options("cv", "fitted")],
         "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
         "prior_weight": [Interval(float, 0, 1), Options("cv")],
         "alphas": [Checked(_check_alphas)],
@@ -289,28 +317,33 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
                 enc.add(ep[S].astype(np.float64), zbar)
         return feats, news, enc
 
-    def _penalty(self, module, delays, prior_coef) -> Penalty:
-        """The decoder's penalty and its candidates (one value when not searched)."""
+    def _penalties(self, module, delays, prior_coef) -> list[Penalty]:
+        """The decoder's penalties (one per covariance searched) and their candidates."""
+        weights = (_check_weights(self.prior_weights) if self.prior_weight == "cv"
+                   else np.array([float(self.prior_weight)]))
         if self.prior == "isotropic":
             alphas = (_check_alphas(self.alphas) if self.alpha == "cv"
                       else np.array([float(self.alpha)]))
-            weights = (_check_weights(self.prior_weights) if self.prior_weight == "cv"
-                       else np.array([float(self.prior_weight)]))
-            return Penalty(alphas, weights)
+            return [Penalty(alphas, weights)]
         scales = (_check_scales(self.scales) if self.scale == "cv"
                   else np.array([float(self.scale)]))
-        L, tau2 = eb_prior(subject_decoders(module, delays), prior_coef)
-        return Penalty(scales, (1.0,), L, tau2)
+        shrinks = (_check_weights(self.shrinkages, "shrinkages") if self.shrinkage == "cv"
+                   else np.array([float(self.shrinkage)]))
+        decoders = subject_decoders(module, delays)  # (S, P, C)
+        return [Penalty(scales, weights, *eb_prior(decoders, prior_coef, rho))
+                for rho in shrinks]
 
-    def _search(self, feats, news, prior_coef, prior_intercept, penalty, delays) -> dict:
+    def _search(self, feats, news, prior_coef, prior_intercept, penalties, delays) -> dict:
         """The kernel, weight and strength by CV (when more than one candidate), refit."""
-        kernels = ("identity", "fitted") if len(self.kernel_delays_) > 1 else ("identity",)
-        if len(kernels) * penalty.weights.size * penalty.strengths.size > 1:
+        kernels = (("identity",) if len(self.kernel_delays_) == 1
+                   else ("identity", "fitted") if self.kernel == "cv" else ("fitted",))
+        if len(kernels) * len(penalties) * penalties[0].weights.size \
+                * penalties[0].strengths.size > 1:
             blocks, fold_train, fold_test = episode_blocks(feats, news, self.cv, self.gap)
         else:  # nothing to choose: no folds (and today's episode-by-episode sums)
             blocks, fold_train, fold_test = [ridge_stats(feats, news)], [], []
         return kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept,
-                               penalty, delays, self.kernel_delays_, kernels,
+                               penalties, delays, self.kernel_delays_, kernels,
                                fit_intercept=bool(self.fit_intercept))
 
     def fit(self, X, y=None):
@@ -340,7 +373,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         delays = prior_delays(module) if self.delays is None else check_delays(self.delays)
         self.kernel_delays_ = _check_kernel_delays(self.kernel_delays)
         prior_coef, prior_intercept = group_prior(module, delays)  # (P, C), (C,)
-        penalty = self._penalty(module, delays, prior_coef)
+        penalties = self._penalties(module, delays, prior_coef)
         feats, news, enc = self._design(encoder, episodes, targets,
                                         union_delays(delays, self.kernel_delays_))
         iso = self.prior == "isotropic"
@@ -348,16 +381,19 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         if not feats:  # no data: the group's decoder, no kernel
             fit = {"coef": prior_coef.copy(), "intercept": prior_intercept.copy(),
                    "kernel": np.array([float(e == 0) for e in self.kernel_delays_]),
-                   "weight": 1.0, "strength": float("inf"),
+                   "weight": 1.0, "strength": float("inf"), "penalty": 0,
                    "lams": np.full(encoder.n_parcels_, np.inf), "cv_scores": None}
         else:
-            fit = self._search(feats, news, prior_coef, prior_intercept, penalty, delays)
+            fit = self._search(feats, news, prior_coef, prior_intercept, penalties, delays)
         self.decoder_coef_, self.decoder_intercept_ = fit["coef"], fit["intercept"]
         self.kernel_, self.cv_scores_, self.strengths_ = fit["kernel"], fit["cv_scores"], \
             fit["lams"]
         self.prior_weight_ = fit["weight"]
         self.alpha_ = fit["strength"] if iso else None
         self.scale_ = None if iso else fit["strength"]
+        self.shrinkage_ = None if iso else float(
+            _check_weights(self.shrinkages, "shrinkages")[fit["penalty"]]
+            if self.shrinkage == "cv" else self.shrinkage)
         self.prior_coef_, self.prior_intercept_ = prior_coef, prior_intercept
         self.encoder_coef_ = self.encoder_intercept_ = None
         if enc is not None and enc.n > 0:
@@ -371,16 +407,6 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         self.n_samples_ = int(sum(x.shape[0] for x in feats))
         return self
 
-    def _read_map(self) -> tuple[tuple[int, ...], np.ndarray]:
-        """The delays the prediction reads and the decoder as a map of them: the kernel
-        folded into the decoder, ``(union, H @ decoder_coef_)``."""
-        union = union_delays(self.delays_, self.kernel_delays_)
-        if union == tuple(self.delays_) and list(self.kernel_) == [1.0]:
-            return union, self.decoder_coef_
-        D = self.encoder_.net_.module_.embed_dim
-        H = kernel_filter(self.kernel_, self.delays_, self.kernel_delays_, union, D)
-        return union, H @ self.decoder_coef_  # (len(union) * D, C)
-
     # -------------------------------------------------------------- predict
     def _predict_episode(self, ep: np.ndarray) -> np.ndarray:
         """(S+1, T, C) -> (S+1, T, C) float32; fitted subjects from the encoder with the
@@ -389,7 +415,8 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         z = self._latents(self.encoder_, ep[:S])  # (S, T, D)
         out = np.empty(ep.shape, dtype=np.float32)
         zbar = z.double().mean(0).cpu().numpy()  # (T, D)
-        union, coef = self._read_map()  # (len(union) * D, C)
+        union, coef = read_map(self.kernel_, self.decoder_coef_, self.delays_,
+                               self.kernel_delays_, z.shape[2])  # (len(union) * D, C)
         out[S] = delay_features(zbar, union) @ coef + self.decoder_intercept_
         if self.encoder_coef_ is not None:
             module = self.encoder_.net_.module_
