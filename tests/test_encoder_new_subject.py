@@ -455,6 +455,36 @@ def test_encoder_and_parameter_errors(conv_encoder, data):
         SubjectAdder(conv_encoder).predict(train)
 
 
+def test_kernel_and_empirical_bayes_parameter_errors(conv_encoder, data):
+    train, _ = data
+    for name, bad, allowed in (
+            ("prior", "flat", "one of 'empirical_bayes', 'isotropic'"),
+            ("kernel", "always", "one of 'cv', 'fitted'"),
+            ("shrinkage", 2.0, "a number in \\[0, 1\\] or one of 'cv'")):
+        with pytest.raises(ValueError, match=f"SubjectAdder: {name} must be {allowed}; got "
+                                             f"{bad!r}"):
+            SubjectAdder(conv_encoder, **{name: bad}).fit(train)
+    with pytest.raises(ValueError, match=r"kernel_delays must include 0 \(the identity "
+                                         r"kernel\); got \(1, 2\)"):
+        SubjectAdder(conv_encoder, kernel_delays=(1, 2)).fit(train)
+    with pytest.raises(ValueError, match=r"scales must be a non-empty sequence of numbers > 0 "
+                                         r"\(inf: no refinement\); got \[1.0, -1\]"):
+        SubjectAdder(conv_encoder, scales=[1.0, -1]).fit(train)
+    with pytest.raises(ValueError, match=r"scale must be a number > 0 \(inf: no refinement\) "
+                                         r"or 'cv'; got 0"):
+        SubjectAdder(conv_encoder, scale=0).fit(train)
+    with pytest.raises(ValueError, match=r"shrinkages must be a non-empty sequence of numbers "
+                                         r"in \[0, 1\]; got \(\)"):
+        SubjectAdder(conv_encoder, shrinkages=()).fit(train)
+    # Without subject-specific decoders the subjects cannot differ: nothing to estimate.
+    shared = CrossSubjectEncoder(subject_specific=False, encoder_kernel_size=0, **TINY).fit(
+        [ep[:3] for ep in train])
+    with pytest.raises(ValueError, match="the fitted subjects' decoders are all equal .* use "
+                                         "prior='isotropic'"):
+        SubjectAdder(shared).fit(train)
+    assert SubjectAdder(shared, prior="isotropic").fit(train).alpha_ > 0
+
+
 # ------------------------------------------------------------------ sklearn protocol
 
 
