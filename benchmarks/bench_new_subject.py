@@ -225,7 +225,9 @@ def figure(res: dict, extra: dict, path: Path) -> None:
         ax.set_xlabel(f"minutes of subject {res['new_subject']}'s data (last point: all)")
         ax.set_title(f"subject {res['new_subject']}, {title}")
     axes[0].set_ylabel("Pearson r (mean over parcels)")
-    axes[1].sharey(axes[0])
+    lims = [ax.get_ylim() for ax in axes[:2]]
+    for ax in axes[:2]:  # one scale for both sets
+        ax.set_ylim(min(lo for lo, _ in lims), max(hi for _, hi in lims))
     axes[1].legend(loc="lower right", fontsize=7)
     taps = res["budgets"][0]["added"]["kernel_delays"]
     for r in res["budgets"]:

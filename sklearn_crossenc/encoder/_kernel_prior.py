@@ -42,7 +42,13 @@ import numpy as np
 
 from ..ridge._folds import cv_row_splits
 from ..ridge._solvers import RidgeStats, _centred_train, _eigh, _sum_stats, split_blocks
-from ._prior_ridge import _EMPTY_FOLD, _shift_targets, solve_toward_prior
+from ._prior_ridge import (
+    _EMPTY_FOLD,
+    _shift_targets,
+    _val_in_eigenbasis,
+    _val_pearson,
+    solve_toward_prior,
+)
 
 __all__ = ["KERNEL_DELAYS", "EB_SCALES", "union_delays", "kernel_filter", "fit_kernel",
            "eb_prior", "Penalty", "kernel_prior_cv", "subject_decoders", "episode_blocks",
@@ -287,23 +293,11 @@ def shrunk_fold_scores(train: RidgeStats, val: RidgeStats, u0, lams, weights, *,
     xx, xy, mx, my = _centred_train(train, fit_intercept)
     lam, V = _eigh(xx)  # (P,), (P, P)
     Q, Q0 = V.T @ xy, V.T @ u0  # (P, C), (P, C)
-    nv = val.n
-    sxc = val.sx - nv * mx  # (P,)
-    syc = val.sy - nv * my  # (C,)
-    xxc = val.xx - np.outer(val.sx, mx) - np.outer(mx, val.sx) + nv * np.outer(mx, mx)  # (P, P)
-    xyc = val.xy - np.outer(val.sx, my) - np.outer(mx, val.sy) + nv * np.outer(mx, my)  # (P, C)
-    sst = np.maximum(val.yy - val.sy**2 / nv, 0.0)  # (C,)
-    G, H, g = V.T @ xxc @ V, V.T @ xyc, V.T @ sxc  # (P, P), (P, C), (P,)
+    val_e = _val_in_eigenbasis(val, mx, my, V)
     scores = np.empty((len(weights), lams.shape[0], u0.shape[1]))  # (G, A, C)
     for i, weight in enumerate(weights):
         for a in range(lams.shape[0]):
-            U = _eigen_coef(Q, Q0, lam, lams[a], weight)  # (P, C)
-            spred = g @ U  # (C,)
-            cov = np.einsum("pc,pc->c", U, H) - spred * syc / nv
-            var = np.maximum(np.einsum("pc,pc->c", U, G @ U) - spred**2 / nv, 0.0)
-            denom = np.sqrt(var * sst)
-            scores[i, a] = np.divide(cov, denom, out=np.zeros_like(cov),
-                                     where=denom > 1e-12 * nv)
+            scores[i, a] = _val_pearson(_eigen_coef(Q, Q0, lam, lams[a], weight), *val_e)
     return scores
 
 
