@@ -137,6 +137,7 @@ def _chosen(adder) -> dict:
             "kernel": [float(h) for h in adder.kernel_],
             "kernel_fitted": [float(h) for h in adder.kernel_] != identity,
             "scale": finite(adder.scale_), "alpha": finite(adder.alpha_),
+            "shrinkage": adder.shrinkage_,
             "prior_weight": adder.prior_weight_, "refined": refined,
             "strength_quantiles": ([float(q) for q in np.quantile(lams, (0.1, 0.5, 0.9))]
                                    if refined else None)}

@@ -21,8 +21,10 @@ LEGEND = {
     "strength": "the decoder's penalty toward the group's decoder (the fitted subjects' "
                 "average), chosen by cross-validation over the budget's runs. Empirical "
                 "Bayes: the scale of the per-parcel strengths (noise variance over "
-                "between-subject variance) and their median; 'prior alone' when no "
-                "refinement won. Isotropic: the prior weight w and alpha",
+                "between-subject variance), the prior weight w, how far the prior's "
+                "covariance was shrunk toward the identity, and the strengths' median; "
+                "'prior alone' when no refinement won. Isotropic: the prior weight w and "
+                "alpha",
     "add (s)": "seconds to fit the adder at the chosen penalty",
     "search (s)": "seconds of the cross-validated fit (kernel and strength)",
     "ridge fit (s)": "seconds to fit the ridge",
@@ -73,8 +75,9 @@ def strength_cell(added: dict) -> str:
     Examples
     --------
     >>> strength_cell({"prior": "empirical_bayes", "refined": True, "scale": 3.16,
+    ...                "prior_weight": 0.75, "shrinkage": 0.0,
     ...                "strength_quantiles": [0.5, 2.0, 9.0]})
-    'scale 3.16 (median 2)'
+    'scale 3.16, w 0.75, shrinkage 0 (median 2)'
     >>> strength_cell({"prior": "empirical_bayes", "refined": False})
     'prior alone'
     >>> strength_cell({"prior": "isotropic", "refined": True, "prior_weight": 0.5,
@@ -85,7 +88,9 @@ def strength_cell(added: dict) -> str:
         return "prior alone"
     if added.get("prior", "isotropic") == "isotropic":
         return f"w {added['prior_weight']:g}, alpha {added['alpha']:g}"
-    return f"scale {added['scale']:.3g} (median {added['strength_quantiles'][1]:.3g})"
+    shrink = "" if added.get("shrinkage") is None else f", shrinkage {added['shrinkage']:g}"
+    return (f"scale {added['scale']:.3g}, w {added['prior_weight']:g}{shrink} "
+            f"(median {added['strength_quantiles'][1]:.3g})")
 
 
 def _cells(row: dict, result: dict) -> list[str]:
