@@ -122,23 +122,25 @@ def test_the_empirical_bayes_spread_against_loops():
         eb_prior(np.repeat(w0[None], 3, axis=0), w0)
 
 
-def _posterior_mean(X, Y, w0, sigma, lams):
+def _posterior_mean(X, Y, w0, sigma, lams, centre=True):
     """Per parcel: (Xc^T Xc + lam_c Sigma^-1)^-1 (Xc^T yc + lam_c Sigma^-1 w0_c), intercept."""
-    xc, yc = X - X.mean(0), Y - Y.mean(0)
+    xc, yc = (X - X.mean(0), Y - Y.mean(0)) if centre else (X, Y)
     inv = np.linalg.inv(sigma)
     W = np.stack([np.linalg.solve(xc.T @ xc + lam * inv, xc.T @ yc[:, c] + lam * inv @ w0[:, c])
                   if np.isfinite(lam) else w0[:, c] for c, lam in enumerate(lams)], axis=1)
-    return W, Y.mean(0) - X.mean(0) @ W
+    return W, (Y.mean(0) - X.mean(0) @ W) if centre else np.zeros(Y.shape[1])
 
 
-def _noise_by_hand(X, Y, w0):
-    """Residual variance per parcel of X w0 plus the best intercept."""
+def _noise_by_hand(X, Y, w0, centre=True):
+    """Residual variance per parcel of X w0 plus the best intercept (or none)."""
     r = Y - X @ w0
-    return ((r - r.mean(0)) ** 2).mean(0)
+    return (((r - r.mean(0)) if centre else r) ** 2).mean(0)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("scale", [0.3, 20.0, float("inf")])
-def test_the_empirical_bayes_fit_is_the_posterior_mean_with_the_stated_strengths(scale):
+def test_the_empirical_bayes_fit_is_the_posterior_mean_with_the_stated_strengths(scale,
+                                                                                fit_intercept):
     rng = np.random.default_rng(3)
     n, P, C, S = 60, 4, 7, 3
     X = rng.standard_normal((n, P))
@@ -146,13 +148,17 @@ def test_the_empirical_bayes_fit_is_the_posterior_mean_with_the_stated_strengths
     w0 = decoders.mean(0)
     Y = X @ (w0 + rng.standard_normal((P, C))) + rng.standard_normal((n, C)) * np.arange(1, C + 1)
     L, tau2 = eb_prior(decoders, w0)
-    fit = kernel_prior_cv([ridge_stats([X], [Y])], [], [], w0, np.zeros(C),
-                          Penalty([scale], (1.0,), L, tau2), (0,), (0,), ("identity",))
-    lams = scale * _noise_by_hand(X, Y, w0) / tau2  # the strength formula, by hand
+    b0 = np.linspace(-1.0, 1.0, C)  # the group's intercept: kept as is without intercept
+    fit = kernel_prior_cv([ridge_stats([X], [Y])], [], [], w0, b0,
+                          Penalty([scale], (1.0,), L, tau2), (0,), (0,), ("identity",),
+                          fit_intercept=fit_intercept)
+    Yt = Y if fit_intercept else Y - b0
+    lams = scale * _noise_by_hand(X, Yt, w0, fit_intercept) / tau2  # the formula, by hand
     np.testing.assert_allclose(fit["lams"], lams, rtol=1e-10)
-    W, b = _posterior_mean(X, Y, w0, L @ L.T, lams)
+    W, b = _posterior_mean(X, Yt, w0, L @ L.T, lams, fit_intercept)
     np.testing.assert_allclose(fit["coef"], W, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(fit["intercept"], b, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fit["intercept"], b if fit_intercept else b0, rtol=1e-8,
+                               atol=1e-10)
     assert fit["cv_scores"] is None and fit["which"] == "identity"
 
 
