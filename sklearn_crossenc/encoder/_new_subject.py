@@ -240,7 +240,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         "scale": [Checked(_check_scale), Options("cv")],
         "scales": [Checked(_check_scales)],
         "shrinkage": [Interval(float, 0, 1), Options("cv")],
-        "shrinkages": [Checked(lambda v, name: _check_weights(v, name))],
+        "shrinkages": [Checked(_check_weights)],
         "kernel_delays": [Checked(_check_kernel_delays)],
         "kernel": [Options("cv", "fitted")],
         "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
