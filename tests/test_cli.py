@@ -15,6 +15,7 @@ import pytest
 
 from sklearn_crossenc.cli import build_parser, main, parse_param, parse_value
 from sklearn_crossenc.report import FIGURES
+from sklearn_crossenc.report._learning_curve import kernel_cell, strength_cell
 
 
 def tree_digest(root: Path) -> dict:
@@ -485,6 +486,14 @@ def test_add_subject_end_to_end(synthetic_root, tmp_path, capsys):
     for row in doc["budgets"]:
         assert f"{row['added']['friends_s6']:.3f}" in printed
         assert f"{row['added']['friends_s6']:.3f}" in report
+        # The chosen kernel and strengths (issue 30), in the JSON and in both tables.
+        added = row["added"]
+        assert added["prior"] == "empirical_bayes" and len(added["kernel"]) == 5
+        assert added["kernel_delays"] == [-2, -1, 0, 1, 2]
+        assert (added["scale"] is None) == (not added["refined"])
+        cells = f"| {kernel_cell(added)} | {strength_cell(added)} |"
+        assert cells in report and cells in printed
+    assert "Kernel taps at delays -2, -1, 0, 1, 2 (TRs)" in report
 
 
 @pytest.mark.parametrize("minutes, message", [

@@ -16,6 +16,14 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_crossenc import CrossSubjectEncoder, SubjectAdder
+from sklearn_crossenc.encoder._kernel_prior import subject_decoders
+from sklearn_crossenc.encoder._new_subject import PRIOR_WEIGHTS
+from sklearn_crossenc.encoder._prior_ridge import (
+    group_prior,
+    prior_delays,
+    prior_ridge_cv,
+    solve_toward_prior,
+)
 from sklearn_crossenc.jobs.new_subject import (
     budget_trs,
     run_new_subject,
@@ -23,8 +31,18 @@ from sklearn_crossenc.jobs.new_subject import (
     take_budget,
 )
 from sklearn_crossenc.report import format_learning_curve
+from sklearn_crossenc.ridge._folds import cv_row_splits
+from sklearn_crossenc.ridge._solvers import (
+    DEFAULT_ALPHAS,
+    RidgeStats,
+    delay_features,
+    ridge_stats,
+    split_blocks,
+)
 
 TINY = dict(embed_dim=8, sample_length=32, samples_per_epoch=64, max_epochs=2, random_state=0)
+#: The method before issue 30: no temporal kernel, the isotropic penalty.
+TODAY = dict(prior="isotropic", kernel_delays=(0,))
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +169,7 @@ def test_with_the_new_encoder_the_newcomer_joins_the_others_average(linear_encod
 
 def test_new_subject_prediction_is_the_decoder_of_the_frozen_latent(linear_encoder, data):
     train, val = data
-    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0).fit(train)
+    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0, **TODAY).fit(train)
     zbar = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in train])  # (n, D)
     target = _new(adder, np.concatenate([ep[3] for ep in train]))  # (n, C)
     ref = Ridge(alpha=2.0).fit(zbar, target)
@@ -180,8 +198,8 @@ def test_new_encoder_is_the_ridge_from_parcels_to_the_frozen_latent(linear_encod
 def test_no_intercept_and_explicit_targets(linear_encoder, data):
     train, _ = data
     y = [ep * 2.0 for ep in train]
-    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0,
-                         fit_intercept=False).fit(train, y)
+    adder = SubjectAdder(linear_encoder, alpha=2.0, prior_weight=0.0, fit_intercept=False,
+                         **TODAY).fit(train, y)
     zbar = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in train])
     # Without intercept the decoder's intercept is the group's: the ridge fits y - b0.
     b0 = adder.prior_intercept_
@@ -225,7 +243,9 @@ def test_with_zero_data_the_prediction_is_the_group_prior(request, data, which):
     for empty in ([ep[:, :0] for ep in train[:2]], np.zeros((1, 4, 0, 48), np.float32)):
         adder = SubjectAdder(enc).fit(empty)
         assert adder.n_samples_ == 0 and adder.cv_scores_ is None
-        assert adder.alpha_ == float("inf") and adder.prior_weight_ == 1.0
+        assert adder.scale_ == float("inf") and adder.prior_weight_ == 1.0
+        assert adder.alpha_ is None and np.all(np.isinf(adder.strengths_))
+        assert adder.kernel_.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
         for ep, p in zip(val, adder.predict(val), strict=True):
             np.testing.assert_allclose(p[3], _group_prediction(enc, ep), rtol=1e-4, atol=1e-5)
     if which == "linear_encoder":  # the prior by hand
@@ -233,7 +253,7 @@ def test_with_zero_data_the_prediction_is_the_group_prior(request, data, which):
         np.testing.assert_allclose(adder.prior_coef_, w0, rtol=1e-12)
         np.testing.assert_allclose(adder.prior_intercept_, b0, rtol=1e-12)
     # An overwhelming pull toward the whole prior gives its map whatever the data.
-    far = SubjectAdder(enc, alpha=1e12, prior_weight=1.0).fit(train)
+    far = SubjectAdder(enc, alpha=1e12, prior_weight=1.0, **TODAY).fit(train)
     np.testing.assert_allclose(far.decoder_coef_, far.prior_coef_, rtol=1e-4, atol=1e-6)
 
 
@@ -295,11 +315,11 @@ def test_cv_choice_equals_a_fold_by_fold_hand_computation(linear_encoder, data, 
                   np.concatenate([rows[e] for e in held])) for held in groups]
     X = np.concatenate([_latents(linear_encoder, ep[:3]).mean(0) for ep in eps])  # (n, D)
     adder = SubjectAdder(linear_encoder, alphas=alphas, prior_weights=weights, cv=cv,
-                         gap=gap).fit(eps)
+                         gap=gap, **TODAY).fit(eps)
     Y = _new(adder, np.concatenate([ep[3] for ep in eps]).astype(np.float64))  # (n, C)
     w0, _ = _group_prior_numpy(linear_encoder)
     expected = _cv_by_hand(X, Y, folds, w0, alphas, weights)
-    np.testing.assert_allclose(adder.cv_scores_, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adder.cv_scores_[0, 0], expected, rtol=1e-6, atol=1e-8)
     i, a = np.unravel_index(np.argmax(expected), expected.shape)
     assert (adder.prior_weight_, adder.alpha_) == (weights[i], alphas[a])
     xc, yc = X - X.mean(0), Y - Y.mean(0)
@@ -308,16 +328,96 @@ def test_cv_choice_equals_a_fold_by_fold_hand_computation(linear_encoder, data, 
     np.testing.assert_allclose(adder.decoder_coef_, W, rtol=1e-4, atol=1e-6)
 
 
+def _todays_blocks(feats, news, cv, gap):
+    """The statistics blocks exactly as SubjectAdder built them before issue 30."""
+    lengths = [x.shape[0] for x in feats]
+    block_of, fold_train, fold_test = split_blocks(cv_row_splits(lengths, cv, gap), sum(lengths))
+    blocks = [RidgeStats.zeros(feats[0].shape[1], news[0].shape[1], np.float64)
+              for _ in range(int(block_of.max()) + 1)]
+    start = 0
+    for x, y in zip(feats, news, strict=True):
+        ids = block_of[start:start + x.shape[0]]
+        for b in np.unique(ids):
+            blocks[b].add(x[ids == b], y[ids == b])
+        start += x.shape[0]
+    return blocks, fold_train, fold_test
+
+
+@pytest.mark.parametrize("which", ["linear_encoder", "conv_decoder_encoder"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_a_single_tap_with_todays_penalty_is_todays_method_bit_for_bit(request, data, which,
+                                                                        fit_intercept):
+    """Issue 30: kernel (0,) and the isotropic penalty reproduce the method before it,
+    computed here by its own functions (prior_ridge_cv, solve_toward_prior), exactly."""
+    train, val = data
+    enc = request.getfixturevalue(which)
+    adder = SubjectAdder(enc, fit_intercept=fit_intercept, **TODAY).fit(train)
+    module = enc.net_.module_
+    delays = prior_delays(module)
+    w0, b0 = group_prior(module, delays)
+    feats = [delay_features(SubjectAdder._latents(enc, ep[:3]).double().mean(0).numpy(),
+                            delays) for ep in train]
+    news = [ep[3] for ep in train]
+    blocks, ftr, fte = _todays_blocks(feats, news, 5, 3)
+    coef, icpt, alpha, weight, cv = prior_ridge_cv(blocks, ftr, fte, w0, b0, DEFAULT_ALPHAS,
+                                                   PRIOR_WEIGHTS, fit_intercept=fit_intercept)
+    assert np.array_equal(adder.decoder_coef_, coef)
+    assert np.array_equal(adder.decoder_intercept_, icpt)
+    assert np.array_equal(adder.cv_scores_, cv[None, None])
+    assert (adder.alpha_, adder.prior_weight_) == (alpha, weight)
+    assert adder.kernel_.tolist() == [1.0] and adder.scale_ is None
+    for ep, p in zip(val, adder.predict(val), strict=True):
+        zbar = SubjectAdder._latents(enc, ep[:3]).double().mean(0).numpy()
+        assert np.array_equal(p[3], (delay_features(zbar, delays) @ coef + icpt)
+                              .astype(np.float32))
+    fixed = SubjectAdder(enc, alpha=30.0, prior_weight=0.5, fit_intercept=fit_intercept,
+                         **TODAY).fit(train)
+    c2, i2 = solve_toward_prior(ridge_stats(feats, news), 0.5 * w0, b0, 30.0,
+                                fit_intercept=fit_intercept)
+    assert np.array_equal(fixed.decoder_coef_, c2) and np.array_equal(fixed.decoder_intercept_, i2)
+
+
+@pytest.mark.parametrize("which", ["linear_encoder", "conv_decoder_encoder", "causal_encoder"])
+def test_each_fitted_subjects_decoder_averages_to_the_group_prior(request, which):
+    module = request.getfixturevalue(which).net_.module_
+    delays = prior_delays(module)
+    each = subject_decoders(module, delays)  # (S, P, C)
+    np.testing.assert_allclose(each.mean(0), group_prior(module, delays)[0], rtol=1e-12,
+                               atol=1e-14)
+    if which == "linear_encoder":  # by hand: shared plus own decoder, transposed
+        by_hand = module.shared_decoder_weight.detach().double().numpy() \
+            + module.subject_decoder_weight.detach().double().numpy()  # (S, C, D)
+        np.testing.assert_allclose(each, by_hand.transpose(0, 2, 1), rtol=1e-12)
+
+
+def test_the_kernel_filters_the_latent_the_decoder_reads(linear_encoder, data):
+    """The newcomer's prediction written out: sum_k h_k zbar_{t - e_k} W + b."""
+    train, val = data
+    taps = (-2, -1, 0, 1, 2)
+    adder = SubjectAdder(linear_encoder, kernel_delays=taps).fit(train)
+    assert adder.cv_scores_.shape == (2, 2, 5, 14) and adder.kernel_.sum() == pytest.approx(1.0)
+    forced = SubjectAdder(linear_encoder, kernel_delays=taps, scale=1.0).fit(train)
+    for fitted in (adder, forced):
+        for ep, p in zip(val, fitted.predict(val), strict=True):
+            zbar = _latents(linear_encoder, ep[:3]).mean(0)  # (T, D)
+            filt = sum(h * delay_features(zbar, (e,)) for h, e in zip(fitted.kernel_, taps,
+                                                                     strict=True))
+            np.testing.assert_allclose(p[3], filt @ fitted.decoder_coef_
+                                       + fitted.decoder_intercept_, rtol=1e-4, atol=1e-5)
+
+
 def test_cv_over_runs_matches_grid_search(linear_encoder, data):
     train, _ = data
     alphas = [1.0, 30.0, 1e3, 1e5]
-    adder = SubjectAdder(linear_encoder, prior_weight=0.5, alphas=alphas, cv=3).fit(train[:6])
-    search = GridSearchCV(SubjectAdder(linear_encoder, prior_weight=0.5), {"alpha": alphas},
+    adder = SubjectAdder(linear_encoder, prior_weight=0.5, alphas=alphas, cv=3,
+                         **TODAY).fit(train[:6])
+    search = GridSearchCV(SubjectAdder(linear_encoder, prior_weight=0.5, **TODAY),
+                          {"alpha": alphas},
                           cv=KFold(3), scoring=lambda est, X, y=None: est.score_map(X)[-1].mean())
     search.fit(train[:6])
     # The closed form standardises the new subject once, on all the data; each fit of the
     # search on its fold's training runs: the prior's pull differs by that much.
-    np.testing.assert_allclose(adder.cv_scores_[0], search.cv_results_["mean_test_score"],
+    np.testing.assert_allclose(adder.cv_scores_[0, 0, 0], search.cv_results_["mean_test_score"],
                                rtol=1e-5, atol=1e-4)
     assert adder.alpha_ == search.best_params_["alpha"]
 
@@ -331,7 +431,8 @@ def test_too_little_data_for_the_folds_is_named(linear_encoder, data):
                                          "folds or a smaller gap"):
         SubjectAdder(linear_encoder, gap=10).fit([train[0][:, :10]])
     # A fixed strength and weight need no folds.
-    fixed = SubjectAdder(linear_encoder, alpha=10.0, prior_weight=1.0).fit([train[0][:, :3]])
+    fixed = SubjectAdder(linear_encoder, alpha=10.0, prior_weight=1.0, **TODAY).fit(
+        [train[0][:, :3]])
     assert fixed.cv_scores_ is None and fixed.n_samples_ == 3
 
 
@@ -375,6 +476,36 @@ def test_encoder_and_parameter_errors(conv_encoder, data):
         SubjectAdder(conv_encoder).predict(train)
 
 
+def test_kernel_and_empirical_bayes_parameter_errors(conv_encoder, data):
+    train, _ = data
+    for name, bad, allowed in (
+            ("prior", "flat", "one of 'empirical_bayes', 'isotropic'"),
+            ("kernel", "always", "one of 'cv', 'fitted'"),
+            ("shrinkage", 2.0, "a number in \\[0, 1\\] or one of 'cv'")):
+        with pytest.raises(ValueError, match=f"SubjectAdder: {name} must be {allowed}; got "
+                                             f"{bad!r}"):
+            SubjectAdder(conv_encoder, **{name: bad}).fit(train)
+    with pytest.raises(ValueError, match=r"kernel_delays must include 0 \(the identity "
+                                         r"kernel\); got \(1, 2\)"):
+        SubjectAdder(conv_encoder, kernel_delays=(1, 2)).fit(train)
+    with pytest.raises(ValueError, match=r"scales must be a non-empty sequence of numbers > 0 "
+                                         r"\(inf: no refinement\); got \[1.0, -1\]"):
+        SubjectAdder(conv_encoder, scales=[1.0, -1]).fit(train)
+    with pytest.raises(ValueError, match=r"scale must be a number > 0 \(inf: no refinement\) "
+                                         r"or 'cv'; got 0"):
+        SubjectAdder(conv_encoder, scale=0).fit(train)
+    with pytest.raises(ValueError, match=r"shrinkages must be a non-empty sequence of numbers "
+                                         r"in \[0, 1\]; got \(\)"):
+        SubjectAdder(conv_encoder, shrinkages=()).fit(train)
+    # Without subject-specific decoders the subjects cannot differ: nothing to estimate.
+    shared = CrossSubjectEncoder(subject_specific=False, encoder_kernel_size=0, **TINY).fit(
+        [ep[:3] for ep in train])
+    with pytest.raises(ValueError, match="the fitted subjects' decoders are all equal .* use "
+                                         "prior='isotropic'"):
+        SubjectAdder(shared).fit(train)
+    assert SubjectAdder(shared, prior="isotropic").fit(train).alpha_ > 0
+
+
 # ------------------------------------------------------------------ sklearn protocol
 
 
@@ -409,12 +540,12 @@ def test_grid_search_over_alpha(conv_encoder, data, wrap):
     train, val = data
     enc = FrozenEstimator(conv_encoder) if wrap else conv_encoder
     alphas = [0.1, 1e9]
-    search = GridSearchCV(SubjectAdder(enc, prior_weight=0.0), {"alpha": alphas},
+    search = GridSearchCV(SubjectAdder(enc, prior_weight=0.0, **TODAY), {"alpha": alphas},
                           cv=KFold(3)).fit(train)
     # The same scores by hand: fit on the training folds, score on the held-out fold.
     by_hand = []
     for alpha in alphas:
-        folds = [SubjectAdder(conv_encoder, alpha=alpha, prior_weight=0.0)
+        folds = [SubjectAdder(conv_encoder, alpha=alpha, prior_weight=0.0, **TODAY)
                  .fit([train[i] for i in tr]).score([train[i] for i in te])
                  for tr, te in KFold(3).split(train)]
         by_hand.append(np.mean(folds))

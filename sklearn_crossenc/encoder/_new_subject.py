@@ -26,59 +26,44 @@ from .._base import CrossSubjectScoreMixin
 from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
 from ..ridge._cross_subject import check_delays
-from ..ridge._folds import check_cv, cv_row_splits
-from ..ridge._solvers import (
-    DEFAULT_ALPHAS,
-    RidgeStats,
-    _check_alphas,
-    delay_features,
-    ridge_stats,
-    split_blocks,
+from ..ridge._folds import check_cv
+from ..ridge._solvers import DEFAULT_ALPHAS, RidgeStats, _check_alphas, delay_features, ridge_stats
+from ._adder_checks import (
+    _check_kernel_delays,
+    _check_scale,
+    _check_scales,
+    _check_weights,
+    _unwrap_encoder,
 )
-from ._modules import CrossSubjectConvLinearEncoder
-from ._scaling import references, restore, standardise
+from ._kernel_prior import (
+    EB_SCALES,
+    KERNEL_DELAYS,
+    Penalty,
+    eb_prior,
+    episode_blocks,
+    kernel_prior_cv,
+    read_map,
+    subject_decoders,
+    union_delays,
+)
 from ._prior_ridge import (
     group_prior,
     prior_delays,
-    prior_ridge_cv,
     solve_toward_prior,
 )
+from ._scaling import references, restore, standardise
 
-__all__ = ["SubjectAdder", "PRIOR_WEIGHTS"]
+__all__ = ["SubjectAdder", "PRIOR_WEIGHTS", "PRIORS", "SHRINKAGES"]
+
+#: The decoder's penalties: the empirical-Bayes prior and today's isotropic one.
+PRIORS = ("empirical_bayes", "isotropic")
+#: How far the empirical-Bayes covariance is shrunk toward the identity, searched by
+#: default: none (the fitted decoders' spread) and all the way (the same in every
+#: direction, strengths still per parcel).
+SHRINKAGES = (0.0, 1.0)
 
 #: Prior weights searched by default: 0 is the ridge toward zero, 1 toward the group.
 PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def _unwrap_encoder(encoder):
-    """The fitted ``CrossSubjectEncoder`` inside ``encoder`` (itself or a FrozenEstimator)."""
-    inner = getattr(encoder, "estimator", None) if type(encoder).__name__ == "FrozenEstimator" \
-        else encoder
-    module = getattr(getattr(inner, "net_", None), "module_", None)
-    if isinstance(module, CrossSubjectConvLinearEncoder):
-        return inner
-    if hasattr(inner, "get_params") and hasattr(inner, "embed_dim"):
-        raise NotFittedError(
-            f"encoder {type(inner).__name__} is not fitted; SubjectAdder adds a subject to a "
-            "fitted CrossSubjectEncoder (fit it first; sklearn.base.clone of an encoder drops "
-            "its fitted state, a clone of SubjectAdder keeps it)."
-        )
-    raise TypeError(
-        f"encoder must be a fitted CrossSubjectEncoder (or a FrozenEstimator of one); got "
-        f"{type(encoder).__name__}."
-    )
-
-
-def _check_weights(weights, name: str = "prior_weights") -> np.ndarray:
-    """``weights`` as a non-empty 1-D float array in [0, 1]; a clear error otherwise."""
-    arr = np.asarray(weights, dtype=object) if not isinstance(weights, (str, bytes)) else None
-    ok = arr is not None and arr.ndim == 1 and arr.size > 0 and all(
-        isinstance(w, (int, float, np.number)) and not isinstance(w, (bool, np.bool_))
-        and 0.0 <= float(w) <= 1.0 for w in arr)
-    if not ok:
-        raise ValueError(f"{name} must be a non-empty sequence of numbers in [0, 1]; "
-                         f"got {weights!r}.")
-    return arr.astype(np.float64)
 
 
 class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, BaseEstimator):
@@ -88,26 +73,36 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     the new subject last (``n_subjects_ = encoder.n_subjects_ + 1``), on stimuli all of
     them watched. It learns, in closed form:
 
-    * the new subject's *decoder*: a map from the frozen leave-one-out latent ``zbar``
-      (the mean of the fitted subjects' latents, after the encoder's LayerNorm if any;
-      with time-shifted copies for ``delays``) to the new subject's parcels, by the ridge
-      regression shrunk toward ``prior_weight`` times the *group's decoder* ``W0``, the
-      average of the fitted subjects' decoders:
-      ``min ||Y - X W - b||^2 + alpha ||W - prior_weight W0||^2``. ``prior_weight=0`` is
-      the ridge toward zero; with ``prior_weight=1`` and few data the new subject is
-      predicted as the group. ``alpha="cv"`` and ``prior_weight="cv"`` choose them from
-      ``alphas`` and ``prior_weights`` by cross-validation over runs (the mean Pearson r
-      of the held-out runs, from sufficient statistics), then refit on all the data;
+    * the new subject's *temporal kernel* ``h``: a few taps (``kernel_delays``) shared by
+      every parcel, fitted by least squares from the group's shifted predictions and
+      normalised to unit sum; the decoder reads the filtered latent
+      ``x_t = sum_k h_k zbar_{t - e_k}``. Cross-validation chooses between it and no kernel
+      (the identity);
+    * the new subject's *decoder*: a map from the (filtered) frozen leave-one-out latent
+      ``zbar`` (the mean of the fitted subjects' latents, after the encoder's LayerNorm if
+      any; with time-shifted copies for ``delays``) to the new subject's parcels, by a
+      ridge regression shrunk toward the *group's decoder* ``W0``, the average of the
+      fitted subjects' decoders. With ``prior="empirical_bayes"`` (the default) the
+      penalty is ``lambda_c (W - W0)^T Sigma^-1 (W - W0)`` in parcel ``c``: ``Sigma`` is
+      the shape of the fitted decoders' scatter around ``W0``, ``lambda_c = scale *
+      sigma_c^2 / tau_c^2`` the newcomer's noise variance over the between-subject
+      variance of that parcel, and ``scale`` one number chosen by cross-validation from
+      ``scales`` (``inf``: no refinement, the prior itself); ``Sigma`` may be shrunk
+      toward the identity (``shrinkages``) and the prior toward zero (``W0`` times a
+      ``prior_weight``), both chosen too. With ``prior="isotropic"`` the penalty is
+      ``alpha ||W - prior_weight W0||^2``, ``alpha`` and ``prior_weight`` chosen from
+      ``alphas`` and ``prior_weights``. Every choice is the best mean Pearson r of the
+      held-out runs (from sufficient statistics), then the refit on all the data
+      (:mod:`._kernel_prior`);
     * with ``fit_encoder=True``, the new subject's *encoder*: a ridge map from their
-      parcels to that same mean latent, so that their latent joins the average from
-      which each fitted subject is predicted.
+      parcels to the same mean latent, joining the average the others are predicted from.
 
     Given no time points (episodes of length 0), the decoder is the group's, ``W0`` and
-    its intercept: the prediction is the group's. Afterwards ``predict``/``score`` take
-    episodes of all ``n_subjects_`` subjects and predict every one of them from the
-    others. The fitted subjects' predictions are the encoder's own, bit for bit, unless
-    ``fit_encoder=True`` (then their leave-one-out average also holds the new subject's
-    latent).
+    its intercept, without kernel: the prediction is the group's. Afterwards
+    ``predict``/``score`` take episodes of all ``n_subjects_`` subjects and predict every
+    one of them from the others. The fitted subjects' predictions are the encoder's own,
+    bit for bit, unless ``fit_encoder=True`` (then their leave-one-out average also holds
+    the new subject's latent).
 
     Parameters
     ----------
@@ -115,17 +110,37 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         Fitted; or a ``sklearn.frozen.FrozenEstimator`` of one. Never modified nor
         copied: cloning a ``SubjectAdder`` shares it, as ``FrozenEstimator`` does, so
         that ``GridSearchCV`` searches the adder's own parameters on the same model.
+    prior : {"empirical_bayes", "isotropic"}, default="empirical_bayes"
+        The decoder's penalty (see above). ``"isotropic"`` with ``kernel_delays=(0,)`` is
+        the method before issue 30, bit for bit.
+    scale : float > 0 or "cv", default="cv"
+        Empirical Bayes: the multiplier of every parcel's strength (``inf``: the prior
+        itself), or chosen from ``scales``.
+    scales : sequence of float > 0, default=EB_SCALES
+        Empirical Bayes: scales searched, 1e-2 .. 1e4 in half decades and ``inf`` (no
+        refinement: the prior itself).
+    shrinkage : float in [0, 1] or "cv", default="cv"
+        Empirical Bayes: ``Sigma`` becomes ``(1 - shrinkage) Sigma + shrinkage I``; or
+        chosen from ``shrinkages``.
+    shrinkages : sequence of float in [0, 1], default=SHRINKAGES
+        Empirical Bayes: shrinkages searched (0 and 1).
     alpha : float or "cv", default="cv"
-        Strength of the decoder's penalty (> 0), or chosen from ``alphas``.
+        Isotropic: strength of the decoder's penalty (> 0), or chosen from ``alphas``.
     prior_weight : float in [0, 1] or "cv", default="cv"
         Where the penalty pulls the decoder: toward ``prior_weight * W0``; or chosen from
-        ``prior_weights``. The penalty equals ``prior_weight * alpha ||W - W0||^2 +
-        (1 - prior_weight) * alpha ||W||^2`` up to a constant.
+        ``prior_weights``. The isotropic penalty equals ``prior_weight * alpha ||W -
+        W0||^2 + (1 - prior_weight) * alpha ||W||^2`` up to a constant.
     alphas : sequence of float, default=DEFAULT_ALPHAS
-        Strengths searched when ``alpha="cv"``: the ridge baselines' grid, 17 values
-        from 1e-2 to 1e6 (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`).
+        Isotropic: strengths searched when ``alpha="cv"``: the ridge baselines' grid, 17
+        values from 1e-2 to 1e6 (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`).
     prior_weights : sequence of float in [0, 1], default=PRIOR_WEIGHTS
         Weights searched when ``prior_weight="cv"`` (0, 0.25, 0.5, 0.75, 1).
+    kernel_delays : tuple of int, default=KERNEL_DELAYS
+        Taps of the temporal kernel (TRs, positive: the past; -2 .. 2), holding 0.
+        ``(0,)``: no kernel.
+    kernel : {"cv", "fitted"}, default="cv"
+        ``"cv"``: the fitted kernel or none (the identity), whichever cross-validates
+        better; ``"fitted"``: always the fitted kernel.
     cv : int, cross-validation splitter or iterable, default=5
         Folds of the search. An int ``k``: ``KFold(k)`` over the episodes in order; with
         fewer than ``k`` episodes they are cut into ``k`` contiguous pieces (the longest
@@ -155,17 +170,28 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         Fitted subjects plus one.
     n_parcels_ : int
     delays_ : tuple of int
+    kernel_delays_ : tuple of int
+    kernel_ : ndarray of shape (len(kernel_delays_),)
+        The temporal kernel used (the identity, 1 at tap 0, when CV chose none).
     prior_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
         The group's decoder ``W0`` (row ``k * embed_dim + d``: latent ``d`` delayed by
         ``delays_[k]``).
     prior_intercept_ : ndarray of shape (n_parcels,)
     decoder_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
+        The decoder of the filtered latent.
     decoder_intercept_ : ndarray of shape (n_parcels,)
-    alpha_, prior_weight_ : float
-        The values used (``inf`` and 1 without data: the prior itself).
-    cv_scores_ : ndarray of shape (n_weights, n_alphas) or None
-        Mean validation Pearson r of each (weight, strength) searched; None without a
-        search.
+    alpha_ : float or None
+        Isotropic: the strength used (``inf`` without data: the prior itself); None for
+        empirical Bayes.
+    prior_weight_ : float
+    scale_, shrinkage_ : float or None
+        Empirical Bayes: the values used (scale ``inf``: the prior itself); None if
+        isotropic.
+    strengths_ : ndarray of shape (n_parcels,)
+        The penalty's strength in each parcel (``inf``: the prior itself).
+    cv_scores_ : ndarray of shape (n_kernels, n_covariances, n_weights, n_strengths) or None
+        Mean validation Pearson r of each (kernel: identity then fitted; shrinkage;
+        weight; alpha or scale) searched; None without a search.
     encoder_coef_ : ndarray of shape (n_parcels, embed_dim) or None
     encoder_intercept_ : ndarray of shape (embed_dim,) or None
     n_samples_ : int
@@ -180,9 +206,9 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     >>> X = (shared + 0.5 * rng.standard_normal((4, 4, 40, 12))).astype("float32")
     >>> enc = CrossSubjectEncoder(embed_dim=4, sample_length=16, samples_per_epoch=32,
     ...                           max_epochs=2, random_state=0).fit(X[:, :3])
-    >>> added = SubjectAdder(enc).fit(X)   # subject 4 is new; strength chosen by CV
-    >>> added.predict(X).shape, added.cv_scores_.shape
-    ((4, 4, 40, 12), (5, 17))
+    >>> added = SubjectAdder(enc).fit(X)   # subject 4 is new; kernel and scale by CV
+    >>> added.predict(X).shape, added.cv_scores_.shape, added.kernel_.shape
+    ((4, 4, 40, 12), (2, 2, 5, 14), (5,))
     >>> bool(np.array_equal(added.predict(X)[:, :3], enc.predict(X[:, :3])))
     True
     >>> group = SubjectAdder(enc).fit(X[:, :, :0])    # no data: the group's decoder
@@ -190,10 +216,19 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     True
     """
 
-    def __init__(self, encoder, alpha="cv", prior_weight="cv", alphas=DEFAULT_ALPHAS,
-                 prior_weights=PRIOR_WEIGHTS, cv=5, gap=3, delays=None, fit_encoder=False,
-                 encoder_alpha=1000.0, fit_intercept=True):
+    def __init__(self, encoder, prior="empirical_bayes", scale="cv", scales=EB_SCALES,
+                 shrinkage="cv", shrinkages=SHRINKAGES, alpha="cv", prior_weight="cv",
+                 alphas=DEFAULT_ALPHAS, prior_weights=PRIOR_WEIGHTS, kernel_delays=KERNEL_DELAYS,
+                 kernel="cv", cv=5, gap=3, delays=None, fit_encoder=False, encoder_alpha=1000.0,
+                 fit_intercept=True):
         self.encoder = encoder
+        self.prior = prior
+        self.scale = scale
+        self.scales = scales
+        self.shrinkage = shrinkage
+        self.shrinkages = shrinkages
+        self.kernel_delays = kernel_delays
+        self.kernel = kernel
         self.alpha = alpha
         self.prior_weight = prior_weight
         self.alphas = alphas
@@ -206,6 +241,13 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         self.fit_intercept = fit_intercept
 
     _parameter_table = {
+        "prior": [Options(*PRIORS)],
+        "scale": [Checked(_check_scale), Options("cv")],
+        "scales": [Checked(_check_scales)],
+        "shrinkage": [Interval(float, 0, 1), Options("cv")],
+        "shrinkages": [Checked(_check_weights)],
+        "kernel_delays": [Checked(_check_kernel_delays)],
+        "kernel": [Options("cv", "fitted")],
         "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
         "prior_weight": [Interval(float, 0, 1), Options("cv")],
         "alphas": [Checked(_check_alphas)],
@@ -267,8 +309,9 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
     # ------------------------------------------------------------------ fit
     def _design(self, encoder, episodes, targets, delays):
-        """Decoder features (T_e, P) and targets (T_e, C) of each non-empty episode, and
-        the encoder's statistics (``fit_encoder=True``) or None."""
+        """Features (T_e, len(delays) * D: the latent delayed by each of ``delays``, here
+        the decoder's and the kernel's together) and targets (T_e, C) of each non-empty
+        episode, and the encoder's statistics (``fit_encoder=True``) or None."""
         S = encoder.n_subjects_
         feats, news, enc = [], [], None
         if self.fit_encoder:
@@ -284,28 +327,37 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
                 enc.add(self._scaled(ep[S], 0), zbar)
         return feats, news, enc
 
-    def _search(self, feats, news, prior_coef, prior_intercept):
-        """(coef, intercept, alpha, weight, cv_scores) from the cross-validated search."""
-        alphas = (_check_alphas(self.alphas) if self.alpha == "cv"
-                  else np.array([float(self.alpha)]))
+    def _penalties(self, module, delays, prior_coef) -> list[Penalty]:
+        """The decoder's penalties (one per covariance searched) and their candidates."""
         weights = (_check_weights(self.prior_weights) if self.prior_weight == "cv"
                    else np.array([float(self.prior_weight)]))
-        lengths = [x.shape[0] for x in feats]
-        splits = cv_row_splits(lengths, self.cv, int(self.gap))
-        block_of, fold_train, fold_test = split_blocks(splits, sum(lengths))
-        blocks = [RidgeStats.zeros(feats[0].shape[1], news[0].shape[1], np.float64)
-                  for _ in range(int(block_of.max()) + 1)]
-        start = 0
-        for x, y in zip(feats, news, strict=True):
-            ids = block_of[start:start + x.shape[0]]  # (T_e,)
-            for b in np.unique(ids):
-                blocks[b].add(x[ids == b], y[ids == b])
-            start += x.shape[0]
-        return prior_ridge_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept,
-                              alphas, weights, fit_intercept=bool(self.fit_intercept))
+        if self.prior == "isotropic":
+            alphas = (_check_alphas(self.alphas) if self.alpha == "cv"
+                      else np.array([float(self.alpha)]))
+            return [Penalty(alphas, weights)]
+        scales = (_check_scales(self.scales) if self.scale == "cv"
+                  else np.array([float(self.scale)]))
+        shrinks = (_check_weights(self.shrinkages, "shrinkages") if self.shrinkage == "cv"
+                   else np.array([float(self.shrinkage)]))
+        decoders = subject_decoders(module, delays)  # (S, P, C)
+        return [Penalty(scales, weights, *eb_prior(decoders, prior_coef, rho))
+                for rho in shrinks]
+
+    def _search(self, feats, news, prior_coef, prior_intercept, penalties, delays) -> dict:
+        """The kernel, weight and strength by CV (when more than one candidate), refit."""
+        kernels = (("identity",) if len(self.kernel_delays_) == 1
+                   else ("identity", "fitted") if self.kernel == "cv" else ("fitted",))
+        if len(kernels) * len(penalties) * penalties[0].weights.size \
+                * penalties[0].strengths.size > 1:
+            blocks, fold_train, fold_test = episode_blocks(feats, news, self.cv, self.gap)
+        else:  # nothing to choose: no folds (and today's episode-by-episode sums)
+            blocks, fold_train, fold_test = [ridge_stats(feats, news)], [], []
+        return kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept,
+                               penalties, delays, self.kernel_delays_, kernels,
+                               fit_intercept=bool(self.fit_intercept))
 
     def fit(self, X, y=None):
-        """Fit the new subject's decoder (and encoder) on episodes seen by everyone.
+        """Fit the new subject's kernel and decoder (and encoder) on episodes seen by all.
 
         Parameters
         ----------
@@ -329,34 +381,41 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
             check_same_structure(episodes, targets, names=("X", "y"))
         module = encoder.net_.module_
         delays = prior_delays(module) if self.delays is None else check_delays(self.delays)
+        self.kernel_delays_ = _check_kernel_delays(self.kernel_delays)
         prior_coef, prior_intercept = group_prior(module, delays)  # (P, C), (C,)
         # The new subject in its own standardised units, as the net's decoders predict theirs.
         S = encoder.n_subjects_
         self.new_scaling_ = tuple(
             a[0] for a in (*references([ep[S:] for ep in episodes]),
                            *references([tg[S:] for tg in targets])))  # (C,), (), (C,), ()
-        feats, news, enc = self._design(encoder, episodes, targets, delays)
-        fit_intercept = bool(self.fit_intercept)
+        penalties = self._penalties(module, delays, prior_coef)
+        feats, news, enc = self._design(encoder, episodes, targets,
+                                        union_delays(delays, self.kernel_delays_))
+        iso = self.prior == "isotropic"
         self.cv_scores_ = None
-        if not feats:  # no data: the group's decoder
-            coef, intercept = prior_coef.copy(), prior_intercept.copy()
-            self.alpha_, self.prior_weight_ = float("inf"), 1.0
-        elif self.alpha == "cv" or self.prior_weight == "cv":
-            coef, intercept, self.alpha_, self.prior_weight_, self.cv_scores_ = self._search(
-                feats, news, prior_coef, prior_intercept)
+        if not feats:  # no data: the group's decoder, no kernel
+            fit = {"coef": prior_coef.copy(), "intercept": prior_intercept.copy(),
+                   "kernel": np.array([float(e == 0) for e in self.kernel_delays_]),
+                   "weight": 1.0, "strength": float("inf"), "penalty": 0,
+                   "lams": np.full(encoder.n_parcels_, np.inf), "cv_scores": None}
         else:
-            self.alpha_, self.prior_weight_ = float(self.alpha), float(self.prior_weight)
-            coef, intercept = solve_toward_prior(
-                ridge_stats(feats, news), self.prior_weight_ * prior_coef, prior_intercept,
-                self.alpha_, fit_intercept=fit_intercept)
-        self.decoder_coef_, self.decoder_intercept_ = coef, intercept
+            fit = self._search(feats, news, prior_coef, prior_intercept, penalties, delays)
+        self.decoder_coef_, self.decoder_intercept_ = fit["coef"], fit["intercept"]
+        self.kernel_, self.cv_scores_, self.strengths_ = fit["kernel"], fit["cv_scores"], \
+            fit["lams"]
+        self.prior_weight_ = fit["weight"]
+        self.alpha_ = fit["strength"] if iso else None
+        self.scale_ = None if iso else fit["strength"]
+        self.shrinkage_ = None if iso else float(
+            _check_weights(self.shrinkages, "shrinkages")[fit["penalty"]]
+            if self.shrinkage == "cv" else self.shrinkage)
         self.prior_coef_, self.prior_intercept_ = prior_coef, prior_intercept
         self.encoder_coef_ = self.encoder_intercept_ = None
         if enc is not None and enc.n > 0:
             D = module.embed_dim
             self.encoder_coef_, self.encoder_intercept_ = solve_toward_prior(
                 enc, np.zeros((encoder.n_parcels_, D)), np.zeros(D),
-                float(self.encoder_alpha), fit_intercept=fit_intercept)
+                float(self.encoder_alpha), fit_intercept=bool(self.fit_intercept))
         self.encoder_ = encoder
         self.delays_ = delays
         self.n_subjects_, self.n_parcels_ = encoder.n_subjects_ + 1, encoder.n_parcels_
@@ -365,14 +424,17 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
     # -------------------------------------------------------------- predict
     def _predict_episode(self, ep: np.ndarray) -> np.ndarray:
-        """(S+1, T, C) -> (S+1, T, C), float64 for float64 data, else float32; fitted subjects from the encoder with the
-        new subject's latent in their average (``fit_encoder=True`` only)."""
+        """(S+1, T, C) -> (S+1, T, C), float64 for float64 data, else float32; fitted
+        subjects from the encoder with the new subject's latent in their average
+        (``fit_encoder=True`` only)."""
         S = self.n_subjects_ - 1
         z = self._latents(self.encoder_, ep[:S])  # (S, T, D)
         out = np.empty(ep.shape, dtype=np.float64 if ep.dtype == np.float64 else np.float32)
         zbar = z.double().mean(0).cpu().numpy()  # (T, D)
-        out[S] = (delay_features(zbar, self.delays_) @ self.decoder_coef_
-                  + self.decoder_intercept_) * self.new_scaling_[3] + self.new_scaling_[2]
+        union, coef = read_map(self.kernel_, self.decoder_coef_, self.delays_,
+                               self.kernel_delays_, z.shape[2])  # (len(union) * D, C)
+        out[S] = ((delay_features(zbar, union) @ coef + self.decoder_intercept_)
+                  * self.new_scaling_[3] + self.new_scaling_[2])
         if self.encoder_coef_ is not None:
             module = self.encoder_.net_.module_
             z_new = self._scaled(ep[S], 0) @ self.encoder_coef_ + self.encoder_intercept_

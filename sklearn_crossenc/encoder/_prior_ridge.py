@@ -197,27 +197,35 @@ def prior_fold_scores(train: RidgeStats, val: RidgeStats, prior_coef, prior_inte
     xx, xy, mx, my = _centred_train(train, fit_intercept)
     lam, V = _eigh(xx)  # (P,), (P, P)
     Q, Q0 = V.T @ xy, V.T @ w0  # (P, C), (P, C): data and prior in the eigenbasis
-    # Validation statistics around the training means (Pearson r ignores the shift).
+    val_e = _val_in_eigenbasis(val, mx, my, V)
+    scores = np.empty((weights.size, alphas.size, w0.shape[1]))  # (G, A, C)
+    for i, weight in enumerate(weights):
+        for a, alpha in enumerate(alphas):
+            U = (Q + alpha * weight * Q0) / (lam + alpha)[:, None]  # (P, C): V^T W
+            scores[i, a] = _val_pearson(U, *val_e)
+    return scores
+
+
+def _val_in_eigenbasis(val: RidgeStats, mx, my, V):
+    """Validation statistics around the training means (Pearson r ignores the shift), in
+    the training Gram's eigenbasis ``V``: ``(G (P, P), H (P, C), g (P,), syc (C,), sst (C,),
+    n)``."""
     nv = val.n
     sxc = val.sx - nv * mx  # (P,)
     syc = val.sy - nv * my  # (C,)
     xxc = val.xx - np.outer(val.sx, mx) - np.outer(mx, val.sx) + nv * np.outer(mx, mx)  # (P, P)
     xyc = val.xy - np.outer(val.sx, my) - np.outer(mx, val.sy) + nv * np.outer(mx, my)  # (P, C)
     sst = np.maximum(val.yy - val.sy**2 / nv, 0.0)  # (C,)
-    G = V.T @ xxc @ V  # (P, P)
-    H = V.T @ xyc  # (P, C)
-    g = V.T @ sxc  # (P,)
-    scores = np.empty((weights.size, alphas.size, w0.shape[1]))  # (G, A, C)
-    for i, weight in enumerate(weights):
-        for a, alpha in enumerate(alphas):
-            U = (Q + alpha * weight * Q0) / (lam + alpha)[:, None]  # (P, C): V^T W
-            spred = g @ U  # (C,) sum_t yhat
-            cov = np.einsum("pc,pc->c", U, H) - spred * syc / nv
-            var = np.maximum(np.einsum("pc,pc->c", U, G @ U) - spred**2 / nv, 0.0)
-            denom = np.sqrt(var * sst)
-            scores[i, a] = np.divide(cov, denom, out=np.zeros_like(cov),
-                                     where=denom > 1e-12 * nv)
-    return scores
+    return V.T @ xxc @ V, V.T @ xyc, V.T @ sxc, syc, sst, nv
+
+
+def _val_pearson(U, G, H, g, syc, sst, nv) -> np.ndarray:
+    """Validation Pearson r per parcel of the coefficients ``U = V^T W`` (P, C), (C,)."""
+    spred = g @ U  # (C,) sum_t yhat
+    cov = np.einsum("pc,pc->c", U, H) - spred * syc / nv
+    var = np.maximum(np.einsum("pc,pc->c", U, G @ U) - spred**2 / nv, 0.0)
+    denom = np.sqrt(var * sst)
+    return np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 1e-12 * nv)
 
 
 def prior_ridge_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, alphas,

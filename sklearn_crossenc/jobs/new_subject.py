@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from ..data import TR
+from ..encoder._kernel_prior import EB_SCALES, KERNEL_DELAYS
 from ..encoder._new_subject import PRIOR_WEIGHTS
 from ..ridge import DEFAULT_ALPHAS
 from ..ridge._folds import piece_counts
@@ -125,22 +126,40 @@ def _load(root, protocol: Protocol, new_subject: int, progress: bool, log) -> tu
     return data, list(others)
 
 
-def _add(encoder, train: list, eval_data: dict, alphas, n_splits: int) -> dict:
-    """Choose the decoder's prior weight and strength by ``SubjectAdder``'s own CV over the
+def _chosen(adder) -> dict:
+    """What ``SubjectAdder``'s CV chose, JSON-ready: the kernel, the penalty, the strengths
+    (``scale``/``alpha`` None and ``refined`` False when it kept the prior itself)."""
+    lams = adder.strengths_
+    refined = bool(np.all(np.isfinite(lams)))
+    finite = lambda v: None if v is None or not np.isfinite(v) else float(v)  # noqa: E731
+    identity = [float(e == 0) for e in adder.kernel_delays_]
+    return {"prior": adder.prior, "kernel_delays": list(adder.kernel_delays_),
+            "kernel": [float(h) for h in adder.kernel_],
+            "kernel_fitted": [float(h) for h in adder.kernel_] != identity,
+            "scale": finite(adder.scale_), "alpha": finite(adder.alpha_),
+            "shrinkage": adder.shrinkage_,
+            "prior_weight": adder.prior_weight_, "refined": refined,
+            "strength_quantiles": ([float(q) for q in np.quantile(lams, (0.1, 0.5, 0.9))]
+                                   if refined else None)}
+
+
+def _add(encoder, train: list, eval_data: dict, adder_params: dict, n_splits: int) -> dict:
+    """Choose the kernel and the decoder's penalty by ``SubjectAdder``'s own CV over the
     budget's runs (``n_splits`` folds; runs cut into pieces when fewer), which refits on
     the whole budget; score the new subject. ``search_time_s`` is that fit, ``add_time_s``
-    one fit at the chosen values."""
+    one fit at the chosen values (kernel, scale or alpha and weight fixed)."""
     from ..encoder import SubjectAdder
 
     t0 = time.perf_counter()
-    adder = SubjectAdder(encoder, alphas=alphas, cv=n_splits).fit(train)
+    adder = SubjectAdder(encoder, cv=n_splits, **adder_params).fit(train)
     search_time = time.perf_counter() - t0
+    out = {**_scores(adder, eval_data, -1), **_chosen(adder)}
+    fixed = {"scale": adder.scale_} if adder.prior == "empirical_bayes" \
+        else {"alpha": adder.alpha_, "prior_weight": adder.prior_weight_}
+    fixed.update({"kernel": "fitted"} if out["kernel_fitted"] else {"kernel_delays": (0,)})
     t0 = time.perf_counter()
-    SubjectAdder(encoder, alpha=adder.alpha_, prior_weight=adder.prior_weight_).fit(train)
-    add_time = time.perf_counter() - t0
-    out = _scores(adder, eval_data, -1)
-    out.update(alpha=adder.alpha_, prior_weight=adder.prior_weight_, add_time_s=add_time,
-               search_time_s=search_time)
+    SubjectAdder(encoder, **{**adder_params, **fixed}).fit(train)
+    out.update(add_time_s=time.perf_counter() - t0, search_time_s=search_time)
     return out
 
 
@@ -150,7 +169,8 @@ def _add_with_encoder(encoder, train: list, eval_data: dict, alpha: float) -> di
     from ..encoder import SubjectAdder
 
     t0 = time.perf_counter()
-    adder = SubjectAdder(encoder, alpha=alpha, prior_weight=1.0, fit_encoder=True).fit(train)
+    adder = SubjectAdder(encoder, prior="isotropic", alpha=alpha, prior_weight=1.0,
+                         kernel_delays=(0,), fit_encoder=True).fit(train)
     elapsed = time.perf_counter() - t0
     S = adder.n_subjects_ - 1
     out = {name: float(adder.score_map(eps)[:S].mean()) for name, eps in eval_data.items()}
@@ -191,7 +211,9 @@ def _check_n_splits(n_splits) -> int:
 
 
 def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, None),
-                    encoder_params=None, alphas=DECODER_ALPHAS, n_splits=5, baselines=True,
+                    encoder_params=None, prior="empirical_bayes", scales=EB_SCALES,
+                    kernel_delays=KERNEL_DELAYS, alphas=DECODER_ALPHAS, n_splits=5,
+                    baselines=True,
                     reference=False, with_encoder=True, device="auto", random_state=0,
                     n_threads=None, quick=False, progress=False, log=None,
                     protocol: Protocol = SEED_PROTOCOL, early_stopping="folds") -> dict:
@@ -209,10 +231,16 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     encoder_params : dict, optional
         ``CrossSubjectEncoder`` parameters; default the jobs' encoder settings
         (the seed's, with ``device``, ``random_state``, ``n_threads`` and ``quick``).
+    prior : {"empirical_bayes", "isotropic"}, default="empirical_bayes"
+        ``SubjectAdder``'s penalty of the decoder.
+    scales : sequence of float, default=EB_SCALES
+        Empirical Bayes: the scales of the per-parcel strengths searched (``inf``: the
+        prior itself), by ``SubjectAdder``'s cross-validation (``n_splits`` folds over
+        runs, runs cut into pieces until there are enough).
+    kernel_delays : tuple of int, default=KERNEL_DELAYS
+        Taps of the newcomer's temporal kernel (-2 .. 2); ``(0,)``: none.
     alphas : sequence of float, default=DECODER_ALPHAS
-        Decoder strengths searched, with ``SubjectAdder``'s prior weights, by its
-        cross-validation (``n_splits`` folds over runs, runs cut into pieces until there
-        are enough).
+        Isotropic: decoder strengths searched, with ``SubjectAdder``'s prior weights.
     n_splits : int, default=5
     baselines : bool, default=True
         Also ``CrossSubjectRidge`` (same budgets) and ``MeanOfOthers``.
@@ -240,7 +268,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         ``config``, ``environment``, ``timings``), then ``new_subject``,
         ``fitted_subjects``, ``eval_sets``, ``available_trs``, ``frozen`` (the fitted
         subjects' scores), ``budgets`` (one dict per budget: ``minutes``, ``n_trs``,
-        ``n_runs``, ``added``, ``ridge``, ``added_encoder``), ``mean_of_others`` and
+        ``n_runs``, ``added`` (scores, the chosen kernel and penalty, seconds), ``ridge``,
+        ``added_encoder``), ``mean_of_others`` and
         ``reference`` (scores per evaluation set; None when not computed).
     """
     from .._device import resolve_device
@@ -251,6 +280,9 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     for minutes in budgets:
         budget_trs(minutes)
     n_splits = _check_n_splits(n_splits)
+    adder_params = {"prior": prior, "scales": tuple(scales), "alphas": tuple(alphas),
+                    "kernel_delays": tuple(kernel_delays)}
+    _check_adder_params(adder_params)
     dev = str(resolve_device(device))
     root = data_root(data_dir, progress=progress, log=log)
     preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
@@ -269,7 +301,7 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     enc, enc_time = _fit_encoder(data["train_others"], params, log, f"subjects {others}")
     S = len(others)
     frozen_eval = {k: [ep[:S] for ep in v] for k, v in eval_data.items()}
-    curve = [_budget_row(enc, data["train_all"], eval_data, minutes, alphas, n_splits,
+    curve = [_budget_row(enc, data["train_all"], eval_data, minutes, adder_params, n_splits,
                          with_encoder, baselines, log, new_subject) for minutes in budgets]
     mean_of_others = ref = None
     if baselines:
@@ -282,6 +314,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
     config = {"data_dir": str(root), "default_dataset": data_dir is None,
               "new_subject": new_subject, "budgets_min": budgets, "n_splits": n_splits,
+              "prior": prior, "kernel_delays": list(kernel_delays),
+              "scales": [float(v) if np.isfinite(v) else "inf" for v in scales],
               "alphas": list(alphas), "prior_weights": list(PRIOR_WEIGHTS),
               "baselines": baselines, "reference": reference,
               "with_encoder": with_encoder, "quick": bool(quick), "device": dev,
@@ -301,7 +335,14 @@ def _jsonable_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k != "callbacks"}
 
 
-def _budget_row(enc, train_all, eval_data, minutes, alphas, n_splits, with_encoder,
+def _check_adder_params(params: dict) -> None:
+    """``SubjectAdder``'s own checks of the job's adder settings, before any fit."""
+    from ..encoder import SubjectAdder
+
+    SubjectAdder(None, **params)._check_params()
+
+
+def _budget_row(enc, train_all, eval_data, minutes, adder_params, n_splits, with_encoder,
                 baselines, log, new_subject) -> dict:
     """The new subject added with ``minutes`` of data, beside the baselines."""
     n = budget_trs(minutes)
@@ -310,9 +351,9 @@ def _budget_row(enc, train_all, eval_data, minutes, alphas, n_splits, with_encod
     log(f"adding subject {new_subject} with {budget} ({len(train)} runs)")
     row = {"minutes": minutes, "n_runs": len(train),
            "n_trs": int(sum(ep.shape[1] for ep in train)),
-           "added": _add(enc, train, eval_data, alphas, n_splits)}
-    if with_encoder:
-        row["added_encoder"] = _add_with_encoder(enc, train, eval_data, row["added"]["alpha"])
+           "added": _add(enc, train, eval_data, adder_params, n_splits)}
+    if with_encoder:  # the new encoder does not depend on the decoder: any fixed strength
+        row["added_encoder"] = _add_with_encoder(enc, train, eval_data, 1000.0)
     if baselines:
         row["ridge"] = _ridge(train, eval_data, n_splits)
     return row

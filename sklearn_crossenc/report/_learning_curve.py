@@ -15,12 +15,18 @@ LEGEND = {
     "ridge": "CrossSubjectRidge from the mean of the others to the new subject, same data",
     "mean of others": "the mean of the fitted subjects as the prediction: needs no data",
     "reference": "an encoder trained from scratch on all subjects with all the data",
-    "prior weight": "where the decoder's penalty pulls: 1 toward the group's decoder (the "
-                    "fitted subjects' average), 0 toward zero; chosen with alpha by "
-                    "cross-validation over the budget's runs",
-    "alpha": "the decoder's penalty chosen by cross-validation over the budget's runs",
+    "kernel": "the new subject's temporal kernel, its taps at the delays shown in the header "
+              "(TRs, positive: the past), shared by all parcels and fitted from the group's "
+              "shifted predictions; 'none' when cross-validation kept the latent as it is",
+    "strength": "the decoder's penalty toward the group's decoder (the fitted subjects' "
+                "average), chosen by cross-validation over the budget's runs. Empirical "
+                "Bayes: the scale of the per-parcel strengths (noise variance over "
+                "between-subject variance), the prior weight w, how far the prior's "
+                "covariance was shrunk toward the identity, and the strengths' median; "
+                "'prior alone' when no refinement won. Isotropic: the prior weight w and "
+                "alpha",
     "add (s)": "seconds to fit the adder at the chosen penalty",
-    "search (s)": "seconds of the cross-validated fit (prior weight and alpha)",
+    "search (s)": "seconds of the cross-validated fit (kernel and strength)",
     "ridge fit (s)": "seconds to fit the ridge",
     "!": "the added subject scores below the mean of the others on that set",
 }
@@ -45,7 +51,46 @@ def _columns(result: dict) -> list[str]:
     cols += [f"added {lab}" for lab in sets.values()] + [f"ridge {lab}" for lab in sets.values()]
     cols += [f"mean of others {lab}" for lab in sets.values()]
     cols += [f"reference {lab}" for lab in sets.values()]
-    return cols + ["prior weight", "alpha", "add (s)", "search (s)", "ridge fit (s)", "!"]
+    return cols + ["kernel", "strength", "add (s)", "search (s)", "ridge fit (s)", "!"]
+
+
+def kernel_cell(added: dict) -> str:
+    """The chosen kernel's taps, or 'none' (the identity).
+
+    Examples
+    --------
+    >>> kernel_cell({"kernel": [0.0, 0.1, 0.6, 0.3, 0.0], "kernel_fitted": True})
+    '0.00 0.10 0.60 0.30 0.00'
+    >>> kernel_cell({"kernel": [0.0, 0.0, 1.0, 0.0, 0.0], "kernel_fitted": False})
+    'none'
+    """
+    if not added.get("kernel_fitted"):
+        return "none"
+    return " ".join(f"{h:.2f}" for h in added["kernel"])
+
+
+def strength_cell(added: dict) -> str:
+    """The chosen penalty in a few characters.
+
+    Examples
+    --------
+    >>> strength_cell({"prior": "empirical_bayes", "refined": True, "scale": 3.16,
+    ...                "prior_weight": 0.75, "shrinkage": 0.0,
+    ...                "strength_quantiles": [0.5, 2.0, 9.0]})
+    'scale 3.16, w 0.75, shrinkage 0 (median 2)'
+    >>> strength_cell({"prior": "empirical_bayes", "refined": False})
+    'prior alone'
+    >>> strength_cell({"prior": "isotropic", "refined": True, "prior_weight": 0.5,
+    ...                "alpha": 1000.0})
+    'w 0.5, alpha 1000'
+    """
+    if not added.get("refined", True):
+        return "prior alone"
+    if added.get("prior", "isotropic") == "isotropic":
+        return f"w {added['prior_weight']:g}, alpha {added['alpha']:g}"
+    shrink = "" if added.get("shrinkage") is None else f", shrinkage {added['shrinkage']:g}"
+    return (f"scale {added['scale']:.3g}, w {added['prior_weight']:g}{shrink} "
+            f"(median {added['strength_quantiles'][1]:.3g})")
 
 
 def _cells(row: dict, result: dict) -> list[str]:
@@ -55,7 +100,7 @@ def _cells(row: dict, result: dict) -> list[str]:
     return ([_budget(row["minutes"]), str(row["n_trs"])]
             + [_fmt(a[k]) for k in sets] + [_fmt(r.get(k)) for k in sets]
             + [_fmt(mean.get(k)) for k in sets] + [_fmt(ref.get(k)) for k in sets]
-            + [f"{a['prior_weight']:g}", f"{a['alpha']:g}", f"{a['add_time_s']:.2f}",
+            + [kernel_cell(a), strength_cell(a), f"{a['add_time_s']:.2f}",
                f"{a['search_time_s']:.1f}",
                _fmt(r.get("fit_time_s"), ".1f"), "!" if _below_mean(row, result) else ""])
 
@@ -87,7 +132,9 @@ def new_subject_markdown(result: dict) -> str:
     ]
     if cfg.get("quick"):
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
-    lines += ["## Learning curve", "", format_learning_curve(result), ""]
+    taps = ", ".join(str(d) for d in cfg.get("kernel_delays", ()))
+    lines += ["## Learning curve", "", f"Kernel taps at delays {taps} (TRs); penalty "
+              f"`{cfg.get('prior', 'isotropic')}`.", "", format_learning_curve(result), ""]
     flagged = [_budget(r["minutes"]) for r in result["budgets"] if _below_mean(r, result)]
     if flagged:
         lines += [f"**Below the mean of the others** (flag `!`) at {', '.join(flagged)}: "
