@@ -15,7 +15,8 @@ import math
 from pathlib import Path
 
 from .._io import atomic_write_text
-from ._tables import CEILING, NOISE_CEILING, _ceiling_notes, _fmt, _fmt_ci, _fmt_pct, _rows
+from ._tables import (CEILING, NOISE_CEILING, _ceiling_notes, _fmt, _fmt_ci, _fmt_pct, _rows,
+                      verdict_lines)
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CSP", "report_html", "write_report_html"]
@@ -59,7 +60,7 @@ pre{background:#f5f6f8;padding:.6em .8em;overflow-x:auto;white-space:pre-wrap;wo
 figure{margin:.8em 0 1.4em}figure img{max-width:100%;height:auto;border:1px solid #e3e6eb}
 figcaption{color:#5a6374;font-size:.9em}.maps{display:grid;
  grid-template-columns:1fr;gap:0 1.2em}
-.notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
+.verdict li{margin:.3em 0;font-size:1.05em}.notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
 """
 
 
@@ -161,6 +162,55 @@ def _pairwise(result) -> list[str]:
                        f'<td class="text">{_e(r["b"])}</td>'
                        + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     return out + ["</tbody></table>"]
+
+
+def _difference_svg(result) -> str:
+    """The paired differences (reference minus each baseline, every set) with their
+    intervals on one axis, zero marked: a forest plot, inline SVG; empty without tests."""
+    ev = result.get("evaluation") or {}
+    rows = [(result["eval_sets"][k], r) for k, rs in (ev.get("pairwise") or {}).items()
+            for r in rs]
+    if not rows:
+        return ""
+    ends = [0.0] + [v for _, r in rows for v in (r["low"], r["high"], r["difference"])
+                    if v is not None and math.isfinite(v)]
+    span = max(abs(min(ends)), abs(max(ends)), 0.01) * 1.1
+    left, width, step = 300, 420, 24
+
+    def x(v):
+        return left + width * (v + span) / (2 * span)
+
+    height = step * len(rows) + 40
+    parts = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" '
+             'stroke="#8a92a0" stroke-dasharray="4 3"/>']
+    for i, (label, r) in enumerate(rows):
+        y = 16 + step * i
+        colour = "#1d3f73" if r["low"] > 0 or r["high"] < 0 else "#8a92a0"
+        parts += [f'<text x="{left - 10}" y="{y + 4}" text-anchor="end" font-size="13">'
+                  f'{_e(label)}: {_e(r["a"])} - {_e(r["b"])}</text>',
+                  f'<line x1="{x(r["low"]):.1f}" y1="{y}" x2="{x(r["high"]):.1f}" y2="{y}" '
+                  f'stroke="{colour}" stroke-width="2.5"/>',
+                  f'<circle cx="{x(r["difference"]):.1f}" cy="{y}" r="4.5" fill="{colour}"/>',
+                  f'<text x="{left + width + 10}" y="{y + 4}" font-size="12">'
+                  f'{r["difference"]:+.3f} [{r["low"]:+.3f}, {r["high"]:+.3f}]</text>']
+    for v in (-span, -span / 2, 0.0, span / 2, span):
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 12}" text-anchor="middle" '
+                     f'font-size="11" fill="#5a6374">{v:+.3f}</text>')
+    level = f"{100 * ev.get('confidence', 0.95):.0f}%"
+    return (f'<figure data-kind="differences"><svg width="{left + width + 170}" '
+            f'height="{height}" role="img" aria-label="differences of mean r with their '
+            f'{level} intervals">' + "".join(parts) + "</svg><figcaption>Difference of mean r "
+            f"on the same runs with its {level} interval (blue: the interval excludes 0); "
+            "the dashed line is no difference.</figcaption></figure>")
+
+
+def _verdict(result) -> list[str]:
+    """The verdict first: one sentence per evaluation set, then the differences' plot."""
+    lines = verdict_lines(result)
+    if not lines:
+        return []
+    return (['<h2 id="verdict">Verdict</h2>', '<ul class="verdict">']
+            + [f"<li>{_e(t)}</li>" for t in lines] + ["</ul>", _difference_svg(result)])
 
 
 def _unequal(result) -> list[str]:
@@ -351,7 +401,9 @@ def report_html(result, figures: dict | None = None) -> str:
     sections = (_unequal(result) + _pairwise(result) + _coverage(result) + _notes(result)
                 + _protocol(result) + _figures(figures or {})
                 + _models(result) + _configuration(result) + _environment(result))
-    nav = [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
+    verdict = _verdict(result)
+    nav = [("verdict", "verdict")] if verdict else []
+    nav += [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
     nav += [(i, t) for i, t in _NAV if any(f'<h2 id="{i}">' in s for s in sections)]
     body = ["<h1>Cross-subject encoding: comparison report</h1>",
             f'<p class="sub">Created {_e(result.get("created_utc", "?"))} with sklearn-crossenc '
@@ -360,7 +412,7 @@ def report_html(result, figures: dict | None = None) -> str:
     if (result.get("config") or {}).get("quick"):
         body.append('<p class="quick"><strong>Quick run</strong> (<code>--quick</code>): '
                     "reduced training, the numbers are a smoke test only.</p>")
-    body += _summary(result)
+    body += verdict + _summary(result)
     for i, (set_key, set_label) in enumerate(sets):
         body += [f'<h2 id="set-{i}">{_e(set_label)}</h2>'] + _set_table(result, set_key, set_label)
     body += sections
