@@ -33,3 +33,29 @@ def test_a_fit_that_runs_every_epoch_says_nothing_more(capsys):
     CrossSubjectEncoder(max_epochs=2, callbacks=[EpochProgressBar(None, "encoder")],
                         **FAST).fit(_X())
     assert "stopping" not in capsys.readouterr().err
+
+
+def _fits_done(lines):
+    import re
+
+    return [re.match(r"grid search: (\d+) of (\d+) fits done \(candidate (\d+) of (\d+), fold "
+                     r"(\d+) of (\d+)\); .* so far, about .* left$", s) for s in lines
+            if s.startswith("grid search: ")]
+
+
+def test_a_grid_search_logs_each_fit_done_and_the_time_left(synthetic_root):
+    """2 candidates x 2 folds: four lines, candidate by candidate and fold by fold, with
+    two metrics too (one line per fit, not per metric); the scores are the scorer's."""
+    from sklearn_crossenc.jobs.grid import run_grid_search
+
+    for scoring in (("pearson",), ("pearson", "r2")):
+        lines: list[str] = []
+        result = run_grid_search(synthetic_root, param_grid={"embed_dim": [4, 8]}, cv=2,
+                                 split="kfold", quick=True, device="cpu", n_threads=1,
+                                 scoring=scoring, log=lines.append)
+        done = _fits_done(lines)
+        assert [tuple(int(g) for g in m.groups()) for m in done] == [
+            (1, 4, 1, 2, 1, 2), (2, 4, 1, 2, 2, 2), (3, 4, 2, 2, 1, 2), (4, 4, 2, 2, 2, 2)]
+        assert done[-1].string.endswith("about 0 s left")
+        key = "mean_test_score" if len(scoring) == 1 else "mean_test_pearson"
+        assert np.isfinite(result["cv_results"][key]).all()

@@ -22,7 +22,7 @@ from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
 from ._registry import JobSettings, encoder_params
-from ._tuning import check_early_stopping
+from ._tuning import SearchProgress, check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
 
@@ -226,6 +226,11 @@ def run_grid_search(
     where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
     log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
         f"n_jobs={n_jobs}{where} ...")
+    if n_jobs == 1 and scheduler is None:  # fits in this process: each one scored is logged
+        first = next(iter(scorers)) if isinstance(scorers, dict) else None
+        wrap = SearchProgress(scorers if first is None else scorers[first], n_candidates, cv,
+                              "grid search", log)
+        scorers = wrap if first is None else {**scorers, first: wrap}
     search = GridSearchCV(estimator, dict(param_grid), scoring=scorers, cv=splitter,
                           n_jobs=n_jobs, refit=refit_key if refit else False,
                           error_score="raise", verbose=verbose)
