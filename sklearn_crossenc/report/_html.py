@@ -15,8 +15,16 @@ import math
 from pathlib import Path
 
 from .._io import atomic_write_text
-from ._tables import (CEILING, NOISE_CEILING, _ceiling_notes, _fmt, _fmt_ci, _fmt_pct, _rows,
-                      verdict_lines)
+from ._tables import (
+    CEILING,
+    NOISE_CEILING,
+    _ceiling_notes,
+    _fmt,
+    _fmt_ci,
+    _fmt_pct,
+    _rows,
+    verdict_lines,
+)
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CSP", "report_html", "write_report_html"]
@@ -60,7 +68,8 @@ pre{background:#f5f6f8;padding:.6em .8em;overflow-x:auto;white-space:pre-wrap;wo
 figure{margin:.8em 0 1.4em}figure img{max-width:100%;height:auto;border:1px solid #e3e6eb}
 figcaption{color:#5a6374;font-size:.9em}.maps{display:grid;
  grid-template-columns:1fr;gap:0 1.2em}
-.verdict li{margin:.3em 0;font-size:1.05em}.notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
+.verdict li{margin:.3em 0;font-size:1.05em}
+.notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
 """
 
 
