@@ -58,16 +58,18 @@ def _child(config: str, epochs: int) -> None:
         import torch  # noqa: F401  (loaded before the package: its OpenMP waits as before)
     elif config == "passive":
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    # The package first, on its own: it sets passive waits when torch is not loaded yet.
+    import sklearn_crossenc
+
+    loaded_first = "torch" not in sys.modules or config in ("before", "one")
+    assert loaded_first, "torch was imported before sklearn_crossenc"
     import numpy as np
     import torch
     from skorch.callbacks import Callback
 
-    import sklearn_crossenc  # noqa: F401  (sets passive waits when torch is not loaded yet)
-    from sklearn_crossenc import CrossSubjectEncoder
-
     threads = {"before": None, "passive": None, "one": 1, "new": "auto"}[config]
     X = np.random.default_rng(0).standard_normal(SHAPE, dtype=np.float32)  # (E, S, T, C)
-    enc = CrossSubjectEncoder(max_epochs=epochs, n_threads=threads, **PARAMS)
+    enc = sklearn_crossenc.CrossSubjectEncoder(max_epochs=epochs, n_threads=threads, **PARAMS)
     seen = {}
 
     class Threads(Callback):  # torch's threads while the fit trains
