@@ -184,7 +184,8 @@ def _difference_svg(result) -> str:
     ends = [0.0] + [v for _, r in rows for v in (r["low"], r["high"], r["difference"])
                     if v is not None and math.isfinite(v)]
     span = max(abs(min(ends)), abs(max(ends)), 0.01) * 1.1
-    left, width, step = 300, 420, 24
+    labels = [f'{label}: {r["a"]} - {r["b"]}' for label, r in rows]
+    left, width, step = 20 + 7 * max(len(t) for t in labels), 420, 24  # ~7 px a character
 
     def x(v):
         return left + width * (v + span) / (2 * span)
@@ -192,11 +193,11 @@ def _difference_svg(result) -> str:
     height = step * len(rows) + 40
     parts = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" '
              'stroke="#8a92a0" stroke-dasharray="4 3"/>']
-    for i, (label, r) in enumerate(rows):
+    for i, ((_, r), text) in enumerate(zip(rows, labels, strict=True)):
         y = 16 + step * i
         colour = "#1d3f73" if r["low"] > 0 or r["high"] < 0 else "#8a92a0"
         parts += [f'<text x="{left - 10}" y="{y + 4}" text-anchor="end" font-size="13">'
-                  f'{_e(label)}: {_e(r["a"])} - {_e(r["b"])}</text>',
+                  f"{_e(text)}</text>",
                   f'<line x1="{x(r["low"]):.1f}" y1="{y}" x2="{x(r["high"]):.1f}" y2="{y}" '
                   f'stroke="{colour}" stroke-width="2.5"/>',
                   f'<circle cx="{x(r["difference"]):.1f}" cy="{y}" r="4.5" fill="{colour}"/>',
