@@ -155,7 +155,8 @@ def run_grid_search(
     random_state : int or None, default=0
         ``random_state`` of the encoder.
     n_threads : int or None, default=None
-        torch threads of each fit (the encoder's ``n_threads``).
+        torch threads of each fit (the encoder's ``n_threads``); None: the encoder's
+        default ``"auto"`` (the cores no other process runs on when a fit starts).
     trim : int, default=0
         Time points left out at each end of every run by the scorers.
     scoring : sequence of str, default=("pearson",)
