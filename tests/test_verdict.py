@@ -4,6 +4,7 @@ behind its p-value, the parcels), and the plot of the differences with their int
 
 from __future__ import annotations
 
+import html
 import re
 
 from test_report import EVAL_SETS, make_result
@@ -85,3 +86,45 @@ def test_the_differences_plot_has_one_interval_per_comparison():
     zero = float(re.search(r'<line x1="([\d.]+)" y1="4"', svg).group(1))
     for cx in re.findall(r'<circle cx="([\d.]+)"', svg):
         assert float(cx) > zero
+
+
+# ------------------------------------------------------------ statistics said plainly
+def test_p_values_name_their_test_and_counts_what_they_count():
+    """The pairwise sections of report.html, report.md and the terminal say which test gave
+    the p-values (not the resamples, which did not) and of how many parcels the counts are;
+    the fraction-of-ceiling column says what it covers."""
+    result = _result()
+    for text in (report_html(result), report_markdown(result), format_table(result)):
+        flat = " ".join(html.unescape(text).split())
+        assert "p-value, from the t test on the leave-one-run-out jackknife, 8 degrees of " \
+               "freedom;" in flat
+        assert "resamples" not in flat  # the t-jackknife p-value used none
+        assert "(each parcel's r averaged over subjects)" in flat
+    md = report_markdown(result)
+    assert "| parcels better | parcels worse | parcels tested |" in md
+    assert "| Friends s6 | CrossSubjectRidge | +0.040 | [0.020,0.060] | 0.0003 | 25 | 1 | 30 |" \
+        in md
+    assert "% of noise ceiling (repeated clips, reliable parcels)" in md
+    assert "% of noise ceiling (repeated clips, reliable parcels)" in report_html(result)
+
+
+def test_the_scatter_title_counts_subject_by_parcel_points_and_says_it_is_no_test(tmp_path):
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from sklearn_crossenc.report._figures import _fig_scatter
+
+    result = _result()
+    result["models"]["CrossSubjectEncoder"]["tuning"] = {"tuned": "epochs"}
+    result["models"]["CrossSubjectRidge"]["tuning"] = {"tuned": "alpha"}
+    fig = _fig_scatter(result, Figure)
+    for ax, key in zip(fig.axes, EVAL_SETS, strict=True):
+        enc = result["maps"]["CrossSubjectEncoder"][key]  # (S, C)
+        ridge = result["maps"]["CrossSubjectRidge"][key]
+        k = int(np.sum(enc > ridge))
+        assert ax.get_title().split("\n")[1:] == [
+            f"CrossSubjectEncoder higher at {k} of {enc.size} points",
+            "(subject x parcel; a count, not a test)"]

@@ -17,12 +17,14 @@ from pathlib import Path
 from .._io import atomic_write_text
 from ._tables import (
     CEILING,
+    FRACTION_HEADER,
     NOISE_CEILING,
     _ceiling_notes,
     _fmt,
     _fmt_ci,
     _fmt_pct,
     _rows,
+    pairwise_intro,
     verdict_lines,
 )
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
@@ -120,7 +122,7 @@ def _set_table(result, set_key, set_label) -> list[str]:
     level = f"{100 * ev.get('confidence', 0.95):.0f}% interval"
     rows = _rows(result, set_key)
     scale = _scale(rows)
-    head = ["model", "mean", level, "plot"] + subjects + ["% of noise ceiling", "fit (s)"]
+    head = ["model", "mean", level, "plot"] + subjects + [FRACTION_HEADER, "fit (s)"]
     out = [
         '<table class="scores">',
         f"<caption>Pearson r per parcel, mean over parcels then subjects: {info['n_runs']} "
@@ -154,19 +156,16 @@ def _pairwise(result) -> list[str]:
     ref, level = _e(ev["reference"]), f"{100 * ev['confidence']:.0f}%"
     out = [
         f'<h2 id="pairwise">{ref} against each baseline</h2>',
-        f"<p>Difference of mean r ({ref} minus the baseline) on the same runs, its {level} "
-        f"interval and paired p-value (whole runs resampled, {_e(ev['n_resamples'])} resamples, "
-        f"interval method {_e(ev.get('method', '?'))}), and the parcels where it is "
-        f"significantly better / worse at {100 * ev['fdr']:.0f}% false-discovery rate "
-        "(Benjamini-Hochberg).</p>",
+        f"<p>{_e(pairwise_intro(result))}</p>",
         '<table class="pairwise"><thead><tr><th>set</th><th class="text">baseline</th>'
         f"<th>difference</th><th>{level} interval</th><th>p</th><th>parcels better</th>"
-        "<th>parcels worse</th></tr></thead><tbody>",
+        "<th>parcels worse</th><th>parcels tested</th></tr></thead><tbody>",
     ]
     for set_key, rows in pairwise.items():
         for r in rows:
             cells = [f"{r['difference']:+.3f}", _fmt_ci((r["low"], r["high"]), 0),
-                     f"{r['p_value']:.2g}", r["n_better"], r["n_worse"]]
+                     f"{r['p_value']:.2g}", r["n_better"], r["n_worse"],
+                     r.get("n_parcels", result["data"]["n_parcels"])]
             out.append(f"<tr><td>{_e(result['eval_sets'][set_key])}</td>"
                        f'<td class="text">{_e(r["b"])}</td>'
                        + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")

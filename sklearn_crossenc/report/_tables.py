@@ -9,11 +9,14 @@ from pathlib import Path
 from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
-__all__ = ["CEILING", "NOISE_CEILING", "format_table", "main_pair", "p_value_source",
+__all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
+           "pairwise_intro", "p_value_source",
            "report_markdown", "verdict_lines"]
 
 CEILING = "oracle ceiling"
 NOISE_CEILING = "noise ceiling"
+#: The column of a model's fraction of the noise ceiling: what it covers is in its name.
+FRACTION_HEADER = "% of noise ceiling (repeated clips, reliable parcels)"
 WIDTH = 100  # columns of the terminal table
 
 
@@ -112,6 +115,19 @@ def p_value_source(ev: dict, row: dict) -> str:
         dof = "" if df is None or not math.isfinite(df) else f", {df:.0f} degrees of freedom"
         return "t test on the leave-one-run-out jackknife" + dof
     return f"{method} bootstrap of whole runs, {ev.get('n_resamples', '?')} resamples"
+
+
+def pairwise_intro(result) -> str:
+    """The sentence above the pairwise table: what the difference, its interval, the
+    p-value (and the test that gave it) and the parcel counts are."""
+    ev = result["evaluation"]
+    rows = [r for rs in ev["pairwise"].values() for r in rs]
+    tests = sorted({p_value_source(ev, r) for r in rows})
+    return (f"Difference of mean r ({ev['reference']} minus the baseline) on the same runs; "
+            f"its {100 * ev['confidence']:.0f}% interval; its two-sided p-value, from the "
+            f"{' / '.join(tests)}; and the parcels (each parcel's r averaged over subjects) "
+            f"where it is significantly better / worse at {100 * ev['fdr']:.0f}% "
+            "false-discovery rate (Benjamini-Hochberg), of the parcels tested.")
 
 
 def _paired_row(result, set_key, a, b):
@@ -247,11 +263,9 @@ def _pairwise_lines(result) -> list[str]:
     if not any(pairwise.values()):
         return []
     level = f"{100 * ev['confidence']:.0f}% CI"
-    lines = textwrap.wrap(
-        f"{ev['reference']} minus each baseline: difference of mean r, {level} and paired p "
-        f"(runs resampled); parcels better / worse at {100 * ev['fdr']:.0f}% FDR", WIDTH)
+    lines = textwrap.wrap(pairwise_intro(result), WIDTH)
     header = ("set".ljust(15) + "baseline".ljust(20) + _fmt_str("diff") + _fmt_str(level, 18)
-              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse"))
+              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse") + _fmt_str("tested"))
     lines += [header, "-" * len(header)]
     for set_key, rows in pairwise.items():
         for row in rows:
@@ -259,6 +273,7 @@ def _pairwise_lines(result) -> list[str]:
                 result["eval_sets"][set_key].ljust(15) + row["b"].ljust(20)
                 + f"{row['difference']:+8.3f}" + _fmt_ci((row["low"], row["high"]), 18)
                 + f"{row['p_value']:9.2g}" + f"{row['n_better']:8d}" + f"{row['n_worse']:8d}"
+                + f"{row.get('n_parcels', result['data']['n_parcels']):8d}"
             )
     return lines + [""]
 
@@ -298,7 +313,7 @@ def _fmt_str(s, width=8) -> str:
 def _md_table(result, set_key) -> list[str]:
     subjects = result["data"]["subject_labels"]
     out = [
-        "| model | mean | CI | " + " | ".join(subjects) + " | % of noise ceiling | fit (s) |",
+        "| model | mean | CI | " + " | ".join(subjects) + f" | {FRACTION_HEADER} | fit (s) |",
         "|---|---:|---:|" + "---:|" * len(subjects) + "---:|---:|",
     ]
     for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
@@ -318,21 +333,18 @@ def _md_pairwise(result) -> list[str]:
     out = [
         f"## {ev['reference']} against each baseline",
         "",
-        f"Difference of mean r ({ev['reference']} minus the baseline) on the same runs, its "
-        f"{100 * ev['confidence']:.0f}% interval and paired p-value (whole runs resampled, "
-        f"{ev['n_resamples']} resamples, interval method {ev.get('method', '?')}), "
-        f"and the parcels where it is significantly better / worse at "
-        f"{100 * ev['fdr']:.0f}% false-discovery rate (Benjamini-Hochberg).",
+        pairwise_intro(result),
         "",
-        "| set | baseline | difference | interval | p | parcels better | parcels worse |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| set | baseline | difference | interval | p | parcels better | parcels worse | "
+        "parcels tested |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for set_key, rows in ev["pairwise"].items():
         for r in rows:
             out.append(
                 f"| {result['eval_sets'][set_key]} | {r['b']} | {r['difference']:+.3f} | "
                 f"{_fmt_ci((r['low'], r['high']), 0)} | {r['p_value']:.2g} | {r['n_better']} | "
-                f"{r['n_worse']} |"
+                f"{r['n_worse']} | {r.get('n_parcels', result['data']['n_parcels'])} |"
             )
     return out + [""]
 
