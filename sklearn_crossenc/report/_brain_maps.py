@@ -3,16 +3,18 @@
 Drawn for every evaluation set (mean over subjects, on the first subject's parcellation;
 column ``i`` is label ``i + 1`` in every subject's): each model's score map, the oracle
 ceiling, the noise ceiling where it exists, and the difference of the encoder and the
-cross-subject ridge with the parcels that are not significant after correction left grey. All score and ceiling maps share one colour scale (0 to the largest
-value of any of them), differences one scale symmetric around zero, so that one colour
-means one r everywhere; every colour bar names its unit.
+cross-subject ridge with the parcels that are not significant after correction left grey.
+All score and ceiling maps of every set share one colour scale (0 to the largest value of
+any of them), differences one scale symmetric around zero, so that one colour means one r
+everywhere; every colour bar names its unit.
 
 Beside every picture, the same per-parcel values as a NIfTI image in the parcellation's
-space (``brain_<name>_<set>.nii.gz``, the map and its set in the header's description), and per evaluation set a table a user can load into other
-tools (``parcels_<set>.tsv``: label, each model's r, the ceilings, each difference to the
-reference with its q-value). Pictures need nilearn and matplotlib (the ``plot`` extra),
-NIfTI images nibabel and a parcellation (``result["config"]["atlas"]``); without them
-those are skipped with a one-line reason. The tables need neither.
+space (``brain_<name>_<set>.nii.gz``, the map and its set in the header's description),
+and per evaluation set a table a user can load into other tools (``parcels_<set>.tsv``:
+label, each model's r, the ceilings, each difference to the reference with its q-value).
+Pictures need nilearn and matplotlib (the ``plot`` extra), NIfTI images nibabel and a
+parcellation (``result["config"]["atlas"]``); without them those are skipped with a
+one-line reason. The tables need neither.
 """
 
 from __future__ import annotations
