@@ -1,0 +1,34 @@
+"""The documentation cites only what a user has: every relative link of README.md and
+docs/*.md leads to a file of the repository, and no page cites the developers' notes
+(shared/ALGONAUTS.md), whose facts are in docs/algonauts-facts.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_every_relative_link_leads_to_a_file_of_the_repository():
+    missing = []
+    for page in PAGES:
+        for target in LINK.findall(page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                missing.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not missing, missing
+
+
+def test_no_page_cites_the_developers_notes():
+    for page in [*PAGES, *sorted((ROOT / "sklearn_crossenc").rglob("*.py"))]:
+        text = page.read_text()
+        assert "ALGONAUTS.md" not in text and "shared/" not in text, page.relative_to(ROOT)
+    facts = (ROOT / "docs" / "algonauts-facts.md").read_text()
+    for fact in ("292 Friends runs", "Runs present for all four subjects: 238 in s1-s5, 49 in s6",
+                 "split-half noise ceiling from repeated viewings (figures / life) | | 0.230 / 0.161"):
+        assert fact in facts
