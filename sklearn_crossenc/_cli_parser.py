@@ -227,8 +227,13 @@ def _add_compare(sub) -> None:
         help="fit and compare all models on the seed's protocol, write the report",
         description="Train on Friends s1-5, evaluate on Friends s6 and Movie10 run 1: "
                     "MeanOfOthers, CrossSubjectRidge, FeatureRidge (when stimulus features "
-                    "exist) and CrossSubjectEncoder (seed defaults). Prints the table and writes "
-                    "report.json, report.md, parcel_scores.npz and figures into --out.",
+                    "exist) and CrossSubjectEncoder (seed defaults). Prints the verdict and the "
+                    "table and writes into --out: report.html (the whole report as one page), "
+                    "report.md, report.json, parcel_scores.npz, per evaluation set "
+                    "parcels_<set>.tsv and the brain maps brain_<map>_<set>.png and "
+                    "brain_<map>_<set>.nii.gz, and the figures scores_by_subject.png, "
+                    "parcels_encoder_vs_ridge.png and parcel_histogram.png (figures and maps "
+                    "with the plot extra; docs/cli.md lists what each holds).",
     )
     _add_common(p)
     p.add_argument(

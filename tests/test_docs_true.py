@@ -32,3 +32,16 @@ def test_no_page_cites_the_developers_notes():
     for fact in ("292 Friends runs", "Runs present for all four subjects: 238 in s1-s5, 49 in s6",
                  "split-half noise ceiling from repeated viewings (figures / life) | | 0.230 / 0.161"):
         assert fact in facts
+
+
+def test_compare_help_lists_every_file_it_writes(capsys):
+    """Every output of crossenc compare's writer is named in its --help."""
+    from sklearn_crossenc.cli import main
+    from sklearn_crossenc.report import FIGURES
+
+    assert main(["compare", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for name in ["report.html", "report.md", "report.json", "parcel_scores.npz",
+                 "parcels_<set>.tsv", "brain_<map>_<set>.png", "brain_<map>_<set>.nii.gz",
+                 *FIGURES.values()]:
+        assert name in text, name
