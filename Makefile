@@ -1,13 +1,13 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make demo   -> runs the main job on the embedded synthetic dataset
-#   make test   -> runs the test suite
+#   make test   -> runs the test suite (make test-quick: the fast part, a few minutes)
 # Both create the virtual environment .venv on first use and are idempotent.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean mutation
+.PHONY: demo test test-quick lint bench clean mutation
 
 # torch first: its CPU build where there is no NVIDIA GPU (tools/install_torch.py says
 # what it installs and how big), then the package and its extras.
@@ -26,6 +26,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# make test-quick: the fast suite for newcomers and quick checks (the tests marked slow left
+# out, stops at the first failure; a few minutes). CI (.ci/run) keeps running `make test`.
+test-quick: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" -x
 
 # Mutation testing (slow, not part of CI): see docs/testing.md. One module at a time.
 MUTATE := OMP_NUM_THREADS=1 nice -n 10 $(PY) tools/mutate.py

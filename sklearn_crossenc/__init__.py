@@ -6,13 +6,23 @@ ridge baselines, and report.
 
 Public names are imported lazily, so that ``from sklearn_crossenc import load_friends``
 does not import torch.
+
+Importing the package sets ``OMP_WAIT_POLICY=PASSIVE`` when the variable is not set and
+torch is not imported yet, so that torch's idle threads do not spin on the cores of a
+shared machine (:func:`sklearn_crossenc._device.passive_openmp_waits`).
 """
 
 from __future__ import annotations
 
 import importlib
 
+from ._device import passive_openmp_waits
+
 __version__ = "0.1.0"
+
+# torch's idle OpenMP workers sleep instead of spinning on a shared machine's cores
+# (OMP_WAIT_POLICY=PASSIVE, unless set or torch is already loaded; docs/performance.md).
+passive_openmp_waits()
 
 _LAZY = {
     # data: loaders, synthetic dataset, helpers

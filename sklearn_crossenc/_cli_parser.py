@@ -236,8 +236,13 @@ def _add_compare(sub) -> None:
         help="fit and compare all models on the seed's protocol, write the report",
         description="Train on Friends s1-5, evaluate on Friends s6 and Movie10 run 1: "
                     "MeanOfOthers, CrossSubjectRidge, FeatureRidge (when stimulus features "
-                    "exist) and CrossSubjectEncoder (seed defaults). Prints the table and writes "
-                    "report.json, report.md, parcel_scores.npz and figures into --out.",
+                    "exist) and CrossSubjectEncoder (seed defaults). Prints the verdict and the "
+                    "table and writes into --out: report.html (the whole report as one page), "
+                    "report.md, report.json, parcel_scores.npz, per evaluation set "
+                    "parcels_<set>.tsv and the brain maps brain_<map>_<set>.png and "
+                    "brain_<map>_<set>.nii.gz, and the figures scores_by_subject.png, "
+                    "parcels_encoder_vs_ridge.png and parcel_histogram.png (figures and maps "
+                    "with the plot extra; docs/cli.md lists what each holds).",
     )
     _add_common(p)
     p.add_argument(
@@ -250,8 +255,9 @@ def _add_compare(sub) -> None:
                         "the challenge uses 5)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="threads of each fit: the encoder's torch threads and the ridges' "
-                        "BLAS threads (default: each library's own); on a machine busy with "
-                        "other jobs fewer threads are often faster")
+                        "BLAS threads (default: the encoder takes the cores no other process "
+                        "runs on when it starts, with passive OpenMP waits; the ridges "
+                        "BLAS's own; docs/performance.md)")
     _add_training_length(p, refit=True)
     p.add_argument("--tune", action="store_true",
                    help="choose the encoder's architecture by GridSearchCV over the protocol's "
@@ -321,7 +327,8 @@ def _add_grid(sub) -> None:
                    help="Friends seasons to search on (default 1 2 3 4 5)")
     _add_parallel(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="torch threads of each fit (default: torch's setting)")
+                   help="torch threads of each fit (default: the cores no other process "
+                        "runs on when the fit starts; docs/performance.md)")
     p.add_argument("--trim", type=int, default=0, metavar="N",
                    help="time points left out at each end of every run when scoring (default 0)")
     p.add_argument("--scoring", nargs="+", default=["pearson"],

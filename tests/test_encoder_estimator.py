@@ -267,7 +267,7 @@ def test_predict_errors(fitted, X4):
     (dict(warmup=1.0), r"warmup must be a number in \[0, 1\); got 1.0"),
     (dict(causal=True, encoder_kernel_size=4), "odd encoder_kernel_size; got 4"),
     (dict(device="tpu"), "unknown device 'tpu'"),
-    (dict(n_threads=0), "n_threads must be None or an integer >= 1; got 0"),
+    (dict(n_threads=0), "n_threads must be one of 'auto' or None or an integer >= 1; got 0"),
 ])
 def test_parameter_errors(params, match, X4):
     with pytest.raises(ValueError, match=match):

@@ -357,7 +357,7 @@ def test_a_single_tap_with_todays_penalty_is_todays_method_bit_for_bit(request, 
     w0, b0 = group_prior(module, delays)
     feats = [delay_features(SubjectAdder._latents(enc, ep[:3]).double().mean(0).numpy(),
                             delays) for ep in train]
-    news = [ep[3] for ep in train]
+    news = [_new(adder, ep[3].astype(np.float64)) for ep in train]  # in its own units
     blocks, ftr, fte = _todays_blocks(feats, news, 5, 3)
     coef, icpt, alpha, weight, cv = prior_ridge_cv(blocks, ftr, fte, w0, b0, DEFAULT_ALPHAS,
                                                    PRIOR_WEIGHTS, fit_intercept=fit_intercept)
@@ -368,7 +368,7 @@ def test_a_single_tap_with_todays_penalty_is_todays_method_bit_for_bit(request, 
     assert adder.kernel_.tolist() == [1.0] and adder.scale_ is None
     for ep, p in zip(val, adder.predict(val), strict=True):
         zbar = SubjectAdder._latents(enc, ep[:3]).double().mean(0).numpy()
-        assert np.array_equal(p[3], (delay_features(zbar, delays) @ coef + icpt)
+        assert np.array_equal(p[3], _back(adder, delay_features(zbar, delays) @ coef + icpt)
                               .astype(np.float32))
     fixed = SubjectAdder(enc, alpha=30.0, prior_weight=0.5, fit_intercept=fit_intercept,
                          **TODAY).fit(train)
@@ -402,8 +402,9 @@ def test_the_kernel_filters_the_latent_the_decoder_reads(linear_encoder, data):
             zbar = _latents(linear_encoder, ep[:3]).mean(0)  # (T, D)
             filt = sum(h * delay_features(zbar, (e,)) for h, e in zip(fitted.kernel_, taps,
                                                                      strict=True))
-            np.testing.assert_allclose(p[3], filt @ fitted.decoder_coef_
-                                       + fitted.decoder_intercept_, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(p[3], _back(fitted, filt @ fitted.decoder_coef_
+                                                   + fitted.decoder_intercept_),
+                                       rtol=1e-4, atol=1e-5)
 
 
 def test_cv_over_runs_matches_grid_search(linear_encoder, data):

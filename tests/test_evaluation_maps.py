@@ -10,6 +10,7 @@ pytest.importorskip("nilearn")
 from sklearn_crossenc.data import atlas_path, make_synthetic_atlas, save_atlas  # noqa: E402
 from sklearn_crossenc.evaluation import find_atlas, parcel_image, plot_parcel_map  # noqa: E402
 from sklearn_crossenc.evaluation._maps import _shown_values  # noqa: E402
+from sklearn_crossenc.evaluation._surface import NOT_SIGNIFICANT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -136,21 +137,32 @@ def test_plot_writes_png_atomically_and_blanks_non_significant(atlas48, tmp_path
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["diff.png"]  # no temporary left
     fig = saved[-1][1]
-    assert "24 of 48 parcels n.s. (grey)" in fig._suptitle.get_text()
+    assert "24 of 48 parcels n.s. (pale green); grey: no value" in fig._suptitle.get_text()
     assert drawn_colour_bar(fig) == ((-0.1, 0.1), "difference of r")
     shown, _ = _shown_values(diff, sig)
     np.testing.assert_array_equal(shown, np.where(sig, diff, np.nan))  # n.s. parcels: blank
-    # What was drawn: grey (r = g = b) faces for the n.s. half, coloured for the rest.
-    rgb = _face_colours(fig)[:, :3]
-    grey = (rgb.max(axis=1) - rgb.min(axis=1)) < 1e-9
-    assert 0.3 < grey.mean() < 0.7
+    # What was drawn: the n.s. half pale green (shaded), grey (r = g = b) only where no
+    # parcel lies (the medial wall), the colour map's colours for the rest.
+    def kinds(fig):
+        rgb = _face_colours(fig)[:, :3]
+        grey = (rgb.max(axis=1) - rgb.min(axis=1)) < 1e-9
+        hue = rgb / rgb.max(axis=1, keepdims=True).clip(1e-9)  # shading divided out
+        pale = np.all(np.abs(hue - np.divide(NOT_SIGNIFICANT, max(NOT_SIGNIFICANT))) < 1e-6,
+                      axis=1)
+        return grey.mean(), pale.mean()
+
+    grey, pale = kinds(fig)
+    assert grey < 0.15 and 0.3 < pale < 0.7
     plot_parcel_map(diff, img, tmp_path / "all.png", significant=np.ones(48, bool))
-    rgb = _face_colours(saved[-1][1])[:, :3]
-    grey_all = (rgb.max(axis=1) - rgb.min(axis=1)) < 1e-9
-    assert grey_all.mean() < 0.15  # only the medial wall
+    grey_all, pale_all = kinds(saved[-1][1])
+    assert grey_all == pytest.approx(grey) and pale_all == 0  # only the medial wall is grey
     plot_parcel_map(diff, img, tmp_path / "none.png", significant=np.zeros(48, bool))
-    rgb = _face_colours(saved[-1][1])[:, :3]
-    assert ((rgb.max(axis=1) - rgb.min(axis=1)) < 1e-9).all()
+    grey_none, pale_none = kinds(saved[-1][1])
+    assert grey_none == pytest.approx(grey) and pale_none == pytest.approx(1 - grey)
+    # without a value (NaN) a parcel is grey, not pale: no data is not "not significant"
+    plot_parcel_map(np.full(48, np.nan), img, tmp_path / "nan.png", vmax=0.1,
+                    significant=np.zeros(48, bool))
+    assert kinds(saved[-1][1]) == (pytest.approx(1.0), 0.0)
 
 
 def test_surface_vertices_take_their_hemisphere_s_labels(atlas48):

@@ -76,7 +76,7 @@ def make_result(data_dir="/nonexistent/data", n_parcels=30, seed=0, ceiling=True
 
 
 def _row(table: str, label: str, block: int) -> list[str]:
-    blocks = table.strip().split("\n\n")
+    blocks = [b for b in table.strip().split("\n\n") if not b.startswith("VERDICT ")]
     for line in blocks[block].splitlines():
         if line.startswith(label + " "):
             return line[len(label):].split()
@@ -95,7 +95,7 @@ def test_table_shows_every_number_rounded():
             assert float(cells[5]) == pytest.approx(result["models"][name]["fit_s"], abs=0.05)
         ceiling = _row(table, "oracle ceiling", b)
         assert float(ceiling[0]) == pytest.approx(result["ceiling"][set_key]["mean"], abs=5e-4)
-        assert "FeatureRidge" in table.split("\n\n")[b]
+        assert "FeatureRidge" in table.split("\n\n")[b + 1]  # after the verdict
     assert "skipped: no stimulus features" in table
     assert "Friends s6" in table and "Movie10 run 1" in table
 

@@ -55,17 +55,23 @@ def make_result(atlas, seed=0):
             "maps": maps}
 
 
+DIFF = "CrossSubjectEncoder - CrossSubjectRidge"
+
+
 def _expected(result):
-    """Per-parcel values recomputed here: label -> value, per map."""
+    """Per-parcel values recomputed here, per map of every set: ``"<map> (<set>)"`` ->
+    label -> value, in the order the maps are drawn."""
     maps = result["maps"]
     noise = maps["noise ceiling"]["movie10_run1"]
     noise_mean = np.array([np.mean(c[np.isfinite(c)]) if np.isfinite(c).any() else np.nan
                            for c in noise.T])  # (C,): mean over the subjects where reliable
-    exp = {n: maps[n]["friends_s6"].mean(axis=0) for n in MODELS}
-    exp["oracle ceiling"] = maps["ceiling"]["friends_s6"].mean(axis=0)
-    exp["noise ceiling"] = noise_mean
-    exp["CrossSubjectEncoder - CrossSubjectRidge"] = (
-        maps["CrossSubjectEncoder - CrossSubjectRidge"]["friends_s6"]["difference"])
+    exp = {}
+    for key, label in EVAL_SETS.items():
+        exp |= {f"{n} ({label})": maps[n][key].mean(axis=0) for n in MODELS}
+        exp[f"oracle ceiling ({label})"] = maps["ceiling"][key].mean(axis=0)
+        if key == "movie10_run1":
+            exp[f"noise ceiling ({label})"] = noise_mean
+        exp[f"{DIFF} ({label})"] = maps[DIFF][key]["difference"]
     return exp
 
 
@@ -107,24 +113,45 @@ def _bar(fig):
 
 
 def test_every_map_of_one_kind_shares_its_colour_scale(written):
-    """Read from the drawn figures: the scores and both ceilings on one scale from 0 to the
-    largest of their values (rounded up), the difference symmetric around 0; units."""
+    """Read from the drawn figures: the scores and both ceilings of every set on one scale
+    from 0 to the largest of their values (rounded up), the differences on one scale
+    symmetric around 0; units."""
     result, _, figures, _, figs = written
-    assert list(figures) == ["brain: CrossSubjectEncoder", "brain: CrossSubjectRidge",
-                             "brain: MeanOfOthers", "brain: oracle ceiling",
-                             "brain: noise ceiling",
-                             "brain: CrossSubjectEncoder - CrossSubjectRidge"]
-    bars = [_bar(f) for f in figs]
-    limits = [tuple(map(float, b[0])) for b in bars]
     exp = _expected(result)
-    top = max(np.nanmax(exp[k]) for k in list(MODELS) + ["oracle ceiling", "noise ceiling"])
-    assert limits[:5] == [(0.0, pytest.approx(np.ceil(top / 0.05) * 0.05))] * 5
-    diff = exp["CrossSubjectEncoder - CrossSubjectRidge"]
-    sig = result["maps"]["CrossSubjectEncoder - CrossSubjectRidge"]["friends_s6"]["significant"]
-    m = np.ceil(np.abs(diff[sig]).max() / 0.05) * 0.05
-    assert limits[5] == (pytest.approx(-m), pytest.approx(m))
-    assert [b[1] for b in bars] == ["Pearson r"] * 5 + ["difference of r"]
+    assert list(figures) == [f"brain: {k}" for k in exp]
+    bars = [_bar(f) for f in figs]
+    limits = dict(zip(exp, [tuple(map(float, b[0])) for b in bars], strict=True))
+    diffs = [k for k in exp if k.startswith(DIFF)]
+    top = max(np.nanmax(v) for k, v in exp.items() if k not in diffs)
+    for k in exp:
+        if k not in diffs:
+            assert limits[k] == (0.0, pytest.approx(np.ceil(top / 0.05) * 0.05)), k
+    m = max(np.abs(d["difference"][d["significant"]]).max()
+            for d in result["maps"][DIFF].values())
+    m = np.ceil(m / 0.05) * 0.05
+    assert [limits[k] for k in diffs] == [(pytest.approx(-m), pytest.approx(m))] * 2
+    assert [b[1] for b in bars] == ["difference of r" if k in diffs else "Pearson r" for k in exp]
     assert bars[0][2] in ("min", "both", None)  # negative scores: clipped, and the bar says so
+
+
+def test_each_set_has_its_maps_and_nifti_named_and_described(written):
+    """Every evaluation set has a picture and a NIfTI image of each model, its ceilings and
+    the difference; the file names hold the model and the set, the NIfTI header's
+    description names the set."""
+    import nibabel as nib
+
+    result, out, figures, files, _ = written
+    for key, label in EVAL_SETS.items():
+        for name in [*MODELS, "oracle ceiling", DIFF]:
+            assert f"brain: {name} ({label})" in figures, (name, label)
+            path = files[f"nifti: {name} ({label})"]
+            assert path.name.endswith(f"_{key}.nii.gz") and path.is_file()
+            descrip = nib.load(str(path)).header["descrip"].item().decode()
+            assert descrip.startswith(name + ", ") and descrip.endswith(f", {label}"), descrip
+    assert files["nifti: CrossSubjectEncoder (Friends s6)"].name == (
+        "brain_crosssubjectencoder_friends_s6.nii.gz")
+    assert figures[f"brain: {DIFF} (Movie10 run 1)"].name == (
+        "brain_crosssubjectencoder_minus_crosssubjectridge_movie10_run1.png")
 
 
 def test_nifti_values_per_parcel_equal_the_scores(written, atlas_file):

@@ -300,7 +300,7 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
     result["command"] = "crossenc compare --quick --models encoder ridge mean"
     paths = write_report(result, tmp_path / "out")
     figures = {k: p for k, p in paths.items() if p.suffix == ".png"}
-    assert {"bars", "brain: CrossSubjectEncoder - CrossSubjectRidge"} <= set(figures)
+    assert {"bars", "brain: CrossSubjectEncoder - CrossSubjectRidge (Friends s6)"} <= set(figures)
     others = [p.name for k, p in paths.items()
               if k.startswith(("table: ", "nifti: ")) and p.suffix != ".png"]
     assert others and all(name in paths["html"].read_text() for name in others)

@@ -3,7 +3,7 @@
 Everything here is a constant or a pure function of names; only
 :func:`has_stimulus_features` looks at disk (it lists one folder).
 The catalogue of runs (:func:`friends_catalogue`, :func:`movie10_catalogue`) and the
-missing runs are taken from ``shared/ALGONAUTS.md``; the synthetic generator writes
+missing runs are taken from ``docs/algonauts-facts.md``; the synthetic generator writes
 exactly these names so that code passing on synthetic data runs on the real release.
 """
 
@@ -46,7 +46,7 @@ FEATURE_DIMS = {"visual": 250, "audio": 20, "language": 250}
 
 _SPACE = "space-MNI152NLin2009cAsym_atlas-Schaefer18_parcel-1000Par7Net"
 
-# Runs absent from a subject's file in the release (ALGONAUTS.md, "Quirks").
+# Runs absent from a subject's file in the release (docs/algonauts-facts.md, "Quirks").
 # The subject lacking s06e03a is not documented; sub-03 is our choice.
 MISSING_RUNS = {
     2: ("s05e20a",),

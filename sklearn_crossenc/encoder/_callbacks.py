@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from skorch.callbacks import Callback
 
-__all__ = ["EpochProgressBar", "LRSchedule", "lr_factor"]
+__all__ = ["EpochProgressBar", "LRSchedule", "lr_factor", "stop_reason"]
+
+
+def stop_reason(net, total: int | None) -> str | None:
+    """Why a fit ended before its ``total`` epochs, in one line; None when it ran them all.
+
+    Early stopping (skorch's ``EarlyStopping``) names the held-out score, its value at the
+    last epoch, the best value and its epoch, and the patience.
+    """
+    from skorch.callbacks import EarlyStopping
+
+    done = len(net.history)
+    if total is None or done >= total:
+        return None
+    es = next((cb for _, cb in getattr(net, "callbacks_", []) if isinstance(cb, EarlyStopping)),
+              None)
+    if es is None or getattr(es, "best_epoch_", None) is None:
+        return f"stopped after epoch {done} of {total}."
+    monitor, best = es.monitor, int(es.best_epoch_)
+    last = net.history[-1].get(monitor)
+    best_value = net.history[best - 1].get(monitor)
+    epochs = "epoch" if es.patience == 1 else "epochs"
+    return (f"early stopping after epoch {done} of {total}: the held-out {monitor} "
+            f"({last:.4f}) did not improve on epoch {best}'s ({best_value:.4f}) for "
+            f"{es.patience} {epochs}; epoch {best}'s weights are kept.")
 
 
 def lr_factor(schedule: str, step: int, total: int, warmup: float) -> float:
@@ -108,6 +133,9 @@ class EpochProgressBar(Callback):
     def on_train_end(self, net, **kwargs):
         bar = getattr(self, "bar_", None)
         if bar is not None:
+            reason = stop_reason(net, bar.total)
+            if reason is not None:  # said above the bar, which goes: it stayed at k/n
+                bar.write(f"{self.desc}: {reason}", file=sys.stderr)
             bar.close()
         self.bar_ = None
 

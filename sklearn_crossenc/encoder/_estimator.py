@@ -97,9 +97,12 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         Epochs without improvement before stopping (only with ``validation``).
     device : str or torch.device, default="auto"
         ``"auto"``: CUDA when available, else CPU.
-    n_threads : int or None, default=None
-        torch intra-op threads during ``fit`` / ``predict`` (restored afterwards);
-        None leaves torch's setting alone.
+    n_threads : "auto", int or None, default="auto"
+        torch intra-op threads during ``fit`` / ``predict`` (restored afterwards).
+        ``"auto"``: the cores that no other process is running on when the call starts
+        (at least 1), so that a fit on a shared machine takes its fair share rather than
+        fighting for every core (``docs/performance.md`` has the measurement); on a quiet
+        machine that is every core, torch's own default. None leaves torch's setting alone.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, the clip sampler and the validation split. Two
         fits with the same integer give identical predictions on CPU.
@@ -189,7 +192,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         validation=None,
         patience=1,
         device="auto",
-        n_threads=None,
+        n_threads="auto",
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -262,7 +265,7 @@ class CrossSubjectEncoder(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         "validation": [NoneValue(), Interval(float, 0, 1, closed="neither"),
                        HasMethods("split"), InstanceOf((list, tuple, np.ndarray), "episodes")],
         "device": [InstanceOf((str, torch.device), "a device name or torch.device")],
-        "n_threads": [NoneValue(), Interval(int, 1, None)],
+        "n_threads": [Options("auto"), NoneValue(), Interval(int, 1, None)],
         "random_state": [Checked(check_random_state_param)],
         "verbose": [Boolean(), Interval(int, 0, None)],
         "callbacks": [Checked(check_callbacks)],

@@ -118,7 +118,7 @@ def _shown_values(values, significant):
             raise ValueError(f"significant must be booleans of shape {v.shape} (one per "
                              f"parcel); got {sig.dtype} of shape {sig.shape}")
         v[~sig] = np.nan
-        note = f"{int((~sig).sum())} of {v.size} parcels n.s. (grey)"
+        note = f"{int((~sig).sum())} of {v.size} parcels n.s. (pale green); grey: no value"
     v[~np.isfinite(v)] = np.nan
     return v, note
 
@@ -213,8 +213,8 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
     """Draw a per-parcel vector on the inflated cortex (four views) and save it atomically.
 
     Every parcel is seen once, where it lies (a glass brain shows the most extreme parcel
-    along each line of sight and saturates). Parcels without a value (NaN, or not
-    significant) show the grey, sulcus-shaded surface.
+    along each line of sight and saturates). Parcels without a value (NaN, the medial
+    wall) show the grey, sulcus-shaded surface; parcels not significant are pale green.
 
     Parameters
     ----------
@@ -227,8 +227,9 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
         brain is a bitmap inside SVG and PDF). Written through a temporary file and
         renamed, never half-written.
     significant : array-like of bool, shape (n_parcels,), optional
-        For a difference map: parcels not significant (False) are left grey and counted
-        in the title, so that only differences that survive correction carry colour.
+        For a difference map: parcels not significant (False) are drawn pale green (apart
+        from the grey of parcels without a value) and counted in the title, so that only
+        differences that survive correction carry the colour map's colours.
     title : str, optional
     vmin, vmax : float, optional
         Colour scale limits; give both to put several maps on one scale. Default: see
@@ -283,8 +284,10 @@ def plot_parcel_map(values, atlas, path, *, significant=None, title=None, vmin=N
     grid = fig.add_gridspec(1, 5, width_ratios=[1, 1, 1, 1, 0.05], left=0.01, right=0.93,
                             bottom=0.04, top=0.82, wspace=0.04)
     norm = Normalize(lo, hi)
+    muted = None if significant is None else (
+        ~np.asarray(significant, bool) & np.isfinite(np.asarray(values, float)))  # (C,)
     draw_surface_views(fig, [fig.add_subplot(grid[0, k]) for k in range(4)], v,
-                       _vertex_labels(atlas), cmap, norm)
+                       _vertex_labels(atlas), cmap, norm, not_significant=muted)
     _colour_bar(fig, fig.add_subplot(grid[0, 4]), v, cmap, norm, label)
     fig.suptitle(f"{title}  [{note}]" if title and note else (title or note or ""),
                  fontsize="medium")

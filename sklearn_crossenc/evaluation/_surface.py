@@ -93,7 +93,13 @@ def _face_labels(vertex_label: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.where((b == c) & (a != b), b, a)
 
 
-def draw_surface_views(fig, axes, values, vertex_label: dict, cmap, norm) -> None:
+#: The colour of a parcel that has a value which is not significant: pale green, apart from
+#: the grey of parcels without a value (and the medial wall) and from the colour maps.
+NOT_SIGNIFICANT = (0.74, 0.85, 0.66)
+
+
+def draw_surface_views(fig, axes, values, vertex_label: dict, cmap, norm,
+                       not_significant=None) -> None:
     """Paint ``values`` (per parcel, NaN = blank) on the four views, one per axes.
 
     Parameters
@@ -108,16 +114,23 @@ def draw_surface_views(fig, axes, values, vertex_label: dict, cmap, norm) -> Non
         From :func:`vertex_labels`.
     cmap : matplotlib colormap
     norm : matplotlib.colors.Normalize
+    not_significant : ndarray of bool, shape (n_parcels,), optional
+        Parcels drawn in :data:`NOT_SIGNIFICANT` (they have a value, not significant),
+        not in the grey of parcels without one.
     """
     from matplotlib.collections import PolyCollection
 
     lut = np.concatenate([[np.nan], np.asarray(values, float)])  # label -> value
+    ns = np.zeros(lut.size, bool)  # label -> drawn as not significant
+    if not_significant is not None:
+        ns[1:] = np.asarray(not_significant, bool)
     for ax, (hemi, view) in zip(axes, VIEWS, strict=True):
         faces, flat, light, grey = _view(hemi, view)
         value = lut[_face_labels(vertex_label[hemi], faces)]  # (F_v,)
         rgb = np.repeat(grey[:, None], 3, axis=1)  # (F_v, 3)
         shown = np.isfinite(value)
         rgb[shown] = cmap(norm(value[shown]))[:, :3]
+        rgb[ns[_face_labels(vertex_label[hemi], faces)]] = NOT_SIGNIFICANT
         rgb *= light[:, None]
         # Not antialiased: no seams between faces, and twice as fast.
         coll = PolyCollection(flat, facecolors=rgb, edgecolors="none", antialiased=False)

@@ -26,7 +26,48 @@ import numpy as np
 
 from ._registry import EARLY_STOPPING_FOLDS, ModelSpec
 
-__all__ = ["TuningPlan", "check_early_stopping", "fit_model", "search_rows"]
+__all__ = ["SearchProgress", "TuningPlan", "check_early_stopping", "fit_model", "search_rows"]
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class SearchProgress:
+    """A scorer that logs a grid search's progress each time it scores a fit.
+
+    ``GridSearchCV`` fits candidate by candidate, fold by fold, and scores each fit on its
+    held-out fold once: each call logs ``"<label>: k of n fits done (candidate c of C, fold
+    f of F); t so far, about u left"`` (``u`` from the mean time per fit so far), then
+    returns ``scorer``'s score. For searches in this process (``n_jobs=1``): the counts of
+    fits run in other processes do not come back.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs._tuning import SearchProgress
+    >>> lines = []
+    >>> p = SearchProgress(lambda est, X, y=None: 0.5, 2, 3, "grid", lines.append)
+    >>> p(None, None), lines[0].split(";")[0]
+    (0.5, 'grid: 1 of 6 fits done (candidate 1 of 2, fold 1 of 3)')
+    """
+
+    def __init__(self, scorer, n_candidates: int, n_folds: int, label: str, log):
+        self.scorer, self.n_candidates, self.n_folds = scorer, n_candidates, n_folds
+        self.label, self.log = label, log
+        self.done, self.start = 0, time.perf_counter()
+
+    def __call__(self, estimator, X, y=None, **kwargs):
+        score = self.scorer(estimator, X, y, **kwargs)
+        self.done += 1
+        total = self.n_candidates * self.n_folds
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * (total - self.done)
+        candidate, fold = divmod(self.done - 1, self.n_folds)
+        self.log(f"{self.label}: {min(self.done, total)} of {total} fits done (candidate "
+                 f"{min(candidate + 1, self.n_candidates)} of {self.n_candidates}, fold "
+                 f"{fold + 1} of {self.n_folds}); {_duration(elapsed)} so far, about "
+                 f"{_duration(max(left, 0.0))} left")
+        return score
 
 
 def check_early_stopping(value, name: str = "early_stopping"):
@@ -103,7 +144,11 @@ def _search(spec: ModelSpec, params: dict, grid: dict, X, y, plan: TuningPlan, l
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
     log(f"{spec.label}: --tune: {n_candidates} candidates x {plan.cv.get_n_splits()} folds "
         "of training runs ...")
-    search = GridSearchCV(spec.make(params), grid, scoring=pearson_scorer, cv=plan.cv,
+    scorer = pearson_scorer
+    if plan.n_jobs == 1:  # fits in this process: each one scored is logged
+        scorer = SearchProgress(pearson_scorer, n_candidates, plan.cv.get_n_splits(),
+                                f"{spec.label} --tune", log)
+    search = GridSearchCV(spec.make(params), grid, scoring=scorer, cv=plan.cv,
                           refit=True, error_score="raise", n_jobs=plan.n_jobs)
     t0 = time.perf_counter()
     _fit(search, X, y)

@@ -145,8 +145,8 @@ def run_comparison(
         Also return the fitted estimators under ``"estimators"``.
     n_threads : int, optional
         Threads of each fit: the encoder's torch threads (its ``n_threads``) and the BLAS
-        threads of the ridges; default each library's own.
-        On a machine shared with other jobs, 1 thread per core left is often faster.
+        threads of the ridges; default the encoder's ``"auto"`` (the cores no other
+        process runs on when a fit starts) and BLAS's own for the ridges.
     early_stopping : "folds", float or None, default="folds"
         How the encoder's training length is chosen on the training runs: ``"folds"``
         holds out the last of the protocol's tuning folds (the folds on which the ridges

@@ -23,7 +23,7 @@ from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
 from ._registry import JobSettings, encoder_params
-from ._tuning import check_early_stopping
+from ._tuning import SearchProgress, check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
 
@@ -156,7 +156,8 @@ def run_grid_search(
     random_state : int or None, default=0
         ``random_state`` of the encoder.
     n_threads : int or None, default=None
-        torch threads of each fit (the encoder's ``n_threads``).
+        torch threads of each fit (the encoder's ``n_threads``); None: the encoder's
+        default ``"auto"`` (the cores no other process runs on when a fit starts).
     trim : int, default=0
         Time points left out at each end of every run by the scorers.
     scoring : sequence of str, default=("pearson",)
@@ -228,6 +229,11 @@ def run_grid_search(
     where = "" if scheduler is None else f" on the Dask cluster at {scheduler}"
     log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
         f"n_jobs={n_jobs}{where} ...")
+    if n_jobs == 1 and scheduler is None:  # fits in this process: each one scored is logged
+        first = next(iter(scorers)) if isinstance(scorers, dict) else None
+        wrap = SearchProgress(scorers if first is None else scorers[first], n_candidates, cv,
+                              "grid search", log)
+        scorers = wrap if first is None else {**scorers, first: wrap}
     search = GridSearchCV(estimator, dict(param_grid), scoring=scorers, cv=splitter,
                           n_jobs=n_jobs, refit=refit_key if refit else False,
                           error_score="raise", verbose=verbose)

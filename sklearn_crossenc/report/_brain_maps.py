@@ -1,19 +1,20 @@
 """A comparison's brain maps: pictures on one colour scale per kind, NIfTI and TSV beside.
 
-Drawn (mean over subjects, on the first subject's parcellation; column ``i`` is label
-``i + 1`` in every subject's): each model's score map and the oracle ceiling on
-:data:`BRAIN_MAP_SET`, the noise ceiling where it exists, and the difference of the
-encoder and the cross-subject ridge with the parcels that are not significant after
-correction left grey. All score and ceiling maps share one colour scale (0 to the largest
-value of any of them), differences one scale symmetric around zero, so that one colour
-means one r everywhere; every colour bar names its unit.
+Drawn for every evaluation set (mean over subjects, on the first subject's parcellation;
+column ``i`` is label ``i + 1`` in every subject's): each model's score map, the oracle
+ceiling, the noise ceiling where it exists, and the difference of the encoder and the
+cross-subject ridge with the parcels that are not significant after correction left grey.
+All score and ceiling maps of every set share one colour scale (0 to the largest value of
+any of them), differences one scale symmetric around zero, so that one colour means one r
+everywhere; every colour bar names its unit.
 
 Beside every picture, the same per-parcel values as a NIfTI image in the parcellation's
-space (``brain_<name>.nii.gz``), and per evaluation set a table a user can load into other
-tools (``parcels_<set>.tsv``: label, each model's r, the ceilings, each difference to the
-reference with its q-value). Pictures need nilearn and matplotlib (the ``plot`` extra),
-NIfTI images nibabel and a parcellation (``result["config"]["atlas"]``); without them
-those are skipped with a one-line reason. The tables need neither.
+space (``brain_<name>_<set>.nii.gz``, the map and its set in the header's description),
+and per evaluation set a table a user can load into other tools (``parcels_<set>.tsv``:
+label, each model's r, the ceilings, each difference to the reference with its q-value).
+Pictures need nilearn and matplotlib (the ``plot`` extra), NIfTI images nibabel and a
+parcellation (``result["config"]["atlas"]``); without them those are skipped with a
+one-line reason. The tables need neither.
 """
 
 from __future__ import annotations
@@ -31,11 +32,8 @@ from ..jobs._headroom import UNIQUE_PREFIX
 from ._headroom_section import headroom_maps
 from ._tables import CEILING, NOISE_CEILING, main_pair
 
-__all__ = ["BRAIN_MAP_SET", "UNITS", "parcel_columns", "shared_limits",
+__all__ = ["UNITS", "nifti_description", "parcel_columns", "shared_limits",
            "write_brain_maps", "write_parcel_files"]
-
-#: The evaluation set drawn for the models (the noise ceiling exists for Movie10 only).
-BRAIN_MAP_SET = "friends_s6"
 #: Colour bar label of each kind of map.
 UNITS = {"score": "Pearson r", "difference": "difference of r",
          "unique": "R² unique to the model"}
@@ -48,6 +46,18 @@ class _Map:
     values: np.ndarray  # (C,) mean over subjects, NaN = no value
     significant: np.ndarray | None  # (C,) bool, differences only
     title: str
+    set_key: str = ""  # the evaluation set the values come from
+    set_label: str = ""
+
+    @property
+    def name(self) -> str:
+        """``"<label> (<set label>)"``: the map's kind of figure and file, set included."""
+        return f"{self.label} ({self.set_label})" if self.set_label else self.label
+
+    @property
+    def stem(self) -> str:
+        """``brain_<label>_<set key>``, the file name without its suffix."""
+        return file_stem(self.label) + (f"_{self.set_key}" if self.set_key else "")
 
 
 def _mean_over_subjects(a) -> np.ndarray:
@@ -90,29 +100,36 @@ def parcel_columns(result, set_key: str) -> dict[str, np.ndarray]:
     return cols
 
 
-def _maps(result) -> list[_Map]:
-    """Every map to draw, in the order of the report."""
-    sets = result["eval_sets"]
-    main = parcel_columns(result, BRAIN_MAP_SET) if BRAIN_MAP_SET in sets else {}
-    where = f"{sets.get(BRAIN_MAP_SET, BRAIN_MAP_SET)}, mean over subjects"
-    out = [_Map(c[2:], "score", v, None, f"{c[2:]}: {where}")
-           for c, v in main.items() if c.startswith("r_")]
-    if "oracle_ceiling" in main:
-        out.append(_Map(CEILING, "score", main["oracle_ceiling"], None,
-                        f"{CEILING} (noise-free signal): {where}"))
-    for set_key, label in sets.items():
-        noise = parcel_columns(result, set_key).get("noise_ceiling")
-        if noise is not None:
-            out.append(_Map(NOISE_CEILING, "score", noise, None,
-                            f"{NOISE_CEILING}: {label}, repeated clips, reliable parcels"))
+def _set_maps(result, set_key: str, set_label: str) -> list[_Map]:
+    """Every map of one evaluation set: each model's r, the ceilings it has, the
+    difference of the reference and the first learned baseline."""
+    cols = parcel_columns(result, set_key)
+    where = f"{set_label}, mean over subjects"
+
+    def m(label, kind, values, significant, title):
+        return _Map(label, kind, values, significant, title, set_key, set_label)
+
+    out = [m(c[2:], "score", v, None, f"{c[2:]}: {where}") for c, v in cols.items()
+           if c.startswith("r_")]
+    if "oracle_ceiling" in cols:
+        out.append(m(CEILING, "score", cols["oracle_ceiling"], None,
+                     f"{CEILING} (noise-free signal): {where}"))
+    if "noise_ceiling" in cols:
+        out.append(m(NOISE_CEILING, "score", cols["noise_ceiling"], None,
+                     f"{NOISE_CEILING}: {set_label}, repeated clips, reliable parcels"))
     names = main_pair(result)  # the reference minus the first learned baseline
     pair = None if names is None else f"{names[0]}_minus_{names[1]}"
-    if pair is not None and f"diff_{pair}" in main:
-        out.append(_Map(f"{names[0]} - {names[1]}", "difference", main[f"diff_{pair}"],
-                        main[f"significant_{pair}"] > 0, f"{names[0]} minus {names[1]}: {where}"))
-    out += [_Map(label, kind, values, sig, f"{label}, mean over subjects")
-            for label, kind, values, sig in headroom_maps(result)]
+    if pair is not None and f"diff_{pair}" in cols:
+        out.append(m(f"{names[0]} - {names[1]}", "difference", cols[f"diff_{pair}"],
+                     cols[f"significant_{pair}"] > 0, f"{names[0]} minus {names[1]}: {where}"))
+    out += [m(label, kind, values, sig, f"{label}: {where}")
+            for label, kind, values, sig in headroom_maps(result, set_key)]
     return out
+
+
+def _maps(result) -> list[_Map]:
+    """Every map to draw, set by set, in the order of the report."""
+    return [m for key, label in result["eval_sets"].items() for m in _set_maps(result, key, label)]
 
 
 def _nice_ceil(x: float) -> float:
@@ -154,6 +171,13 @@ def file_stem(label: str) -> str:
     return "brain_" + "_".join("".join(c for c in w if c.isalnum()) for w in words)
 
 
+def nifti_description(m: _Map) -> str:
+    """The NIfTI header's description of a map (80 bytes at most): what it holds, its
+    unit and its evaluation set, e.g. ``"CrossSubjectEncoder, Pearson r, Friends s6"``."""
+    text = f"{m.label}, {UNITS[m.kind]}, {m.set_label or m.set_key}"
+    return text.encode("ascii", "replace")[:79].decode("ascii")
+
+
 def _format(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"{v:.6g}"
 
@@ -182,7 +206,8 @@ def write_parcel_files(result, out_dir, *, log: Callable[[str], None] | None = N
     -------
     files : dict of str to Path
         ``"table: <set>"`` -> ``parcels_<set>.tsv`` (one per evaluation set with maps) and
-        ``"nifti: <label>"`` -> ``brain_<label>.nii.gz`` (one per brain map).
+        ``"nifti: <label> (<set>)"`` -> ``brain_<label>_<set key>.nii.gz`` (one per brain
+        map of every evaluation set).
     """
     log = log or noop
     out_dir = Path(out_dir)
@@ -203,11 +228,12 @@ def write_parcel_files(result, out_dir, *, log: Callable[[str], None] | None = N
     from ..evaluation import parcel_image
 
     for m in maps:
-        path = out_dir / f"{file_stem(m.label)}.nii.gz"
+        path = out_dir / f"{m.stem}.nii.gz"
         img = parcel_image(m.values, atlas)
+        img.header["descrip"] = nifti_description(m)
         with atomic_path(path, suffix=".nii.gz") as tmp:
             img.to_filename(str(tmp))
-        written[f"nifti: {m.label}"] = path
+        written[f"nifti: {m.name}"] = path
     return written
 
 
@@ -227,7 +253,8 @@ def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = Non
     Returns
     -------
     figures : dict of str to Path
-        ``"brain: <label>"`` -> written PNG; empty when skipped.
+        ``"brain: <label> (<set>)"`` -> written PNG, every evaluation set's maps; empty when
+        skipped.
     """
     log = log or noop
     try:
@@ -248,10 +275,10 @@ def write_brain_maps(result, out_dir, *, log: Callable[[str], None] | None = Non
     limits = shared_limits(maps)
     written = {}
     for m in maps:
-        path = Path(out_dir) / f"{file_stem(m.label)}.png"
+        path = Path(out_dir) / f"{m.stem}.png"
         lo, hi = limits[m.kind]
         plot_parcel_map(m.values, atlas, path, significant=m.significant, title=m.title,
                         vmin=lo, vmax=hi, label=UNITS[m.kind],
                         cmap="inferno" if m.kind == "score" else "RdBu_r")
-        written[f"brain: {m.label}"] = path
+        written[f"brain: {m.name}"] = path
     return written

@@ -114,8 +114,9 @@ def _fig_scatter(result, Figure):
         lo = float(min(xr.min(), yr.min(), 0.0))
         hi = float(max(xr.max(), yr.max(), 0.1))
         ax.plot([lo, hi], [lo, hi], color="k", lw=0.8)
-        above = float(np.mean(yr > xr))
-        ax.set_title(f"{set_label}\n{y_name} better on {above:.0%} of the points")
+        above = int(np.sum(yr > xr))
+        ax.set_title(f"{set_label}\n{y_name} higher at {above} of {xr.size} points\n"
+                     f"(subject x parcel; a count, not a test)", fontsize="medium")
         ax.set_xlabel(f"{x_name}: Pearson r (per subject and parcel)")
         ax.set_ylabel(f"{y_name}: Pearson r")
         ax.set_aspect("equal")

@@ -37,8 +37,8 @@ PARTITION_EXPLAINED = (
     "shared = the rest. Means over subjects and parcels; pieces are not clipped at 0 (a part "
     "that is zero in truth comes out slightly negative as often as positive), and the share "
     "of parcels whose unique part is negative is given.")
-HEADROOM_MAP = "headroom of {model}, {set}"
-UNIQUE_MAP = UNIQUE_PREFIX + "{model}, {set}"
+HEADROOM_MAP = "headroom of {model}"
+UNIQUE_MAP = UNIQUE_PREFIX + "{model}"
 
 
 def is_headroom_map(kind: str) -> bool:
@@ -219,22 +219,21 @@ def headroom_html(result, maps_html=()) -> list[str]:
     return out + list(maps_html)
 
 
-def headroom_maps(result) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
-    """``(label, kind, values (C,), significant or None)`` of every headroom map: per model
-    and set, the headroom (ceiling minus model, mean over subjects; kind "difference")
-    and the model's unique variance (kind "unique")."""
+def headroom_maps(result, set_key: str) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
+    """``(label, kind, values (C,), significant or None)`` of the headroom maps of one
+    evaluation set: per model, the headroom (ceiling minus model, mean over subjects; kind
+    "difference") and the model's unique variance (kind "unique")."""
     maps = result.get("maps") or {}
     ceiling = _ceiling(result)
     out = []
     for model in _models(result):
-        for key, label in result["eval_sets"].items():
-            pair = (maps.get(f"{ceiling} - {model}") or {}).get(key)
-            if pair is not None:
-                out.append((HEADROOM_MAP.format(model=model, set=label), "difference",
-                            np.asarray(pair["difference"], dtype=float),
-                            np.asarray(pair["significant"], dtype=bool)))
-            unique = (maps.get(unique_map_name(model)) or {}).get(key)
-            if unique is not None:
-                out.append((UNIQUE_MAP.format(model=model, set=label), "unique",
-                            np.asarray(unique, dtype=float), None))
+        pair = (maps.get(f"{ceiling} - {model}") or {}).get(set_key)
+        if pair is not None:
+            out.append((HEADROOM_MAP.format(model=model), "difference",
+                        np.asarray(pair["difference"], dtype=float),
+                        np.asarray(pair["significant"], dtype=bool)))
+        unique = (maps.get(unique_map_name(model)) or {}).get(set_key)
+        if unique is not None:
+            out.append((UNIQUE_MAP.format(model=model), "unique",
+                        np.asarray(unique, dtype=float), None))
     return out

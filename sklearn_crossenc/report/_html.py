@@ -18,13 +18,16 @@ from .._io import atomic_write_text
 from ._headroom_section import headroom_html, is_headroom_map
 from ._tables import (
     CEILING,
+    FRACTION_HEADER,
     NOISE_CEILING,
     _ceiling_notes,
     _fmt,
     _fmt_ci,
     _fmt_pct,
     _rows,
+    pairwise_intro,
     report_title,
+    verdict_lines,
 )
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
@@ -70,6 +73,7 @@ pre{background:#f5f6f8;padding:.6em .8em;overflow-x:auto;white-space:pre-wrap;wo
 figure{margin:.8em 0 1.4em}figure img{max-width:100%;height:auto;border:1px solid #e3e6eb}
 figcaption{color:#5a6374;font-size:.9em}.maps{display:grid;
  grid-template-columns:1fr;gap:0 1.2em}
+.verdict li{margin:.3em 0;font-size:1.05em}
 .notes li{margin:.2em 0}.notes ul{margin:.2em 0 .4em;padding-left:1.4em;color:#3b4352}
 """
 
@@ -121,7 +125,7 @@ def _set_table(result, set_key, set_label) -> list[str]:
     level = f"{100 * ev.get('confidence', 0.95):.0f}% interval"
     rows = _rows(result, set_key)
     scale = _scale(rows)
-    head = ["model", "mean", level, "plot"] + subjects + ["% of noise ceiling", "fit (s)"]
+    head = ["model", "mean", level, "plot"] + subjects + [FRACTION_HEADER, "fit (s)"]
     out = [
         '<table class="scores">',
         f"<caption>Pearson r per parcel, mean over parcels then subjects: {info['n_runs']} "
@@ -155,23 +159,70 @@ def _pairwise(result) -> list[str]:
     ref, level = _e(ev["reference"]), f"{100 * ev['confidence']:.0f}%"
     out = [
         f'<h2 id="pairwise">{ref} against each baseline</h2>',
-        f"<p>Difference of mean r ({ref} minus the baseline) on the same runs, its {level} "
-        f"interval and paired p-value (whole runs resampled, {_e(ev['n_resamples'])} resamples, "
-        f"interval method {_e(ev.get('method', '?'))}), and the parcels where it is "
-        f"significantly better / worse at {100 * ev['fdr']:.0f}% false-discovery rate "
-        "(Benjamini-Hochberg).</p>",
+        f"<p>{_e(pairwise_intro(result))}</p>",
         '<table class="pairwise"><thead><tr><th>set</th><th class="text">baseline</th>'
         f"<th>difference</th><th>{level} interval</th><th>p</th><th>parcels better</th>"
-        "<th>parcels worse</th></tr></thead><tbody>",
+        "<th>parcels worse</th><th>parcels tested</th></tr></thead><tbody>",
     ]
     for set_key, rows in pairwise.items():
         for r in rows:
             cells = [f"{r['difference']:+.3f}", _fmt_ci((r["low"], r["high"]), 0),
-                     f"{r['p_value']:.2g}", r["n_better"], r["n_worse"]]
+                     f"{r['p_value']:.2g}", r["n_better"], r["n_worse"],
+                     r.get("n_parcels", result["data"]["n_parcels"])]
             out.append(f"<tr><td>{_e(result['eval_sets'][set_key])}</td>"
                        f'<td class="text">{_e(r["b"])}</td>'
                        + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     return out + ["</tbody></table>"]
+
+
+def _difference_svg(result) -> str:
+    """The paired differences (reference minus each baseline, every set) with their
+    intervals on one axis, zero marked: a forest plot, inline SVG; empty without tests."""
+    ev = result.get("evaluation") or {}
+    rows = [(result["eval_sets"][k], r) for k, rs in (ev.get("pairwise") or {}).items()
+            for r in rs]
+    if not rows:
+        return ""
+    ends = [0.0] + [v for _, r in rows for v in (r["low"], r["high"], r["difference"])
+                    if v is not None and math.isfinite(v)]
+    span = max(abs(min(ends)), abs(max(ends)), 0.01) * 1.1
+    labels = [f'{label}: {r["a"]} - {r["b"]}' for label, r in rows]
+    left, width, step = 20 + 7 * max(len(t) for t in labels), 420, 24  # ~7 px a character
+
+    def x(v):
+        return left + width * (v + span) / (2 * span)
+
+    height = step * len(rows) + 40
+    parts = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="{height - 30}" '
+             'stroke="#8a92a0" stroke-dasharray="4 3"/>']
+    for i, ((_, r), text) in enumerate(zip(rows, labels, strict=True)):
+        y = 16 + step * i
+        colour = "#1d3f73" if r["low"] > 0 or r["high"] < 0 else "#8a92a0"
+        parts += [f'<text x="{left - 10}" y="{y + 4}" text-anchor="end" font-size="13">'
+                  f"{_e(text)}</text>",
+                  f'<line x1="{x(r["low"]):.1f}" y1="{y}" x2="{x(r["high"]):.1f}" y2="{y}" '
+                  f'stroke="{colour}" stroke-width="2.5"/>',
+                  f'<circle cx="{x(r["difference"]):.1f}" cy="{y}" r="4.5" fill="{colour}"/>',
+                  f'<text x="{left + width + 10}" y="{y + 4}" font-size="12">'
+                  f'{r["difference"]:+.3f} [{r["low"]:+.3f}, {r["high"]:+.3f}]</text>']
+    for v in (-span, -span / 2, 0.0, span / 2, span):
+        parts.append(f'<text x="{x(v):.1f}" y="{height - 12}" text-anchor="middle" '
+                     f'font-size="11" fill="#5a6374">{v:+.3f}</text>')
+    level = f"{100 * ev.get('confidence', 0.95):.0f}%"
+    return (f'<figure data-kind="differences"><svg width="{left + width + 170}" '
+            f'height="{height}" role="img" aria-label="differences of mean r with their '
+            f'{level} intervals">' + "".join(parts) + "</svg><figcaption>Difference of mean r "
+            f"on the same runs with its {level} interval (blue: the interval excludes 0); "
+            "the dashed line is no difference.</figcaption></figure>")
+
+
+def _verdict(result) -> list[str]:
+    """The verdict first: one sentence per evaluation set, then the differences' plot."""
+    lines = verdict_lines(result)
+    if not lines:
+        return []
+    return (['<h2 id="verdict">Verdict</h2>', '<ul class="verdict">']
+            + [f"<li>{_e(t)}</li>" for t in lines] + ["</ul>", _difference_svg(result)])
 
 
 def _unequal(result) -> list[str]:
@@ -369,7 +420,9 @@ def report_html(result, figures: dict | None = None) -> str:
                 + _coverage(result) + _notes(result)
                 + _protocol(result) + _figures(figures)
                 + _models(result) + _configuration(result) + _environment(result))
-    nav = [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
+    verdict = [] if first else _verdict(result)  # a headroom page: its answer first
+    nav = [("verdict", "verdict")] if verdict else []
+    nav += [(f"set-{i}", label) for i, (_, label) in enumerate(sets)]
     nav += [(i, t) for i, t in _NAV if any(f'<h2 id="{i}">' in s for s in sections + headroom)]
     title = report_title(result)
     body = [f"<h1>{_e(title)}</h1>",
@@ -379,7 +432,7 @@ def report_html(result, figures: dict | None = None) -> str:
     if (result.get("config") or {}).get("quick"):
         body.append('<p class="quick"><strong>Quick run</strong> (<code>--quick</code>): '
                     "reduced training, the numbers are a smoke test only.</p>")
-    body += (headroom if first else []) + _summary(result)
+    body += (headroom if first else verdict) + _summary(result)
     for i, (set_key, set_label) in enumerate(sets):
         body += [f'<h2 id="set-{i}">{_e(set_label)}</h2>'] + _set_table(result, set_key, set_label)
     body += sections

@@ -10,10 +10,14 @@ from ._headroom_section import TITLE, headroom_markdown, verdicts
 from ._markdown import code, footer, header, plain
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
-__all__ = ["CEILING", "NOISE_CEILING", "format_table", "main_pair", "report_markdown"]
+__all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
+           "pairwise_intro", "p_value_source",
+           "report_markdown", "verdict_lines"]
 
 CEILING = "oracle ceiling"
 NOISE_CEILING = "noise ceiling"
+#: The column of a model's fraction of the noise ceiling: what it covers is in its name.
+FRACTION_HEADER = "% of noise ceiling (repeated clips, reliable parcels)"
 WIDTH = 100  # columns of the terminal table
 
 
@@ -96,6 +100,97 @@ def main_pair(result) -> tuple[str, str] | None:
     return ref, next((b for b in others if learns(b)), others[0])
 
 
+def p_value_source(ev: dict, row: dict) -> str:
+    """Which test gave a paired row's p-value, in words.
+
+    Examples
+    --------
+    >>> p_value_source({"method": "t-jackknife"}, {"df": 8.0})
+    't test on the leave-one-run-out jackknife, 8 degrees of freedom'
+    >>> p_value_source({"method": "bca", "n_resamples": 2000}, {"df": float("nan")})
+    'bca bootstrap of whole runs, 2000 resamples'
+    """
+    method = ev.get("method", "?")
+    if method == "t-jackknife":
+        df = row.get("df")
+        dof = "" if df is None or not math.isfinite(df) else f", {df:.0f} degrees of freedom"
+        return "t test on the leave-one-run-out jackknife" + dof
+    return f"{method} bootstrap of whole runs, {ev.get('n_resamples', '?')} resamples"
+
+
+def pairwise_intro(result) -> str:
+    """The sentence above the pairwise table: what the difference, its interval, the
+    p-value (and the test that gave it) and the parcel counts are."""
+    ev = result["evaluation"]
+    rows = [r for rs in ev["pairwise"].values() for r in rs]
+    tests = sorted({p_value_source(ev, r) for r in rows})
+    return (f"Difference of mean r ({ev['reference']} minus the baseline) on the same runs; "
+            f"its {100 * ev['confidence']:.0f}% interval; its two-sided p-value, from the "
+            f"{' / '.join(tests)}; and the parcels (each parcel's r averaged over subjects) "
+            f"where it is significantly better / worse at {100 * ev['fdr']:.0f}% "
+            "false-discovery rate (Benjamini-Hochberg), of the parcels tested.")
+
+
+def _paired_row(result, set_key, a, b):
+    """The paired test of ``a`` against ``b`` on a set, as ``a`` minus ``b`` (the stored
+    row flipped when it was ``b`` minus ``a``), or None when it was not made."""
+    for row in ((result.get("evaluation") or {}).get("pairwise") or {}).get(set_key) or []:
+        if (row["a"], row["b"]) == (a, b):
+            return row
+        if (row["a"], row["b"]) == (b, a):
+            return {**row, "a": a, "b": b, "difference": -row["difference"],
+                    "low": -row["high"], "high": -row["low"],
+                    "n_better": row["n_worse"], "n_worse": row["n_better"]}
+    return None
+
+
+def verdict_lines(result) -> list[str]:
+    """The verdict, one sentence per evaluation set: the best model by mean r, its
+    difference to the next with its interval and p-value (and the test that gave it),
+    and the parcels where it is significantly better and worse.
+
+    Examples
+    --------
+    >>> result = {"eval_sets": {"s6": "Friends s6"}, "data": {"n_parcels": 3},
+    ...   "models": {"A": {"status": "ok", "scores": {"s6": {"mean": 0.30}}},
+    ...              "B": {"status": "ok", "scores": {"s6": {"mean": 0.25}}}},
+    ...   "evaluation": {"confidence": 0.95, "fdr": 0.05, "method": "t-jackknife",
+    ...     "pairwise": {"s6": [{"a": "B", "b": "A", "difference": -0.05, "low": -0.07,
+    ...       "high": -0.03, "p_value": 0.001, "n_better": 0, "n_worse": 2, "df": 8.0}]}}}
+    >>> print(verdict_lines(result)[0])  # doctest: +NORMALIZE_WHITESPACE
+    Friends s6: A scores best (mean r 0.300), 0.050 above B (95% interval 0.030 to
+    0.070; p = 0.001, t test on the leave-one-run-out jackknife, 8 degrees of freedom);
+    significantly better in 2 and worse in 0 of 3 parcels (r averaged over subjects, 5%
+    false-discovery rate).
+    """
+    ev = result.get("evaluation") or {}
+    lines = []
+    for set_key, label in result["eval_sets"].items():
+        ranked = sorted(((m["scores"][set_key]["mean"], n) for n, m in result["models"].items()
+                         if m.get("status") == "ok"), reverse=True)
+        if not ranked:
+            lines.append(f"{label}: no model was scored.")
+            continue
+        (best_r, best), *rest = ranked
+        text = f"{label}: {best} scores best (mean r {best_r:.3f})"
+        if not rest:
+            lines.append(text + ", the only model scored.")
+            continue
+        nxt_r, nxt = rest[0]
+        row = _paired_row(result, set_key, best, nxt)
+        if row is None:
+            lines.append(text + f", {best_r - nxt_r:.3f} above {nxt} ({nxt_r:.3f}; the two "
+                         "were not compared by a paired test).")
+            continue
+        lines.append(
+            text + f", {row['difference']:.3f} above {nxt} "
+            f"({100 * ev['confidence']:.0f}% interval {row['low']:.3f} to {row['high']:.3f}; "
+            f"p = {row['p_value']:.2g}, {p_value_source(ev, row)}); significantly better in "
+            f"{row['n_better']} and worse in {row['n_worse']} of {result['data']['n_parcels']} "
+            f"parcels (r averaged over subjects, {100 * ev['fdr']:.0f}% false-discovery rate).")
+    return lines
+
+
 def _fmt_ci(ci, width=16) -> str:
     return ("" if ci is None else f"[{ci[0]:.3f},{ci[1]:.3f}]").rjust(width)
 
@@ -124,8 +219,8 @@ def _set_block(result, set_key, set_label, name_w, header) -> list[str]:
 
 
 def format_table(result) -> str:
-    """The comparison as a plain-text table, one block per evaluation set, then the
-    pairwise comparisons and the noise-ceiling notes.
+    """The comparison as plain text: the verdict (one sentence per evaluation set), a
+    table per evaluation set, then the pairwise comparisons and the noise-ceiling notes.
 
     Each block lists the oracle ceiling (synthetic data only), the noise ceiling (sets
     with repeated viewings) and each model with its mean Pearson r (over parcels, then
@@ -147,9 +242,13 @@ def format_table(result) -> str:
     level = f"{100 * ev.get('confidence', 0.95):.0f}% CI"
     header = ("model".ljust(name_w) + _fmt_str("mean") + _fmt_str(level, 16)
               + "".join(_fmt_str(s) for s in subjects) + _fmt_str("% ceil") + "fit (s)".rjust(9))
+    headroom_first = result.get("job") == "headroom"  # the job's answer first
     verdict = [f"{TITLE}:"] + _wrapped([f"- {v}" for v in verdicts(result)]) + [""]
-    headroom_first = result.get("job") == "headroom"
-    lines = verdict if headroom_first and verdicts(result) else []
+    if headroom_first and verdicts(result):
+        lines = list(verdict)
+    else:
+        lines = _wrapped(["VERDICT " + v for v in verdict_lines(result)])
+        lines += [""] if lines else []
     for set_key, set_label in result["eval_sets"].items():
         lines += _set_block(result, set_key, set_label, name_w, header) + [""]
     if not headroom_first and verdicts(result):
@@ -172,11 +271,9 @@ def _pairwise_lines(result) -> list[str]:
     if not any(pairwise.values()):
         return []
     level = f"{100 * ev['confidence']:.0f}% CI"
-    lines = textwrap.wrap(
-        f"{ev['reference']} minus each baseline: difference of mean r, {level} and paired p "
-        f"(runs resampled); parcels better / worse at {100 * ev['fdr']:.0f}% FDR", WIDTH)
+    lines = textwrap.wrap(pairwise_intro(result), WIDTH)
     header = ("set".ljust(15) + "baseline".ljust(20) + _fmt_str("diff") + _fmt_str(level, 18)
-              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse"))
+              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse") + _fmt_str("tested"))
     lines += [header, "-" * len(header)]
     for set_key, rows in pairwise.items():
         for row in rows:
@@ -184,6 +281,7 @@ def _pairwise_lines(result) -> list[str]:
                 result["eval_sets"][set_key].ljust(15) + row["b"].ljust(20)
                 + f"{row['difference']:+8.3f}" + _fmt_ci((row["low"], row["high"]), 18)
                 + f"{row['p_value']:9.2g}" + f"{row['n_better']:8d}" + f"{row['n_worse']:8d}"
+                + f"{row.get('n_parcels', result['data']['n_parcels']):8d}"
             )
     return lines + [""]
 
@@ -223,7 +321,7 @@ def _fmt_str(s, width=8) -> str:
 def _md_table(result, set_key) -> list[str]:
     subjects = result["data"]["subject_labels"]
     out = [
-        "| model | mean | CI | " + " | ".join(subjects) + " | % of noise ceiling | fit (s) |",
+        "| model | mean | CI | " + " | ".join(subjects) + f" | {FRACTION_HEADER} | fit (s) |",
         "|---|---:|---:|" + "---:|" * len(subjects) + "---:|---:|",
     ]
     for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
@@ -243,21 +341,18 @@ def _md_pairwise(result) -> list[str]:
     out = [
         f"## {ev['reference']} against each baseline",
         "",
-        f"Difference of mean r ({ev['reference']} minus the baseline) on the same runs, its "
-        f"{100 * ev['confidence']:.0f}% interval and paired p-value (whole runs resampled, "
-        f"{ev['n_resamples']} resamples, interval method {ev.get('method', '?')}), "
-        f"and the parcels where it is significantly better / worse at "
-        f"{100 * ev['fdr']:.0f}% false-discovery rate (Benjamini-Hochberg).",
+        pairwise_intro(result),
         "",
-        "| set | baseline | difference | interval | p | parcels better | parcels worse |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| set | baseline | difference | interval | p | parcels better | parcels worse | "
+        "parcels tested |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for set_key, rows in ev["pairwise"].items():
         for r in rows:
             out.append(
                 f"| {result['eval_sets'][set_key]} | {r['b']} | {r['difference']:+.3f} | "
                 f"{_fmt_ci((r['low'], r['high']), 0)} | {r['p_value']:.2g} | {r['n_better']} | "
-                f"{r['n_worse']} |"
+                f"{r['n_worse']} | {r.get('n_parcels', result['data']['n_parcels'])} |"
             )
     return out + [""]
 
@@ -287,7 +382,13 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     """
     cfg, data = result["config"], result["data"]
     train = data["sets"]["train"]
-    lines = header(report_title(result), result) + [
+    verdict = verdict_lines(result)
+    lines = header(report_title(result), result)
+    if result.get("job") == "headroom":  # the job's answer first
+        lines += headroom_markdown(result)
+    elif verdict:
+        lines += ["## Verdict", ""] + [f"- {v}" for v in verdict] + [""]
+    lines += [
         f"Data: {code(cfg['data_dir'])}"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
@@ -303,8 +404,6 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     if cfg.get("quick"):
         lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
     headroom_first = result.get("job") == "headroom"
-    if headroom_first:  # the job's answer first
-        lines += headroom_markdown(result)
     for set_key, set_label in result["eval_sets"].items():
         lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
     notes = _ceiling_notes(result)
