@@ -132,7 +132,7 @@ def _cells(row) -> list[str]:
     return [row["model"], row["set"], _f(row["model_r"]), _f(row["ceiling_r"]),
             f"{_f(row['headroom'])} [{_f(row['interval'][0])}, {_f(row['interval'][1])}]",
             _p(row["p"]), f"{_pct(r['estimate'])} [{_pct(r['low'])}, {_pct(r['high'])}]",
-            f"{row['below']} / {row['above']} of {row['n_parcels']}",
+            f"{row['below']} / {row['above']} (of {row['n_parcels']})",
             f"{_f(row['challenge_model'])} / {_f(row['challenge_ceiling'])}"]
 
 
