@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._paths import parse_entities
+
 __all__ = ["BoldRun", "find_runs", "make_fmriprep_like", "run_key"]
 
 _BOLD = re.compile(r"(?P<stem>.+)_desc-preproc_bold\.nii(\.gz)?$")
@@ -28,16 +30,6 @@ _NOT_IN_KEY = ("sub", "space", "desc")
 #: Confound columns of the synthetic folder, as fMRIPrep names them.
 MOTION = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 TISSUE = ("white_matter", "csf")
-
-
-def _entities(stem: str) -> dict[str, str]:
-    out = {}
-    for part in stem.split("_"):
-        name, sep, value = part.partition("-")
-        if not sep or not name or not value:
-            raise ValueError(f"{stem!r}: part {part!r} is not a BIDS entity 'name-value'")
-        out[name] = value
-    return out
 
 
 def run_key(entities: dict[str, str]) -> str:
@@ -87,7 +79,7 @@ def find_runs(derivatives, task: str, space: str | None = None) -> list[BoldRun]
         match = _BOLD.match(path.name)
         if match is None:
             continue
-        ent = _entities(match.group("stem"))
+        ent = parse_entities(match.group("stem"), str(path))
         tasks.add(ent.get("task", "?"))
         spaces.add(ent.get("space", "(none)"))
         if ent.get("task") != task or (space is not None and ent.get("space") != space):

@@ -135,6 +135,18 @@ def dataset_root_of(path) -> Path:
     return path.parent
 
 
+def parse_entities(text: str, what: str) -> dict[str, str]:
+    """BIDS-like entities of ``text`` (``"sub-01_task-movie"`` -> ``{"sub": "01", "task":
+    "movie"}``); a part without ``name-value`` raises ``ValueError`` naming ``what``."""
+    entities = {}
+    for part in text.split("_"):
+        name, sep, value = part.partition("-")
+        if not sep or not name or not value:
+            raise ValueError(f"{what}: part {part!r} is not of the form 'name-value'")
+        entities[name] = value
+    return entities
+
+
 def parse_key(key: str) -> dict[str, str]:
     """Split a BIDS-like HDF5 key into entities.
 
@@ -146,12 +158,7 @@ def parse_key(key: str) -> dict[str, str]:
     >>> parse_key("ses-003_task-s01e02a")
     {'ses': '003', 'task': 's01e02a'}
     """
-    entities = {}
-    for part in key.split("_"):
-        name, sep, value = part.partition("-")
-        if not sep or not name or not value:
-            raise ValueError(f"key {key!r}: part {part!r} is not of the form 'name-value'")
-        entities[name] = value
+    entities = parse_entities(key, f"key {key!r}")
     if "task" not in entities:
         raise ValueError(f"key {key!r} has no 'task-' entity")
     return entities
