@@ -201,3 +201,19 @@ def test_ridge_cv_stats_rejects_empty_fold():
     blocks = [ridge_stats([X], [Y])]
     with pytest.raises(ValueError, match="needs training and test episodes"):
         ridge_cv_stats(blocks, [[0]], [[]], ALPHAS)
+
+
+def test_a_metric_without_a_closed_form_is_refused_not_scored_as_r2(monkeypatch):
+    """A metric added to scoring.METRICS without a closed form in the solver was optimised
+    as R² without a word; it is refused, by the solver and by both ridge estimators."""
+    from sklearn_crossenc import CrossSubjectRidge
+    from sklearn_crossenc import scoring as scoring_module
+    from sklearn_crossenc.ridge._solvers import CRITERIA, _check_scoring
+
+    monkeypatch.setitem(scoring_module.METRICS, "spearman", scoring_module.METRICS["pearson"])
+    with pytest.raises(ValueError, match="'spearman' has no closed form in the ridge's solver"):
+        _check_scoring("spearman")
+    X = np.random.default_rng(0).standard_normal((4, 3, 30, 5))
+    with pytest.raises(ValueError, match="scoring must be"):
+        CrossSubjectRidge(scoring="spearman", cv=2).fit(X)
+    assert set(CRITERIA) <= set(scoring_module.METRICS)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import linalg
 
 from .._interrupt import interruptible
-from ..scoring import METRICS, metric_name
+from ..scoring import metric_name
 
 __all__ = [
     "RidgeStats",
@@ -43,9 +43,10 @@ __all__ = [
     "KIT_ALPHAS",
 ]
 
-#: Validation criteria of the ridge's alpha selection: the package's metrics
-#: (:data:`sklearn_crossenc.scoring.METRICS`), each in closed form here.
-CRITERIA = tuple(METRICS)
+#: Validation criteria of the ridge's alpha selection: the metrics of
+#: :data:`sklearn_crossenc.scoring.METRICS` that have a closed form here (a new metric is
+#: refused until it gets one, never scored as another).
+CRITERIA = ("r2", "pearson", "neg_mean_squared_error")
 #: Default grid of :class:`CrossSubjectRidge`: 17 values from 1e-2 to 1e6.
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 17))
 #: The Algonauts 2025 development kit's alphas (``RidgeCV`` of its baseline).
@@ -65,7 +66,11 @@ def _check_dtype(dtype, name: str = "dtype") -> np.dtype:
 
 def _check_scoring(scoring, name: str = "scoring") -> str:
     """A criterion of :data:`CRITERIA` (old spellings warn; see ``metric_name``)."""
-    return metric_name(scoring, name)
+    scoring = metric_name(scoring, name)
+    if scoring not in CRITERIA:
+        raise ValueError(f"{name} {scoring!r} has no closed form in the ridge's solver; "
+                         f"choose one of {', '.join(CRITERIA)}.")
+    return scoring
 
 
 # ----------------------------------------------------------------------------- features
