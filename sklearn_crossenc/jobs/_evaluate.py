@@ -89,13 +89,13 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
     return summary, maps
 
 
-def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
+def ceiling_of_repeats(viewings: dict, eval_runs: list[str], stats: dict, labels,
                        *, fdr: float) -> tuple[dict, np.ndarray | None]:
     """Noise ceiling from the repeated clips, and each model's fraction of it.
 
     Parameters
     ----------
-    repeats : dict
+    viewings : dict
         Movie10 loader dict with both viewings of :data:`REPEATED_MOVIES`.
     eval_runs : list of str
         Run keys of the Movie10 run-1 evaluation set, in the order of ``stats``.
@@ -115,7 +115,7 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
         Per-parcel ceiling, NaN where it is not reliable.
     """
     try:
-        nc = noise_ceiling(repeats, fdr=fdr)
+        nc = noise_ceiling(viewings, fdr=fdr)
     except ValueError as exc:
         return {"status": "unavailable", "reason": str(exc)}, None
     if not nc.reliable.any():
@@ -143,8 +143,8 @@ def ceiling_of_repeats(repeats: dict, eval_runs: list[str], stats: dict, labels,
     for name, st in stats.items():
         if not weights.any():
             continue
-        repeats = st if isinstance(st, (list, tuple)) else [st]
-        r = np.mean([pearson_from_sums(one, weights) for one in repeats], axis=0)  # (S, C)
+        fits = st if isinstance(st, (list, tuple)) else [st]  # the model's repeated fits
+        r = np.mean([pearson_from_sums(one, weights) for one in fits], axis=0)  # (S, C)
         frac = fraction_of_ceiling(r, nc)  # (S,)
         summary["models"][name] = {
             "r_on_repeats": float(r.mean(axis=1).mean()),
@@ -176,13 +176,13 @@ def evaluate_comparison(root, protocol, sets, stats, maps, data, options) -> dic
     target = ceiling_set(protocol)
     if target is not None:
         try:
-            repeats = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
-                                   runs=[1, 2])
+            viewings = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
+                                    runs=[1, 2])
         except ValueError as exc:
             ceilings[target.key] = {"status": "unavailable", "reason": str(exc)}
         else:
             ceilings[target.key], ceiling_map = ceiling_of_repeats(
-                repeats, list(sets[target.key]), by_set[target.key], data["subject_labels"],
+                viewings, list(sets[target.key]), by_set[target.key], data["subject_labels"],
                 fdr=options["fdr"],
             )
             if ceiling_map is not None:
