@@ -303,6 +303,7 @@ def _add_synth(sub) -> None:
 
 
 def _add_grid(sub) -> None:
+    from .jobs._protocol import SEED_PROTOCOL
     from .jobs.grid import SPLITS
     from .scoring import DEPRECATED_NAMES, METRICS
 
@@ -323,8 +324,9 @@ def _add_grid(sub) -> None:
     p.add_argument("--split", choices=SPLITS, default="season",
                    help="season: GroupKFold with one group per season (default); "
                         "kfold: KFold over runs")
-    p.add_argument("--seasons", type=int, nargs="+", default=[1, 2, 3, 4, 5], metavar="S",
-                   help="Friends seasons to search on (default 1 2 3 4 5)")
+    p.add_argument("--seasons", type=int, nargs="+", default=None, metavar="S",
+                   help="Friends seasons to search on (default the protocol's training seasons, "
+                        f"{' '.join(map(str, SEED_PROTOCOL.train.seasons))})")
     _add_parallel(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads of each fit (default: the cores no other process "
