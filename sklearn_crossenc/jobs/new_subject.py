@@ -27,7 +27,7 @@ from . import _registry
 from ._job import JobStart, data_root, noop
 from ._preflight import preflight_new_subject
 from ._protocol import SEED_PROTOCOL, Protocol
-from ._registry import JobSettings, clip_length_cap
+from ._registry import REGISTRY, JobSettings, clip_length_cap
 from ._tuning import check_early_stopping
 
 __all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECODER_ALPHAS"]
@@ -180,13 +180,11 @@ def _add_with_encoder(encoder, train: list, eval_data: dict, alpha: float) -> di
 
 def _ridge(train: list, eval_data: dict, n_splits: int) -> dict:
     """``CrossSubjectRidge`` of the new subject from the others' mean (as subject 0)."""
-    from ..ridge import CrossSubjectRidge
-
     def pair(eps):  # (S+1, T, C) -> (2, T, C): [mean of the others, new subject]
         return [np.stack([ep[:-1].mean(axis=0), ep[-1]]) for ep in eps]
 
     t0 = time.perf_counter()
-    ridge = CrossSubjectRidge(cv=n_splits).fit(pair(split_for_cv(train, n_splits)))
+    ridge = REGISTRY["ridge"].make({"cv": n_splits}).fit(pair(split_for_cv(train, n_splits)))
     elapsed = time.perf_counter() - t0
     out = _scores(ridge, {k: pair(v) for k, v in eval_data.items()}, 1)
     out["fit_time_s"] = elapsed
@@ -194,13 +192,11 @@ def _ridge(train: list, eval_data: dict, n_splits: int) -> dict:
 
 
 def _fit_encoder(train: list, params: dict, log, what: str):
-    from ..encoder import CrossSubjectEncoder
-
     log(f"training the encoder on {what}")
     t0 = time.perf_counter()
     if "sample_length" not in params:  # short runs (the tiny synthetic set)
         params = {**params, **clip_length_cap(min(ep.shape[1] for ep in train))}
-    enc = CrossSubjectEncoder(**params).fit(train)
+    enc = REGISTRY["encoder"].make(params).fit(train)
     return enc, time.perf_counter() - t0
 
 
@@ -305,10 +301,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
                          with_encoder, baselines, log, new_subject) for minutes in budgets]
     mean_of_others = ref = None
     if baselines:
-        from ..baseline import MeanOfOthers
-
         first = next(iter(eval_data.values()))
-        mean_of_others = _scores(MeanOfOthers().fit(first), eval_data, -1)
+        mean_of_others = _scores(REGISTRY["mean"].make({}).fit(first), eval_data, -1)
     if reference:
         est, ref_time = _fit_encoder(data["train_all"], params, log, "all subjects")
         ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
