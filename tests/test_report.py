@@ -274,3 +274,23 @@ def test_bars_carry_intervals_and_both_ceilings_histogram_the_noise_ceiling(tmp_
     counts = hist.axes[1].patches[labels.index("noise ceiling (reliable parcels)")]
     assert counts.get_path().vertices[:, 1].max() > 0
     assert all("Pearson r" in ax.get_xlabel() for ax in hist.axes)
+
+
+def test_the_scatter_names_the_pair_it_draws(tmp_path):
+    """With --models encoder feature the scatter draws the encoder against FeatureRidge:
+    its file and caption say so (they named CrossSubjectRidge whatever the pair)."""
+    pytest.importorskip("matplotlib")
+    from sklearn_crossenc.report._figures import figure_file, scatter_caption
+
+    result = make_result()
+    assert figure_file("scatter", result) == FIGURES["scatter"] == "parcels_encoder_vs_ridge.png"
+    assert scatter_caption(result) == ("Per subject and parcel: CrossSubjectEncoder's r "
+                                       "against CrossSubjectRidge's")
+    result["models"] = {k: v for k, v in result["models"].items() if k != "CrossSubjectRidge"}
+    result["models"]["FeatureRidge"] = {**next(iter(result["models"].values())),
+                                        "tuning": {"tuned": "alpha per parcel"}}
+    result["maps"]["FeatureRidge"] = result["maps"]["CrossSubjectEncoder"]
+    assert figure_file("scatter", result) == "parcels_encoder_vs_feature.png"
+    assert "against FeatureRidge's" in scatter_caption(result)
+    written = write_figures(result, tmp_path)
+    assert written["scatter"].name == "parcels_encoder_vs_feature.png"

@@ -13,7 +13,7 @@ import numpy as np
 from .._io import atomic_path
 from ._tables import CEILING, NOISE_CEILING, main_pair
 
-__all__ = ["FIGURES", "write_figures"]
+__all__ = ["FIGURES", "figure_file", "scatter_caption", "write_figures"]
 
 #: File names of the figures, by kind.
 FIGURES = {
@@ -21,6 +21,28 @@ FIGURES = {
     "scatter": "parcels_encoder_vs_ridge.png",
     "histogram": "parcel_histogram.png",
 }
+
+
+def figure_file(kind: str, result) -> str:
+    """The file name of a figure: :data:`FIGURES`'s, except the scatter's, which names the
+    pair it draws by the models' short names (``parcels_encoder_vs_ridge.png`` for the
+    default pair, ``parcels_encoder_vs_feature.png`` with ``--models encoder feature``)."""
+    pair = main_pair(result) if kind == "scatter" else None
+    if pair is None:
+        return FIGURES[kind]
+    from ..jobs._registry import REGISTRY
+
+    short = {spec.label: spec.name for spec in REGISTRY.values()}
+    y, x = (short.get(name) or "".join(c for c in name.lower() if c.isalnum()) for name in pair)
+    return f"parcels_{y}_vs_{x}.png"
+
+
+def scatter_caption(result) -> str:
+    """The scatter's caption, naming the pair it draws."""
+    pair = main_pair(result)
+    if pair is None:
+        return "Per subject and parcel: one model's r against another's"
+    return f"Per subject and parcel: {pair[0]}'s r against {pair[1]}'s"
 
 
 def _ok_models(result):
@@ -170,8 +192,9 @@ def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) 
 
     - ``scores_by_subject.png``: per-model, per-subject mean r, the interval of each
       model's mean, the oracle and noise ceilings;
-    - ``parcels_encoder_vs_ridge.png``: per-parcel r of the encoder against
-      CrossSubjectRidge (when both were run);
+    - ``parcels_<a>_vs_<b>.png`` (:func:`figure_file`): per-parcel r of the reference
+      model against the first learned baseline (``parcels_encoder_vs_ridge.png`` by
+      default);
     - ``parcel_histogram.png``: distribution of per-parcel r (mean over subjects), with
       the ceilings'.
 
@@ -205,7 +228,7 @@ def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) 
         fig = make(result, Figure)
         if fig is None:
             continue
-        path = out_dir / FIGURES[kind]
+        path = out_dir / figure_file(kind, result)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
         written[kind] = path

@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 from .._io import atomic_write_text
+from ._figures import scatter_caption
 from ._headroom_section import headroom_html, is_headroom_map
 from ._tables import (
     CEILING,
@@ -42,7 +43,6 @@ _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
 
 _CAPTIONS = {
     "bars": "Mean Pearson r by subject and model",
-    "scatter": "Per subject and parcel: the encoder's r against CrossSubjectRidge's",
     "histogram": "Distribution of per-parcel r (mean over subjects)",
 }
 
@@ -285,7 +285,7 @@ def _figure(kind: str, path: Path, caption: str) -> str:
             f"<figcaption>{_e(caption)} (<code>{name}</code>)</figcaption></figure>")
 
 
-def _figures(figures: dict) -> list[str]:
+def _figures(figures: dict, result) -> list[str]:
     """Figures, then brain maps (kinds ``"brain: <label>"``), every image inline; files that
     are not images (NIfTI, tables) named at the end."""
     others = [Path(p).name for p in figures.values() if Path(p).suffix.lower() not in _MIME]
@@ -295,7 +295,8 @@ def _figures(figures: dict) -> list[str]:
     out = []
     if plots:
         out.append('<h2 id="figures">Figures</h2>')
-        out += [_figure(k, p, _CAPTIONS.get(k, k)) for k, p in plots.items()]
+        out += [_figure(k, p, _CAPTIONS.get(k) or (scatter_caption(result) if k == "scatter"
+                                                   else k)) for k, p in plots.items()]
     if maps:
         out += ['<h2 id="maps">Brain maps</h2>', '<div class="maps">']
         out += [_figure(k, p, k[len("brain: "):]) for k, p in maps.items()]
@@ -418,7 +419,7 @@ def report_html(result, figures: dict | None = None) -> str:
     first = result.get("job") == "headroom"  # the job's answer first
     sections = (_unequal(result) + _pairwise(result) + ([] if first else headroom)
                 + _coverage(result) + _notes(result)
-                + _protocol(result) + _figures(figures)
+                + _protocol(result) + _figures(figures, result)
                 + _models(result) + _configuration(result) + _environment(result))
     verdict = [] if first else _verdict(result)  # a headroom page: its answer first
     nav = [("verdict", "verdict")] if verdict else []
