@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 from pathlib import Path
+
+from ._cli_values import parse_named_files, parse_param, parse_value
 
 __all__ = ["PROG", "DEFAULT_OUTS", "default_grid", "build_parser", "parse_param", "parse_value",
            "parse_named_files"]
@@ -36,63 +37,6 @@ def default_grid() -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------- values
-
-
-def parse_value(text: str):
-    """A ``--param`` value: int, float, True/False/None, else the string itself.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.cli import parse_value
-    >>> parse_value("64"), parse_value("3e-4"), parse_value("False"), parse_value("cpu")
-    (64, 0.0003, False, 'cpu')
-    """
-    text = text.strip()
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return text
-
-
-def parse_param(text: str, valid=None) -> tuple[str, list]:
-    """Parse ``NAME=V1,V2,...`` into ``(NAME, [values])``.
-
-    Parameters
-    ----------
-    text : str
-        One ``--param`` argument.
-    valid : collection of str, optional
-        Accepted parameter names.
-
-    Raises
-    ------
-    ValueError
-        No ``=``, an empty name or value list, or a name not in ``valid``.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.cli import parse_param
-    >>> parse_param("embed_dim=32,64,128")
-    ('embed_dim', [32, 64, 128])
-    """
-    name, sep, values = text.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise ValueError(
-            f"--param {text!r} is not of the form NAME=V1,V2,... (e.g. embed_dim=32,64)."
-        )
-    if valid is not None and name not in valid:
-        raise ValueError(
-            f"--param {text!r}: unknown parameter {name!r} of CrossSubjectEncoder; "
-            f"valid: {', '.join(sorted(valid))}."
-        )
-    items = [v for v in values.split(",") if v.strip()]
-    if not items:
-        raise ValueError(f"--param {text!r} gives no values for {name!r}.")
-    return name, [parse_value(v) for v in items]
 
 
 # ---------------------------------------------------------------------------- parser
@@ -406,31 +350,6 @@ def _add_headroom(sub) -> None:
     p.add_argument("--no-figures", action="store_true",
                    help="do not draw figures or brain maps")
     p.set_defaults(command_name="headroom")
-
-
-def parse_named_files(texts) -> dict:
-    """``--predictions`` arguments to ``{name: path}``: ``NAME=FILE`` or ``FILE`` (named by
-    its stem).
-
-    Examples
-    --------
-    >>> from sklearn_crossenc._cli_parser import parse_named_files
-    >>> parse_named_files(["sub/my_model.npy", "tribe=out/preds.h5"])
-    {'my_model': PosixPath('sub/my_model.npy'), 'tribe': PosixPath('out/preds.h5')}
-    """
-    named: dict = {}
-    for text in texts:
-        name, sep, path = text.partition("=")
-        if not sep:
-            name, path = Path(text).stem, text
-        name = name.strip()
-        if not name or not path:
-            raise ValueError(f"--predictions {text!r} is not FILE or NAME=FILE.")
-        if name in named:
-            raise ValueError(f"--predictions names the model {name!r} twice; give each "
-                             "file its own name with NAME=FILE.")
-        named[name] = Path(path)
-    return named
 
 
 def _add_extract(sub) -> None:

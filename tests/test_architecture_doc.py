@@ -88,3 +88,43 @@ def test_no_import_runs_back_up_the_layers(path):
         if layer is None:  # a name, not a module (``from .data import SUBJECTS``)
             continue
         assert layer <= own, f"{path} (layer {own}) imports {target} (layer {layer})"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (function-level imports included);
+    packages' ``__init__`` files, which only re-export, are left out."""
+    files = {_module_name(p): p for p in _modules() if not p.endswith("__init__.py")}
+    return {name: {t for t in imports_of(PACKAGE / path) if t in files and t != name}
+            for name, path in files.items()}
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import circle of ``graph``, once each (depth-first search)."""
+    found, seen = [], set()
+
+    def walk(node, stack):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == stack[0]:
+                if frozenset(stack) not in seen:
+                    seen.add(frozenset(stack))
+                    found.append(stack + [nxt])
+            elif nxt not in stack and nxt > stack[0]:
+                walk(nxt, stack + [nxt])
+
+    for start in sorted(graph):
+        walk(start, [start])
+    return found
+
+
+def test_circles_are_found_also_through_function_level_imports():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _circles(graph) == [["a", "b", "c", "a"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_at_any_level():
+    """A circle hidden inside a function body is a circle all the same (issue 27: the
+    pre-flight imported cv_splitter from grid.py and budget_trs from new_subject.py, both
+    of which import the pre-flight)."""
+    circles = _circles(_import_graph())
+    assert circles == [], "import circles: " + "; ".join(" -> ".join(c) for c in circles)

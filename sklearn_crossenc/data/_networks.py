@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NETWORKS", "NETWORK_SHARES", "network_counts", "parcel_layout", "parcel_networks"]
+__all__ = ["NETWORKS", "NETWORK_SHARES", "network_counts", "parcel_layout"]
 
 #: Yeo's 7 networks in Schaefer's label order.
 NETWORKS = ("Vis", "SomMot", "DorsAttn", "SalVentAttn", "Limbic", "Cont", "Default")
@@ -80,20 +80,3 @@ def parcel_layout(n_parcels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.concatenate(hemi).astype(int), np.concatenate(net).astype(int),
             np.concatenate(rank).astype(float))
 
-
-def parcel_networks(root, n_parcels: int) -> list[str] | None:
-    """The network of every parcel where the dataset says it: a synthetic dataset's
-    layout (:func:`parcel_layout`); None for other data (the release ships no label
-    table, and Schaefer's per-network counts at 1000 parcels are not these proportions).
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.data._networks import parcel_networks
-    >>> parcel_networks("/nonexistent", 10) is None
-    True
-    """
-    from ._synthetic import is_synthetic
-
-    if not is_synthetic(root):
-        return None
-    return [NETWORKS[k] for k in parcel_layout(n_parcels)[1]]

@@ -5,11 +5,17 @@ from __future__ import annotations
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from .._param_validation import Boolean, Checked, Interval, NoneValue, Options
 from ..ridge._cross_subject import check_delays
+from ..ridge._folds import check_cv
+from ..ridge._solvers import _check_alphas
 from ._modules import CrossSubjectConvLinearEncoder
 
-__all__ = ["_unwrap_encoder", "_check_weights", "_check_scales", "_check_scale",
-           "_check_kernel_delays"]
+__all__ = ["ADDER_PARAMETERS", "PRIORS", "_unwrap_encoder", "_check_weights",
+           "_check_scales", "_check_scale", "_check_kernel_delays"]
+
+#: The decoder's penalties: the empirical-Bayes prior and today's isotropic one.
+PRIORS = ("empirical_bayes", "isotropic")
 
 
 def _unwrap_encoder(encoder):
@@ -70,3 +76,25 @@ def _check_scale(scale, name: str = "scale") -> float:
         raise ValueError(f"{name} must be a number > 0 (inf: no refinement) or 'cv'; got "
                          f"{scale!r}.")
     return float(scale)
+
+
+#: ``SubjectAdder``'s parameter constraints (its ``_parameter_table``).
+ADDER_PARAMETERS = {
+    "prior": [Options(*PRIORS)],
+    "scale": [Checked(_check_scale), Options("cv")],
+    "scales": [Checked(_check_scales)],
+    "shrinkage": [Interval(float, 0, 1), Options("cv")],
+    "shrinkages": [Checked(_check_weights)],
+    "kernel_delays": [Checked(_check_kernel_delays)],
+    "kernel": [Options("cv", "fitted")],
+    "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
+    "prior_weight": [Interval(float, 0, 1), Options("cv")],
+    "alphas": [Checked(_check_alphas)],
+    "prior_weights": [Checked(_check_weights)],
+    "cv": [Checked(check_cv)],
+    "gap": [Interval(int, 0, None)],
+    "delays": [NoneValue(), Checked(check_delays)],
+    "fit_encoder": [Boolean()],
+    "encoder_alpha": [Interval(float, 0, None, closed="neither")],
+    "fit_intercept": [Boolean()],
+}

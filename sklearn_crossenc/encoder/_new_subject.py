@@ -23,14 +23,14 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
 
 from .._base import CrossSubjectScoreMixin
-from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
+from .._param_validation import ParamsMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
 from ..ridge._cross_subject import check_delays
-from ..ridge._folds import check_cv
 from ..ridge._solvers import DEFAULT_ALPHAS, RidgeStats, _check_alphas, delay_features, ridge_stats
 from ._adder_checks import (
+    ADDER_PARAMETERS,
+    PRIORS,
     _check_kernel_delays,
-    _check_scale,
     _check_scales,
     _check_weights,
     _unwrap_encoder,
@@ -55,8 +55,6 @@ from ._scaling import references, restore, standardise
 
 __all__ = ["SubjectAdder", "PRIOR_WEIGHTS", "PRIORS", "SHRINKAGES"]
 
-#: The decoder's penalties: the empirical-Bayes prior and today's isotropic one.
-PRIORS = ("empirical_bayes", "isotropic")
 #: How far the empirical-Bayes covariance is shrunk toward the identity, searched by
 #: default: none (the fitted decoders' spread) and all the way (the same in every
 #: direction, strengths still per parcel).
@@ -240,25 +238,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         self.encoder_alpha = encoder_alpha
         self.fit_intercept = fit_intercept
 
-    _parameter_table = {
-        "prior": [Options(*PRIORS)],
-        "scale": [Checked(_check_scale), Options("cv")],
-        "scales": [Checked(_check_scales)],
-        "shrinkage": [Interval(float, 0, 1), Options("cv")],
-        "shrinkages": [Checked(_check_weights)],
-        "kernel_delays": [Checked(_check_kernel_delays)],
-        "kernel": [Options("cv", "fitted")],
-        "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
-        "prior_weight": [Interval(float, 0, 1), Options("cv")],
-        "alphas": [Checked(_check_alphas)],
-        "prior_weights": [Checked(_check_weights)],
-        "cv": [Checked(check_cv)],
-        "gap": [Interval(int, 0, None)],
-        "delays": [NoneValue(), Checked(check_delays)],
-        "fit_encoder": [Boolean()],
-        "encoder_alpha": [Interval(float, 0, None, closed="neither")],
-        "fit_intercept": [Boolean()],
-    }
+    _parameter_table = ADDER_PARAMETERS  # every parameter's constraints (_adder_checks)
 
     def __sklearn_clone__(self):
         # The frozen encoder is shared by the clones, never refitted (FrozenEstimator's rule).

@@ -22,6 +22,8 @@ import numpy as np
 from .._validation import check_callbacks, check_random_state_param
 from ..data._loaders import _friends_entry, _movie10_entry, _shape, index_file, open_h5
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
+from ._protocol import budget_trs
+from ._splits import cv_splitter
 
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
@@ -220,7 +222,6 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
 def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool) -> list:
     """``(name, run keys)`` of the training runs of every fit of a search (metadata)."""
     from ..data import episode_groups
-    from .grid import cv_splitter
 
     names = list(lengths)  # the loader's order: sorted run keys
     folds = []
@@ -297,7 +298,6 @@ def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: i
     """Everything ``run_new_subject`` can check before its first fit: the new subject,
     the threads and random state, every set's runs, and each budget against the time
     points of the new subject's training runs (metadata only)."""
-    from .new_subject import budget_trs
 
     if new_subject not in protocol.subjects:
         raise ValueError(f"new_subject must be one of {protocol.subjects}; got "

@@ -18,10 +18,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from ..data import SUBJECTS
+from ..data import SUBJECTS, TR
 from ..metrics import pearson_map
 
-__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "load_sets", "oracle_ceiling"]
+__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "budget_trs", "load_sets", "oracle_ceiling"]
 
 
 @dataclass(frozen=True)
@@ -209,3 +209,28 @@ def oracle_ceiling(root, protocol: Protocol, sets: dict, trim: int) -> dict:
         truth = load_true_signal(root, data, s.kind, subjects=protocol.subjects)
         out[s.key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
     return out  # key -> (S, C)
+
+
+def budget_trs(minutes) -> int | None:
+    """Time points in ``minutes`` of data (None: all the data).
+
+    Examples
+    --------
+    >>> budget_trs(1), budget_trs(5), budget_trs(None)
+    (40, 201, None)
+    >>> budget_trs(0.001)
+    Traceback (most recent call last):
+    ...
+    ValueError: a budget of 0.001 min is less than one time point (TR = 1.49 s).
+    """
+    if minutes is None:
+        return None
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) \
+            or not 0 < minutes < float("inf"):
+        raise ValueError(f"a budget must be a finite number of minutes > 0, or None for all "
+                         f"the data; got {minutes!r}.")
+    n = int(round(60.0 * minutes / TR))
+    if n < 1:
+        raise ValueError(f"a budget of {minutes:g} min is less than one time point "
+                         f"(TR = {TR} s).")
+    return n

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .._validation import check_trim
 from ..data import has_stimulus_features
-from ..data._networks import parcel_networks
+from ..data._synthetic import parcel_networks
 from ._evaluate import evaluate_comparison
 from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
 from ._headroom import (

@@ -23,12 +23,10 @@ from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet
 from ._registry import JobSettings, encoder_params
+from ._splits import SPLITS, cv_splitter
 from ._tuning import SearchProgress, check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
-
-#: Fold kinds: ``season`` (GroupKFold, one group per season) or ``kfold`` (KFold over runs).
-SPLITS = ("season", "kfold")
 
 
 def search_scoring(names: Sequence[str], trim: int = 0):
@@ -55,50 +53,6 @@ def search_scoring(names: Sequence[str], trim: int = 0):
         return make_episode_scorer(names[0], trim=trim), True, "rank_test_score"
     scoring = {n: make_episode_scorer(n, trim=trim) for n in names}
     return scoring, names[0], f"rank_test_{names[0]}"
-
-
-def cv_splitter(split: str, n_folds: int, groups):
-    """The cross-validation splitter over whole runs, checked against the data.
-
-    Parameters
-    ----------
-    split : {"season", "kfold"}
-        ``season``: ``GroupKFold`` with one group per season; ``kfold``: ``KFold``.
-    n_folds : int
-        Number of folds (at least 2).
-    groups : array-like of shape (n_runs,)
-        Season of each run (:func:`sklearn_crossenc.episode_groups`).
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.jobs.grid import cv_splitter
-    >>> splitter = cv_splitter("season", 2, [1, 1, 2, 2])
-    >>> type(splitter).__name__, splitter.get_n_splits()
-    ('GroupKFold', 2)
-    >>> cv_splitter("season", 3, [1, 1, 2, 2])
-    Traceback (most recent call last):
-    ...
-    ValueError: --split season needs at least 3 seasons for --cv 3; the data has 2 (1, 2). Use a smaller --cv or --split kfold.
-    """  # noqa: E501
-    from sklearn.model_selection import GroupKFold, KFold
-
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose {' or '.join(SPLITS)}.")
-    if n_folds < 2:
-        raise ValueError(f"--cv must be at least 2; got {n_folds}.")
-    n_runs = len(groups)
-    if n_runs < n_folds:
-        raise ValueError(f"only {n_runs} runs for --cv {n_folds} folds.")
-    if split == "season":
-        seasons = np.unique(groups)
-        if len(seasons) < n_folds:
-            raise ValueError(
-                f"--split season needs at least {n_folds} seasons for --cv {n_folds}; the data "
-                f"has {len(seasons)} ({', '.join(map(str, seasons))}). Use a smaller --cv or "
-                "--split kfold."
-            )
-        return GroupKFold(n_splits=n_folds)
-    return KFold(n_splits=n_folds, shuffle=False)
 
 
 def _check_options(param_grid, n_jobs: int, scheduler, device) -> str:
@@ -230,10 +184,7 @@ def run_grid_search(
     log(f"{n_candidates} candidates x {cv} folds over {len(X)} runs ({split}), "
         f"n_jobs={n_jobs}{where} ...")
     if n_jobs == 1 and scheduler is None:  # fits in this process: each one scored is logged
-        first = next(iter(scorers)) if isinstance(scorers, dict) else None
-        wrap = SearchProgress(scorers if first is None else scorers[first], n_candidates, cv,
-                              "grid search", log)
-        scorers = wrap if first is None else {**scorers, first: wrap}
+        scorers = _with_progress(scorers, n_candidates, cv, log)
     search = GridSearchCV(estimator, dict(param_grid), scoring=scorers, cv=splitter,
                           n_jobs=n_jobs, refit=refit_key if refit else False,
                           error_score="raise", verbose=verbose)
@@ -250,6 +201,14 @@ def run_grid_search(
         best_score=float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
         n_candidates=n_candidates, n_runs=len(X), rank_column=rank_column,
         best_estimator=search.best_estimator_ if refit else None)
+
+
+def _with_progress(scorers, n_candidates: int, cv: int, log):
+    """The search's scorers with the first one logging each fit it scores."""
+    first = next(iter(scorers)) if isinstance(scorers, dict) else None
+    wrap = SearchProgress(scorers if first is None else scorers[first], n_candidates, cv,
+                          "grid search", log)
+    return wrap if first is None else {**scorers, first: wrap}
 
 
 def _config(options: dict, root, runs, protocol, param_grid) -> dict:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import load_predictions
-from ..data._networks import parcel_networks
+from ..data._synthetic import parcel_networks
 from ..evaluation import run_statistics
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison

@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 
-from ..data import TR
 from ..encoder._kernel_prior import EB_SCALES, KERNEL_DELAYS
 from ..encoder._new_subject import PRIOR_WEIGHTS
 from ..ridge import DEFAULT_ALPHAS
@@ -26,7 +25,11 @@ from ..ridge._folds import piece_counts
 from . import _registry
 from ._job import JobStart, data_root, noop
 from ._preflight import preflight_new_subject
-from ._protocol import SEED_PROTOCOL, Protocol
+from ._protocol import (
+    SEED_PROTOCOL,
+    Protocol,
+    budget_trs,
+)
 from ._registry import REGISTRY, JobSettings, clip_length_cap
 from ._tuning import check_early_stopping
 
@@ -36,31 +39,6 @@ __all__ = ["budget_trs", "take_budget", "split_for_cv", "run_new_subject", "DECO
 #: the ridge's grid (:data:`sklearn_crossenc.ridge.DEFAULT_ALPHAS`), 17 values from 1e-2 to
 #: 1e6, SubjectAdder's default; its search is closed form, so the whole grid costs little.
 DECODER_ALPHAS = DEFAULT_ALPHAS
-
-
-def budget_trs(minutes) -> int | None:
-    """Time points in ``minutes`` of data (None: all the data).
-
-    Examples
-    --------
-    >>> budget_trs(1), budget_trs(5), budget_trs(None)
-    (40, 201, None)
-    >>> budget_trs(0.001)
-    Traceback (most recent call last):
-    ...
-    ValueError: a budget of 0.001 min is less than one time point (TR = 1.49 s).
-    """
-    if minutes is None:
-        return None
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) \
-            or not 0 < minutes < float("inf"):
-        raise ValueError(f"a budget must be a finite number of minutes > 0, or None for all "
-                         f"the data; got {minutes!r}.")
-    n = int(round(60.0 * minutes / TR))
-    if n < 1:
-        raise ValueError(f"a budget of {minutes:g} min is less than one time point "
-                         f"(TR = {TR} s).")
-    return n
 
 
 def take_budget(episodes: list[np.ndarray], n_trs: int | None) -> list[np.ndarray]:

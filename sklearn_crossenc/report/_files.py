@@ -32,10 +32,10 @@ from .._output_set import OutputSet, output_set
 from ..jobs.headroom import CEILING_FILE
 from ._brain_maps import write_brain_maps, write_parcel_files
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
+from ._data_files import extract_markdown, write_extracted, write_predictions
 from ._figures import write_figures
 from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
-from ._markdown import code, header, plain
 from ._tables import report_markdown
 
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
@@ -189,8 +189,9 @@ def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0,
                     job: str | None = None):
     """Open the set of files a run will commit into ``out`` (see :mod:`~sklearn_crossenc.
     _output_set`), after :func:`check_output_dir` and, under the folder's lock,
-    :func:`check_replaceable` (a set written by another ``job`` than this one is refused). Yields the :class:`~sklearn_crossenc._output_set.OutputSet`
-    (hand it to a writer as its ``out_dir``); commits it when the block ends normally.
+    :func:`check_replaceable` (a set written by another ``job`` than this one is
+    refused). Yields the :class:`~sklearn_crossenc._output_set.OutputSet` (hand it to a
+    writer as its ``out_dir``); commits it when the block ends normally.
 
     Examples
     --------
@@ -297,21 +298,6 @@ def _writing(result: dict, out_dir, paths: dict):
         final = outset.path
     for kind, p in paths.items():
         paths[kind] = final / Path(p).name
-
-
-def write_predictions(runs: dict, path: Path) -> Path:
-    """Write predictions (subject label -> run -> ``(T, C)``) as HDF5, one group per
-    subject and one float32 dataset per run, atomically: the layout
-    :func:`~sklearn_crossenc.data.load_predictions` reads."""
-    import h5py
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for subject, by_run in runs.items():
-                group = f.create_group(subject)
-                for run, values in by_run.items():
-                    group.create_dataset(run, data=np.asarray(values, dtype=np.float32))
-    return path
 
 
 def write_report(
@@ -436,42 +422,9 @@ def write_extract_report(result, out_dir) -> dict:
     -------
     paths : dict of str to Path
     """
-    import h5py
-
-    from ..data._extract import dataset_toml
-
     paths: dict = {}
     with _writing({**result, "config": {"data_dir": result["config"]["derivatives"]}},
                   out_dir, paths) as folder:
-        outputs = {}
-        for subject, by_run in result["series"].items():
-            path = folder / result["subjects"][subject]
-            with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-                for key, values in by_run.items():
-                    f.create_dataset(key, data=np.asarray(values, dtype=np.float32))
-            outputs[f"subject: {subject}"] = path
-        outputs["dataset"] = atomic_write_text(folder / "dataset.toml", dataset_toml(
-            result["config"]["name"], result["tr"], result["subjects"], result["runs"],
-            result["config"]["atlas"], result["extraction"]))
+        outputs = write_extracted(result, folder)
         paths.update(write_job_files(result, folder, extract_markdown(result), outputs))
     return paths
-
-
-def extract_markdown(result) -> str:
-    """``report.md`` of an extraction: what was read, how, what was written."""
-    cfg, ext = result["config"], result["extraction"]
-    lines = header("Parcel time series from fMRIPrep outputs", result) + [
-        f"Derivatives: {code(cfg['derivatives'])}, task {code(cfg['task'])}; atlas "
-        f"{code(cfg['atlas'])} "
-        f"({result['n_parcels']} labels); TR {result['tr']} s.",
-        f"Masker: {ext['masker']} (mean per label, labels resampled to the data), confounds "
-        f"{code(cfg['confounds'])}: {', '.join(ext['confound_columns']) or 'none regressed'}; "
-        f"high-pass {ext['high_pass_hz'] or 'none'}; no standardising, no detrending.",
-        "", "| subject | file | runs | TRs |", "|---|---|---|---|"]
-    for subject, runs in result["lengths"].items():
-        lines.append(f"| sub-{plain(subject)} | {plain(result['subjects'][subject])} | "
-                     f"{len(runs)} | "
-                     f"{sum(runs.values())} |")
-    lines += ["", "Every run is under `train` in `dataset.toml` until you split them into "
-              "evaluation sets."]
-    return "\n".join(lines) + "\n"
