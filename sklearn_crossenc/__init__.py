@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import importlib
 
+from ._watchdog import watch_parent
+
 __version__ = "0.1.0"
+
+watch_parent()  # in a joblib (loky) worker only: it ends with its parent (kill -9)
 
 _LAZY = {
     # data: loaders, synthetic dataset, helpers
