@@ -96,3 +96,33 @@ def test_validation_given_as_text_is_a_parameter_error(no_fit, synthetic_root, t
                "--out", str(tmp_path / "out")])
     line = _one_line(capsys.readouterr().err, "grid")
     assert rc == 1 and "validation must be None or a number in (0, 1)" in line
+
+
+@pytest.mark.parametrize("param, match", [
+    ("encoder_kernel_size=100000", r"would need about [\d.]+ GB of memory, [\d.]+ GB of it from "
+                                   r"encoder_kernel_size=100000; [\d.]+ GB are available: lower "
+                                   r"encoder_kernel_size\."),
+    ("samples_per_epoch=1000000000000", r"of it from samples_per_epoch=1000000000000; .* lower "
+                                        r"samples_per_epoch\."),
+    ("n_threads=100000", r"n_threads=100000 is more than 4 threads per core of this machine"),
+])
+def test_settings_that_cannot_fit_are_refused_before_the_first_fit(no_fit, synthetic_root,
+                                                                   tmp_path, capsys, param,
+                                                                   match):
+    """Defect 9: 24 GB and an OOM kill, 100 MB/s of growth, ``failed to map segment``."""
+    rc = main([*GRID[:-1], param, "--data-dir", str(synthetic_root),
+               "--out", str(tmp_path / "out")])
+    line = _one_line(capsys.readouterr().err, "grid")
+    assert rc == 1 and re.search(rf"grid candidate \{{.*\}}: CrossSubjectEncoder: .*{match}", line)
+
+
+def test_the_estimator_checks_its_memory_before_training(monkeypatch):
+    from sklearn_crossenc.encoder import _net
+
+    def no_training(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(_net.CrossSubjectNet, "partial_fit", no_training)
+    X = np.zeros((2, 3, 40, 5), np.float32)
+    with pytest.raises(ValueError, match=r"of it from samples_per_epoch=1000000000000"):
+        CrossSubjectEncoder(samples_per_epoch=10**12, sample_length=16, device="cpu").fit(X)

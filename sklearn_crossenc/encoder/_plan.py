@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from .._device import resolve_device
 from .._validation import check_episodes, check_same_structure
 from ._holdout import validation_indices
+from ._memory import check_training_memory
 from ._scaling import references, standardise
 
 __all__ = ["FitPlan", "make_plan", "seeded_initialize"]
@@ -83,6 +84,7 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
         valid = check_episodes(est.validation, name="validation", n_subjects=S,
                                n_parcels=C, min_length=2, dtype=None)
         valid_y = None
+    check_training_memory(est, S, C)  # before any weight is allocated
     warm = est._continues(S, C)
     device = est.device_ if warm else resolve_device(est.device)
     plan = FitPlan(episodes, targets, train_idx, valid_idx, valid, valid_y, torch_seed,

@@ -215,6 +215,23 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
+    check_candidates_memory(base, param_grid, len(subjects), parcel_count(root, subjects[0]))
+
+
+def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,
+                            n_parcels: int) -> None:
+    """Every candidate's fit fits in memory (and asks for a sane thread count)."""
+    from sklearn.model_selection import ParameterGrid
+
+    from ..encoder import CrossSubjectEncoder
+    from ..encoder._memory import check_training_memory
+
+    for params in ParameterGrid(param_grid):
+        try:
+            check_training_memory(CrossSubjectEncoder(**{**base, **params}), n_subjects,
+                                  n_parcels)
+        except ValueError as err:
+            raise ValueError(f"grid candidate {params}: {err}") from None
 
 
 def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool) -> list:
