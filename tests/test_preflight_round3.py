@@ -126,3 +126,18 @@ def test_the_estimator_checks_its_memory_before_training(monkeypatch):
     X = np.zeros((2, 3, 40, 5), np.float32)
     with pytest.raises(ValueError, match=r"of it from samples_per_epoch=1000000000000"):
         CrossSubjectEncoder(samples_per_epoch=10**12, sample_length=16, device="cpu").fit(X)
+
+
+def test_encoder_options_without_an_encoder_are_refused(no_fit, synthetic_root, tmp_path,
+                                                        capsys):
+    """Debatable item: --repeats and --tune were ignored when no encoder ran, and the report
+    claimed intervals over random states that no model drew."""
+    with pytest.raises(ValueError, match=r"--repeats 3 trains each stochastic model \(the "
+                                         r"encoder\) 3 times, but --models holds none \("
+                                         r"ridge, mean\): drop --repeats, or add the encoder"):
+        run_comparison(synthetic_root, models=["ridge", "mean"], quick=True, repeats=3)
+    rc = main(["compare", "--quick", "--models", "ridge", "--tune", "--data-dir",
+               str(synthetic_root), "--out", str(tmp_path / "out")])
+    line = _one_line(capsys.readouterr().err, "compare")
+    assert rc == 1 and "--tune searches the grid of a tunable model (the encoder), but " \
+                       "--models holds none (ridge)" in line
