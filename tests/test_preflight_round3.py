@@ -141,3 +141,13 @@ def test_encoder_options_without_an_encoder_are_refused(no_fit, synthetic_root, 
     line = _one_line(capsys.readouterr().err, "compare")
     assert rc == 1 and "--tune searches the grid of a tunable model (the encoder), but " \
                        "--models holds none (ridge)" in line
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", ""])
+def test_a_damaged_synthetic_marker_is_refused_not_read_as_real_data(no_fit, data_copy, text):
+    """Debatable item: a corrupt synthetic.json silently turned the dataset "real" (no
+    oracle ceiling, exit 0)."""
+    (data_copy / "synthetic.json").write_text(text)
+    with pytest.raises(ValueError, match=r"synthetic.json cannot be read \(.*\): the marker of "
+                                         r"a synthetic dataset is damaged; regenerate"):
+        run_comparison(data_copy, models=["mean"], quick=True)

@@ -173,7 +173,7 @@ def _data_info(root, protocol: Protocol, sets: dict) -> dict:
 
     subjects = protocol.subjects
     return {
-        "synthetic": bool(is_synthetic(root)),
+        "synthetic": bool(is_synthetic(root, strict=True)),
         "subjects": list(subjects),
         "subject_labels": [f"sub-{s:02d}" for s in subjects],
         "n_parcels": int(next(iter(sets[protocol.train.key].values())).shape[2]),
