@@ -151,3 +151,13 @@ def test_a_damaged_synthetic_marker_is_refused_not_read_as_real_data(no_fit, dat
     with pytest.raises(ValueError, match=r"synthetic.json cannot be read \(.*\): the marker of "
                                          r"a synthetic dataset is damaged; regenerate"):
         run_comparison(data_copy, models=["mean"], quick=True)
+
+
+def test_a_constant_subject_is_refused(no_fit, data_copy):
+    """Debatable item: an all-zero subject was accepted and scored 0 without a word."""
+    with h5py.File(friends_path(data_copy, 2), "r+") as f:
+        for k in f:
+            f[k][...] = 0.0
+    with pytest.raises(ValueError, match=r"sub-02 is constant \(0\) in every run of Friends "
+                                         r"s\d.*: no signal to predict or to predict from"):
+        run_comparison(data_copy, models=["mean"], quick=True)

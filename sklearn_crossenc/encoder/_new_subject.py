@@ -36,13 +36,13 @@ from ..ridge._solvers import (
     split_blocks,
 )
 from ._modules import CrossSubjectConvLinearEncoder
-from ._scaling import references, restore, standardise
 from ._prior_ridge import (
     group_prior,
     prior_delays,
     prior_ridge_cv,
     solve_toward_prior,
 )
+from ._scaling import references, restore, standardise
 
 __all__ = ["SubjectAdder", "PRIOR_WEIGHTS"]
 
@@ -365,8 +365,9 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
 
     # -------------------------------------------------------------- predict
     def _predict_episode(self, ep: np.ndarray) -> np.ndarray:
-        """(S+1, T, C) -> (S+1, T, C), float64 for float64 data, else float32; fitted subjects from the encoder with the
-        new subject's latent in their average (``fit_encoder=True`` only)."""
+        """(S+1, T, C) -> (S+1, T, C), float64 for float64 data, else float32; fitted
+        subjects from the encoder with the new subject's latent in their average
+        (``fit_encoder=True`` only)."""
         S = self.n_subjects_ - 1
         z = self._latents(self.encoder_, ep[:S])  # (S, T, D)
         out = np.empty(ep.shape, dtype=np.float64 if ep.dtype == np.float64 else np.float32)

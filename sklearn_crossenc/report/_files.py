@@ -184,8 +184,9 @@ def open_output_set(out, data_dir=None, *, owner: str = "", reserve: int = 0,
                     job: str | None = None):
     """Open the set of files a run will commit into ``out`` (see :mod:`~sklearn_crossenc.
     _output_set`), after :func:`check_output_dir` and, under the folder's lock,
-    :func:`check_replaceable` (a set written by another ``job`` than this one is refused). Yields the :class:`~sklearn_crossenc._output_set.OutputSet`
-    (hand it to a writer as its ``out_dir``); commits it when the block ends normally.
+    :func:`check_replaceable` (a set written by another ``job`` than this one is refused).
+    Yields the :class:`~sklearn_crossenc._output_set.OutputSet` (hand it to a writer as its
+    ``out_dir``); commits it when the block ends normally.
 
     Examples
     --------
