@@ -161,3 +161,16 @@ def test_a_constant_subject_is_refused(no_fit, data_copy):
     with pytest.raises(ValueError, match=r"sub-02 is constant \(0\) in every run of Friends "
                                          r"s\d.*: no signal to predict or to predict from"):
         run_comparison(data_copy, models=["mean"], quick=True)
+
+
+def test_a_run_much_shorter_for_one_subject_is_refused(no_fit, data_copy):
+    """Debatable item: a run cut to its shortest subject even at 20 TRs of 89."""
+    with h5py.File(friends_path(data_copy, 3), "r+") as f:
+        key = next(k for k in f if k.endswith("task-s06e01a"))
+        short = f[key][:20]
+        del f[key]
+        f[key] = short
+    with pytest.raises(ValueError, match=r"run s06e01a of Friends s6 has sub-01 \d+, sub-02 \d+, "
+                                         r"sub-03 20, sub-05 \d+ TRs: the loaders cut it to its "
+                                         r"shortest subject, and more than 5 TRs apart"):
+        run_comparison(data_copy, models=["mean"], quick=True)

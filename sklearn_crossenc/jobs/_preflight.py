@@ -93,7 +93,24 @@ def protocol_lengths(root, subjects, sets) -> dict[str, dict[str, int]]:
                              f"is present for every subject of {tuple(subjects)}.")
         out[rs.key] = {k: min(runs[k][1] for runs in per_subject.values())
                        for k in sorted(common)}
+        _check_length_gaps(rs, {s: {k: runs[k][1] for k in common}
+                                for s, runs in per_subject.items()})
     return out
+
+
+def _check_length_gaps(rs, lengths: dict[int, dict[str, int]]) -> None:
+    """A run may differ between subjects by a few TRs only (the loaders cut each run to its
+    shortest subject)."""
+    from ..data._paths import MAX_SUBJECT_LENGTH_GAP
+
+    for key in sorted(next(iter(lengths.values()))):
+        per = {s: n[key] for s, n in lengths.items()}
+        if max(per.values()) - min(per.values()) > MAX_SUBJECT_LENGTH_GAP:
+            shown = ", ".join(f"sub-{s:02d} {n}" for s, n in per.items())
+            raise ValueError(
+                f"run {key} of {rs.label} has {shown} TRs: the loaders cut it to its shortest "
+                f"subject, and more than {MAX_SUBJECT_LENGTH_GAP} TRs apart is not the same "
+                "recording cut short; check that subject's file, or leave the run out.")
 
 
 def check_trim_fits(trim: int, lengths: dict[str, dict[str, int]], sets) -> None:
