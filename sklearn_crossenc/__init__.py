@@ -17,12 +17,14 @@ from __future__ import annotations
 import importlib
 
 from ._device import passive_openmp_waits
+from ._watchdog import watch_parent
 
 __version__ = "0.1.0"
 
 # torch's idle OpenMP workers sleep instead of spinning on a shared machine's cores
 # (OMP_WAIT_POLICY=PASSIVE, unless set or torch is already loaded; docs/performance.md).
 passive_openmp_waits()
+watch_parent()  # in a joblib (loky) worker only: it ends with its parent (kill -9)
 
 _LAZY = {
     # data: loaders, synthetic dataset, helpers

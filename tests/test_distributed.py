@@ -201,8 +201,9 @@ def test_a_scheduler_address_that_does_not_parse_is_one_line_at_once(synthetic_r
             "--out", str(tmp_path / "o"), "--quick", "--quiet", "--param", "embed_dim=2",
             "--cv", "2", "--split", "kfold", "--seasons", "1", "--scheduler", address]
     t0 = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=50,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    repo = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": repo})
     assert time.monotonic() - t0 < 45  # the hang was 60 s on top of the start-up
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()

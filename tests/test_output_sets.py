@@ -358,9 +358,12 @@ def test_a_set_another_command_wrote_is_refused_not_replaced(synthetic_root, run
 def test_each_command_has_its_own_default_output_folder():
     from sklearn_crossenc._cli_parser import DEFAULT_OUTS, build_parser
 
-    outs = {c: build_parser().parse_args([c]).out for c in ("compare", "grid", "add-subject")}
+    required = {"headroom": ["--predictions", "p.npy"], "extract": ["deriv", "--atlas", "a",
+                                                                   "--task", "t"]}
+    outs = {c: build_parser().parse_args([c, *required.get(c, [])]).out for c in DEFAULT_OUTS}
     assert outs == {c: Path(name) for c, name in DEFAULT_OUTS.items()}
-    assert len(set(outs.values())) == 3
+    assert set(DEFAULT_OUTS) == {"compare", "grid", "add-subject", "headroom", "extract"}
+    assert len(set(outs.values())) == len(DEFAULT_OUTS)
 
 
 def test_a_file_added_to_a_set_makes_it_foreign(synthetic_root, runs, capsys):

@@ -96,3 +96,81 @@ def test_validation_given_as_text_is_a_parameter_error(no_fit, synthetic_root, t
                "--out", str(tmp_path / "out")])
     line = _one_line(capsys.readouterr().err, "grid")
     assert rc == 1 and "validation must be None or a number in (0, 1)" in line
+
+
+@pytest.mark.parametrize("param, match", [
+    ("encoder_kernel_size=100000", r"would need about [\d.]+ GB of memory, [\d.]+ GB of it from "
+                                   r"encoder_kernel_size=100000; [\d.]+ GB are available: lower "
+                                   r"encoder_kernel_size\."),
+    ("samples_per_epoch=1000000000000", r"of it from samples_per_epoch=1000000000000; .* lower "
+                                        r"samples_per_epoch\."),
+    ("n_threads=100000", r"n_threads=100000 is more than 4 threads per core of this machine"),
+])
+def test_settings_that_cannot_fit_are_refused_before_the_first_fit(no_fit, synthetic_root,
+                                                                   tmp_path, capsys, param,
+                                                                   match):
+    """Defect 9: 24 GB and an OOM kill, 100 MB/s of growth, ``failed to map segment``."""
+    rc = main([*GRID[:-1], param, "--data-dir", str(synthetic_root),
+               "--out", str(tmp_path / "out")])
+    line = _one_line(capsys.readouterr().err, "grid")
+    assert rc == 1 and re.search(rf"grid candidate \{{.*\}}: CrossSubjectEncoder: .*{match}", line)
+
+
+def test_the_estimator_checks_its_memory_before_training(monkeypatch):
+    from sklearn_crossenc.encoder import _net
+
+    def no_training(*args, **kwargs):
+        pytest.fail("training started")
+
+    monkeypatch.setattr(_net.CrossSubjectNet, "partial_fit", no_training)
+    X = np.zeros((2, 3, 40, 5), np.float32)
+    with pytest.raises(ValueError, match=r"of it from samples_per_epoch=1000000000000"):
+        CrossSubjectEncoder(samples_per_epoch=10**12, sample_length=16, device="cpu").fit(X)
+
+
+def test_encoder_options_without_an_encoder_are_refused(no_fit, synthetic_root, tmp_path,
+                                                        capsys):
+    """Debatable item: --repeats and --tune were ignored when no encoder ran, and the report
+    claimed intervals over random states that no model drew."""
+    with pytest.raises(ValueError, match=r"--repeats 3 trains each stochastic model \(the "
+                                         r"encoder\) 3 times, but --models holds none \("
+                                         r"ridge, mean\): drop --repeats, or add the encoder"):
+        run_comparison(synthetic_root, models=["ridge", "mean"], quick=True, repeats=3)
+    rc = main(["compare", "--quick", "--models", "ridge", "--tune", "--data-dir",
+               str(synthetic_root), "--out", str(tmp_path / "out")])
+    line = _one_line(capsys.readouterr().err, "compare")
+    assert rc == 1 and "--tune searches the grid of a tunable model (the encoder), but " \
+                       "--models holds none (ridge)" in line
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", ""])
+def test_a_damaged_synthetic_marker_is_refused_not_read_as_real_data(no_fit, data_copy, text):
+    """Debatable item: a corrupt synthetic.json silently turned the dataset "real" (no
+    oracle ceiling, exit 0)."""
+    (data_copy / "synthetic.json").write_text(text)
+    with pytest.raises(ValueError, match=r"synthetic.json cannot be read \(.*\): the marker of "
+                                         r"a synthetic dataset is damaged; regenerate"):
+        run_comparison(data_copy, models=["mean"], quick=True)
+
+
+def test_a_constant_subject_is_refused(no_fit, data_copy):
+    """Debatable item: an all-zero subject was accepted and scored 0 without a word."""
+    with h5py.File(friends_path(data_copy, 2), "r+") as f:
+        for k in f:
+            f[k][...] = 0.0
+    with pytest.raises(ValueError, match=r"sub-02 is constant \(0\) in every run of Friends "
+                                         r"s\d.*: no signal to predict or to predict from"):
+        run_comparison(data_copy, models=["mean"], quick=True)
+
+
+def test_a_run_much_shorter_for_one_subject_is_refused(no_fit, data_copy):
+    """Debatable item: a run cut to its shortest subject even at 20 TRs of 89."""
+    with h5py.File(friends_path(data_copy, 3), "r+") as f:
+        key = next(k for k in f if k.endswith("task-s06e01a"))
+        short = f[key][:20]
+        del f[key]
+        f[key] = short
+    with pytest.raises(ValueError, match=r"run s06e01a of Friends s6 has sub-01 \d+, sub-02 \d+, "
+                                         r"sub-03 20, sub-05 \d+ TRs: the loaders cut it to its "
+                                         r"shortest subject, and more than 5 TRs apart"):
+        run_comparison(data_copy, models=["mean"], quick=True)

@@ -104,7 +104,8 @@ def _references(eps, s):
     """Training means (C,) and root-mean-square stds of subject ``s``'s others and targets."""
     x = np.concatenate([_others(ep, s) for ep in eps])  # (N, C)
     y = np.concatenate([ep[s] for ep in eps])  # (N, C)
-    return x.mean(axis=0), np.sqrt(x.var(axis=0).mean()), y.mean(axis=0), np.sqrt(y.var(axis=0).mean())
+    return (x.mean(axis=0), np.sqrt(x.var(axis=0).mean()),
+            y.mean(axis=0), np.sqrt(y.var(axis=0).mean()))
 
 
 def _reference_cv(eps, splits, alphas, s, delays=(0,), scoring="r2"):

@@ -263,3 +263,8 @@ def movie10_catalogue() -> list[tuple[str, int]]:
 def movie10_special_length(segment: str) -> int | None:
     """The documented length of an unusually long or short Movie10 segment, else None."""
     return _MOVIE10_SPECIAL_LENGTHS.get(segment)
+
+#: TRs by which one run may differ between subjects before a job refuses it: the release's
+#: runs differ by 1-2 TRs; the loaders cut each run to its shortest subject, and a run cut
+#: from 89 TRs to 20 was accepted without a word.
+MAX_SUBJECT_LENGTH_GAP = 5

@@ -368,8 +368,12 @@ def synthetic_version(root) -> int | None:
         return None
 
 
-def is_synthetic(root) -> bool:
+def is_synthetic(root, *, strict: bool = False) -> bool:
     """True when ``root`` is a dataset written by :func:`make_synthetic_dataset`.
+
+    ``strict``: a ``synthetic.json`` that cannot be read as a JSON object is an error
+    (a damaged marker would otherwise turn the synthetic dataset "real" without a word:
+    no oracle ceiling, other notes in the report).
 
     Examples
     --------
@@ -380,9 +384,17 @@ def is_synthetic(root) -> bool:
     if not meta.is_file():
         return False
     try:
-        return json.loads(meta.read_text()).get("generator") == GENERATOR
-    except (OSError, ValueError, AttributeError):
+        doc = json.loads(meta.read_text())
+        if not isinstance(doc, dict):
+            raise ValueError(f"a JSON {type(doc).__name__}, not an object")
+    except (OSError, ValueError) as err:
+        if strict:
+            raise ValueError(
+                f"{meta} cannot be read ({err}): the marker of a synthetic dataset is damaged; "
+                "regenerate the dataset (crossenc synth), or remove the file if the folder "
+                "holds real data.") from None
         return False
+    return doc.get("generator") == GENERATOR
 
 
 def parcel_networks(root, n_parcels: int) -> list[str] | None:

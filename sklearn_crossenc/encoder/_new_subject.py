@@ -178,6 +178,11 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
     decoder_coef_ : ndarray of shape (len(delays_) * embed_dim, n_parcels)
         The decoder of the filtered latent.
     decoder_intercept_ : ndarray of shape (n_parcels,)
+        The new subject's decoder, in its standardised units (``new_scaling_``), those of
+        the group prior: the fitted decoders predict the net's standardised targets.
+    new_scaling_ : tuple
+        ``(x_mean (C,), x_scale, y_mean (C,), y_scale)`` of the new subject's inputs and
+        targets: centred per parcel, divided by the root-mean-square std.
     alpha_ : float or None
         Isotropic: the strength used (``inf`` without data: the prior itself); None for
         empirical Bayes.

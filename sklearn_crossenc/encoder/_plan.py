@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from .._device import resolve_device
 from .._validation import check_episodes, check_same_structure
 from ._holdout import validation_indices
+from ._memory import check_training_memory
 from ._scaling import references, standardise
 
 __all__ = ["FitPlan", "make_plan", "seeded_initialize"]
@@ -59,7 +60,7 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
     """
     est._check_params()
     if like is not None:
-        episodes, targets = like.episodes, like.targets
+        episodes, targets = like.episodes, like.targets  # standardised already
     else:
         # Float64 data stays float64 until it is standardised (an offset of 1e4 in float32
         # keeps 3 decimals).
@@ -83,6 +84,7 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
         valid = check_episodes(est.validation, name="validation", n_subjects=S,
                                n_parcels=C, min_length=2, dtype=None)
         valid_y = None
+    check_training_memory(est, S, C)  # before any weight is allocated
     warm = est._continues(S, C)
     device = est.device_ if warm else resolve_device(est.device)
     plan = FitPlan(episodes, targets, train_idx, valid_idx, valid, valid_y, torch_seed,
@@ -91,23 +93,29 @@ def make_plan(est, X, y=None, *, like: FitPlan | None = None) -> FitPlan:
 
 
 def _standardised(plan: FitPlan, like: FitPlan | None, kept) -> FitPlan:
-    """``plan`` on standardised data (see :mod:`._scaling`): the references of ``X`` and
-    ``y`` (``kept`` when a fit continues); a ``like`` plan's data is standardised already."""
+    """``plan`` on standardised data (see :mod:`._scaling`). The references are those of
+    every episode the fit sees, its hold-out for early stopping included, so that a
+    splitter's hold-out and the same episodes given as ``validation`` train alike, and the
+    repeats of :func:`fit_repeats` (each its own hold-out) share one standardised copy;
+    ``kept`` when a fit continues; a ``like`` plan's data is standardised already."""
     if like is not None:
         plan.scaling = like.scaling
+        if plan.valid_idx is None and plan.valid:  # the same given episodes
+            plan.valid = like.valid
         return plan
+    given = plan.valid if plan.valid_idx is None else []
     if kept is not None:
         x_ref, y_ref = kept[:2], kept[2:]
-    else:  # the training episodes' (not those held out for early stopping)
-        x_ref = references(plan.train)
-        y_ref = x_ref if plan.targets is None else references(plan.train_y)
+    else:
+        x_ref = references(plan.episodes + given)
+        y_ref = x_ref if plan.targets is None else references(plan.targets)
     episodes = standardise(plan.episodes, *x_ref)
     targets = None if plan.targets is None else standardise(plan.targets, *y_ref)
     if plan.valid_idx is not None:
         plan.valid = [episodes[i] for i in plan.valid_idx]
         plan.valid_y = None if targets is None else [targets[i] for i in plan.valid_idx]
-    elif plan.valid:  # given validation episodes: inputs and targets alike
-        plan.valid = standardise(plan.valid, *x_ref)
+    elif given:  # given validation episodes: inputs and targets alike
+        plan.valid = standardise(given, *x_ref)
     plan.episodes, plan.targets, plan.scaling = episodes, targets, (*x_ref, *y_ref)
     return plan
 

@@ -95,7 +95,24 @@ def protocol_lengths(root, subjects, sets) -> dict[str, dict[str, int]]:
                              f"is present for every subject of {tuple(subjects)}.")
         out[rs.key] = {k: min(runs[k][1] for runs in per_subject.values())
                        for k in sorted(common)}
+        _check_length_gaps(rs, {s: {k: runs[k][1] for k in common}
+                                for s, runs in per_subject.items()})
     return out
+
+
+def _check_length_gaps(rs, lengths: dict[int, dict[str, int]]) -> None:
+    """A run may differ between subjects by a few TRs only (the loaders cut each run to its
+    shortest subject)."""
+    from ..data._paths import MAX_SUBJECT_LENGTH_GAP
+
+    for key in sorted(next(iter(lengths.values()))):
+        per = {s: n[key] for s, n in lengths.items()}
+        if max(per.values()) - min(per.values()) > MAX_SUBJECT_LENGTH_GAP:
+            shown = ", ".join(f"sub-{s:02d} {n}" for s, n in per.items())
+            raise ValueError(
+                f"run {key} of {rs.label} has {shown} TRs: the loaders cut it to its shortest "
+                f"subject, and more than {MAX_SUBJECT_LENGTH_GAP} TRs apart is not the same "
+                "recording cut short; check that subject's file, or leave the run out.")
 
 
 def check_trim_fits(trim: int, lengths: dict[str, dict[str, int]], sets) -> None:
@@ -217,6 +234,23 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
+    check_candidates_memory(base, param_grid, len(subjects), parcel_count(root, subjects[0]))
+
+
+def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,
+                            n_parcels: int) -> None:
+    """Every candidate's fit fits in memory (and asks for a sane thread count)."""
+    from sklearn.model_selection import ParameterGrid
+
+    from ..encoder import CrossSubjectEncoder
+    from ..encoder._memory import check_training_memory
+
+    for params in ParameterGrid(param_grid):
+        try:
+            check_training_memory(CrossSubjectEncoder(**{**base, **params}), n_subjects,
+                                  n_parcels)
+        except ValueError as err:
+            raise ValueError(f"grid candidate {params}: {err}") from None
 
 
 def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool) -> list:

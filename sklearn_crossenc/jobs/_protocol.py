@@ -18,6 +18,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ..data import SUBJECTS, TR
 from ..metrics import pearson_map
 
@@ -173,12 +175,27 @@ def _data_info(root, protocol: Protocol, sets: dict) -> dict:
 
     subjects = protocol.subjects
     return {
-        "synthetic": bool(is_synthetic(root)),
+        "synthetic": bool(is_synthetic(root, strict=True)),
         "subjects": list(subjects),
         "subject_labels": [f"sub-{s:02d}" for s in subjects],
         "n_parcels": int(next(iter(sets[protocol.train.key].values())).shape[2]),
         "sets": {s.key: _set_info(s.label, sets[s.key]) for s in protocol.sets},
     }
+
+
+def check_not_constant(runs: dict, label: str, subjects) -> None:
+    """Refuse a subject whose every run of a set is constant (all zeros, say): it carries no
+    signal, and every model scored 0 on it without a word."""
+    flat = None
+    for x in runs.values():  # (S, T, C)
+        spread = (x.max(axis=1) > x.min(axis=1)).any(axis=1)  # (S,)
+        flat = ~spread if flat is None else flat & ~spread
+    for i in np.flatnonzero(flat if flat is not None else []):
+        value = float(next(iter(runs.values()))[i, 0, 0])
+        raise ValueError(
+            f"sub-{subjects[i]:02d} is constant ({value:g}) in every run of {label} "
+            f"({len(runs)} runs): no signal to predict or to predict from; check how its "
+            "parcel series were extracted, or leave the subject out.")
 
 
 def load_sets(root, protocol: Protocol, progress: bool, log) -> tuple[dict, dict, float]:
@@ -188,6 +205,8 @@ def load_sets(root, protocol: Protocol, progress: bool, log) -> tuple[dict, dict
     t0 = time.perf_counter()
     sets = protocol.load(root, progress=progress)
     load_s = time.perf_counter() - t0
+    for rs in (protocol.train, *protocol.evaluation):
+        check_not_constant(sets[rs.key], rs.label, protocol.subjects)
     data = _data_info(root, protocol, sets)
     log(
         f"  {data['sets'][protocol.train.key]['n_runs']} training runs, "

@@ -66,6 +66,20 @@ def _check_options(models, device, trim, early_stopping, repeats, param_grid, n_
     return specs, dev, trim
 
 
+def _check_model_options(specs, repeats: int, tune) -> None:
+    """Options that only some models use refuse a run without them: silently ignored, the
+    report claimed intervals over random states no model drew."""
+    names = ", ".join(s.name for s in specs)
+    if repeats > 1 and not any(s.stochastic for s in specs):
+        raise ValueError(
+            f"--repeats {repeats} trains each stochastic model (the encoder) {repeats} times, "
+            f"but --models holds none ({names}): drop --repeats, or add the encoder.")
+    if tune and not any(s.grid for s in specs):
+        raise ValueError(
+            f"--tune searches the grid of a tunable model (the encoder), but --models holds "
+            f"none ({names}): drop --tune, or add the encoder.")
+
+
 def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
     """The parcellation for brain maps, or why there is none."""
     from ..evaluation import find_atlas
@@ -220,6 +234,7 @@ def run_comparison(
         protocol = protocol.with_subjects(subjects)
     specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid,
                                       n_jobs, scheduler)
+    _check_model_options(specs, repeats, tune)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
     plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs, n_threads)
     root = data_root(data_dir, progress=progress, log=log)
