@@ -11,7 +11,8 @@ everywhere; every colour bar names its unit.
 Beside every picture, the same per-parcel values as a NIfTI image in the parcellation's
 space (``brain_<name>_<set>.nii.gz``, the map and its set in the header's description),
 and per evaluation set a table a user can load into other tools (``parcels_<set>.tsv``:
-label, the parcel's name and network where known (the synthetic dataset's), each model's r, the ceilings, each difference to the reference with its q-value).
+label, the parcel's name and network where known (the synthetic dataset's), each model's
+r, the ceilings, each difference to the reference with its q-value).
 Pictures need nilearn and matplotlib (the ``plot`` extra), NIfTI images nibabel and a
 parcellation (``result["config"]["atlas"]``); without them those are skipped with a
 one-line reason. The tables need neither.
