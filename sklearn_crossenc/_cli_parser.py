@@ -232,7 +232,8 @@ def _add_compare(sub) -> None:
                     "report.md, report.json, parcel_scores.npz, per evaluation set "
                     "parcels_<set>.tsv and the brain maps brain_<map>_<set>.png and "
                     "brain_<map>_<set>.nii.gz, and the figures scores_by_subject.png, "
-                    "parcels_encoder_vs_ridge.png and parcel_histogram.png (figures and maps "
+                    "parcels_encoder_vs_ridge.png, parcel_histogram.png and "
+                    "paired_differences.png (figures and maps "
                     "with the plot extra; docs/cli.md lists what each holds).",
     )
     _add_common(p)

@@ -287,7 +287,8 @@ def _figures(figures: dict) -> list[str]:
     are not images (NIfTI, tables) named at the end."""
     others = [Path(p).name for p in figures.values() if Path(p).suffix.lower() not in _MIME]
     figures = {k: p for k, p in figures.items() if Path(p).suffix.lower() in _MIME}
-    plots = {k: p for k, p in figures.items() if not k.startswith("brain: ")}
+    plots = {k: p for k, p in figures.items()  # the differences: inline SVG at the top
+             if not k.startswith("brain: ") and k != "differences"}
     maps = {k: p for k, p in figures.items() if k.startswith("brain: ")}
     out = []
     if plots:

@@ -371,6 +371,8 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
     lines = header("Cross-subject encoding: comparison report", result)
     if verdict:
         lines += ["## Verdict", ""] + [f"- {v}" for v in verdict] + [""]
+        if "differences" in (figures or {}):
+            lines += [f"![paired differences]({Path(figures['differences']).name})", ""]
     lines += [
         f"Data: `{cfg['data_dir']}`"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
