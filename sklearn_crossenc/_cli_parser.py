@@ -345,7 +345,7 @@ def _add_new_subject(sub) -> None:
                     "add --subject with SubjectAdder (shared model frozen) from the first "
                     "--minutes of its data, score it on Friends s6 and Movie10 run 1 beside "
                     "CrossSubjectRidge and MeanOfOthers at the same budgets. Prints the learning "
-                    "curve and writes learning_curve.md and learning_curve.json into --out.",
+                    "curve and writes report.md and report.json into --out.",
     )
     _add_common(p)
     p.add_argument("--subject", type=int, choices=SUBJECTS, default=5,
