@@ -154,3 +154,26 @@ def test_the_differences_figure_draws_each_interval_and_is_linked_under_the_verd
     verdict = md.split("## Verdict")[1].split("\n## ")[0]
     assert "![paired differences](paired_differences.png)" in verdict
     assert "paired_differences" not in report_html(result, figures)  # inline SVG there
+
+
+def test_the_two_best_are_compared_when_neither_is_the_reference(synthetic_root):
+    """Without the reference model (no encoder), the comparison still pairs the two best
+    models of each set, and the verdict gives their interval: the difference is theirs."""
+    import pytest
+
+    from sklearn_crossenc.jobs.compare import run_comparison
+
+    result = run_comparison(synthetic_root, models=["ridge", "feature", "mean"], quick=True,
+                            device="cpu", n_resamples=200)
+    ev = result["evaluation"]
+    assert not any(ev["pairwise"].values())  # no reference: no reference-vs-baseline rows
+    lines = verdict_lines(result)
+    for line, (key, label) in zip(lines, EVAL_SETS.items(), strict=True):
+        means = {n: m["scores"][key]["mean"] for n, m in result["models"].items()}
+        best, nxt = sorted(means, key=means.get, reverse=True)[:2]
+        row = ev["top_pair"][key]
+        assert (row["a"], row["b"]) == (best, nxt)
+        assert row["difference"] == pytest.approx(means[best] - means[nxt], abs=1e-9)
+        assert row["low"] <= row["difference"] <= row["high"]
+        assert line.startswith(f"{label}: {best} scores best") and "95% interval" in line
+        assert f"{row['difference']:.3f} above {nxt}" in line

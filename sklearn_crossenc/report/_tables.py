@@ -131,9 +131,12 @@ def pairwise_intro(result) -> str:
 
 
 def _paired_row(result, set_key, a, b):
-    """The paired test of ``a`` against ``b`` on a set, as ``a`` minus ``b`` (the stored
+    """The paired test of ``a`` against ``b`` on a set (the reference's comparisons, and
+    the two best models' when neither is the reference), as ``a`` minus ``b`` (the stored
     row flipped when it was ``b`` minus ``a``), or None when it was not made."""
-    for row in ((result.get("evaluation") or {}).get("pairwise") or {}).get(set_key) or []:
+    ev = result.get("evaluation") or {}
+    top = (ev.get("top_pair") or {}).get(set_key)
+    for row in ((ev.get("pairwise") or {}).get(set_key) or []) + ([top] if top else []):
         if (row["a"], row["b"]) == (a, b):
             return row
         if (row["a"], row["b"]) == (b, a):
