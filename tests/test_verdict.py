@@ -177,3 +177,9 @@ def test_the_two_best_are_compared_when_neither_is_the_reference(synthetic_root)
         assert row["low"] <= row["difference"] <= row["high"]
         assert line.startswith(f"{label}: {best} scores best") and "95% interval" in line
         assert f"{row['difference']:.3f} above {nxt}" in line
+    # the differences plot draws the two best models' tests too
+    svg = re.search(r'<figure data-kind="differences">(.*?)</figure>', report_html(result),
+                    re.S).group(1)
+    assert svg.count("<circle") == len(EVAL_SETS)
+    for row in ev["top_pair"].values():
+        assert f"{row['a']} - {row['b']}" in html.unescape(svg)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
-from ._tables import CEILING, NOISE_CEILING, main_pair
+from ._tables import CEILING, NOISE_CEILING, main_pair, paired_rows
 
 __all__ = ["FIGURES", "write_figures"]
 
@@ -167,11 +167,11 @@ def _fig_hist(result, Figure):
 
 
 def _fig_differences(result, Figure):
-    """Every paired difference (the reference minus each baseline, on each set) with its
-    interval on one axis, zero dashed: the verdict's figure; None without paired tests."""
+    """Every paired difference (the reference minus each baseline and the two best models',
+    on each set) with its interval on one axis, zero dashed: the verdict's figure; None
+    without paired tests."""
     ev = result.get("evaluation") or {}
-    rows = [(result["eval_sets"][k], r) for k, rs in (ev.get("pairwise") or {}).items()
-            for r in rs]
+    rows = paired_rows(result)
     if not rows:
         return None
     fig = Figure(figsize=(8, 0.45 * len(rows) + 1.3), layout="constrained")

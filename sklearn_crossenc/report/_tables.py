@@ -10,7 +10,7 @@ from ._markdown import footer, header
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
-           "pairwise_intro", "p_value_source",
+           "paired_rows", "pairwise_intro", "p_value_source",
            "report_markdown", "verdict_lines"]
 
 CEILING = "oracle ceiling"
@@ -115,6 +115,18 @@ def p_value_source(ev: dict, row: dict) -> str:
         dof = "" if df is None or not math.isfinite(df) else f", {df:.0f} degrees of freedom"
         return "t test on the leave-one-run-out jackknife" + dof
     return f"{method} bootstrap of whole runs, {ev.get('n_resamples', '?')} resamples"
+
+
+def paired_rows(result) -> list[tuple[str, dict]]:
+    """``(set label, row)`` of every paired test, set by set: the reference minus each
+    baseline, then the two best models' when neither is the reference (``top_pair``)."""
+    ev = result.get("evaluation") or {}
+    out = []
+    for key, label in result["eval_sets"].items():
+        rows = ((ev.get("pairwise") or {}).get(key) or [])
+        top = (ev.get("top_pair") or {}).get(key)
+        out += [(label, r) for r in rows + ([top] if top else [])]
+    return out
 
 
 def pairwise_intro(result) -> str:
