@@ -185,7 +185,8 @@ def _add_compare(sub) -> None:
                     "report.md, report.json, parcel_scores.npz, per evaluation set "
                     "parcels_<set>.tsv and the brain maps brain_<map>_<set>.png and "
                     "brain_<map>_<set>.nii.gz, and the figures scores_by_subject.png, "
-                    "parcels_encoder_vs_ridge.png and parcel_histogram.png (figures and maps "
+                    "parcels_encoder_vs_ridge.png, parcel_histogram.png and "
+                    "paired_differences.png (figures and maps "
                     "with the plot extra; docs/cli.md lists what each holds).",
     )
     _add_common(p)
@@ -299,7 +300,7 @@ def _add_new_subject(sub) -> None:
                     "add --subject with SubjectAdder (shared model frozen) from the first "
                     "--minutes of its data, score it on Friends s6 and Movie10 run 1 beside "
                     "CrossSubjectRidge and MeanOfOthers at the same budgets. Prints the learning "
-                    "curve and writes learning_curve.md and learning_curve.json into --out.",
+                    "curve and writes report.md and report.json into --out.",
     )
     _add_common(p)
     p.add_argument("--subject", type=int, choices=SUBJECTS, default=5,

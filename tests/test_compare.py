@@ -344,7 +344,7 @@ def test_evaluation_options_checked_before_any_work(tmp_path):
             run_comparison(tmp_path / "missing-data", models=["mean"], **kwargs)
 
 
-def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path):
+def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path, synthetic_root):
     import json
 
     from sklearn_crossenc.report import format_table, write_report
@@ -372,3 +372,8 @@ def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path):
         assert all(p.stat().st_size > 0 for p in brain.values())
         assert "brain_crosssubjectencoder_minus_crosssubjectridge_movie10_run1.png" in (
             tmp_path / "report.md").read_text()
+    # the pre-flight's estimate bounds what was written (every set's maps, report.html's copies)
+    from sklearn_crossenc.jobs._outputs import comparison_output_bytes
+
+    written = sum(p.stat().st_size for p in tmp_path.iterdir() if p.is_file())
+    assert written <= comparison_output_bytes(synthetic_root, quick["config"]["models"])

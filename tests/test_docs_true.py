@@ -45,3 +45,14 @@ def test_compare_help_lists_every_file_it_writes(capsys):
                  "parcels_<set>.tsv", "brain_<map>_<set>.png", "brain_<map>_<set>.nii.gz",
                  *FIGURES.values()]:
         assert name in text, name
+
+
+def test_add_subject_help_names_the_files_it_writes(capsys):
+    """add-subject writes report.json and report.md (write_new_subject_report); its help
+    named learning_curve.md and learning_curve.json, which no command writes."""
+    from sklearn_crossenc.cli import main
+
+    assert main(["add-subject", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "report.md" in text and "report.json" in text
+    assert "learning_curve.md" not in text and "learning_curve.json" not in text

@@ -212,3 +212,26 @@ def test_tables_are_written_without_a_parcellation(tmp_path):
     assert write_brain_maps(result, tmp_path, log=messages.append) == {}
     assert sorted(files) == ["table: friends_s6", "table: movie10_run1"]
     assert len(messages) == 1 and "no parcellation given" in messages[0]
+
+
+def test_parcel_tables_name_the_synthetic_parcels_and_their_networks(atlas_file, tmp_path):
+    """Synthetic data: each row carries the parcel's Schaefer-style name and its network,
+    in the generator's layout (labels 1-24 left, 25-48 right, networks in Schaefer's order,
+    as many parcels per network as network_counts gives)."""
+    from sklearn_crossenc.data._networks import NETWORKS, network_counts
+
+    result = make_result(atlas_file) | {"data": {"synthetic": True}}
+    write_parcel_files(result, tmp_path)
+    with open(tmp_path / "parcels_friends_s6.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert list(rows[0])[:4] == ["label", "name", "network", "r_CrossSubjectEncoder"]
+    for half, hemi in ((rows[:C // 2], "LH"), (rows[C // 2:], "RH")):
+        networks = [r["network"] for r in half]
+        assert networks == [n for n, k in zip(NETWORKS, network_counts(C // 2), strict=True)
+                            for _ in range(k)]
+        assert [r["name"] for r in half] == [
+            f"7Networks_{hemi}_{n}_{networks[:i + 1].count(n)}" for i, n in enumerate(networks)]
+    # real data: the release has no label table, so no names are made up
+    write_parcel_files(make_result(atlas_file) | {"data": {"synthetic": False}}, tmp_path)
+    with open(tmp_path / "parcels_friends_s6.tsv", newline="") as f:
+        assert next(csv.reader(f, delimiter="\t"))[:2] == ["label", "r_CrossSubjectEncoder"]

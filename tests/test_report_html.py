@@ -301,6 +301,9 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
     paths = write_report(result, tmp_path / "out")
     figures = {k: p for k, p in paths.items() if p.suffix == ".png"}
     assert {"bars", "brain: CrossSubjectEncoder - CrossSubjectRidge (Friends s6)"} <= set(figures)
+    # the verdict's differences: a PNG beside report.md, drawn inline (SVG) in the page
+    assert figures.pop("differences").is_file()
+    assert '<figure data-kind="differences"><svg' in paths["html"].read_text()
     others = [p.name for k, p in paths.items()
               if k.startswith(("table: ", "nifti: ")) and p.suffix != ".png"]
     assert others and all(name in paths["html"].read_text() for name in others)

@@ -128,3 +128,58 @@ def test_the_scatter_title_counts_subject_by_parcel_points_and_says_it_is_no_tes
         assert ax.get_title().split("\n")[1:] == [
             f"CrossSubjectEncoder higher at {k} of {enc.size} points",
             "(subject x parcel; a count, not a test)"]
+
+
+def test_the_differences_figure_draws_each_interval_and_is_linked_under_the_verdict(tmp_path):
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from sklearn_crossenc.report import write_figures
+    from sklearn_crossenc.report._figures import _fig_differences
+
+    result = _result()
+    fig = _fig_differences(result, Figure)
+    rows = [r for rs in result["evaluation"]["pairwise"].values() for r in rs]
+    lines = fig.axes[0].get_lines()
+    spans = sorted(tuple(ln.get_xdata()) for ln in lines if len(ln.get_xdata()) == 2
+                   and ln.get_xdata()[0] != ln.get_xdata()[1])
+    assert spans == sorted((r["low"], r["high"]) for r in rows)
+    dots = sorted(float(ln.get_xdata()[0]) for ln in lines if ln.get_marker() == "o")
+    assert dots == sorted(r["difference"] for r in rows)
+    figures = write_figures(result, tmp_path)
+    assert figures["differences"].name == "paired_differences.png"
+    md = report_markdown(result, figures)
+    verdict = md.split("## Verdict")[1].split("\n## ")[0]
+    assert "![paired differences](paired_differences.png)" in verdict
+    assert "paired_differences" not in report_html(result, figures)  # inline SVG there
+
+
+def test_the_two_best_are_compared_when_neither_is_the_reference(synthetic_root):
+    """Without the reference model (no encoder), the comparison still pairs the two best
+    models of each set, and the verdict gives their interval: the difference is theirs."""
+    import pytest
+
+    from sklearn_crossenc.jobs.compare import run_comparison
+
+    result = run_comparison(synthetic_root, models=["ridge", "feature", "mean"], quick=True,
+                            device="cpu", n_resamples=200)
+    ev = result["evaluation"]
+    assert not any(ev["pairwise"].values())  # no reference: no reference-vs-baseline rows
+    lines = verdict_lines(result)
+    for line, (key, label) in zip(lines, EVAL_SETS.items(), strict=True):
+        means = {n: m["scores"][key]["mean"] for n, m in result["models"].items()}
+        best, nxt = sorted(means, key=means.get, reverse=True)[:2]
+        row = ev["top_pair"][key]
+        assert (row["a"], row["b"]) == (best, nxt)
+        assert row["difference"] == pytest.approx(means[best] - means[nxt], abs=1e-9)
+        assert row["low"] <= row["difference"] <= row["high"]
+        assert line.startswith(f"{label}: {best} scores best") and "95% interval" in line
+        assert f"{row['difference']:.3f} above {nxt}" in line
+    # the differences plot draws the two best models' tests too
+    svg = re.search(r'<figure data-kind="differences">(.*?)</figure>', report_html(result),
+                    re.S).group(1)
+    assert svg.count("<circle") == len(EVAL_SETS)
+    for row in ev["top_pair"].values():
+        assert f"{row['a']} - {row['b']}" in html.unescape(svg)

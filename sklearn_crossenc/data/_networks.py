@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NETWORKS", "NETWORK_SHARES", "network_counts", "parcel_layout"]
+__all__ = ["NETWORKS", "NETWORK_SHARES", "network_counts", "parcel_layout", "parcel_names"]
 
 #: Yeo's 7 networks in Schaefer's label order.
 NETWORKS = ("Vis", "SomMot", "DorsAttn", "SalVentAttn", "Limbic", "Cont", "Default")
@@ -80,3 +80,22 @@ def parcel_layout(n_parcels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.concatenate(hemi).astype(int), np.concatenate(net).astype(int),
             np.concatenate(rank).astype(float))
 
+
+def parcel_names(n_parcels: int) -> tuple[list[str], list[str]]:
+    """Schaefer-style names and the network of every synthetic parcel (column ``i`` is label
+    ``i + 1``): ``7Networks_<LH|RH>_<network>_<k>``, ``k`` counting from 1 within the
+    hemisphere's network, as in Schaefer's label tables.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.data._networks import parcel_names
+    >>> names, networks = parcel_names(24)
+    >>> names[0], names[2], networks[2], names[12]
+    ('7Networks_LH_Vis_1', '7Networks_LH_SomMot_1', 'SomMot', '7Networks_RH_Vis_1')
+    """
+    hemisphere, network, _ = parcel_layout(n_parcels)
+    names, seen = [], {}
+    for h, n in zip(hemisphere.tolist(), network.tolist(), strict=True):
+        seen[h, n] = seen.get((h, n), 0) + 1
+        names.append(f"7Networks_{'LH' if h == 0 else 'RH'}_{NETWORKS[n]}_{seen[h, n]}")
+    return names, [NETWORKS[n] for n in network.tolist()]

@@ -50,8 +50,7 @@ from ._paths import (
     movie10_run_key,
 )
 
-__all__ = ["make_synthetic_dataset", "ensure_synthetic_dataset", "is_synthetic",
-           "parcel_networks", "PARAMS",
+__all__ = ["make_synthetic_dataset", "ensure_synthetic_dataset", "is_synthetic", "PARAMS",
            "SCALES"]
 
 GENERATOR = "sklearn_crossenc.data.make_synthetic_dataset"
@@ -396,20 +395,3 @@ def is_synthetic(root, *, strict: bool = False) -> bool:
         return False
     return doc.get("generator") == GENERATOR
 
-
-def parcel_networks(root, n_parcels: int) -> list[str] | None:
-    """The network of every parcel where the dataset says it: a synthetic dataset's
-    layout (:func:`~._networks.parcel_layout`); None for other data (the release ships no label
-    table, and Schaefer's per-network counts at 1000 parcels are not these proportions).
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.data._synthetic import parcel_networks
-    >>> parcel_networks("/nonexistent", 10) is None
-    True
-    """
-    if not is_synthetic(root):
-        return None
-    from ._networks import NETWORKS, parcel_layout
-
-    return [NETWORKS[k] for k in parcel_layout(n_parcels)[1]]

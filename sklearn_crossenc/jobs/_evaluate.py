@@ -46,9 +46,10 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
     Returns
     -------
     summary : dict
-        ``intervals`` (set -> model -> ``{"low", "high"}``) and ``pairwise`` (set ->
+        ``intervals`` (set -> model -> ``{"low", "high"}``), ``pairwise`` (set ->
         list of ``{"a", "b", "difference", "low", "high", "p_value", "n_better",
-        "n_worse", "n_parcels"}``).
+        "n_worse", "n_parcels"}``) and, for the sets where neither of the two best models
+        is the reference, ``top_pair`` (set -> the best minus the next, the same keys).
     maps : dict
         ``"<a> - <b>"`` -> set -> ``{"difference", "significant"}`` per parcel.
     """
@@ -67,26 +68,41 @@ def compare_models(stats: dict, *, n_resamples: int, confidence: float, fdr: flo
             for m, ci in intervals.items()
         }
         summary["pairwise"][key] = []
+        top = _top_pair(by_model, summary["intervals"][key], reference, fdr, kwargs)
+        if top is not None:
+            summary.setdefault("top_pair", {})[key] = top
         if reference not in by_model:
             continue
         for other in by_model:
             if other == reference:
                 continue
             c = paired_comparison(by_model[reference], by_model[other], fdr=fdr, **kwargs)
-            summary["pairwise"][key].append({
-                "a": reference, "b": other, "difference": c.difference, "low": c.low,
-                "high": c.high, "p_value": c.p_value, "n_better": c.n_better,
-                "n_worse": c.n_worse, "n_parcels": int(c.parcel_difference.size),
-                "n_repeats_a": c.n_repeats_a, "n_repeats_b": c.n_repeats_b,
-                "repeat_sd_a": c.repeat_sd_a, "repeat_sd_b": c.repeat_sd_b,
-                "se_runs": c.se_runs, "se_repeats": c.se_repeats, "df": c.df,
-                "covers": c.covers,
-            })
+            summary["pairwise"][key].append(_row(reference, other, c))
             maps.setdefault(f"{reference} - {other}", {})[key] = {
                 "difference": c.parcel_difference, "significant": c.parcel_significant,
                 "q_value": c.parcel_p_adjusted,
             }
     return summary, maps
+
+
+def _row(a: str, b: str, c) -> dict:
+    """A paired comparison of ``a`` minus ``b`` as the result records it."""
+    return {"a": a, "b": b, "difference": c.difference, "low": c.low, "high": c.high,
+            "p_value": c.p_value, "n_better": c.n_better, "n_worse": c.n_worse,
+            "n_parcels": int(c.parcel_difference.size), "n_repeats_a": c.n_repeats_a,
+            "n_repeats_b": c.n_repeats_b, "repeat_sd_a": c.repeat_sd_a,
+            "repeat_sd_b": c.repeat_sd_b, "se_runs": c.se_runs, "se_repeats": c.se_repeats,
+            "df": c.df, "covers": c.covers}
+
+
+def _top_pair(by_model: dict, intervals: dict, reference, fdr, kwargs) -> dict | None:
+    """The best model minus the next on a set (by their mean scores), for the verdict, when
+    neither is the reference (whose comparisons are in ``pairwise`` already); else None."""
+    ranked = sorted(intervals, key=lambda m: intervals[m]["estimate"], reverse=True)
+    if len(ranked) < 2 or reference in ranked[:2]:
+        return None
+    best, nxt = ranked[:2]
+    return _row(best, nxt, paired_comparison(by_model[best], by_model[nxt], fdr=fdr, **kwargs))
 
 
 def ceiling_of_repeats(viewings: dict, eval_runs: list[str], stats: dict, labels,

@@ -28,12 +28,20 @@ from ..data._paths import challenge_group
 from ..evaluation import PARTS, partition_variance, ratio_interval
 from ..metrics import CHALLENGE_TRIM, challenge_score
 
-__all__ = ["UNIQUE_PREFIX", "headroom_step", "challenge_scores", "add_challenge_scores",
-           "headroom_fields", "ceiling_predictions", "unique_map_name"]
+__all__ = ["UNIQUE_PREFIX", "parcel_networks", "headroom_step", "challenge_scores",
+           "add_challenge_scores", "headroom_fields", "ceiling_predictions", "unique_map_name"]
 
 
 #: How a model's unique-variance map is named in a result's ``maps``.
 UNIQUE_PREFIX = "unique variance of "
+
+
+def parcel_networks(data: dict) -> list[str] | None:
+    """The network of every parcel where the data says it (the synthetic dataset's
+    Schaefer-style layout); None for other data (the release ships no label table)."""
+    from ..data._networks import parcel_names
+
+    return parcel_names(data["n_parcels"])[1] if data.get("synthetic") else None
 
 
 def unique_map_name(model: str) -> str:

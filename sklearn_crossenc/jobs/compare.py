@@ -23,7 +23,6 @@ from pathlib import Path
 
 from .._validation import check_trim
 from ..data import has_stimulus_features
-from ..data._synthetic import parcel_networks
 from ._evaluate import evaluate_comparison
 from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
 from ._headroom import (
@@ -31,6 +30,7 @@ from ._headroom import (
     ceiling_predictions,
     headroom_fields,
     headroom_step,
+    parcel_networks,
 )
 from ._job import JobStart, data_root, noop
 from ._parallel import check_parallel
@@ -292,7 +292,7 @@ def _headroom(root, protocol, sets, data, predictions, stats, evaluation, maps, 
     return headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, predictions,
                          stats, evaluation, maps, ceiling=ceiling, models=models,
                          confidence=confidence, trim=trim,
-                         networks=parcel_networks(root, data["n_parcels"]))
+                         networks=parcel_networks(data))
 
 
 def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import load_predictions
-from ..data._synthetic import parcel_networks
 from ..evaluation import run_statistics
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
@@ -31,6 +30,7 @@ from ._headroom import (
     ceiling_predictions,
     headroom_fields,
     headroom_step,
+    parcel_networks,
 )
 from ._job import JobStart, data_root, noop
 from ._preflight import _subject_runs, check_evaluation_options, preflight_comparison
@@ -232,7 +232,7 @@ def run_headroom(
     headroom = headroom_step({k: list(sets[k].values()) for k in protocol.eval_sets}, preds,
                              stats, evaluation, maps, ceiling=ref, models=list(pre.models),
                              confidence=confidence, trim=pre.trim,
-                             networks=parcel_networks(pre.root, data["n_parcels"]))
+                             networks=parcel_networks(data))
     config = _config(dict(locals(), trim=pre.trim, tune=False, param_grid=None, repeats=1,
                           n_jobs=1, scheduler=None),
                      pre.root, pre.specs, pre.device, atlas, atlas_reason, protocol, plan)

@@ -11,7 +11,8 @@ everywhere; every colour bar names its unit.
 Beside every picture, the same per-parcel values as a NIfTI image in the parcellation's
 space (``brain_<name>_<set>.nii.gz``, the map and its set in the header's description),
 and per evaluation set a table a user can load into other tools (``parcels_<set>.tsv``:
-label, each model's r, the ceilings, each difference to the reference with its q-value).
+label, the parcel's name and network where known (the synthetic dataset's), each model's
+r, the ceilings, each difference to the reference with its q-value).
 Pictures need nilearn and matplotlib (the ``plot`` extra), NIfTI images nibabel and a
 parcellation (``result["config"]["atlas"]``); without them those are skipped with a
 one-line reason. The tables need neither.
@@ -32,7 +33,7 @@ from ..jobs._headroom import UNIQUE_PREFIX
 from ._headroom_section import headroom_maps
 from ._tables import CEILING, NOISE_CEILING, main_pair
 
-__all__ = ["UNITS", "nifti_description", "parcel_columns", "shared_limits",
+__all__ = ["UNITS", "nifti_description", "parcel_columns", "parcel_names", "shared_limits",
            "write_brain_maps", "write_parcel_files"]
 #: Colour bar label of each kind of map.
 UNITS = {"score": "Pearson r", "difference": "difference of r",
@@ -182,11 +183,35 @@ def _format(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"{v:.6g}"
 
 
-def _write_table(path: Path, cols: dict[str, np.ndarray]) -> Path:
+def parcel_names(result, n_parcels: int) -> dict[str, list[str]]:
+    """The parcels' names and networks for the tables, where they are known: the synthetic
+    dataset's (Schaefer-style, :func:`~sklearn_crossenc.data._networks.parcel_names`);
+    none for other data (the release ships no label table beside its parcellation).
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.report._brain_maps import parcel_names
+    >>> cols = parcel_names({"data": {"synthetic": True}}, 24)
+    >>> list(cols), cols["name"][0], cols["network"][-1]
+    (['name', 'network'], '7Networks_LH_Vis_1', 'Default')
+    >>> parcel_names({"data": {"synthetic": False}}, 24)
+    {}
+    """
+    if not (result.get("data") or {}).get("synthetic"):
+        return {}
+    from ..data._networks import parcel_names as synthetic_names
+
+    names, networks = synthetic_names(n_parcels)
+    return {"name": names, "network": networks}
+
+
+def _write_table(path: Path, cols: dict[str, np.ndarray], names: dict | None = None) -> Path:
     n = len(next(iter(cols.values())))
-    lines = ["\t".join(["label", *cols])]
+    names = names or {}
+    lines = ["\t".join(["label", *names, *cols])]
     for i in range(n):
-        lines.append("\t".join([str(i + 1), *(_format(c[i]) for c in cols.values())]))
+        lines.append("\t".join([str(i + 1), *(v[i] for v in names.values()),
+                                *(_format(c[i]) for c in cols.values())]))
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
@@ -215,7 +240,9 @@ def write_parcel_files(result, out_dir, *, log: Callable[[str], None] | None = N
     for set_key in result["eval_sets"]:
         cols = parcel_columns(result, set_key)
         if cols:
-            written[f"table: {set_key}"] = _write_table(out_dir / f"parcels_{set_key}.tsv", cols)
+            names = parcel_names(result, len(next(iter(cols.values()))))
+            written[f"table: {set_key}"] = _write_table(out_dir / f"parcels_{set_key}.tsv", cols,
+                                                        names)
     atlas = (result.get("config") or {}).get("atlas")
     maps = _maps(result)
     if atlas is None or not maps:

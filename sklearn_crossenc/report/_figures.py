@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
-from ._tables import CEILING, NOISE_CEILING, main_pair
+from ._tables import CEILING, NOISE_CEILING, main_pair, paired_rows
 
 __all__ = ["FIGURES", "figure_file", "scatter_caption", "write_figures"]
 
@@ -20,6 +20,7 @@ FIGURES = {
     "bars": "scores_by_subject.png",
     "scatter": "parcels_encoder_vs_ridge.png",
     "histogram": "parcel_histogram.png",
+    "differences": "paired_differences.png",
 }
 
 
@@ -187,6 +188,28 @@ def _fig_hist(result, Figure):
     return fig
 
 
+def _fig_differences(result, Figure):
+    """Every paired difference (the reference minus each baseline and the two best models',
+    on each set) with its interval on one axis, zero dashed: the verdict's figure; None
+    without paired tests."""
+    ev = result.get("evaluation") or {}
+    rows = paired_rows(result)
+    if not rows:
+        return None
+    fig = Figure(figsize=(8, 0.45 * len(rows) + 1.3), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))[::-1]  # the first row on top
+    for yi, (_, r) in zip(y, rows, strict=True):
+        colour = "#1d3f73" if r["low"] > 0 or r["high"] < 0 else "0.55"
+        ax.plot([r["low"], r["high"]], [yi, yi], color=colour, lw=2.5)
+        ax.plot([r["difference"]], [yi], "o", color=colour)
+    ax.axvline(0.0, color="0.5", ls="--", lw=1)
+    ax.set_yticks(y, [f"{label}: {r['a']} - {r['b']}" for label, r in rows])
+    ax.set_xlabel(f"difference of mean r on the same runs, "
+                  f"{ev.get('confidence', 0.95):.0%} interval (blue: excludes 0)")
+    return fig
+
+
 def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) -> dict:
     """Write the comparison's figures as PNG files into ``out_dir`` (atomically).
 
@@ -196,7 +219,9 @@ def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) 
       model against the first learned baseline (``parcels_encoder_vs_ridge.png`` by
       default);
     - ``parcel_histogram.png``: distribution of per-parcel r (mean over subjects), with
-      the ceilings'.
+      the ceilings';
+    - ``paired_differences.png``: every paired difference with its interval (the
+      verdict's figure; when the result has paired tests).
 
     Parameters
     ----------
@@ -220,7 +245,8 @@ def write_figures(result, out_dir, *, log: Callable[[str], None] | None = None) 
                 "(pip install 'sklearn-crossenc[plot]').")
         return {}
     out_dir = Path(out_dir)
-    makers = {"bars": _fig_bars, "scatter": _fig_scatter, "histogram": _fig_hist}
+    makers = {"bars": _fig_bars, "scatter": _fig_scatter, "histogram": _fig_hist,
+              "differences": _fig_differences}
     written = {}
     for kind, make in makers.items():
         if not _ok_models(result):

@@ -26,6 +26,7 @@ from ._tables import (
     _fmt_ci,
     _fmt_pct,
     _rows,
+    paired_rows,
     pairwise_intro,
     report_title,
     verdict_lines,
@@ -63,7 +64,7 @@ h1{font-size:1.6em;margin:.2em 0 .1em}h2{font-size:1.25em;margin:1.6em 0 .4em;
 nav{font-size:.92em;margin:.6em 0 1em}nav a{margin-right:1em}
 table{border-collapse:collapse;margin:.4em 0 .8em;font-size:.92em}
 th,td{padding:.25em .6em;border-bottom:1px solid #e3e6eb;text-align:right;vertical-align:middle}
-th{background:#f2f4f7;font-weight:600;white-space:nowrap}td:first-child,th:first-child{text-align:left}
+th{background:#f2f4f7;font-weight:600;white-space:nowrap}th.wrap{white-space:normal;min-width:9em}td:first-child,th:first-child{text-align:left}
 td.text,th.text{text-align:left}td{font-variant-numeric:tabular-nums}
 tr.ceiling td{color:#5a6374;font-style:italic}tr.skipped td{color:#8a92a0}
 caption{caption-side:top;text-align:left;color:#5a6374;padding-bottom:.3em}
@@ -132,7 +133,8 @@ def _set_table(result, set_key, set_label) -> list[str]:
         f"runs, {info['n_times']} TRs, {result['data']['n_parcels']} parcels. The plot draws "
         f"each mean (dot; a bar for a ceiling) and its interval on one axis from "
         f"{scale[0]:.2f} to {scale[1]:.2f}, the grey line at 0.</caption>",
-        "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>",
+        "<thead><tr>" + "".join(f'<th class="wrap">{_e(h)}</th>' if h == FRACTION_HEADER
+                                else f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>",
     ]
     for label, mean, ci, per_subject, frac, fit_s, note in rows:
         if mean is None:
@@ -176,11 +178,11 @@ def _pairwise(result) -> list[str]:
 
 
 def _difference_svg(result) -> str:
-    """The paired differences (reference minus each baseline, every set) with their
-    intervals on one axis, zero marked: a forest plot, inline SVG; empty without tests."""
+    """The paired differences (reference minus each baseline and the two best models',
+    every set) with their intervals on one axis, zero marked: a forest plot, inline SVG;
+    empty without tests."""
     ev = result.get("evaluation") or {}
-    rows = [(result["eval_sets"][k], r) for k, rs in (ev.get("pairwise") or {}).items()
-            for r in rs]
+    rows = paired_rows(result)
     if not rows:
         return ""
     ends = [0.0] + [v for _, r in rows for v in (r["low"], r["high"], r["difference"])
@@ -290,7 +292,8 @@ def _figures(figures: dict, result) -> list[str]:
     are not images (NIfTI, tables) named at the end."""
     others = [Path(p).name for p in figures.values() if Path(p).suffix.lower() not in _MIME]
     figures = {k: p for k, p in figures.items() if Path(p).suffix.lower() in _MIME}
-    plots = {k: p for k, p in figures.items() if not k.startswith("brain: ")}
+    plots = {k: p for k, p in figures.items()  # the differences: inline SVG at the top
+             if not k.startswith("brain: ") and k != "differences"}
     maps = {k: p for k, p in figures.items() if k.startswith("brain: ")}
     out = []
     if plots:

@@ -11,7 +11,7 @@ from ._markdown import code, footer, header, plain
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
-           "pairwise_intro", "p_value_source",
+           "paired_rows", "pairwise_intro", "p_value_source",
            "report_markdown", "verdict_lines"]
 
 CEILING = "oracle ceiling"
@@ -118,6 +118,18 @@ def p_value_source(ev: dict, row: dict) -> str:
     return f"{method} bootstrap of whole runs, {ev.get('n_resamples', '?')} resamples"
 
 
+def paired_rows(result) -> list[tuple[str, dict]]:
+    """``(set label, row)`` of every paired test, set by set: the reference minus each
+    baseline, then the two best models' when neither is the reference (``top_pair``)."""
+    ev = result.get("evaluation") or {}
+    out = []
+    for key, label in result["eval_sets"].items():
+        rows = ((ev.get("pairwise") or {}).get(key) or [])
+        top = (ev.get("top_pair") or {}).get(key)
+        out += [(label, r) for r in rows + ([top] if top else [])]
+    return out
+
+
 def pairwise_intro(result) -> str:
     """The sentence above the pairwise table: what the difference, its interval, the
     p-value (and the test that gave it) and the parcel counts are."""
@@ -132,9 +144,12 @@ def pairwise_intro(result) -> str:
 
 
 def _paired_row(result, set_key, a, b):
-    """The paired test of ``a`` against ``b`` on a set, as ``a`` minus ``b`` (the stored
+    """The paired test of ``a`` against ``b`` on a set (the reference's comparisons, and
+    the two best models' when neither is the reference), as ``a`` minus ``b`` (the stored
     row flipped when it was ``b`` minus ``a``), or None when it was not made."""
-    for row in ((result.get("evaluation") or {}).get("pairwise") or {}).get(set_key) or []:
+    ev = result.get("evaluation") or {}
+    top = (ev.get("top_pair") or {}).get(set_key)
+    for row in ((ev.get("pairwise") or {}).get(set_key) or []) + ([top] if top else []):
         if (row["a"], row["b"]) == (a, b):
             return row
         if (row["a"], row["b"]) == (b, a):
@@ -388,6 +403,8 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
         lines += headroom_markdown(result)
     elif verdict:
         lines += ["## Verdict", ""] + [f"- {v}" for v in verdict] + [""]
+        if "differences" in (figures or {}):
+            lines += [f"![paired differences]({Path(figures['differences']).name})", ""]
     lines += [
         f"Data: {code(cfg['data_dir'])}"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
