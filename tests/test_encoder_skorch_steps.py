@@ -91,12 +91,16 @@ def test_overridden_steps_are_called_and_train_as_the_lean_step(X):
 
 
 def test_an_infer_override_reaches_prediction(X):
+    from sklearn_crossenc.encoder._scaling import restore, standardise
+
     enc = CrossSubjectEncoder(**ONE_STEP, net_class=DoublingNet).fit(X)
-    x = torch.from_numpy(np.ascontiguousarray(X.transpose(1, 0, 2, 3)))  # (S, N, T, C)
+    xs = np.stack(standardise(list(X), *enc.scaling_[:2]))  # (N, S, T, C) as the net trained
+    x = torch.from_numpy(np.ascontiguousarray(xs.transpose(1, 0, 2, 3)))  # (S, N, T, C)
     with torch.no_grad():
         enc.net_.module_.eval()
         module_out = enc.net_.module_.forward_subject_major(x).numpy().transpose(1, 0, 2, 3)
-    np.testing.assert_allclose(enc.predict(X), 2.0 * module_out, rtol=1e-5, atol=1e-6)
+    expected = np.stack(restore(list(2.0 * module_out), *enc.scaling_[2:]))  # (N, S, T, C)
+    np.testing.assert_allclose(enc.predict(X), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_the_lean_step_runs_when_nothing_is_overridden(X, monkeypatch):
