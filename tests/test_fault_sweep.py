@@ -215,6 +215,8 @@ def _perturbed(obj, shift: float):
 
     if isinstance(obj, dict):
         return {k: _perturbed(v, shift) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_perturbed(v, shift) for v in obj]
     if isinstance(obj, np.ndarray) and obj.dtype.kind == "f" or isinstance(obj, float):
         return obj + shift
     return obj
@@ -226,7 +228,7 @@ def _distinct(result: dict) -> dict:
     n = time.time_ns()
     result = copy.copy(result)
     result["created_utc"] = str(n)  # report.json and report.md
-    for key in ("maps", "models"):  # parcel_scores.npz and the figures
+    for key in ("maps", "models", "evaluation"):  # parcel_scores.npz and the figures
         if key in result:
             result[key] = _perturbed(result[key], (1 + n % 1000) / 1e4)
     if "cv_results" in result:  # grid_results.csv
@@ -248,7 +250,7 @@ def _argv(command, synthetic_root, out, figures=True):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    with mounted_tmpfs(tmp_path / "disk", "16m",
+    with mounted_tmpfs(tmp_path / "disk", "32m",
                        "test_enospc_and_signals_at_every_file_operation (by patching)") as mnt:
         yield mnt
 

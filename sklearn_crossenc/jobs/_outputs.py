@@ -62,10 +62,14 @@ def comparison_output_bytes(root, models=None, *, figures: bool = True,
     sets = len(SEED_PROTOCOL.eval_sets)
     maps = sets * (n + 2) * S * C * 4  # float32 (S, C) per model and ceiling
     pairs = sets * n * (n - 1) // 2 * C * 17  # difference and significance per parcel
+    # Models with a headroom section (against the reference): the stimulus models and the
+    # models given as predictions.
+    reference = any(s.reference for s in specs)
+    headroom = (sum(s.needs_features for s in specs) if reference else 0) + extra_models
     # 4 figures; per set a brain map of each model, both ceilings and the difference, and
-    # the headroom maps of each stimulus or given model (2 per set); each picture once more
-    # inside report.html (base64: 4/3 of its size)
-    drawn = ((4 * _FIGURE_BYTES + sets * (n + 3 + 2 * n) * _BRAIN_MAP_BYTES) * 7 // 3
+    # 2 headroom maps per such model; each picture once more inside report.html (base64:
+    # 4/3 of its size)
+    drawn = ((4 * _FIGURE_BYTES + sets * (n + 3 + 2 * headroom) * _BRAIN_MAP_BYTES) * 7 // 3
              if figures else 0)
     return (2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
             + (_prediction_bytes(root, SEED_PROTOCOL) if ceiling else 0))
