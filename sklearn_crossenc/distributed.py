@@ -26,12 +26,15 @@ Install the optional dependency with ``pip install 'sklearn-crossenc[distributed
 from __future__ import annotations
 
 import contextlib
+import logging
 import numbers
 import os
+import time
 
 import numpy as np
 
-__all__ = ["dask_backend", "worker_devices", "import_distributed", "check_scheduler"]
+__all__ = ["dask_backend", "worker_devices", "import_distributed", "check_scheduler",
+           "cluster_map", "SchedulerLost"]
 
 _EXTRA_HINT = (
     "install the 'distributed' extra: pip install 'sklearn-crossenc[distributed]' "
@@ -147,6 +150,65 @@ def _client_for(scheduler, n_workers, threads_per_worker, timeout):
         yield client
 
 
+class SchedulerLost(RuntimeError):
+    """The Dask scheduler went away while a job's fits were running on its cluster."""
+
+
+def _where(client) -> str:
+    address = getattr(client, "scheduler", None)
+    return repr(getattr(address, "address", None) or str(client))
+
+
+def _check_connected(client, what: str = "fits", lost: bool = False) -> None:
+    """Raise :class:`SchedulerLost` when ``client`` has lost its scheduler for good.
+
+    A client whose scheduler dies tries to reconnect for Dask's connect timeout, then
+    closes and cancels its futures; joblib's Dask backend may then go on in the calling
+    process, so that a result naming the cluster would not have been computed on it.
+    ``lost=True``: the caller already knows (a task cancelled by a client that is not
+    running).
+    """
+    if client.status not in ("running", "connecting", "newly-created") or lost:
+        raise SchedulerLost(
+            f"the Dask scheduler at {_where(client)} was lost during the {what} (client "
+            f"{client.status}); the run stopped before writing anything: restart the "
+            "scheduler and its workers, or run without --scheduler.")
+
+
+class _OneLine(logging.Filter):
+    """A record's traceback cut to the exception's name: the client's reconnection errors
+    stay one line each, the job's own message says what happened."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.getMessage()} ({record.exc_info[0].__name__})".strip()
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+@contextlib.contextmanager
+def _stay_connected(client):
+    """The block's errors, and its end, checked against a lost scheduler."""
+    logger, one_line = logging.getLogger("distributed.client"), _OneLine()
+    logger.addFilter(one_line)
+    try:
+        yield
+    except SchedulerLost:
+        raise
+    except Exception as err:
+        _check_connected(client, lost=client.status != "running" or _cancelled(err))
+        raise err
+    finally:
+        logger.removeFilter(one_line)
+    _check_connected(client)
+
+
+def _cancelled(err: BaseException) -> bool:
+    """A task cancelled because the client lost its scheduler (joblib passes Dask's
+    error on as it is)."""
+    return type(err).__name__ in ("FutureCancelledError", "CancelledError")
+
+
 @contextlib.contextmanager
 def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_worker=1,
                  timeout=None, wait_for_workers_timeout=60):
@@ -217,17 +279,40 @@ def dask_backend(scheduler=None, *, scatter=None, n_workers=None, threads_per_wo
     objects = _check_scatter(scatter)
     n_workers = _check_n_workers(n_workers)
     with _client_for(scheduler, n_workers, threads_per_worker, timeout) as client:
-        with parallel_config(backend="dask", client=client,
-                             wait_for_workers_timeout=wait_for_workers_timeout):
+        backend = _cluster_backend(client, wait_for_workers_timeout)
+        with parallel_config(backend=backend), _stay_connected(client):
             _scatter_unique(client, objects)
             yield client
 
 
+def _cluster_backend(client, wait_for_workers_timeout):
+    """joblib's Dask backend, except that a cluster of one worker thread still runs the
+    fits (joblib runs a parallel call whose ``effective_n_jobs`` is 1 in the calling
+    process, so that a search "on the cluster" would not have used it at all), and that
+    ``n_jobs`` > 1 caps the batches joblib keeps going (joblib's own takes every thread)."""
+    from joblib._dask import DaskDistributedBackend
+
+    class ClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs):
+            threads = super().effective_n_jobs(n_jobs)
+            return max(2, min(threads, n_jobs) if n_jobs is not None and n_jobs > 1
+                       else threads)
+
+    return ClusterBackend(client=client, wait_for_workers_timeout=wait_for_workers_timeout)
+
+
 def check_scheduler(scheduler, timeout=None) -> None:
-    """Connect to the scheduler at ``scheduler`` and disconnect: a job checks that its
-    cluster answers before any work (an ``OSError`` naming the address otherwise)."""
-    with _client_for(scheduler, None, 1, timeout):
-        pass
+    """Connect to the scheduler at ``scheduler``, see at least one worker, disconnect: a
+    job checks that its cluster answers and can compute before any work (an ``OSError``
+    naming the address otherwise)."""
+    with _client_for(scheduler, None, 1, timeout) as client:
+        wait = timeout if timeout is not None else 10
+        try:
+            client.wait_for_workers(1, timeout=wait)
+        except (OSError, TimeoutError):
+            raise OSError(f"the Dask scheduler at {scheduler!r} has no workers (waited "
+                          f"{wait:g} s): start some (dask worker {scheduler}) or run "
+                          "without --scheduler.") from None
 
 
 def _scatter_unique(client, objects) -> None:
@@ -275,3 +360,86 @@ def worker_devices(client) -> dict:
         different ``CUDA_VISIBLE_DEVICES``.
     """
     return client.run(_this_worker_device)
+
+
+def active_client():
+    """The ``distributed.Client`` of the active joblib Dask backend, or None."""
+    from joblib.parallel import get_active_backend
+
+    return getattr(get_active_backend()[0], "client", None)
+
+
+def _lost(err: BaseException) -> bool:
+    return type(err).__name__ in ("KilledWorker", "CommClosedError")
+
+
+def cluster_map(func, calls, *, at_once: int = -1, on_result=None, what: str = "fits",
+                poll: float = 0.2, no_worker_timeout: float = 60.0) -> list:
+    """``[func(*args) for args in calls]`` on the workers of the active Dask backend.
+
+    Every call is a task of its own on the cluster, never in this process (joblib runs
+    a cluster of one worker thread in the calling process). An argument that
+    :func:`dask_backend` scattered travels as its key. Results come back in the order of
+    ``calls``; ``on_result(k_done, n_left)`` is called as each arrives; at most
+    ``at_once`` tasks are on the cluster at a time (-1: all of them). A scheduler lost
+    for good, a worker killed again and again (Dask's retries spent) or a cluster left
+    without workers for ``no_worker_timeout`` seconds stop the run with one message; the
+    remaining tasks are cancelled on every way out (Ctrl-C included).
+    """
+    from joblib.parallel import get_active_backend
+
+    backend = get_active_backend()[0]
+    client = backend.client
+    scattered = getattr(backend, "data_futures", None) or {}
+    calls = list(calls)
+    futures: list = [None] * len(calls)
+    out: list = [None] * len(calls)
+    left = set(range(len(calls)))
+    cap = len(calls) if at_once < 1 else at_once
+    no_workers_since = None
+    try:
+        while left:
+            running = [i for i in left if futures[i] is not None]
+            for i in sorted(i for i in left if futures[i] is None)[:cap - len(running)]:
+                futures[i] = client.submit(
+                    func, *[scattered.get(id(a), a) for a in calls[i]], pure=False)
+            for i in sorted(i for i in left if futures[i] is not None):
+                if futures[i].status in ("finished", "error", "cancelled"):
+                    out[i] = _result_of(futures[i], client, what)
+                    left.discard(i)
+                    if on_result is not None:
+                        on_result(len(calls) - len(left), len(left))
+            if not left:
+                break
+            _check_connected(client, what)
+            if client.status == "running" and not client.scheduler_info()["workers"]:
+                no_workers_since = no_workers_since or time.monotonic()
+                if time.monotonic() - no_workers_since > no_worker_timeout:
+                    raise SchedulerLost(
+                        f"the Dask cluster at {_where(client)} has had no workers for "
+                        f"{no_worker_timeout:g} s during the {what} ({len(left)} of "
+                        f"{len(calls)} left); the run stopped before writing anything.")
+            else:
+                no_workers_since = None
+            time.sleep(poll)
+    finally:
+        pending = [futures[i] for i in left if futures[i] is not None]
+        if pending and client.status == "running":
+            client.cancel(pending)
+    return out
+
+
+def _result_of(future, client, what: str):
+    """A finished task's result; a cancelled or lost one as one message."""
+    if future.status == "cancelled":
+        _check_connected(client, what, lost=client.status != "running")
+        raise SchedulerLost(f"a task of the {what} was cancelled on the Dask cluster at "
+                            f"{_where(client)}; the run stopped before writing anything.")
+    try:
+        return future.result()
+    except Exception as err:
+        if _lost(err):
+            raise RuntimeError(f"a Dask worker was lost again and again during the {what} "
+                               f"({type(err).__name__}: {err}); the run stopped before "
+                               "writing anything.") from None
+        raise

@@ -57,10 +57,6 @@ def parallel_context(scheduler, scatter: tuple = ()):
     return dask_backend(scheduler, scatter=tuple(scatter) or None)
 
 
-def _lost_worker(err: BaseException) -> bool:
-    return type(err).__name__ in ("KilledWorker", "CommClosedError")
-
-
 def run_parallel(func: Callable, calls: Sequence[tuple], n_jobs: int, *, log=noop,
                  what: str = "fits") -> list:
     """``[func(*args) for args in calls]``, ``n_jobs`` at a time through the current
@@ -69,12 +65,20 @@ def run_parallel(func: Callable, calls: Sequence[tuple], n_jobs: int, *, log=noo
     The arguments travel as arguments (never inside a closure), so that a backend that
     scattered an object to its workers sends only its key.
 
-    A Dask worker lost in the middle of a fit has its fit started again elsewhere (Dask's
-    own retries); a fit lost again and again stops the job with one line.
+    On a Dask cluster (inside :func:`parallel_context` with a scheduler) every call is a
+    task on the workers, never in this process, whatever the cluster's thread count
+    (:func:`~sklearn_crossenc.distributed.cluster_map`): a worker lost in the middle of a
+    fit has its fit started again elsewhere (Dask's own retries); a fit lost again and
+    again, or the scheduler lost, stops the job with one line.
     """
     from joblib import Parallel, delayed
 
     calls = list(calls)
+    if _cluster_client() is not None:
+        from ..distributed import cluster_map
+
+        return cluster_map(func, calls, at_once=n_jobs, what=what,
+                           on_result=lambda k, m: log(f"{what}: {k} done, {m} left"))
     if n_jobs == 1 or len(calls) <= 1:
         out = []
         for i, args in enumerate(calls):
@@ -82,16 +86,21 @@ def run_parallel(func: Callable, calls: Sequence[tuple], n_jobs: int, *, log=noo
             log(f"{what}: {i + 1} done, {len(calls) - i - 1} left")
         return out
     out = []
-    try:
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(func)(*args) for args in calls)
-        for i, result in enumerate(results):
-            out.append(result)
-            log(f"{what}: {i + 1} done, {len(calls) - i - 1} left")
-    except Exception as err:
-        if _lost_worker(err):
-            raise RuntimeError(f"a Dask worker was lost again and again during the {what} "
-                               f"({type(err).__name__}: {err}); the run stopped before "
-                               "writing anything.") from None
-        raise
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(func)(*args)
+                                                              for args in calls)
+    for i, result in enumerate(results):
+        out.append(result)
+        log(f"{what}: {i + 1} done, {len(calls) - i - 1} left")
     return out
+
+
+def _cluster_client():
+    """The active Dask backend's client (inside :func:`parallel_context` with a
+    scheduler), or None without importing ``distributed``."""
+    import sys
+
+    if "distributed" not in sys.modules:
+        return None
+    from ..distributed import active_client
+
+    return active_client()
