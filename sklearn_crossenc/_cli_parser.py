@@ -364,13 +364,15 @@ def _add_extract(sub) -> None:
                     "labels resampled to the data), with the confounds of --confounds regressed "
                     "out, and write sub-<label>.h5 (one (time, parcels) dataset per run key: the "
                     "BIDS entities other than sub, space and desc), dataset.toml (every run "
-                    "under train), report.json and report.md into --out.",
+                    "under train), report.json and report.md into --out. With a CIFTI "
+                    "*.dlabel.nii as --atlas, the *_bold.dtseries.nii runs are read instead "
+                    "(nibabel; the same confound presets).",
     )
     p.add_argument("derivatives", metavar="DERIVATIVES", type=Path,
                    help="fMRIPrep's output folder (sub-*/[ses-*/]func/ below it)")
     p.add_argument("--atlas", metavar="LABELS", type=Path, required=True,
-                   help="labels image (NIfTI, integer labels, 0 = background); nothing is "
-                        "downloaded")
+                   help="labels image (NIfTI, integer labels, 0 = background), or a CIFTI "
+                        "*.dlabel.nii for *_bold.dtseries.nii runs; nothing is downloaded")
     p.add_argument("--task", required=True, help="the BIDS task entity to extract")
     p.add_argument("--confounds", choices=tuple(PRESETS), default="none",
                    help="none: the plain parcel means (no regression, filtering or "

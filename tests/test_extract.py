@@ -70,7 +70,7 @@ def test_run_keys_are_the_entities_but_sub_space_and_desc(derivatives):
 
 def test_bad_inputs_are_named(derivatives, tmp_path):
     root, truth = derivatives
-    with pytest.raises(ValueError, match=r"no run of task 'rest' under .*found tasks \['movie'\]"):
+    with pytest.raises(ValueError, match=r"no .*run of task 'rest' under .*found tasks \['movie'\]"):
         find_runs(root, "rest")
     with pytest.raises(ValueError, match="confounds must be one of none, motion"):
         extract_parcels(root, truth["atlas"], "movie", confounds="aggressive")
@@ -115,3 +115,66 @@ def test_command_writes_the_files_and_a_dataset_toml(derivatives, tmp_path, caps
 def test_presets_name_fmriprep_columns():
     assert MOTION == ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
     assert TISSUE == ("white_matter", "csf")
+
+
+# ---------------------------------------------------------------------------- CIFTI
+
+
+def test_cifti_plain_means_equal_the_generators_parcel_means(derivatives):
+    root, truth = derivatives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = extract_parcels(root, truth["cifti_atlas"], "movie", confounds="none")
+    assert got["runs"] == ["task-movie_run-1", "task-movie_run-2"]  # den- left out of keys
+    assert got["labels"] == [1, 2, 3, 4, 5, 6] and got["tr"] == 2.0
+    for subject, runs in truth["means"].items():
+        for key, means in runs.items():
+            out = got["series"][subject][key]
+            assert _r(out, means).min() >= 0.99
+            np.testing.assert_allclose(out, means, rtol=1e-5)
+
+
+def test_a_cifti_preset_is_the_volumes_preset(derivatives):
+    """The same runs as volumes and as grayordinates, one preset: one answer (the CIFTI
+    path applies to its parcel means what NiftiLabelsMasker applies to its own)."""
+    root, truth = derivatives
+    for preset in ("motion-wm-csf", "motion-wm-csf-hp"):
+        vol = extract_parcels(root, truth["atlas"], "movie", confounds=preset)
+        surf = extract_parcels(root, truth["cifti_atlas"], "movie", confounds=preset)
+        for subject, runs in vol["series"].items():
+            for key, values in runs.items():
+                np.testing.assert_allclose(surf["series"][subject][key], values, atol=2e-4)
+                assert not np.allclose(values, truth["means"][subject][key], atol=1e-2)
+
+
+def test_cifti_inputs_are_checked(derivatives, tmp_path):
+    import nibabel as nib
+
+    root, truth = derivatives
+    other = tmp_path / "other.dlabel.nii"
+    img = nib.load(str(truth["cifti_atlas"]))
+    models = img.header.get_axis(1)
+    fewer = nib.cifti2.BrainModelAxis.from_mask(np.ones(len(models) - 1, bool),
+                                                name="CortexLeft")
+    nib.Cifti2Image(np.asarray(img.get_fdata())[:, :-1],
+                    header=(img.header.get_axis(0), fewer)).to_filename(str(other))
+    with pytest.raises(ValueError, match="and the atlas are on different grayordinates"):
+        extract_parcels(root, other, "movie")
+    not_cifti = tmp_path / "labels.dlabel.nii"
+    nib.Nifti1Image(np.ones((2, 2, 2), np.int16), np.eye(4)).to_filename(str(not_cifti))
+    with pytest.raises(ValueError, match="labels.dlabel.nii is not a CIFTI-2 file"):
+        extract_parcels(root, not_cifti, "movie")
+    with pytest.raises(ValueError, match=r"no \*_bold.dtseries.nii run of task 'rest'"):
+        extract_parcels(root, truth["cifti_atlas"], "rest")
+
+
+def test_the_command_extracts_cifti_runs(derivatives, tmp_path, capsys):
+    root, truth = derivatives
+    out = tmp_path / "out"
+    assert main(["extract", str(root), "--atlas", str(truth["cifti_atlas"]), "--task", "movie",
+                 "--out", str(out), "--quiet"]) == 0
+    with h5py.File(out / "sub-03.h5") as f:
+        np.testing.assert_allclose(f["task-movie_run-1"][()], truth["means"]["03"][
+            "task-movie_run-1"], rtol=1e-5)
+    text = (out / "report.md").read_text()
+    assert "CIFTI-2" in text and "resampled" not in text

@@ -2,7 +2,9 @@
 
 Each preprocessed run of one task (:func:`~._fmriprep.find_runs`) goes through nilearn's
 ``NiftiLabelsMasker`` with the user's labels image (resampled to the data), with or
-without confound regression (:data:`PRESETS`), and is written as one ``(time, parcels)``
+without confound regression (:data:`PRESETS`); with a ``*.dlabel.nii`` atlas, each CIFTI
+``*_bold.dtseries.nii`` run is averaged within its labels and cleaned the same way
+(:mod:`._cifti`). Each is written as one ``(time, parcels)``
 float32 dataset per run key into ``sub-<label>.h5`` per subject, beside a
 ``dataset.toml`` that names the files and puts every run under ``train`` until the user
 splits them (written by the report layer; this module only computes). The masker's
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .._log import noop
+from ._cifti import cifti_parcel_means, read_dlabel
 from ._fmriprep import MOTION, TISSUE, BoldRun, find_runs
 
 __all__ = ["PRESETS", "extract_parcels", "dataset_toml"]
@@ -125,7 +128,9 @@ def extract_parcels(derivatives, atlas, task: str, *, confounds: str = "none",
     derivatives : path-like
         fMRIPrep's output folder.
     atlas : path-like
-        A labels image (NIfTI, integer labels, 0 = background), resampled to the data.
+        A labels image (NIfTI, integer labels, 0 = background), resampled to the data; or
+        a CIFTI ``*.dlabel.nii`` on the runs' grayordinates, which extracts the
+        ``*_bold.dtseries.nii`` runs instead (same presets).
     task : str
     confounds : {"none", "motion", "motion-wm-csf", "motion-wm-csf-hp"}, default="none"
         :data:`PRESETS`.
@@ -160,14 +165,22 @@ def extract_parcels(derivatives, atlas, task: str, *, confounds: str = "none",
     atlas = Path(atlas).expanduser().resolve()
     if not atlas.is_file():
         raise FileNotFoundError(f"atlas {atlas} does not exist or is not a file")
-    runs = find_runs(derivatives, task, space)
+    cifti = atlas.name.endswith(".dlabel.nii")
+    runs = find_runs(derivatives, task, space, cifti=cifti)
     preset = PRESETS[confounds]
     for run in runs:  # every confounds file checked before the first extraction
         _read_confounds(run, preset["columns"])
+    grayordinates = read_dlabel(atlas) if cifti else None
     series: dict = {}
     trs, labels_seen = set(), None
     for i, run in enumerate(runs):
-        values, t_r, labels = _extract_run(run, atlas, preset, tr)
+        if cifti:
+            values, t_r = cifti_parcel_means(
+                run.bold, grayordinates, confounds=_read_confounds(run, preset["columns"]),
+                high_pass=preset["high_pass"], tr=tr)
+            labels = grayordinates[1]
+        else:
+            values, t_r, labels = _extract_run(run, atlas, preset, tr)
         if labels_seen is not None and labels != labels_seen:
             raise ValueError(f"sub-{run.subject} run {run.key} covers other atlas labels than "
                              "the runs before it: the atlas must cover every run alike")
@@ -179,10 +192,12 @@ def extract_parcels(derivatives, atlas, task: str, *, confounds: str = "none",
     if len(trs) > 1:
         raise ValueError(f"the runs have different repetition times {sorted(trs)}; extract "
                          "each TR separately")
-    extraction = {"masker": "nilearn.maskers.NiftiLabelsMasker", "strategy": "mean",
+    masker = ("nibabel CIFTI-2 (dtseries.nii within dlabel.nii) + nilearn.signal.clean"
+              if cifti else "nilearn.maskers.NiftiLabelsMasker")
+    extraction = {"masker": masker, "strategy": "mean",
                   "confounds": confounds, "confound_columns": list(preset["columns"]),
                   "high_pass_hz": preset["high_pass"], "standardize": False, "detrend": False,
-                  "resampling_target": "data", "atlas": str(atlas),
+                  "resampling_target": None if cifti else "data", "atlas": str(atlas),
                   "derivatives": str(Path(derivatives).expanduser().resolve()),
                   "task": task, "space": space, "nilearn": nilearn.__version__,
                   "nibabel": nibabel.__version__, "h5py": h5py.__version__}

@@ -20,13 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cifti import write_cifti_copy
 from ._paths import parse_entities
 
 __all__ = ["BoldRun", "find_runs", "make_fmriprep_like", "run_key"]
 
 _BOLD = re.compile(r"(?P<stem>.+)_desc-preproc_bold\.nii(\.gz)?$")
-#: Entities that do not name the stimulus: left out of a run's key.
-_NOT_IN_KEY = ("sub", "space", "desc")
+_DTSERIES = re.compile(r"(?P<stem>.+)_bold\.dtseries\.nii$")
+#: Entities that do not name the stimulus: left out of a run's key (``den``: a CIFTI
+#: run's density, the grayordinate counterpart of ``space``).
+_NOT_IN_KEY = ("sub", "space", "desc", "den")
 #: Confound columns of the synthetic folder, as fMRIPrep names them.
 MOTION = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 TISSUE = ("white_matter", "csf")
@@ -39,6 +42,8 @@ def run_key(entities: dict[str, str]) -> str:
     --------
     >>> run_key({"sub": "01", "ses": "01", "task": "movie", "run": "1", "space": "MNI"})
     'ses-01_task-movie_run-1'
+    >>> run_key({"sub": "01", "task": "movie", "space": "fsLR", "den": "91k"})
+    'task-movie'
     """
     return "_".join(f"{k}-{v}" for k, v in entities.items() if k not in _NOT_IN_KEY)
 
@@ -53,8 +58,10 @@ class BoldRun:
     confounds: Path
 
 
-def find_runs(derivatives, task: str, space: str | None = None) -> list[BoldRun]:
-    """Every ``*_desc-preproc_bold.nii[.gz]`` of ``task`` under ``derivatives``, sorted.
+def find_runs(derivatives, task: str, space: str | None = None, *,
+              cifti: bool = False) -> list[BoldRun]:
+    """Every ``*_desc-preproc_bold.nii[.gz]`` of ``task`` under ``derivatives`` (with
+    ``cifti``: every ``*_bold.dtseries.nii``), sorted.
 
     Parameters
     ----------
@@ -75,8 +82,10 @@ def find_runs(derivatives, task: str, space: str | None = None) -> list[BoldRun]
     if not root.is_dir():
         raise FileNotFoundError(f"derivatives folder {root} does not exist or is not a folder")
     runs, tasks, spaces = {}, set(), set()
-    for path in sorted(root.glob("sub-*/**/func/*_desc-preproc_bold.nii*")):
-        match = _BOLD.match(path.name)
+    pattern = _DTSERIES if cifti else _BOLD
+    glob = "*_bold.dtseries.nii" if cifti else "*_desc-preproc_bold.nii*"
+    for path in sorted(root.glob(f"sub-*/**/func/{glob}")):
+        match = pattern.match(path.name)
         if match is None:
             continue
         ent = parse_entities(match.group("stem"), str(path))
@@ -89,13 +98,14 @@ def find_runs(derivatives, task: str, space: str | None = None) -> list[BoldRun]
             raise ValueError(
                 f"sub-{key[0]} run {key[1]} is there twice ({runs[key].bold.name} and "
                 f"{path.name}); choose one with --space ({', '.join(sorted(spaces))})")
-        conf_stem = "_".join(f"{k}-{v}" for k, v in ent.items() if k not in ("space", "desc"))
+        conf_stem = "_".join(f"{k}-{v}" for k, v in ent.items()
+                             if k not in ("space", "desc", "den"))
         runs[key] = BoldRun(ent["sub"], key[1], path,
                             path.parent / f"{conf_stem}_desc-confounds_timeseries.tsv")
     if not runs:
-        raise ValueError(f"no run of task {task!r}{'' if space is None else f' in {space}'} "
-                         f"under {root}: found tasks {sorted(tasks) or 'none'}, spaces "
-                         f"{sorted(spaces) or 'none'}")
+        raise ValueError(f"no {glob} run of task {task!r}"
+                         f"{'' if space is None else f' in {space}'} under {root}: found tasks "
+                         f"{sorted(tasks) or 'none'}, spaces {sorted(spaces) or 'none'}")
     return [runs[k] for k in sorted(runs)]
 
 
@@ -124,7 +134,8 @@ def make_fmriprep_like(root, *, n_subjects: int = 3, n_runs: int = 2, n_parcels:
     Returns
     -------
     truth : dict
-        ``atlas`` (path of the labels image), ``tr``, ``means`` and ``signals``: subject
+        ``atlas`` (path of the labels image), ``cifti_atlas``, ``tr``, ``means`` and
+        ``signals``: subject
         label -> run key -> ``(n_times, n_parcels)`` arrays.
 
     Examples
@@ -159,12 +170,16 @@ def make_fmriprep_like(root, *, n_subjects: int = 3, n_runs: int = 2, n_parcels:
             img.header.set_xyzt_units("mm", "sec")
             img.header["pixdim"][4] = tr
             img.to_filename(str(func / f"{stem}_space-MNI_desc-preproc_bold.nii.gz"))
+            write_cifti_copy(vox, labels, tr,
+                             func / f"{stem}_space-fsLR_den-91k_bold.dtseries.nii",
+                             None if s > 1 or r > 1 else root / "atlas.dlabel.nii")
             lines = ["\t".join(names)] + ["\t".join(f"{v:.6f}" for v in row) for row in conf]
             (func / f"{stem}_desc-confounds_timeseries.tsv").write_text("\n".join(lines) + "\n")
             key = f"task-{task}_run-{r}"
             means.setdefault(label, {})[key] = _parcel_means(vox, labels, n_parcels)
             signals.setdefault(label, {})[key] = signal
-    return {"atlas": atlas, "tr": tr, "means": means, "signals": signals}
+    return {"atlas": atlas, "cifti_atlas": root / "atlas.dlabel.nii", "tr": tr,
+            "means": means, "signals": signals}
 
 
 def _voxels(labels, signal, conf, rng) -> np.ndarray:

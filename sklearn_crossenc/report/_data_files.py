@@ -58,7 +58,8 @@ def extract_markdown(result) -> str:
         f"Derivatives: {code(cfg['derivatives'])}, task {code(cfg['task'])}; atlas "
         f"{code(cfg['atlas'])} "
         f"({result['n_parcels']} labels); TR {result['tr']} s.",
-        f"Masker: {ext['masker']} (mean per label, labels resampled to the data), confounds "
+        f"Masker: {ext['masker']} (mean per label"
+        f"{', labels resampled to the data' if ext.get('resampling_target') else ''}), confounds "
         f"{code(cfg['confounds'])}: {', '.join(ext['confound_columns']) or 'none regressed'}; "
         f"high-pass {ext['high_pass_hz'] or 'none'}; no standardising, no detrending.",
         "", "| subject | file | runs | TRs |", "|---|---|---|---|"]
