@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
-from ._markdown import code, footer, header
+from ._job_sections import footer
+from ._markdown import code, header
 
 __all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
            "grid_markdown", "write_best_estimator", "write_grid_results"]

@@ -3,7 +3,8 @@ table and as its ``report.md``."""
 
 from __future__ import annotations
 
-from ._markdown import code, footer, header
+from ._job_sections import footer
+from ._markdown import code, header
 
 __all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
 
