@@ -180,7 +180,8 @@ def _text_table(t: Table) -> list[str]:
 
 
 def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest) or [first]
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False) or [first]
 
 
 def _text_block(b) -> list[str]:
@@ -242,8 +243,8 @@ def _md_block(b) -> list[str]:
     if isinstance(b, Callout):
         return [f"**{plain(b.lead)}** {_md(b.text)}", ""]
     if isinstance(b, Figure):
-        if b.path is None:
-            return []
+        if b.path is None:  # a drawing only the page carries: its caption says so
+            return [f"Figure in report.html: {plain(b.caption)}", ""] if b.svg else []
         name = Path(b.path).name
         return [f"![{plain(b.caption)}]({name})", ""]
     if isinstance(b, Pre):
