@@ -14,8 +14,7 @@ import pytest
 from test_report import make_result
 from test_report_html import PNG, evaluated, with_tuning
 
-from sklearn_crossenc.report import format_table, report_html, report_markdown
-from sklearn_crossenc.report import _sections
+from sklearn_crossenc.report import _sections, format_table, report_html, report_markdown
 
 #: A number as the reports write it: sign, digits, decimals, exponent, percent.
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")

@@ -71,7 +71,8 @@ def test_the_verdict_comes_first_everywhere():
     assert page.headings[1] == "Verdict"  # after the title, before data and tables
     md_heads = [h for h in report_markdown(result).splitlines() if h.startswith("## ")]
     assert md_heads[0] == "## Verdict"
-    assert format_table(result).startswith("Verdict:\n- Friends s6: CrossSubjectEncoder scores best")
+    assert format_table(result).startswith(
+        "Verdict:\n- Friends s6: CrossSubjectEncoder scores best")
 
 
 def test_the_differences_plot_has_one_interval_per_comparison():

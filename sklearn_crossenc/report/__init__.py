@@ -25,6 +25,7 @@ A new section of the comparison's report is one function returning a
 report.html (and the terminal, if listed in ``TERMINAL``) then carry it.
 """
 
+from ._compare_sections import format_table, report_markdown
 from ._cv_results import (
     GRID_CSV,
     cv_results_rows,
@@ -48,7 +49,6 @@ from ._files import (
 )
 from ._html import report_html
 from ._learning_curve import format_learning_curve, new_subject_markdown
-from ._compare_sections import format_table, report_markdown
 
 __all__ = [
     "FIGURES",

@@ -30,8 +30,8 @@ import numpy as np
 from .._io import atomic_path, atomic_write_json, atomic_write_text
 from .._output_set import OutputSet, output_set
 from ..jobs.headroom import CEILING_FILE
-from ._compare_sections import report_markdown
 from ._brain_maps import write_brain_maps, write_parcel_files
+from ._compare_sections import report_markdown
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._data_files import extract_markdown, write_extracted, write_predictions
 from ._figures import write_figures

@@ -1,9 +1,9 @@
 """The headroom section: each stimulus model against the cross-subject ceiling.
 
 One set of rows and sentences (:func:`headroom_rows`, :func:`verdicts`), one section
-(:func:`headroom_section`) that the terminal, report.md and report.html render. The brain maps of the section (the headroom with its
-significant parcels, the model's unique variance, per evaluation set) are listed by
-:func:`headroom_maps` for the map writers.
+(:func:`headroom_section`) that the terminal, report.md and report.html render. The brain
+maps of the section (the headroom with its significant parcels, the model's unique
+variance, per evaluation set) are listed by :func:`headroom_maps` for the map writers.
 """
 
 from __future__ import annotations

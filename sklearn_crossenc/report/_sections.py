@@ -35,7 +35,6 @@ import html
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from ._markdown import code, fenced, plain
 
@@ -54,7 +53,7 @@ class Code(str):
 
 
 #: Running text: a string, or fragments of plain text and :class:`Code`.
-Text = Union[str, tuple]
+Text = str | tuple
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ def text_of(text: Text) -> str:
 def _text_table(t: Table) -> list[str]:
     cols = [t.column(i) for i in range(len(t.columns))]
     full = [r for r in t.rows if len(r) == len(cols)]
-    widths = [max([len(c.terminal)] + [len(str(r[i])) for r in full])
+    widths = [max([len(c.terminal)] + [len(str(r[i])) for r in (t.rows if i == 0 else full)])
               for i, c in enumerate(cols)]
 
     def line(cells):
@@ -316,8 +315,8 @@ def _html_table(t: Table) -> list[str]:
         for i, cell in enumerate(row):
             span = width - len(row) + 1 if i == len(row) - 1 and len(row) < len(cols) else 1
             kind = "text" if (cols[i].left and i) or span > 1 else ""
-            tds.append(("<td" + (f' class="{kind}"' if kind else "")
-                        + (f' colspan="{span}"' if span > 1 else "") + f">{_h(cell)}</td>"))
+            tds.append("<td" + (f' class="{kind}"' if kind else "")
+                        + (f' colspan="{span}"' if span > 1 else "") + f">{_h(cell)}</td>")
             if t.plots and i == t.plot_after and len(row) == len(cols):
                 tds.append(f"<td>{t.plots[n]}</td>")
         out.append((f'<tr class="{_e(mark)}">' if mark else "<tr>") + "".join(tds) + "</tr>")
