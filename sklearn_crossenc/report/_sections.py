@@ -296,6 +296,11 @@ def _html_figure(b: Figure) -> list[str]:
             f"<figcaption>{_e(b.caption)} (<code>{name}</code>)</figcaption></figure>"]
 
 
+#: What a table's inline plots draw (the header's tooltip).
+_PLOT = ("each row's mean (a dot; a bar for a ceiling) and its interval, on one axis for the "
+         "table's rows; the grey line is zero")
+
+
 def _html_table(t: Table) -> list[str]:
     cols = [t.column(i) for i in range(len(t.columns))]
     cls = f' class="{_e(t.cls)}"' if t.cls else ""
@@ -305,7 +310,7 @@ def _html_table(t: Table) -> list[str]:
         head.append(f'<th class="{kind}">' if kind else "<th>")
         head[-1] += _e(c.name) + "</th>"
         if t.plots and i == t.plot_after:
-            head.append("<th>plot</th>")
+            head.append(f'<th title="{_PLOT}">plot</th>')
     out = [f"<table{cls}>"] + ([f"<caption>{_h(t.caption)}</caption>"] if t.caption else [])
     out.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
     width = len(cols) + bool(t.plots)
