@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._figures import scatter_caption
 from ._headroom_section import headroom_section, is_headroom_map
-from ._job_sections import configuration_section, footer_sections
+from ._job_sections import configuration_section, footer_sections, quick_section
 from ._markdown import header
 from ._sections import (
     IMAGE_TYPES,
@@ -60,14 +60,6 @@ _CAPTIONS = {
 
 def _level(result) -> str:
     return f"{100 * (result.get('evaluation') or {}).get('confidence', 0.95):.0f}%"
-
-
-def quick_section(result) -> Section:
-    """A warning above everything when the run was a smoke run (``--quick``)."""
-    if not (result.get("config") or {}).get("quick"):
-        return Section("quick", "")
-    return Section("quick", "", (Callout("Quick run", (
-        "(", Code("--quick"), "): reduced training, the numbers are a smoke test only.")),))
 
 
 def verdict_section(result, figures: dict) -> Section:

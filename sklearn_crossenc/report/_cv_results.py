@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
-from ._job_sections import footer
+from ._job_sections import footer, quick_note
 from ._markdown import code, header
 
 __all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
@@ -100,8 +100,7 @@ def grid_markdown(result: dict, files: dict | None = None) -> str:
         f"{cfg['trim']} TRs left out at each end of every run.",
         "",
     ]
-    if cfg.get("quick"):
-        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
+    lines += quick_note(result)
     lines += [f"Best: {code(result['best_params'])} (mean {cfg['scoring'][0]} "
               f"{result['best_score']:.4f}).", "", "## Candidates, best first", "", "```"]
     lines += format_grid_table(result["cv_results"], result["rank_column"]).splitlines()

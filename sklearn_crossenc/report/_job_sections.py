@@ -1,5 +1,6 @@
-"""The sections every job's report ends with, read from the common top level of its result
-(:mod:`sklearn_crossenc.jobs._job`): configuration, timings, environment, command.
+"""The sections every job's report shares, read from the common top level of its result
+(:mod:`sklearn_crossenc.jobs._job`): the quick run's warning, configuration, timings,
+environment, command.
 
 :func:`footer` is their Markdown, the end of each job's ``report.md``; the comparison's
 pages (:mod:`._compare_sections`) take the sections themselves.
@@ -8,10 +9,24 @@ pages (:mod:`._compare_sections`) take the sections themselves.
 from __future__ import annotations
 
 from ._markdown import fmt_load
-from ._sections import Code, Fields, Paragraph, Pre, Section, to_markdown
+from ._sections import Callout, Code, Fields, Paragraph, Pre, Section, to_markdown
 
 __all__ = ["configuration_section", "command_section", "environment_section", "footer",
-           "footer_sections", "timings_section"]
+           "footer_sections", "quick_section", "quick_note", "timings_section"]
+
+
+def quick_section(result) -> Section:
+    """A warning above everything when the run was a smoke run (``--quick``)."""
+    if not (result.get("config") or {}).get("quick"):
+        return Section("quick", "")
+    return Section("quick", "", (Callout("Quick run", (
+        "(", Code("--quick"), "): reduced training, the numbers are a smoke test only.")),))
+
+
+def quick_note(result) -> list[str]:
+    """:func:`quick_section` as Markdown lines (none for a full run)."""
+    section = quick_section(result)
+    return (to_markdown(section).rstrip("\n") + "\n").splitlines() if section else []
 
 
 def configuration_section(result) -> Section:
