@@ -236,6 +236,11 @@ def headroom_after(result, figures) -> Section:
     return headroom_section(result, _map_figures(figures, True))
 
 
+def set_sections(result, figures) -> list[Section]:
+    """One section per evaluation set (:func:`set_section`)."""
+    return [set_section(result, i, key) for i, key in enumerate(result["eval_sets"])]
+
+
 def _result_only(build):
     def section(result, figures):
         return build(result)
@@ -250,14 +255,12 @@ def _result_only(build):
 SECTIONS = [
     _result_only(quick_section), headroom_first, verdict_section,
     _result_only(data_section),
-    lambda result, figures: [set_section(result, i, key)
-                             for i, key in enumerate(result["eval_sets"])],
-    _result_only(unequal_section), _result_only(pairwise_section), headroom_after,
-    _result_only(coverage_section), _result_only(ceilings_section),
-    _result_only(protocol_section), lambda result, figures: figures_section(result, figures),
+    set_sections, _result_only(unequal_section), _result_only(pairwise_section),
+    headroom_after, _result_only(coverage_section), _result_only(ceilings_section),
+    _result_only(protocol_section), figures_section,
     lambda result, figures: maps_section(figures), lambda result, figures: files_section(figures),
     _result_only(models_section), _result_only(configuration_section),
-    lambda result, figures: footer_sections(result),
+    _result_only(footer_sections),
 ]
 
 
