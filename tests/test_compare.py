@@ -372,6 +372,11 @@ def test_report_carries_intervals_pairwise_and_maps(quick, tmp_path, synthetic_r
         assert all(p.stat().st_size > 0 for p in brain.values())
         assert "brain_crosssubjectencoder_minus_crosssubjectridge_movie10_run1.png" in (
             tmp_path / "report.md").read_text()
+    from test_report_sections import assert_same_sections  # every section, every number
+
+    titles = assert_same_sections((tmp_path / "report.md").read_text(),
+                                  (tmp_path / "report.html").read_text())
+    assert "Headroom against the cross-subject ceiling" in titles and "Verdict" in titles
     # the pre-flight's estimate bounds what was written (every set's maps, report.html's copies)
     from sklearn_crossenc.jobs._outputs import comparison_output_bytes
 

@@ -147,6 +147,9 @@ def test_report_md_and_html_carry_the_same_verdicts_first(headroom_run):
     # the answer first: before the first evaluation set's table in both
     assert md.index(TITLE) < md.index("## Friends s6")
     assert page.index('id="headroom"') < page.index('id="set-0"')
+    from test_report_sections import assert_same_sections  # every section, every number
+
+    assert assert_same_sections(md, page)[:2] == [TITLE, "Data and protocol"]
     doc = json.loads((out / "report.json").read_text())
     assert doc["job"] == "headroom" and doc["user_models"] == ["truth"]
     assert set(doc["headroom"]["truth"]["friends_s6"]) >= {

@@ -76,7 +76,7 @@ def make_result(data_dir="/nonexistent/data", n_parcels=30, seed=0, ceiling=True
 
 
 def _row(table: str, label: str, block: int) -> list[str]:
-    blocks = [b for b in table.strip().split("\n\n") if not b.startswith("VERDICT ")]
+    blocks = [b for b in table.strip().split("\n\n") if not b.startswith("Verdict:")]
     for line in blocks[block].splitlines():
         if line.startswith(label + " "):
             return line[len(label):].split()
@@ -148,7 +148,7 @@ def test_write_report_contents(tmp_path):
 
 def test_markdown_links_figures():
     md = report_markdown(make_result(), {"bars": Path("/o") / FIGURES["bars"]})
-    assert f"![bars]({FIGURES['bars']})" in md
+    assert f"![Mean Pearson r by subject and model]({FIGURES['bars']})" in md
 
 
 def test_figures_written(tmp_path):

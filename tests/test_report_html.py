@@ -19,7 +19,7 @@ from test_report import MODELS, make_result
 from sklearn_crossenc.jobs.compare import run_comparison
 from sklearn_crossenc.report import report_html, report_markdown, write_report
 from sklearn_crossenc.report._html import CSP
-from sklearn_crossenc.report._tables import _ceiling_notes, _rows
+from sklearn_crossenc.report._tables import ceiling_notes, score_rows
 
 # A valid 1x1 PNG (one red pixel).
 PNG = base64.b64decode(
@@ -115,7 +115,7 @@ def check_page(page: Page, result, figures):
     scores = page.table("scores")
     assert len(scores) == len(result["eval_sets"])
     for rows, set_key in zip(scores, result["eval_sets"], strict=True):
-        expected = _rows(result, set_key)
+        expected = score_rows(result, set_key)
         assert [r[0] for r in rows[1:]] == [r[0] for r in expected]
     pairwise = page.table("pairwise")
     n_pairs = sum(len(v) for v in (result.get("evaluation") or {}).get("pairwise", {}).values())
@@ -146,7 +146,7 @@ def test_numbers_are_those_of_the_markdown_report(figures):
     result = evaluated(make_result())
     md = report_markdown(result, figures)
     page = Page(report_html(result, figures))
-    md_rows = [[c.strip() for c in line.strip("|").split("|")]
+    md_rows = [[re.sub(r"\\(.)", r"\1", c.strip()) for c in line.strip("|").split("|")]
                for line in md.splitlines() if line.startswith("| ") and "---" not in line]
     for rows in page.table("scores"):
         for row in rows[1:]:
@@ -323,7 +323,7 @@ def test_report_renders_in_chromium(synthetic_root, tmp_path):
 def test_each_ceiling_note_is_an_item_of_its_own(figures):
     """Two notes of one set used to run together in one item."""
     result = evaluated(make_result())
-    notes = _ceiling_notes(result)
+    notes = ceiling_notes(result)
     assert len(notes) >= 2
     items = re.findall(r"<li>([^<]*)</li>", report_html(result, figures).split(
         '<h2 id="ceilings">')[1].split("</ul>")[0])

@@ -39,7 +39,7 @@ def test_a_hostile_data_folder_name_stays_inside_its_code_span(synthetic_root, t
                  "--data-dir", str(data), "--out", str(out)]) == 0
     lines = (out / "report.md").read_text().splitlines()
     outside = _outside_fences(lines)
-    assert f"Data: {code(data.resolve())}" in "\n".join(outside)
+    assert f"- **data**: {code(data.resolve())}" in "\n".join(outside)
     for line in outside:  # no raw tag outside a code span
         spans = re.sub(r"(`+)(.*?)\1", "", line)
         assert "<img" not in spans, line

@@ -37,4 +37,4 @@ def test_every_job_writes_the_common_top_level(command, synthetic_root, tmp_path
         assert (out / name).is_file()
     md = (out / "report.md").read_text()
     assert md.startswith("# ") and "## Environment" in md and doc["command"] in md
-    assert "load average (1, 5, 15 min) at the start" in md
+    assert "load average (1, 5, 15 min)**: at the start" in md

@@ -71,7 +71,8 @@ def test_the_verdict_comes_first_everywhere():
     assert page.headings[1] == "Verdict"  # after the title, before data and tables
     md_heads = [h for h in report_markdown(result).splitlines() if h.startswith("## ")]
     assert md_heads[0] == "## Verdict"
-    assert format_table(result).startswith("VERDICT Friends s6: CrossSubjectEncoder scores best")
+    assert format_table(result).startswith(
+        "Verdict:\n- Friends s6: CrossSubjectEncoder scores best")
 
 
 def test_the_differences_plot_has_one_interval_per_comparison():
@@ -102,8 +103,8 @@ def test_p_values_name_their_test_and_counts_what_they_count():
         assert "(each parcel's r averaged over subjects)" in flat
     md = report_markdown(result)
     assert "| parcels better | parcels worse | parcels tested |" in md
-    assert "| Friends s6 | CrossSubjectRidge | +0.040 | [0.020,0.060] | 0.0003 | 25 | 1 | 30 |" \
-        in md
+    assert r"| Friends s6 | CrossSubjectRidge | +0.040 | \[0.020,0.060\] | 0.0003 | 25 | 1 | 30 |" \
+        in md  # Markdown marks of every cell escaped (brackets included)
     assert "% of noise ceiling (repeated clips, reliable parcels)" in md
     assert "% of noise ceiling (repeated clips, reliable parcels)" in report_html(result)
 
@@ -152,7 +153,7 @@ def test_the_differences_figure_draws_each_interval_and_is_linked_under_the_verd
     assert figures["differences"].name == "paired_differences.png"
     md = report_markdown(result, figures)
     verdict = md.split("## Verdict")[1].split("\n## ")[0]
-    assert "![paired differences](paired_differences.png)" in verdict
+    assert re.search(r"!\[Difference of mean r [^]]*\]\(paired_differences.png\)", verdict)
     assert "paired_differences" not in report_html(result, figures)  # inline SVG there
 
 

@@ -7,7 +7,10 @@ the output folder it is given, as one set of files. Every job writes ``report.js
 (one top level for all jobs) and ``report.md``:
 
 - ``_markdown``: the header and footer every ``report.md`` shares;
-- ``_tables``: the comparison's terminal table and Markdown report;
+- ``_sections``: a section as data (title, paragraphs, lists, tables, figures) and its
+  three renderings, terminal text, Markdown and HTML;
+- ``_tables``: the comparison's numbers and sentences (rows, verdict, paired tests);
+- ``_compare_sections``: the comparison's sections, its terminal table and Markdown report;
 - ``_figures``: its figures (matplotlib, the ``plot`` extra);
 - ``_brain_maps``: the comparison's brain maps (nilearn);
 - ``_cv_results``: a grid search's table, ``grid_results.csv`` and Markdown report;
@@ -17,10 +20,12 @@ the output folder it is given, as one set of files. Every job writes ``report.js
   :func:`write_grid_report`, :func:`write_new_subject_report`).
 - ``_html``: the comparison as one self-contained page, ``report.html``;
 
-A new report section goes into the module of its kind (text, figure, file) and is
-called from the job's Markdown function and its writer in ``_files``.
+A new section of the comparison's report is one function returning a
+:class:`._sections.Section`, listed in ``_compare_sections.compare_sections``: report.md,
+report.html (and the terminal, if listed in ``TERMINAL``) then carry it.
 """
 
+from ._compare_sections import format_table, report_markdown
 from ._cv_results import (
     GRID_CSV,
     cv_results_rows,
@@ -44,7 +49,6 @@ from ._files import (
 )
 from ._html import report_html
 from ._learning_curve import format_learning_curve, new_subject_markdown
-from ._tables import format_table, report_markdown
 
 __all__ = [
     "FIGURES",

@@ -1,4 +1,5 @@
-"""A grid search's results: the terminal table and ``grid_results.csv``."""
+"""A grid search's results: the ranked table (a section, :mod:`._sections`) for the terminal
+and ``report.md``, and ``grid_results.csv``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
-from ._markdown import code, footer, header
+from ._job_sections import footer_sections, quick_section
+from ._markdown import header
+from ._sections import Code, Column, Fields, Paragraph, Section, Table, to_markdown, to_text
 
 __all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
-           "grid_markdown", "write_best_estimator", "write_grid_results"]
+           "grid_markdown", "grid_table", "write_best_estimator", "write_grid_results"]
 
 #: File name of the grid search's ``cv_results_`` table.
 GRID_CSV = "grid_results.csv"
@@ -55,7 +58,7 @@ def cv_results_rows(cv_results, rank_column=None) -> tuple[list[str], list[list]
     return columns, rows
 
 
-def format_grid_table(cv_results, rank_column=None) -> str:
+def grid_table(cv_results, rank_column=None) -> Table:
     """Rank, mean and std of each score, fit time and parameters, best candidate first."""
     columns, rows = cv_results_rows(cv_results, rank_column)
     rank_column = rank_column or f"rank_test_{_metrics(cv_results)[0]}"
@@ -67,16 +70,17 @@ def format_grid_table(cv_results, rank_column=None) -> str:
     header = (["rank"] + [f"{w} {m}" for m in names for w in ("mean", "std")] + ["fit (s)"]
               + [c[len("param_"):] for c in params])
     k = 1 + len(scores)
-    cells = [
-        [str(r[idx[0]])] + [f"{r[j]:.4f}" for j in idx[1:k]] + [f"{r[idx[k]]:.1f}"]
-        + [str(r[j]) for j in idx[k + 1:]]
+    cells = tuple(
+        (str(r[idx[0]]), *(f"{r[j]:.4f}" for j in idx[1:k]), f"{r[idx[k]]:.1f}",
+         *(str(r[j]) for j in idx[k + 1:]))
         for r in rows
-    ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("-" * len(lines[0]))
-    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines) + "\n"
+    )
+    return Table(tuple(map(Column, header)), cells)
+
+
+def format_grid_table(cv_results, rank_column=None) -> str:
+    """:func:`grid_table` for the terminal."""
+    return to_text(Section("candidates", "", (grid_table(cv_results, rank_column),))) + "\n"
 
 
 def grid_markdown(result: dict, files: dict | None = None) -> str:
@@ -91,24 +95,25 @@ def grid_markdown(result: dict, files: dict | None = None) -> str:
     """
     cfg = result["config"]
     grid = ", ".join(f"{k} in {v}" for k, v in cfg["param_grid"].items())
-    lines = header("Cross-subject encoding: grid search report", result) + [
-        f"Data: {code(cfg['data_dir'])}; Friends seasons {', '.join(map(str, cfg['seasons']))} "
-        f"({result['n_runs']} runs), subjects {', '.join(map(str, cfg['protocol']['subjects']))}.",
-        f"Searched: {grid} ({result['n_candidates']} candidates) with {cfg['cv']} folds of whole "
-        f"runs ({cfg['split']}); scorers {', '.join(cfg['scoring'])}, ranked by the first; "
-        f"{cfg['trim']} TRs left out at each end of every run.",
-        "",
-    ]
-    if cfg.get("quick"):
-        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
-    lines += [f"Best: {code(result['best_params'])} (mean {cfg['scoring'][0]} "
-              f"{result['best_score']:.4f}).", "", "## Candidates, best first", "", "```"]
-    lines += format_grid_table(result["cv_results"], result["rank_column"]).splitlines()
-    lines += ["```", ""]
-    if files:
-        lines += ["## Files", ""] + [f"- {kind}: `{Path(p).name}`" for kind, p in files.items()]
-        lines.append("")
-    return "\n".join(lines + footer(result)) + "\n"
+    summary = Section("summary", "", (
+        Paragraph(("Data: ", Code(cfg["data_dir"]), f"; Friends seasons "
+                   f"{', '.join(map(str, cfg['seasons']))} ({result['n_runs']} runs), subjects "
+                   f"{', '.join(map(str, cfg['protocol']['subjects']))}.")),
+        Paragraph(f"Searched: {grid} ({result['n_candidates']} candidates) with {cfg['cv']} "
+                  f"folds of whole runs ({cfg['split']}); scorers {', '.join(cfg['scoring'])}, "
+                  f"ranked by the first; {cfg['trim']} TRs left out at each end of every run."),
+    ))
+    best = Section("best", "", (Paragraph((
+        "Best: ", Code(result["best_params"]),
+        f" (mean {cfg['scoring'][0]} {result['best_score']:.4f}).")),))
+    candidates = Section("candidates", "Candidates, best first",
+                         (grid_table(result["cv_results"], result["rank_column"]),))
+    listed = Section("files", "Files", (Fields(tuple(
+        (kind, Code(Path(p).name)) for kind, p in (files or {}).items())),) if files else ())
+    sections = [summary, quick_section(result), best, candidates, listed,
+                *footer_sections(result)]
+    return "\n".join(header("Cross-subject encoding: grid search report", result) + [
+        "\n\n".join(to_markdown(s).rstrip("\n") for s in sections if s)]) + "\n"
 
 
 def grid_csv(cv_results, rank_column=None) -> str:

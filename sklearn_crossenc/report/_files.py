@@ -31,12 +31,12 @@ from .._io import atomic_path, atomic_write_json, atomic_write_text
 from .._output_set import OutputSet, output_set
 from ..jobs.headroom import CEILING_FILE
 from ._brain_maps import write_brain_maps, write_parcel_files
+from ._compare_sections import report_markdown
 from ._cv_results import grid_markdown, write_best_estimator, write_grid_results
 from ._data_files import extract_markdown, write_extracted, write_predictions
 from ._figures import write_figures
 from ._html import write_report_html
 from ._learning_curve import new_subject_markdown
-from ._tables import report_markdown
 
 __all__ = ["check_output_dir", "check_replaceable", "open_output_set", "to_jsonable",
            "write_job_files", "write_report", "write_grid_report", "write_new_subject_report",

@@ -1,23 +1,20 @@
 """The headroom section: each stimulus model against the cross-subject ceiling.
 
-One set of rows and sentences (:func:`headroom_rows`, :func:`verdicts`), rendered as
-Markdown (:func:`headroom_markdown`) and HTML (:func:`headroom_html`), so that report.md
-and report.html say the same. The brain maps of the section (the headroom with its
-significant parcels, the model's unique variance, per evaluation set) are listed by
-:func:`headroom_maps` for the map writers.
+One set of rows and sentences (:func:`headroom_rows`, :func:`verdicts`), one section
+(:func:`headroom_section`) that the terminal, report.md and report.html render. The brain
+maps of the section (the headroom with its significant parcels, the model's unique
+variance, per evaluation set) are listed by :func:`headroom_maps` for the map writers.
 """
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 
 from ..jobs._headroom import UNIQUE_PREFIX, unique_map_name
-from ._markdown import plain
+from ._sections import Items, Paragraph, Section, Table
 
-__all__ = ["TITLE", "headroom_maps", "headroom_markdown", "headroom_html", "verdicts",
-           "headroom_rows", "is_headroom_map"]
+__all__ = ["TITLE", "headroom_maps", "headroom_section", "verdicts", "headroom_rows",
+           "is_headroom_map"]
 
 TITLE = "Headroom against the cross-subject ceiling"
 #: What the section's numbers mean, said once for both renderings.
@@ -164,59 +161,24 @@ def _explained(result) -> str:
                             fdr=f"{100 * ev.get('fdr', 0.05):.0f}%")
 
 
-def _md(cells) -> str:
-    return "| " + " | ".join(plain(c) for c in cells) + " |"
-
-
-def headroom_markdown(result) -> list[str]:
-    """The section as Markdown lines (empty when the result has no headroom)."""
+def headroom_section(result, maps=()) -> Section:
+    """The section (empty when the result has no headroom): the verdicts (all the terminal
+    shows), the table, the variance partitioning, the noise ceilings, the networks, and
+    the section's brain maps (``maps``, :class:`._sections.Figure` blocks) at its end."""
     rows = headroom_rows(result)
     if not rows:
-        return []
-    lines = [f"## {TITLE}", ""] + [f"- {plain(v)}" for v in verdicts(result)] + [""]
-    lines += [_md(_HEAD), "|" + " --- |" * len(_HEAD)] + [_md(_cells(r)) for r in rows] + [""]
-    lines += [plain(_explained(result)), ""]
+        return Section("headroom", TITLE)
+    blocks = [Items(tuple(verdicts(result))), Table(tuple(_HEAD), tuple(map(_cells, rows))),
+              Paragraph(_explained(result), muted=True)]
     parts = [c for c in (_part_cells(r) for r in rows) if c is not None]
     if parts:
-        lines += [_md(_PART_HEAD), "|" + " --- |" * len(_PART_HEAD)] + [_md(c) for c in parts]
-        lines += ["", plain(PARTITION_EXPLAINED), ""]
-    lines += [f"- {plain(n)}" for n in _noise_rows(result)] + ([""] if _noise_rows(result) else [])
-    for title, head, body in _network_tables(result):
-        lines += [f"### {plain(title)}", "", _md(head), "|" + " --- |" * len(head)]
-        lines += [_md(c) for c in body] + [""]
-    return lines
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _html_table(head, body, caption=None) -> list[str]:
-    out = ["<table>"] + ([f"<caption>{_e(caption)}</caption>"] if caption else [])
-    out.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead>")
-    out += ["<tbody>"] + ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>"
-                          for row in body] + ["</tbody></table>"]
-    return out
-
-
-def headroom_html(result, maps_html=()) -> list[str]:
-    """The section as HTML (escaped), the maps' figures (``maps_html``) at its end."""
-    rows = headroom_rows(result)
-    if not rows:
-        return []
-    out = [f'<h2 id="headroom">{_e(TITLE)}</h2>', "<ul>"]
-    out += [f"<li>{_e(v)}</li>" for v in verdicts(result)] + ["</ul>"]
-    out += _html_table(_HEAD, [_cells(r) for r in rows])
-    out.append(f'<p class="sub">{_e(_explained(result))}</p>')
-    parts = [c for c in (_part_cells(r) for r in rows) if c is not None]
-    if parts:
-        out += _html_table(_PART_HEAD, parts)
-        out.append(f'<p class="sub">{_e(PARTITION_EXPLAINED)}</p>')
+        blocks += [Table(tuple(_PART_HEAD), tuple(parts)),
+                   Paragraph(PARTITION_EXPLAINED, muted=True)]
     if _noise_rows(result):
-        out += ["<ul>"] + [f"<li>{_e(n)}</li>" for n in _noise_rows(result)] + ["</ul>"]
-    for title, head, body in _network_tables(result):
-        out += [f"<h3>{_e(title)}</h3>"] + _html_table(head, body)
-    return out + list(maps_html)
+        blocks.append(Items(tuple(_noise_rows(result))))
+    blocks += [Table(tuple(head), tuple(body), caption=title)
+               for title, head, body in _network_tables(result)]
+    return Section("headroom", TITLE, tuple(blocks) + tuple(maps), nav="headroom", brief=(0,))
 
 
 def headroom_maps(result, set_key: str) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:

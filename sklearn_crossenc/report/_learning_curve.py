@@ -1,11 +1,13 @@
 """The new-subject job's learning curve (:mod:`sklearn_crossenc.jobs.new_subject`) as a
-table and as its ``report.md``."""
+section (:mod:`._sections`): the terminal's table and the sections of its ``report.md``."""
 
 from __future__ import annotations
 
-from ._markdown import code, footer, header
+from ._job_sections import footer_sections, quick_section
+from ._markdown import header
+from ._sections import Callout, Code, Column, Fields, Paragraph, Section, Table, to_markdown
 
-__all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
+__all__ = ["format_learning_curve", "learning_curve_section", "new_subject_markdown", "LEGEND"]
 
 #: Every column of the learning curve, explained (the report prints this legend).
 LEGEND = {
@@ -105,12 +107,31 @@ def _cells(row: dict, result: dict) -> list[str]:
                _fmt(r.get("fit_time_s"), ".1f"), "!" if _below_mean(row, result) else ""])
 
 
+def learning_curve_section(result: dict) -> Section:
+    """The learning curve: the kernel's taps and the penalty, the table (scores of the new
+    subject, seconds), the budgets where it falls below the mean of the others, and the
+    columns' legend."""
+    cfg = result["config"]
+    taps = ", ".join(str(d) for d in cfg.get("kernel_delays", ()))
+    blocks = [Paragraph((f"Kernel taps at delays {taps} (TRs); penalty ",
+                         Code(cfg.get("prior", "isotropic")), ".")),
+              Table(tuple(Column(c, left=c in ("budget", "kernel", "strength"))
+                          for c in _columns(result)),
+                    tuple(tuple(_cells(row, result)) for row in result["budgets"]))]
+    flagged = [_budget(r["minutes"]) for r in result["budgets"] if _below_mean(r, result)]
+    if flagged:
+        blocks.append(Callout("Below the mean of the others", (
+            f"(flag !) at {', '.join(flagged)}: there, predicting the new subject by the "
+            "average of the others is better.")))
+    blocks += [Paragraph("Columns:"), Fields(tuple(LEGEND.items()))]
+    return Section("curve", "Learning curve", tuple(blocks))
+
+
 def format_learning_curve(result: dict) -> str:
-    """The learning curve as a Markdown table (scores of the new subject, seconds)."""
-    cols = _columns(result)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_cells(row, result)) + " |" for row in result["budgets"]]
-    return "\n".join(lines)
+    """The learning curve as a Markdown table (scores of the new subject, seconds): the
+    table of :func:`learning_curve_section`, for the terminal too."""
+    table = Section("curve", "", learning_curve_section(result).blocks[1:2])
+    return to_markdown(table).rstrip("\n")
 
 
 def new_subject_markdown(result: dict) -> str:
@@ -118,27 +139,17 @@ def new_subject_markdown(result: dict) -> str:
     cfg = result["config"]
     others = ", ".join(f"sub-{s:02d}" for s in result["fitted_subjects"])
     sets = ", ".join(result["eval_sets"].values())
-    lines = header(f"Adding subject sub-{result['new_subject']:02d} to a trained encoder",
-                   result) + [
-        f"Data: {code(cfg['data_dir'])}. The encoder was trained on {others} "
+    intro = Section("summary", "", (Paragraph((
+        "Data: ", Code(cfg["data_dir"]), f". The encoder was trained on {others} "
         f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
         f"sub-{result['new_subject']:02d} was added from the first minutes of its "
         f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "
         f"budgets of {', '.join(_budget(m) for m in cfg['budgets_min'])}, and scored on "
         f"{sets}. The fitted subjects' own scores: "
         + ", ".join(f"{result['eval_sets'][k]} {v:.3f}" for k, v in result["frozen"].items())
-        + ".",
-        "",
-    ]
-    if cfg.get("quick"):
-        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
-    taps = ", ".join(str(d) for d in cfg.get("kernel_delays", ()))
-    lines += ["## Learning curve", "", f"Kernel taps at delays {taps} (TRs); penalty "
-              f"`{cfg.get('prior', 'isotropic')}`.", "", format_learning_curve(result), ""]
-    flagged = [_budget(r["minutes"]) for r in result["budgets"] if _below_mean(r, result)]
-    if flagged:
-        lines += [f"**Below the mean of the others** (flag `!`) at {', '.join(flagged)}: "
-                  "there, predicting the new subject by the average of the others is better.",
-                  ""]
-    lines += ["Columns:", ""] + [f"- **{k}**: {v}" for k, v in LEGEND.items()] + [""]
-    return "\n".join(lines + footer(result)) + "\n"
+        + ".")),))
+    sections = [intro, quick_section(result), learning_curve_section(result),
+                *footer_sections(result)]
+    title = f"Adding subject sub-{result['new_subject']:02d} to a trained encoder"
+    return "\n".join(header(title, result) + ["\n\n".join(
+        to_markdown(s).rstrip("\n") for s in sections if s)]) + "\n"

@@ -1,17 +1,17 @@
-"""The parts every job's ``report.md`` shares: its header, timings, environment, command.
+"""What every job's ``report.md`` shares: its header, and the escaping of text from data.
 
 Each job's Markdown (:func:`~sklearn_crossenc.report.report_markdown` for ``compare``,
 :func:`~sklearn_crossenc.report.grid_markdown`,
 :func:`~sklearn_crossenc.report.new_subject_markdown`) begins with :func:`header` and
-ends with :func:`footer`, both read from the common top level of the job's result
-(:mod:`sklearn_crossenc.jobs._job`).
+ends with :func:`._job_sections.footer`, both read from the common top level of the job's
+result (:mod:`sklearn_crossenc.jobs._job`).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["header", "footer", "fmt_load", "code", "plain", "fenced"]
+__all__ = ["header", "fmt_load", "code", "plain", "fenced"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -73,28 +73,3 @@ def header(title: str, result: dict) -> list[str]:
         f"{env['packages'].get('sklearn-crossenc', '?')} on {env['device']['name']}.",
         "",
     ]
-
-
-def footer(result: dict) -> list[str]:
-    """The timings, the environment and the command, as Markdown lines."""
-    t = result.get("timings") or {}
-    parts = []
-    for key, value in t.items():
-        if key == "total_s" or not isinstance(value, (int, float)):
-            continue
-        parts.append(f"{key.removesuffix('_s').replace('_', ' ')} {value:.1f} s")
-    total = t.get("total_s")
-    lines = ["## Timings", "", "; ".join(parts + ([f"whole job {total:.1f} s"]
-                                                  if total is not None else [])) + ".", ""]
-    env = result["environment"]
-    dev = env["device"]
-    start, end = fmt_load(env.get("load_average_at_start")), fmt_load(env.get("load_average"))
-    lines += ["## Environment", "",
-              f"- device: {dev['type']} ({dev['name']}), torch threads {env.get('torch_threads')}",
-              f"- CPU: {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores",
-              f"- load average (1, 5, 15 min) at the start {start}; at the end {end}",
-              f"- Python {env.get('python', '?')} on {env.get('platform', '?')}",
-              "- packages: " + ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())]
-    if result.get("command"):
-        lines += ["", "Command:", ""] + fenced(result["command"])
-    return lines

@@ -1,30 +1,26 @@
-"""A comparison as text: the terminal table and the Markdown report."""
+"""A comparison's numbers and sentences, before any layout: the rows of each evaluation
+set's table, the verdict, the paired tests, the notes on the ceilings, and how each cell
+is written. The sections of the report (:mod:`._compare_sections`) are built from these."""
 
 from __future__ import annotations
 
 import math
-import textwrap
-from pathlib import Path
 
-from ._headroom_section import TITLE, headroom_markdown, verdicts
-from ._markdown import code, footer, header, plain
-from ._tuning_section import interval_note, tuning_lines, tuning_notes
-
-__all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
-           "paired_rows", "pairwise_intro", "p_value_source",
-           "report_markdown", "verdict_lines"]
+__all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "ceiling_notes", "fmt_ci",
+           "fmt_pct", "fmt_r", "main_pair", "paired_rows", "pairwise_intro", "p_value_source",
+           "report_title", "score_rows", "verdict_lines"]
 
 CEILING = "oracle ceiling"
 NOISE_CEILING = "noise ceiling"
 #: The column of a model's fraction of the noise ceiling: what it covers is in its name.
 FRACTION_HEADER = "% of noise ceiling (repeated clips, reliable parcels)"
-WIDTH = 100  # columns of the terminal table
 
 
-def _fmt(x, width=8) -> str:
+def fmt_r(x) -> str:
+    """A score as the report writes it: 3 decimals, ``-`` when there is none."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-".rjust(width)
-    return f"{x:.3f}".rjust(width)
+        return "-"
+    return f"{x:.3f}"
 
 
 def _interval(result, set_key, name):
@@ -40,7 +36,7 @@ def _fraction(result, set_key, name):
     return (nc.get("models") or {}).get(name, {}).get("fraction")
 
 
-def _rows(result, set_key):
+def score_rows(result, set_key):
     """Rows of a set's table: the ceilings, then each model.
 
     Each row: ``(label, mean, interval, per-subject list, fraction of ceiling, fit s, note)``.
@@ -206,102 +202,17 @@ def verdict_lines(result) -> list[str]:
     return lines
 
 
-def _fmt_ci(ci, width=16) -> str:
-    return ("" if ci is None else f"[{ci[0]:.3f},{ci[1]:.3f}]").rjust(width)
+def fmt_ci(ci) -> str:
+    """An interval ``(low, high)`` as ``[low,high]``, empty when there is none."""
+    return "" if ci is None else f"[{ci[0]:.3f},{ci[1]:.3f}]"
 
 
-def _fmt_pct(x, width=8) -> str:
-    return ("" if x is None or not math.isfinite(x) else f"{100 * x:.0f}%").rjust(width)
+def fmt_pct(x) -> str:
+    """A fraction as a whole percentage, empty when there is none."""
+    return "" if x is None or not math.isfinite(x) else f"{100 * x:.0f}%"
 
 
-def _set_block(result, set_key, set_label, name_w, header) -> list[str]:
-    info = result["data"]["sets"][set_key]
-    lines = [
-        f"{set_label}: Pearson r per parcel, mean over parcels then subjects "
-        f"({info['n_runs']} runs, {info['n_times']} TRs, {result['data']['n_parcels']} parcels)",
-        header,
-        "-" * len(header),
-    ]
-    for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
-        if mean is None:
-            lines.append(label.ljust(name_w) + f"  skipped: {note}")
-            continue
-        line = label.ljust(name_w) + _fmt(mean) + _fmt_ci(ci)
-        line += "".join(_fmt(v) for v in per_subject) + _fmt_pct(frac)
-        line += f"{fit_s:9.1f}" if fit_s is not None else ""
-        lines.append(line.rstrip())
-    return lines
-
-
-def format_table(result) -> str:
-    """The comparison as plain text: the verdict (one sentence per evaluation set), a
-    table per evaluation set, then the pairwise comparisons and the noise-ceiling notes.
-
-    Each block lists the oracle ceiling (synthetic data only), the noise ceiling (sets
-    with repeated viewings) and each model with its mean Pearson r (over parcels, then
-    subjects), its confidence interval, the per-subject means, its fraction of the noise
-    ceiling and the fit time in seconds. Skipped models show why. Fits in 100 columns.
-
-    Parameters
-    ----------
-    result : dict
-        The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
-
-    Returns
-    -------
-    table : str
-    """
-    subjects = result["data"]["subject_labels"]
-    name_w = max([len(CEILING), len(NOISE_CEILING)] + [len(n) for n in result["models"]]) + 2
-    ev = result.get("evaluation") or {}
-    level = f"{100 * ev.get('confidence', 0.95):.0f}% CI"
-    header = ("model".ljust(name_w) + _fmt_str("mean") + _fmt_str(level, 16)
-              + "".join(_fmt_str(s) for s in subjects) + _fmt_str("% ceil") + "fit (s)".rjust(9))
-    headroom_first = result.get("job") == "headroom"  # the job's answer first
-    verdict = [f"{TITLE}:"] + _wrapped([f"- {v}" for v in verdicts(result)]) + [""]
-    if headroom_first and verdicts(result):
-        lines = list(verdict)
-    else:
-        lines = _wrapped(["VERDICT " + v for v in verdict_lines(result)])
-        lines += [""] if lines else []
-    for set_key, set_label in result["eval_sets"].items():
-        lines += _set_block(result, set_key, set_label, name_w, header) + [""]
-    if not headroom_first and verdicts(result):
-        lines += verdict
-    notes = tuning_notes(result)
-    if notes:
-        lines += _wrapped([f"NOTE: {n}" for n in notes]) + [""]
-    lines += _pairwise_lines(result) + _wrapped(_ceiling_notes(result))
-    if interval_note(result):
-        lines += _wrapped([interval_note(result)])
-    if any(m.get("tuning") for m in result["models"].values()):
-        lines += [""] + [line for text in tuning_lines(result)
-                         for line in textwrap.wrap(text, WIDTH, subsequent_indent="    ")]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _pairwise_lines(result) -> list[str]:
-    ev = result.get("evaluation") or {}
-    pairwise = ev.get("pairwise") or {}
-    if not any(pairwise.values()):
-        return []
-    level = f"{100 * ev['confidence']:.0f}% CI"
-    lines = textwrap.wrap(pairwise_intro(result), WIDTH)
-    header = ("set".ljust(15) + "baseline".ljust(20) + _fmt_str("diff") + _fmt_str(level, 18)
-              + _fmt_str("p", 9) + _fmt_str("better") + _fmt_str("worse") + _fmt_str("tested"))
-    lines += [header, "-" * len(header)]
-    for set_key, rows in pairwise.items():
-        for row in rows:
-            lines.append(
-                result["eval_sets"][set_key].ljust(15) + row["b"].ljust(20)
-                + f"{row['difference']:+8.3f}" + _fmt_ci((row["low"], row["high"]), 18)
-                + f"{row['p_value']:9.2g}" + f"{row['n_better']:8d}" + f"{row['n_worse']:8d}"
-                + f"{row.get('n_parcels', result['data']['n_parcels']):8d}"
-            )
-    return lines + [""]
-
-
-def _ceiling_notes(result) -> list[str]:
+def ceiling_notes(result) -> list[str]:
     """One sentence per note on the ceilings: why a set has none, how the noise ceiling was
     made, and why the oracle and noise ceilings of one set differ."""
     ceilings = ((result.get("evaluation") or {}).get("noise_ceiling")) or {}
@@ -325,135 +236,8 @@ def _ceiling_notes(result) -> list[str]:
     return notes
 
 
-def _wrapped(notes: list[str]) -> list[str]:
-    return [line for note in notes for line in textwrap.wrap(note, WIDTH)]
-
-
-def _fmt_str(s, width=8) -> str:
-    return str(s).rjust(width)
-
-
-def _md_table(result, set_key) -> list[str]:
-    subjects = result["data"]["subject_labels"]
-    out = [
-        "| model | mean | CI | " + " | ".join(subjects) + f" | {FRACTION_HEADER} | fit (s) |",
-        "|---|---:|---:|" + "---:|" * len(subjects) + "---:|---:|",
-    ]
-    for label, mean, ci, per_subject, frac, fit_s, note in _rows(result, set_key):
-        if mean is None:
-            out.append(f"| {label} | skipped: {plain(note)} |" + " |" * (len(subjects) + 3))
-            continue
-        cells = [f"{mean:.3f}", _fmt_ci(ci, 0)] + [f"{v:.3f}" for v in per_subject]
-        cells += [_fmt_pct(frac, 0), "" if fit_s is None else f"{fit_s:.1f}"]
-        out.append(f"| {label} | " + " | ".join(cells) + " |")
-    return out
-
-
-def _md_pairwise(result) -> list[str]:
-    ev = result.get("evaluation") or {}
-    if not any((ev.get("pairwise") or {}).values()):
-        return []
-    out = [
-        f"## {ev['reference']} against each baseline",
-        "",
-        pairwise_intro(result),
-        "",
-        "| set | baseline | difference | interval | p | parcels better | parcels worse | "
-        "parcels tested |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for set_key, rows in ev["pairwise"].items():
-        for r in rows:
-            out.append(
-                f"| {result['eval_sets'][set_key]} | {r['b']} | {r['difference']:+.3f} | "
-                f"{_fmt_ci((r['low'], r['high']), 0)} | {r['p_value']:.2g} | {r['n_better']} | "
-                f"{r['n_worse']} | {r.get('n_parcels', result['data']['n_parcels'])} |"
-            )
-    return out + [""]
-
-
 def report_title(result) -> str:
     """The report's title: a comparison's, or a headroom job's."""
     if result.get("job") == "headroom":
         return "Cross-subject encoding: headroom report"
     return "Cross-subject encoding: comparison report"
-
-
-def report_markdown(result, figures: dict | None = None, files: dict | None = None) -> str:
-    """The comparison as a Markdown document (tables, configuration, timings, figures).
-
-    Parameters
-    ----------
-    result : dict
-        The output of :func:`sklearn_crossenc.jobs.compare.run_comparison`.
-    figures : dict of str to path, optional
-        Figures written beside the report (kind -> file); linked when given.
-    files : dict of str to path, optional
-        Other files written beside it (per-parcel tables, NIfTI maps); listed when given.
-
-    Returns
-    -------
-    text : str
-    """
-    cfg, data = result["config"], result["data"]
-    train = data["sets"]["train"]
-    verdict = verdict_lines(result)
-    lines = header(report_title(result), result)
-    if result.get("job") == "headroom":  # the job's answer first
-        lines += headroom_markdown(result)
-    elif verdict:
-        lines += ["## Verdict", ""] + [f"- {v}" for v in verdict] + [""]
-        if "differences" in (figures or {}):
-            lines += [f"![paired differences]({Path(figures['differences']).name})", ""]
-    lines += [
-        f"Data: {code(cfg['data_dir'])}"
-        + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
-        + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
-        f"Protocol: train on {train['label']} ({train['n_runs']} runs, {train['n_times']} TRs); "
-        "evaluate on "
-        + ", ".join(f"{label} ({data['sets'][k]['n_runs']} runs)"
-                    for k, label in result["eval_sets"].items())
-        + ".",
-        f"Score: Pearson r per parcel over the concatenated runs, mean over parcels, then over "
-        f"subjects; {cfg['trim']} TRs left out at each end of every run.",
-        "",
-    ]
-    if cfg.get("quick"):
-        lines += ["**Quick run** (`--quick`): reduced training, numbers are a smoke test only.", ""]
-    headroom_first = result.get("job") == "headroom"
-    for set_key, set_label in result["eval_sets"].items():
-        lines += [f"## {set_label}", ""] + _md_table(result, set_key) + [""]
-    notes = _ceiling_notes(result)
-    if notes:
-        lines += ["Notes on the ceilings:", ""] + [f"- {plain(n)}" for n in notes] + [""]
-    notes = tuning_notes(result)
-    if notes:
-        lines += [f"**Note:** {n}" for n in notes] + [""]
-    lines += _md_pairwise(result)
-    if not headroom_first:
-        lines += headroom_markdown(result)
-    if interval_note(result):
-        lines += [interval_note(result), ""]
-    if any(m.get("tuning") for m in result["models"].values()):
-        lines += ["## Protocol: how each model chose its settings", ""]
-        lines += tuning_lines(result) + [""]
-    lines += ["## Models", ""]
-    for name, m in result["models"].items():
-        if m.get("status") != "ok":
-            lines.append(f"- **{name}**: skipped ({plain(m.get('reason', ''))})")
-            continue
-        params = ", ".join(f"{k}={v!r}" for k, v in m.get("params", {}).items())
-        params = code(params) if params else "(no parameters)"
-        lines.append(
-            f"- **{name}**: fit {m['fit_s']:.1f} s, evaluation {m['eval_s']:.1f} s. {params}"
-        )
-    lines.append("")
-    if figures:
-        lines += ["## Figures", ""]
-        for kind, path in figures.items():
-            lines += [f"![{kind}]({Path(path).name})", ""]
-    if files:
-        lines += ["## Per-parcel files", ""]
-        lines += [f"- {kind}: [{Path(p).name}]({Path(p).name})" for kind, p in files.items()]
-        lines.append("")
-    return "\n".join(lines + footer(result)) + "\n"

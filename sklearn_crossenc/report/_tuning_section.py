@@ -4,7 +4,7 @@ runs, what it chose and at what cost, and a note wherever the models were tuned 
 
 from __future__ import annotations
 
-__all__ = ["tuning_notes", "tuning_lines", "interval_note"]
+__all__ = ["tuning_notes", "tuning_items", "interval_note"]
 
 
 def _cfg(result) -> dict:
@@ -79,47 +79,51 @@ def _chosen_text(chosen: dict, refit: bool) -> str:
 
 def _search_lines(search: dict) -> list[str]:
     grid = ", ".join(f"{k} in {v}" for k, v in search["grid"].items())
-    lines = [f"  grid search ({grid}; {search['n_splits']} folds, {search['seconds']:.1f} s): "
+    lines = [f"grid search ({grid}; {search['n_splits']} folds, {search['seconds']:.1f} s): "
              f"winner {search['best_params']} (CV r {search['best_score']:.3f})"]
     for row in sorted(search["candidates"], key=lambda r: r["rank"]):
-        lines.append(f"    rank {row['rank']}: {row['params']}  CV r {row['mean']:.3f} "
+        lines.append(f"rank {row['rank']}: {row['params']}  CV r {row['mean']:.3f} "
                      f"+- {row['std']:.3f}")
     return lines
 
 
-def tuning_lines(result) -> list[str]:
-    """Per model: what it tuned, on which runs, what it chose, the cost (plain text lines)."""
+def tuning_items(result) -> tuple[str, list[tuple[str, list[str]]]]:
+    """The protocol: a sentence on the tuning folds, then per model what it tuned, on
+    which runs, what it chose and the cost, with its details (repeats, grid candidates)."""
     cfg = _cfg(result)
     train = (result.get("data") or {}).get("sets", {}).get("train", {})
     folds = cfg.get("tuning_folds")
-    lines = [f"Tuning on the training runs only ({train.get('label', '?')}, "
-             f"{train.get('n_runs', '?')} runs; {folds} folds of whole runs, in order):"]
+    intro = (f"Tuning on the training runs only ({train.get('label', '?')}, "
+             f"{train.get('n_runs', '?')} runs; {folds} folds of whole runs, in order):")
+    items = []
     for name, m in (result.get("models") or {}).items():
         if m.get("status") != "ok":
             continue
         if m.get("source"):  # predictions made elsewhere (crossenc headroom)
-            lines.append(f"- {name}: predictions read from {m['source']}; not fitted here")
+            items.append((f"{name}: predictions read from {m['source']}; not fitted here", []))
             continue
         tuning = m.get("tuning") or {}
-        what = tuning.get("tuned", "nothing")
-        cost = f"{m['fit_s']:.1f} s"
-        repeats = m.get("repeats") or []
-        if len(repeats) > 1:
-            epochs = [r["chosen"].get("best_epoch") for r in repeats if r.get("chosen")]
-            lines.append(f"- {name}: {what}; {len(repeats)} repeats (random states "
-                         f"{', '.join(str(r['random_state']) for r in repeats)}), chosen epochs "
-                         f"{epochs}; {cost} in all")
-            for key, label in result["eval_sets"].items():
-                scores = ", ".join(f"{r['scores'][key]:.3f}" for r in repeats)
-                sd = (m.get("spread") or {}).get(key, {}).get("sd")
-                lines.append(f"  {label} per repeat: {scores}"
-                             + ("" if sd is None else f" (SD {sd:.4f})"))
-        elif what == "nothing":
-            lines.append(f"- {name}: nothing to tune; {cost}")
-        else:
-            lines.append(f"- {name}: {what}; chose "
-                         f"{_chosen_text(tuning.get('chosen') or {}, tuning.get('refit'))}; "
-                         f"{cost}")
+        items.append(_model_item(result, name, m, tuning))
         if tuning.get("search"):
-            lines += _search_lines(tuning["search"])
-    return lines
+            items[-1][1].extend(_search_lines(tuning["search"]))
+    return intro, items
+
+
+def _model_item(result, name, m, tuning) -> tuple[str, list[str]]:
+    what = tuning.get("tuned", "nothing")
+    cost = f"{m['fit_s']:.1f} s"
+    repeats = m.get("repeats") or []
+    if len(repeats) > 1:
+        epochs = [r["chosen"].get("best_epoch") for r in repeats if r.get("chosen")]
+        sub = []
+        for key, label in result["eval_sets"].items():
+            scores = ", ".join(f"{r['scores'][key]:.3f}" for r in repeats)
+            sd = (m.get("spread") or {}).get(key, {}).get("sd")
+            sub.append(f"{label} per repeat: {scores}" + ("" if sd is None else f" (SD {sd:.4f})"))
+        return (f"{name}: {what}; {len(repeats)} repeats (random states "
+                f"{', '.join(str(r['random_state']) for r in repeats)}), chosen epochs "
+                f"{epochs}; {cost} in all", sub)
+    if what == "nothing":
+        return f"{name}: nothing to tune; {cost}", []
+    return (f"{name}: {what}; chose "
+            f"{_chosen_text(tuning.get('chosen') or {}, tuning.get('refit'))}; {cost}", [])
