@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ._job_sections import footer_sections, quick_section
 from ._markdown import header
-from ._sections import Callout, Code, Column, Fields, Paragraph, Section, Table, to_markdown
+from ._sections import (Callout, Code, Column, Fields, Paragraph, Section, Table,
+                        to_markdown, to_text)
 
 __all__ = ["format_learning_curve", "learning_curve_section", "new_subject_markdown", "LEGEND"]
 
@@ -128,10 +129,10 @@ def learning_curve_section(result: dict) -> Section:
 
 
 def format_learning_curve(result: dict) -> str:
-    """The learning curve as a Markdown table (scores of the new subject, seconds): the
-    table of :func:`learning_curve_section`, for the terminal too."""
+    """The learning curve for the terminal (scores of the new subject, seconds): the table
+    of :func:`learning_curve_section` in aligned columns, as report.md has it."""
     table = Section("curve", "", learning_curve_section(result).blocks[1:2])
-    return to_markdown(table).rstrip("\n")
+    return to_text(table)
 
 
 def new_subject_markdown(result: dict) -> str:
