@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, ShuffleSplit
 
 from sklearn_crossenc.baseline import mean_of_others
-from sklearn_crossenc.ridge._solvers import (
+from sklearn_crossenc.solvers import (
     RidgeStats,
     delay_features,
     ridge_cv_stats,
@@ -208,11 +208,11 @@ def test_a_metric_without_a_closed_form_is_refused_not_scored_as_r2(monkeypatch)
     as R² without a word; it is refused, by the solver and by both ridge estimators."""
     from sklearn_crossenc import CrossSubjectRidge
     from sklearn_crossenc import scoring as scoring_module
-    from sklearn_crossenc.ridge._solvers import CRITERIA, _check_scoring
+    from sklearn_crossenc.solvers import CRITERIA, check_scoring
 
     monkeypatch.setitem(scoring_module.METRICS, "spearman", scoring_module.METRICS["pearson"])
     with pytest.raises(ValueError, match="'spearman' has no closed form in the ridge's solver"):
-        _check_scoring("spearman")
+        check_scoring("spearman")
     X = np.random.default_rng(0).standard_normal((4, 3, 30, 5))
     with pytest.raises(ValueError, match="scoring must be"):
         CrossSubjectRidge(scoring="spearman", cv=2).fit(X)
