@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,56 @@ def test_no_import_circle_at_any_level():
     of which import the pre-flight)."""
     circles = _circles(_import_graph())
     assert circles == [], "import circles: " + "; ".join(" -> ".join(c) for c in circles)
+
+
+def _subpackage(module: str) -> str:
+    """The subpackage a dotted module belongs to (``ridge``, ``encoder``...), or ``""`` for
+    the package's top-level modules."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else ""
+
+
+def private_imports(path: Path) -> list[str]:
+    """Private names (a leading underscore, not a module) that ``path`` imports from
+    another subpackage, anywhere in the file: ``"target.name"`` each."""
+    name = _module_name(path.relative_to(PACKAGE).as_posix())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package.split(".")[:len(package.split(".")) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        if not target.startswith("sklearn_crossenc") or _subpackage(target) == _subpackage(name):
+            continue
+        for alias in node.names:
+            as_path = PACKAGE.parent.joinpath(*f"{target}.{alias.name}".split("."))
+            is_module = as_path.with_suffix(".py").is_file() or as_path.is_dir()
+            if alias.name.startswith("_") and not alias.name.startswith("__") and not is_module:
+                out.append(f"{target}.{alias.name}")
+    return out
+
+
+def test_private_imports_finds_a_private_helper_of_another_subpackage(tmp_path, monkeypatch):
+    fake = tmp_path / "sklearn_crossenc"
+    (fake / "encoder").mkdir(parents=True)
+    (fake / "ridge").mkdir()
+    (fake / "ridge" / "_solvers.py").write_text("")
+    (fake / "encoder" / "_prior.py").write_text(
+        "from ..ridge._solvers import _eigh, eigh\n"  # a private helper: refused
+        "from ..ridge import _solvers\n"  # a private module: its public names are fine
+        "from ._net import _fast\n"  # within its own subpackage: fine
+        "def f():\n    from ..ridge._solvers import _sum_stats\n")  # inside a function too
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert private_imports(fake / "encoder" / "_prior.py") == [
+        "sklearn_crossenc.ridge._solvers._eigh", "sklearn_crossenc.ridge._solvers._sum_stats"]
+
+
+@pytest.mark.parametrize("path", sorted(_modules()))
+def test_no_private_name_is_imported_across_subpackages(path):
+    """Issue 27: what two subpackages share is public (the solver layer's names, not
+    ``ridge._solvers._eigh``); a private module's public names may be imported."""
+    assert private_imports(PACKAGE / path) == []
