@@ -182,3 +182,50 @@ def test_no_private_name_is_imported_across_subpackages(path):
     """Issue 27: what two subpackages share is public (the solver layer's names, not
     ``ridge._solvers._eigh``); a private module's public names may be imported."""
     assert private_imports(PACKAGE / path) == []
+
+
+def _recipe(title: str) -> str:
+    """The text of the doc's ``### <title>`` section."""
+    found = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", DOC.read_text(),
+                      flags=re.MULTILINE | re.DOTALL)
+    assert found, f"docs/architecture.md has no '### {title}'"
+    return found.group(1)
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_the_new_job_recipe_names_files_and_functions_that_exist():
+    """Every ``path`` and ``path::name`` of "A new job" is there (issue 27: the recipe named
+    the wrong places)."""
+    named = re.findall(r"`((?:[\w/]+/)?\w+\.py|[\w/]+/\w+\.md|\.gitignore)(?:::(\w+))?`",
+                       _recipe("A new job"))
+    assert len(named) >= 10
+    for path, name in named:
+        file = ROOT / path if (ROOT / path).exists() else PACKAGE / path
+        assert file.is_file(), f"'A new job' names {path}, which does not exist"
+        if name:
+            assert name in _top_level_names(file), f"'A new job' names {path}::{name}"
+
+
+def test_every_command_is_wired_where_the_new_job_recipe_says():
+    """Each command with a default output folder has its ``cli.COMMANDS`` entry, its line
+    in ``.gitignore`` and its section in docs/cli.md, as the recipe's steps 6 and 7 say."""
+    from sklearn_crossenc import cli
+    from sklearn_crossenc._cli_parser import DEFAULT_OUTS
+
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    cli_doc = (ROOT / "docs" / "cli.md").read_text()
+    for command, out in DEFAULT_OUTS.items():
+        assert command.replace("-", "_") in cli.COMMANDS, command
+        assert f"/{out}/" in ignored, f".gitignore lacks /{out}/"
+        assert f"## `crossenc {command}`" in cli_doc, f"docs/cli.md lacks crossenc {command}"
