@@ -36,7 +36,9 @@ test-quick: $(STAMP)
 MUTATE := OMP_NUM_THREADS=1 nice -n 10 $(PY) tools/mutate.py
 mutation: $(STAMP)
 	$(MUTATE) sklearn_crossenc/metrics.py tests/test_metrics.py tests/test_mutation_kills.py
-	$(MUTATE) sklearn_crossenc/ridge/_solvers.py tests/test_ridge_solvers.py tests/test_mutation_kills.py
+	$(MUTATE) sklearn_crossenc/solvers/_sufficient.py tests/test_ridge_solvers.py tests/test_mutation_kills.py
+	$(MUTATE) sklearn_crossenc/solvers/_fold_scores.py tests/test_ridge_solvers.py tests/test_mutation_kills.py
+	$(MUTATE) sklearn_crossenc/solvers/_ridge_cv.py tests/test_ridge_solvers.py tests/test_mutation_kills.py
 	$(MUTATE) sklearn_crossenc/encoder/_sampling.py tests/test_encoder_estimator.py::test_sampler_draws_the_seeds_clips tests/test_encoder_estimator.py::test_clip_store_gathers_the_right_time_points tests/test_guards_encoder.py
 
 lint: $(STAMP)

@@ -41,17 +41,18 @@ from sklearn_crossenc._environment import environment_info  # noqa: E402
 from sklearn_crossenc._io import atomic_write_json  # noqa: E402
 from sklearn_crossenc.data import ensure_default_dataset  # noqa: E402
 from sklearn_crossenc.encoder import SubjectAdder  # noqa: E402
-from sklearn_crossenc.encoder._prior_ridge import group_prior, prior_fold_scores  # noqa: E402
+from sklearn_crossenc.encoder._prior_ridge import group_prior  # noqa: E402
 from sklearn_crossenc.jobs import _registry  # noqa: E402
 from sklearn_crossenc.jobs import new_subject as job  # noqa: E402
 from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL  # noqa: E402
 from sklearn_crossenc.metrics import pearson_map  # noqa: E402
 from sklearn_crossenc.ridge._folds import cv_row_splits  # noqa: E402
-from sklearn_crossenc.ridge._solvers import (  # noqa: E402
+from sklearn_crossenc.solvers import (  # noqa: E402
     RidgeStats,
-    _centred_train,
-    _sum_stats,
+    centred_train,
+    ridge_fold_scores,
     split_blocks,
+    sum_stats,
 )
 
 SETS = ("friends_s6", "movie10_run1")
@@ -94,15 +95,16 @@ def _cv_tensor(X, Y, w0, b0, alphas, gap=3):
         for b in np.unique(ids):
             blocks[b].add(x[ids == b], y[ids == b])
         start += len(x)
-    cv = np.mean([prior_fold_scores(_sum_stats(blocks, tr), _sum_stats(blocks, te), w0, b0,
-                                    alphas, WEIGHTS) for tr, te in zip(ftr, fte, strict=True)],
-                 axis=0)
-    return _sum_stats(blocks, list(range(len(blocks)))), cv
+    del b0  # fitted with an intercept: the prior's intercept does not enter the scores
+    cv = np.mean([ridge_fold_scores(sum_stats(blocks, tr), sum_stats(blocks, te), alphas,
+                                    scoring="pearson", prior=w0, prior_weights=WEIGHTS)
+                  for tr, te in zip(ftr, fte, strict=True)], axis=0)
+    return sum_stats(blocks, list(range(len(blocks)))), cv
 
 
 def _solve_per_target(stats, w0, weights, alphas):
     """The shrunk ridge with a (weight, alpha) per parcel: coef (P, C), intercept (C,)."""
-    xx, xy, mx, my = _centred_train(stats, True)
+    xx, xy, mx, my = centred_train(stats, True)
     lam, V = np.linalg.eigh(xx)
     U = (V.T @ xy + alphas * weights * (V.T @ w0)) / (lam[:, None] + alphas[None, :])
     coef = V @ U

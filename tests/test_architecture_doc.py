@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,103 @@ def test_no_import_circle_at_any_level():
     of which import the pre-flight)."""
     circles = _circles(_import_graph())
     assert circles == [], "import circles: " + "; ".join(" -> ".join(c) for c in circles)
+
+
+def _subpackage(module: str) -> str:
+    """The subpackage a dotted module belongs to (``ridge``, ``encoder``...), or ``""`` for
+    the package's top-level modules."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else ""
+
+
+def private_imports(path: Path) -> list[str]:
+    """Private names (a leading underscore, not a module) that ``path`` imports from
+    another subpackage, anywhere in the file: ``"target.name"`` each."""
+    name = _module_name(path.relative_to(PACKAGE).as_posix())
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package.split(".")[:len(package.split(".")) - node.level + 1]
+            target = ".".join(base + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        if not target.startswith("sklearn_crossenc") or _subpackage(target) == _subpackage(name):
+            continue
+        for alias in node.names:
+            as_path = PACKAGE.parent.joinpath(*f"{target}.{alias.name}".split("."))
+            is_module = as_path.with_suffix(".py").is_file() or as_path.is_dir()
+            if alias.name.startswith("_") and not alias.name.startswith("__") and not is_module:
+                out.append(f"{target}.{alias.name}")
+    return out
+
+
+def test_private_imports_finds_a_private_helper_of_another_subpackage(tmp_path, monkeypatch):
+    fake = tmp_path / "sklearn_crossenc"
+    (fake / "encoder").mkdir(parents=True)
+    (fake / "ridge").mkdir()
+    (fake / "ridge" / "_solvers.py").write_text("")
+    (fake / "encoder" / "_prior.py").write_text(
+        "from ..ridge._solvers import _eigh, eigh\n"  # a private helper: refused
+        "from ..ridge import _solvers\n"  # a private module: its public names are fine
+        "from ._net import _fast\n"  # within its own subpackage: fine
+        "def f():\n    from ..ridge._solvers import _sum_stats\n")  # inside a function too
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert private_imports(fake / "encoder" / "_prior.py") == [
+        "sklearn_crossenc.ridge._solvers._eigh", "sklearn_crossenc.ridge._solvers._sum_stats"]
+
+
+@pytest.mark.parametrize("path", sorted(_modules()))
+def test_no_private_name_is_imported_across_subpackages(path):
+    """Issue 27: what two subpackages share is public (the solver layer's names, not
+    ``ridge._solvers._eigh``); a private module's public names may be imported."""
+    assert private_imports(PACKAGE / path) == []
+
+
+def _recipe(title: str) -> str:
+    """The text of the doc's ``### <title>`` section."""
+    found = re.search(rf"^### {re.escape(title)}\n(.*?)(?=^##)", DOC.read_text(),
+                      flags=re.MULTILINE | re.DOTALL)
+    assert found, f"docs/architecture.md has no '### {title}'"
+    return found.group(1)
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def test_the_new_job_recipe_names_files_and_functions_that_exist():
+    """Every ``path`` and ``path::name`` of "A new job" is there (issue 27: the recipe named
+    the wrong places)."""
+    named = re.findall(r"`((?:[\w/]+/)?\w+\.py|[\w/]+/\w+\.md|\.gitignore)(?:::(\w+))?`",
+                       _recipe("A new job"))
+    assert len(named) >= 10
+    for path, name in named:
+        file = ROOT / path if (ROOT / path).exists() else PACKAGE / path
+        assert file.is_file(), f"'A new job' names {path}, which does not exist"
+        if name:
+            assert name in _top_level_names(file), f"'A new job' names {path}::{name}"
+
+
+def test_every_command_is_wired_where_the_new_job_recipe_says():
+    """Each command with a default output folder has its ``cli.COMMANDS`` entry, its line
+    in ``.gitignore`` and its section in docs/cli.md, as the recipe's steps 6 and 7 say."""
+    from sklearn_crossenc import cli
+    from sklearn_crossenc._cli_parser import DEFAULT_OUTS
+
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    cli_doc = (ROOT / "docs" / "cli.md").read_text()
+    for command, out in DEFAULT_OUTS.items():
+        assert command.replace("-", "_") in cli.COMMANDS, command
+        assert f"/{out}/" in ignored, f".gitignore lacks /{out}/"
+        assert f"## `crossenc {command}`" in cli_doc, f"docs/cli.md lacks crossenc {command}"

@@ -15,7 +15,7 @@ from sklearn_crossenc.encoder._kernel_prior import (
     kernel_prior_cv,
     union_delays,
 )
-from sklearn_crossenc.ridge._solvers import delay_features, ridge_stats
+from sklearn_crossenc.solvers import delay_features, ridge_stats
 
 TAPS = (-2, -1, 0, 1, 2)
 

@@ -18,12 +18,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn_crossenc import CrossSubjectEncoder, SubjectAdder
 from sklearn_crossenc.encoder._kernel_prior import subject_decoders
 from sklearn_crossenc.encoder._new_subject import PRIOR_WEIGHTS
-from sklearn_crossenc.encoder._prior_ridge import (
-    group_prior,
-    prior_delays,
-    prior_ridge_cv,
-    solve_toward_prior,
-)
+from sklearn_crossenc.encoder._prior_ridge import group_prior, prior_delays
 from sklearn_crossenc.jobs.new_subject import (
     budget_trs,
     run_new_subject,
@@ -32,11 +27,13 @@ from sklearn_crossenc.jobs.new_subject import (
 )
 from sklearn_crossenc.report import format_learning_curve
 from sklearn_crossenc.ridge._folds import cv_row_splits
-from sklearn_crossenc.ridge._solvers import (
+from sklearn_crossenc.solvers import (
     DEFAULT_ALPHAS,
     RidgeStats,
     delay_features,
+    prior_ridge_cv,
     ridge_stats,
+    solve_toward_prior,
     split_blocks,
 )
 

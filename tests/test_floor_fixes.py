@@ -18,7 +18,7 @@ from sklearn.metrics import r2_score
 
 from sklearn_crossenc import CrossSubjectEncoder
 from sklearn_crossenc.encoder._net import CrossSubjectNet
-from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats, solve_ridge_stats
+from sklearn_crossenc.solvers import ridge_fold_scores, ridge_stats, solve_ridge_stats
 
 ALPHAS = np.array([0.1, 10.0, 1000.0])
 

@@ -44,17 +44,17 @@ def test_long_call_is_left_to_its_thread_and_the_signal_answered_at_once():
 
 
 def test_ridge_eigh_runs_interruptibly(monkeypatch):
-    from sklearn_crossenc.ridge import _solvers
+    from sklearn_crossenc.solvers import _sufficient
 
     threads = []
-    real = _solvers.linalg.eigh
+    real = _sufficient.linalg.eigh
 
     def eigh(*args, **kwargs):
         threads.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_solvers.linalg, "eigh", eigh)
-    lam, _ = _solvers._eigh(np.eye(3) * 2.0)
+    monkeypatch.setattr(_sufficient.linalg, "eigh", eigh)
+    lam, _ = _sufficient.eigh_psd(np.eye(3) * 2.0)
     assert np.allclose(lam, 2.0) and threads[0] is not threading.main_thread()
 
 

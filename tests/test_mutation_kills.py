@@ -124,7 +124,7 @@ def test_solver_defaults_fit_an_intercept_like_sklearn():
     from sklearn.linear_model import Ridge
     from sklearn.metrics import r2_score
 
-    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats, solve_ridge_stats
+    from sklearn_crossenc.solvers import ridge_fold_scores, ridge_stats, solve_ridge_stats
 
     X, Y = _offset_problem()
     coef, intercept = solve_ridge_stats(ridge_stats([X], [Y]), 3.0)
@@ -145,7 +145,7 @@ def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
     from sklearn.linear_model import Ridge
     from sklearn.metrics import mean_squared_error, r2_score
 
-    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats
+    from sklearn_crossenc.solvers import ridge_fold_scores, ridge_stats
 
     rng = np.random.default_rng(3)
     W = rng.standard_normal((4, 3)) * 0.2
@@ -167,7 +167,7 @@ def test_fold_scores_at_fmri_scale_match_explicit_predictions(scoring):
 
 def test_stats_of_pieces_add_up_to_the_stats_of_the_whole_in_every_field():
     """Mutants of ``RidgeStats.__add__`` (``yy`` was never compared) and of ``strict=True``."""
-    from sklearn_crossenc.ridge._solvers import ridge_stats
+    from sklearn_crossenc.solvers import ridge_stats
 
     X, Y = _offset_problem()
     whole = ridge_stats([X], [Y])
@@ -181,7 +181,7 @@ def test_stats_of_pieces_add_up_to_the_stats_of_the_whole_in_every_field():
 
 def test_one_time_point_validation_fold_is_scored_not_refused():
     """Mutant ``val.n == 0`` -> ``val.n == 1``: only an empty fold is an error."""
-    from sklearn_crossenc.ridge._solvers import ridge_fold_scores, ridge_stats
+    from sklearn_crossenc.solvers import ridge_fold_scores, ridge_stats
 
     X, Y = _offset_problem()
     one = ridge_stats([X[:1]], [Y[:1]])

@@ -9,7 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, ShuffleSplit
 
 from sklearn_crossenc.baseline import mean_of_others
-from sklearn_crossenc.ridge._solvers import (
+from sklearn_crossenc.solvers import (
     RidgeStats,
     delay_features,
     ridge_cv_stats,
@@ -208,12 +208,73 @@ def test_a_metric_without_a_closed_form_is_refused_not_scored_as_r2(monkeypatch)
     as R² without a word; it is refused, by the solver and by both ridge estimators."""
     from sklearn_crossenc import CrossSubjectRidge
     from sklearn_crossenc import scoring as scoring_module
-    from sklearn_crossenc.ridge._solvers import CRITERIA, _check_scoring
+    from sklearn_crossenc.solvers import CRITERIA, check_scoring
 
     monkeypatch.setitem(scoring_module.METRICS, "spearman", scoring_module.METRICS["pearson"])
     with pytest.raises(ValueError, match="'spearman' has no closed form in the ridge's solver"):
-        _check_scoring("spearman")
+        check_scoring("spearman")
     X = np.random.default_rng(0).standard_normal((4, 3, 30, 5))
     with pytest.raises(ValueError, match="scoring must be"):
         CrossSubjectRidge(scoring="spearman", cv=2).fit(X)
     assert set(CRITERIA) <= set(scoring_module.METRICS)
+
+
+# ---------------------------------------------------------------- toward a prior map
+
+
+def _pearson_columns(pred, Y) -> np.ndarray:
+    """Pearson r of each column, computed from the predictions themselves: (C,)."""
+    return np.array([np.corrcoef(pred[:, c], Y[:, c])[0, 1] for c in range(Y.shape[1])])
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_fold_scores_toward_a_prior_are_the_pearson_r_of_its_predictions(fit_intercept):
+    """Issue 27: the prior is an option of the ridge's fold scoring. Each (weight, alpha)
+    score is the Pearson r of the predictions of the ridge toward ``weight * W0``, formed
+    here with ``solve_toward_prior``; weight 0 is the plain ridge's score."""
+    from sklearn_crossenc.solvers import shift_targets, solve_toward_prior
+
+    X, Y = _problem(seed=3, n=90, p=5, c=3)
+    W0 = np.random.default_rng(4).standard_normal((5, 3))
+    b0 = np.array([0.5, -1.0, 2.0])
+    weights = (0.0, 0.5, 1.0)
+    train, val = ridge_stats([X[:60]], [Y[:60]]), ridge_stats([X[60:]], [Y[60:]])
+    if not fit_intercept:  # the no-intercept fit is around the prior's intercept
+        train, val = shift_targets(train, b0), shift_targets(val, b0)
+    got = ridge_fold_scores(train, val, ALPHAS, fit_intercept=fit_intercept, scoring="pearson",
+                            prior=W0, prior_weights=weights)  # (G, A, C)
+    assert got.shape == (3, ALPHAS.size, 3)
+    for i, w in enumerate(weights):
+        for a, alpha in enumerate(ALPHAS):
+            coef, icpt = solve_toward_prior(ridge_stats([X[:60]], [Y[:60]]), w * W0, b0, alpha,
+                                            fit_intercept=fit_intercept)
+            np.testing.assert_allclose(got[i, a], _pearson_columns(X[60:] @ coef + icpt, Y[60:]),
+                                       rtol=1e-9, atol=1e-12)
+    plain = ridge_fold_scores(train, val, ALPHAS, fit_intercept=fit_intercept, scoring="pearson")
+    np.testing.assert_allclose(got[0], plain, rtol=1e-10, atol=1e-13)
+
+
+def test_fold_scores_toward_a_prior_take_per_target_strengths_and_inf():
+    """Strengths (A, C), one per target; ``inf`` scores the prior itself, ``X W0``."""
+    X, Y = _problem(seed=5, n=70, p=4, c=2, offset=False)
+    W0 = np.random.default_rng(6).standard_normal((4, 2))
+    train, val = ridge_stats([X[:50]], [Y[:50]]), ridge_stats([X[50:]], [Y[50:]])
+    lams = np.array([[0.3, np.inf], [30.0, 3.0]])  # (A, C)
+    got = ridge_fold_scores(train, val, lams, scoring="pearson", prior=W0)[0]  # (A, C)
+    by_alpha = ridge_fold_scores(train, val, [0.3, 3.0, 30.0], scoring="pearson", prior=W0)[0]
+    assert got[0, 0] == by_alpha[0, 0] and got[1, 0] == by_alpha[2, 0]
+    assert got[1, 1] == by_alpha[1, 1]
+    np.testing.assert_allclose(got[0, 1], _pearson_columns(X[50:] @ W0, Y[50:])[1], rtol=1e-9)
+
+
+def test_fold_scores_toward_a_prior_refuse_what_they_cannot_score():
+    X, Y = _problem(c=2)
+    st = ridge_stats([X], [Y])
+    with pytest.raises(ValueError, match="Pearson r only; got scoring='r2'"):
+        ridge_fold_scores(st, st, ALPHAS, prior=np.zeros((6, 2)))
+    with pytest.raises(ValueError, match=r"prior has shape \(2, 6\); expected \(6, 2\)"):
+        ridge_fold_scores(st, st, ALPHAS, scoring="pearson", prior=np.zeros((2, 6)))
+    with pytest.raises(ValueError, match="alphas must be > 0"):
+        ridge_fold_scores(st, st, [0.0, 1.0], scoring="pearson", prior=np.zeros((6, 2)))
+    with pytest.raises(ValueError, match="A training fold holds no time points"):
+        ridge_fold_scores(ridge_stats([X[:0]], [Y[:0]]), st, ALPHAS)

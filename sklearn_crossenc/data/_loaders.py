@@ -83,7 +83,7 @@ def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = Fals
     """
     seasons = None if seasons is None else _check_filter(seasons, "seasons", int)
     return _load(
-        root, subjects, kind="friends", path_fn=friends_path, index_fn=_friends_entry,
+        root, subjects, kind="friends", path_fn=friends_path, index_fn=friends_entry,
         select=None if seasons is None else (lambda e: e.group in seasons),
         describe=lambda entries: f"seasons {sorted({e.group for e in entries})}",
         what=f"seasons={sorted(seasons)}" if seasons is not None else "any season",
@@ -144,7 +144,7 @@ def load_movie10(root, subjects=SUBJECTS, movies=None, runs=None, *, progress: b
         return (movies is None or e.group in movies) and (runs is None or e.run in runs)
 
     return _load(
-        root, subjects, kind="movie10", path_fn=movie10_path, index_fn=_movie10_entry,
+        root, subjects, kind="movie10", path_fn=movie10_path, index_fn=movie10_entry,
         select=select,
         describe=lambda entries: (f"movies {sorted({e.group for e in entries})}, "
                                   f"runs {sorted({e.run for e in entries})}"),
@@ -165,13 +165,15 @@ class Entry:
     file_key: str = field(compare=False)
 
 
-def _friends_entry(key: str) -> Entry:
+def friends_entry(key: str) -> Entry:
+    """The index entry of a Friends run from its HDF5 key (season, episode)."""
     episode = parse_key(key)["task"]
     season, _, _ = parse_friends_run(episode)
     return Entry((episode,), episode, season, 1, key)
 
 
-def _movie10_entry(key: str) -> Entry:
+def movie10_entry(key: str) -> Entry:
+    """The index entry of a Movie10 run from its HDF5 key (movie, segment, run)."""
     ent = parse_key(key)
     segment = ent["task"]
     movie, _ = parse_movie10_run(segment)
@@ -306,7 +308,7 @@ def _inspect_run(f, path: Path, key: str, root=None) -> tuple[tuple[int, int], l
     return d.shape, reqs
 
 
-def _shape(file_and_path, key: str) -> tuple[int, int]:
+def run_shape(file_and_path, key: str) -> tuple[int, int]:
     """Shape of a run's dataset in ``(file, path)``, after :func:`_inspect_run`'s checks."""
     return _inspect_run(*file_and_path, key)[0]
 
@@ -355,12 +357,12 @@ def run_index(root, subjects: Iterable[int], kind: str
 
     Returns ``{subject: {loader key: (Entry, full length in TRs)}}``; no data is read.
     """
-    path_fn, index_fn = ((friends_path, _friends_entry) if kind == "friends"
-                         else (movie10_path, _movie10_entry))
+    path_fn, index_fn = ((friends_path, friends_entry) if kind == "friends"
+                         else (movie10_path, movie10_entry))
     out = {}
     for s in subjects:
         path = path_fn(root, s)
         with open_h5(path) as f:
-            out[s] = {e.name: (e, _shape((f, path), e.file_key)[0])
+            out[s] = {e.name: (e, run_shape((f, path), e.file_key)[0])
                       for e in index_file(f, path, index_fn)}
     return out

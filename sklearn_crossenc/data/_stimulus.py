@@ -113,7 +113,7 @@ def _read_h5(path: Path, modality: str, names, root) -> dict[str, np.ndarray]:
             obj, reqs = checked_dataset(f, path, name, root)
             key = name
             if isinstance(obj, h5py.Group):
-                key = f"{name}/{_pick_dataset(obj, modality, path)}"
+                key = f"{name}/{pick_dataset(obj, modality, path)}"
                 obj, reqs = checked_dataset(f, path, key, root)
             if not isinstance(obj, h5py.Dataset):
                 raise ValueError(f"{path}: {key!r} is a {type(obj).__name__}, expected a "
@@ -122,7 +122,7 @@ def _read_h5(path: Path, modality: str, names, root) -> dict[str, np.ndarray]:
     return out
 
 
-def _pick_dataset(group: h5py.Group, modality: str, path: Path) -> str:
+def pick_dataset(group: h5py.Group, modality: str, path: Path) -> str:
     """Name of the features dataset in a stimulus group (a link counts by its name)."""
     names = list(group.keys())
     for name in ("features", modality):

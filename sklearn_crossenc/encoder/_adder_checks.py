@@ -6,9 +6,8 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from .._param_validation import Boolean, Checked, Interval, NoneValue, Options
-from ..ridge._cross_subject import check_delays
 from ..ridge._folds import check_cv
-from ..ridge._solvers import _check_alphas
+from ..solvers import check_alphas, check_delays
 from ._modules import CrossSubjectConvLinearEncoder
 
 __all__ = ["ADDER_PARAMETERS", "PRIORS", "_unwrap_encoder", "_check_weights",
@@ -89,7 +88,7 @@ ADDER_PARAMETERS = {
     "kernel": [Options("cv", "fitted")],
     "alpha": [Interval(float, 0, None, closed="neither"), Options("cv")],
     "prior_weight": [Interval(float, 0, 1), Options("cv")],
-    "alphas": [Checked(_check_alphas)],
+    "alphas": [Checked(check_alphas)],
     "prior_weights": [Checked(_check_weights)],
     "cv": [Checked(check_cv)],
     "gap": [Interval(int, 0, None)],

@@ -31,9 +31,11 @@ a wide grid that also holds ``kappa = inf``, no refinement at all (the prior its
 whitened coordinates ``W = L U`` (``Sigma = L L^T``) the penalty is ``lambda_c ||U - U0||^2``:
 one ``eigh`` per fold and kernel serves every scale and parcel.
 
-The penalty of :mod:`._prior_ridge` (``alpha ||W - w W0||^2``, ``Sigma = I``, the same
-``lambda`` in every parcel, a prior weight ``w``) is the other choice (``prior="isotropic"``);
-with the single tap ``(0,)`` it reproduces :func:`._prior_ridge.prior_ridge_cv`.
+The penalty of :func:`sklearn_crossenc.solvers.solve_toward_prior` (``alpha ||W - w W0||^2``,
+``Sigma = I``, the same ``lambda`` in every parcel, a prior weight ``w``) is the other choice
+(``prior="isotropic"``); with the single tap ``(0,)`` it reproduces
+:func:`sklearn_crossenc.solvers.prior_ridge_cv`. Both are scored by the ridge's own fold
+scoring, :func:`sklearn_crossenc.solvers.ridge_fold_scores` with ``prior=``.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ridge._folds import cv_row_splits
-from ..ridge._solvers import RidgeStats, _centred_train, _eigh, _sum_stats, split_blocks
-from ._prior_ridge import (
-    _EMPTY_FOLD,
-    _shift_targets,
-    _val_in_eigenbasis,
-    _val_pearson,
-    solve_toward_prior,
+from ..solvers import (
+    EMPTY_FOLD,
+    RidgeStats,
+    centred_train,
+    ridge_fold_scores,
+    shift_targets,
+    shrunk_solve,
+    split_blocks,
+    sum_stats,
 )
 
 __all__ = ["KERNEL_DELAYS", "EB_SCALES", "union_delays", "kernel_filter", "fit_kernel",
@@ -117,7 +121,7 @@ def fit_kernel(stats: RidgeStats, prior_coef, delays, kernel_delays, union, *,
     """
     w0 = np.asarray(prior_coef, dtype=np.float64)  # (P, C)
     D = w0.shape[0] // len(delays)
-    xx, xy, _, _ = _centred_train(stats, fit_intercept)  # (P_U, P_U), (P_U, C)
+    xx, xy, _, _ = centred_train(stats, fit_intercept)  # (P_U, P_U), (P_U, C)
     rows = _tap_rows(delays, kernel_delays, union, D)
     ww = w0 @ w0.T  # (P, P)
     A = np.array([[np.sum(xx[np.ix_(r, q)] * ww) for q in rows] for r in rows])  # (K, K)
@@ -248,7 +252,7 @@ class Penalty:
 
 def noise_variance(stats: RidgeStats, coef, fit_intercept: bool) -> np.ndarray:
     """Residual variance per parcel of the prediction ``X coef`` (+ the best intercept), (C,)."""
-    xx, xy, _, my = _centred_train(stats, fit_intercept)
+    xx, xy, _, my = centred_train(stats, fit_intercept)
     yy = stats.yy - (stats.n * my**2 if fit_intercept else 0.0)  # (C,)
     rss = yy - 2 * np.einsum("pc,pc->c", coef, xy) + np.einsum("pc,pc->c", coef, xx @ coef)
     floor = 1e-12 * max(float(np.mean(np.abs(yy))), 1e-300)
@@ -261,67 +265,6 @@ def transform(stats: RidgeStats, F) -> RidgeStats:
         return stats
     return RidgeStats(stats.n, stats.sx @ F, stats.sy, F.T @ stats.xx @ F, F.T @ stats.xy,
                       stats.yy)
-
-
-def _eigen_coef(Q, Q0, lam, lams, weight) -> np.ndarray:
-    """``V^T U`` for per-parcel strengths ``lams`` (C,) (``inf``: ``weight * U0``), (P, C)."""
-    fin = np.isfinite(lams)  # (C,)
-    safe = np.where(fin, lams, 0.0)
-    den = lam[:, None] + safe[None, :]  # (P, C)
-    if not fin.all():  # those columns are replaced below; no 0 / 0 on the way
-        den[:, ~fin] = 1.0
-    U = (Q + (safe * weight)[None, :] * Q0) / den  # (P, C)
-    if not fin.all():
-        U[:, ~fin] = weight * Q0[:, ~fin]
-    return U
-
-
-def shrunk_fold_scores(train: RidgeStats, val: RidgeStats, u0, lams, weights, *,
-                       fit_intercept: bool = True) -> np.ndarray:
-    """Validation Pearson r of every (weight, candidate, parcel) of the ridge toward
-    ``weight * u0`` with per-parcel strengths ``lams`` (A, C), fitted on ``train``.
-
-    The statistics are those of the transformed features; as
-    :func:`._prior_ridge.prior_fold_scores`, without forming predictions.
-
-    Returns
-    -------
-    scores : ndarray of shape (G, A, C)
-    """
-    if val.n == 0 or train.n == 0:
-        raise ValueError(_EMPTY_FOLD)
-    xx, xy, mx, my = _centred_train(train, fit_intercept)
-    lam, V = _eigh(xx)  # (P,), (P, P)
-    Q, Q0 = V.T @ xy, V.T @ u0  # (P, C), (P, C)
-    val_e = _val_in_eigenbasis(val, mx, my, V)
-    scores = np.empty((len(weights), lams.shape[0], u0.shape[1]))  # (G, A, C)
-    for i, weight in enumerate(weights):
-        for a in range(lams.shape[0]):
-            scores[i, a] = _val_pearson(_eigen_coef(Q, Q0, lam, lams[a], weight), *val_e)
-    return scores
-
-
-def shrunk_solve(stats: RidgeStats, u0, lams, weight, *, fit_intercept: bool = True):
-    """The ridge toward ``weight * u0`` with per-parcel strengths ``lams`` (C,).
-
-    Shared finite strengths use :func:`._prior_ridge.solve_toward_prior` (today's solve);
-    else one ``eigh``. Statistics already transformed (and shifted without intercept).
-
-    Returns
-    -------
-    coef : ndarray of shape (P, C)
-    intercept_shift : ndarray of shape (C,)
-        ``mean(y) - mean(x) coef`` (zeros without intercept).
-    """
-    C = u0.shape[1]
-    if np.all(np.isfinite(lams)) and np.all(lams == lams[0]):
-        coef, icpt = solve_toward_prior(stats, weight * u0, np.zeros(C), float(lams[0]),
-                                        fit_intercept=fit_intercept)
-        return coef, icpt
-    xx, xy, mx, my = _centred_train(stats, fit_intercept)
-    lam, V = _eigh(xx)
-    coef = V @ _eigen_coef(V.T @ xy, V.T @ u0, lam, lams, weight)  # (P, C)
-    return coef, (my - mx @ coef) if fit_intercept else np.zeros(C)
 
 
 def _kernel_of(which, stats, prior_coef, delays, kernel_delays, union, fit_intercept):
@@ -374,28 +317,29 @@ def kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept, 
     union = union_delays(delays, kernel_delays)
     D = w0.shape[0] // len(delays)
     shape = (len(kernels), len(penalties), first.weights.size, first.strengths.size)
-    shift = (lambda s: s) if fit_intercept else (lambda s: _shift_targets(s, b0))
+    shift = (lambda s: s) if fit_intercept else (lambda s: shift_targets(s, b0))
     cv_scores = None
     j, m, i, a = 0, 0, 0, 0
     if np.prod(shape) > 1:
         if not all(fold_train) or not all(fold_test):
-            raise ValueError(_EMPTY_FOLD)
+            raise ValueError(EMPTY_FOLD)
         cv_scores = np.zeros(shape)  # (J, M, G, A)
         for tr, te in zip(fold_train, fold_test, strict=True):
-            train, val = shift(_sum_stats(blocks, tr)), shift(_sum_stats(blocks, te))
+            train, val = shift(sum_stats(blocks, tr)), shift(sum_stats(blocks, te))
             for jj, which in enumerate(kernels):
                 h = _kernel_of(which, train, w0, delays, kernel_delays, union, fit_intercept)
                 for mm, pen in enumerate(penalties):
                     F = _filter(h, delays, kernel_delays, union, D, pen)
                     tr_t, va_t = transform(train, F), transform(val, F)
                     u0 = pen.prior_u(w0)  # (P, C)
-                    cv_scores[jj, mm] += shrunk_fold_scores(
-                        tr_t, va_t, u0, pen.lams(tr_t, u0, fit_intercept), pen.weights,
-                        fit_intercept=fit_intercept).mean(axis=2)
+                    cv_scores[jj, mm] += ridge_fold_scores(
+                        tr_t, va_t, pen.lams(tr_t, u0, fit_intercept), scoring="pearson",
+                        fit_intercept=fit_intercept, prior=u0,
+                        prior_weights=pen.weights).mean(axis=2)
         cv_scores /= len(fold_train)
         j, m, i, a = np.unravel_index(int(np.argmax(cv_scores)), shape)
     pen = penalties[m]
-    full = shift(_sum_stats(blocks, list(range(len(blocks)))))
+    full = shift(sum_stats(blocks, list(range(len(blocks)))))
     h = _kernel_of(kernels[j], full, w0, delays, kernel_delays, union, fit_intercept)
     full_t = transform(full, _filter(h, delays, kernel_delays, union, D, pen))
     u0 = pen.prior_u(w0)

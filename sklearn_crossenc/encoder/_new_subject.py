@@ -7,10 +7,10 @@ low-dimensional latent (``embed_dim``, 64 by default) to their parcels, fitted i
 form by a ridge regression shrunk toward the *group's* decoder (the average of the fitted
 subjects' decoders) rather than toward zero, from the time points where the newcomer and
 the fitted subjects watched the same stimulus; the strength of that pull is chosen by
-cross-validation over runs (:mod:`._prior_ridge`). With no data the newcomer is predicted
-by the group's decoder. On request the newcomer also gets an encoder (a ridge map from
-their parcels to the same average latent), so that they in turn take part in predicting
-the fitted subjects.
+cross-validation over runs (:mod:`sklearn_crossenc.solvers`). With no data the newcomer is
+predicted by the group's decoder. On request the newcomer also gets an encoder (a ridge map
+from their parcels to the same average latent), so that they in turn take part in
+predicting the fitted subjects.
 
 Nothing of the fitted model changes: its parameters are read, never written.
 """
@@ -22,11 +22,11 @@ import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
 
+from .. import solvers
 from .._base import CrossSubjectScoreMixin
 from .._param_validation import ParamsMixin
 from .._validation import check_episodes, check_same_structure, is_episode_array, restore_structure
-from ..ridge._cross_subject import check_delays
-from ..ridge._solvers import DEFAULT_ALPHAS, RidgeStats, _check_alphas, delay_features, ridge_stats
+from ..solvers import DEFAULT_ALPHAS
 from ._adder_checks import (
     ADDER_PARAMETERS,
     PRIORS,
@@ -46,11 +46,7 @@ from ._kernel_prior import (
     subject_decoders,
     union_delays,
 )
-from ._prior_ridge import (
-    group_prior,
-    prior_delays,
-    solve_toward_prior,
-)
+from ._prior_ridge import group_prior, prior_delays
 from ._scaling import references, restore, standardise
 
 __all__ = ["SubjectAdder", "PRIOR_WEIGHTS", "PRIORS", "SHRINKAGES"]
@@ -300,13 +296,13 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         S = encoder.n_subjects_
         feats, news, enc = [], [], None
         if self.fit_encoder:
-            enc = RidgeStats.zeros(encoder.n_parcels_, encoder.net_.module_.embed_dim,
+            enc = solvers.RidgeStats.zeros(encoder.n_parcels_, encoder.net_.module_.embed_dim,
                                    np.float64)
         for ep, tg in zip(episodes, targets, strict=True):
             if ep.shape[1] == 0:
                 continue
             zbar = self._zbar(encoder, ep[:S])  # (T, D)
-            feats.append(delay_features(zbar, delays))  # (T, P)
+            feats.append(solvers.delay_features(zbar, delays))  # (T, P)
             news.append(self._scaled(tg[S], 2))  # (T, C)
             if enc is not None:
                 enc.add(self._scaled(ep[S], 0), zbar)
@@ -317,7 +313,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         weights = (_check_weights(self.prior_weights) if self.prior_weight == "cv"
                    else np.array([float(self.prior_weight)]))
         if self.prior == "isotropic":
-            alphas = (_check_alphas(self.alphas) if self.alpha == "cv"
+            alphas = (solvers.check_alphas(self.alphas) if self.alpha == "cv"
                       else np.array([float(self.alpha)]))
             return [Penalty(alphas, weights)]
         scales = (_check_scales(self.scales) if self.scale == "cv"
@@ -336,7 +332,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
                 * penalties[0].strengths.size > 1:
             blocks, fold_train, fold_test = episode_blocks(feats, news, self.cv, self.gap)
         else:  # nothing to choose: no folds (and today's episode-by-episode sums)
-            blocks, fold_train, fold_test = [ridge_stats(feats, news)], [], []
+            blocks, fold_train, fold_test = [solvers.ridge_stats(feats, news)], [], []
         return kernel_prior_cv(blocks, fold_train, fold_test, prior_coef, prior_intercept,
                                penalties, delays, self.kernel_delays_, kernels,
                                fit_intercept=bool(self.fit_intercept))
@@ -365,7 +361,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
             targets = self._check_episodes(y, "y", encoder, min_length=0)
             check_same_structure(episodes, targets, names=("X", "y"))
         module = encoder.net_.module_
-        delays = prior_delays(module) if self.delays is None else check_delays(self.delays)
+        delays = prior_delays(module) if self.delays is None else solvers.check_delays(self.delays)
         self.kernel_delays_ = _check_kernel_delays(self.kernel_delays)
         prior_coef, prior_intercept = group_prior(module, delays)  # (P, C), (C,)
         # The new subject in its own standardised units, as the net's decoders predict theirs.
@@ -398,7 +394,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         self.encoder_coef_ = self.encoder_intercept_ = None
         if enc is not None and enc.n > 0:
             D = module.embed_dim
-            self.encoder_coef_, self.encoder_intercept_ = solve_toward_prior(
+            self.encoder_coef_, self.encoder_intercept_ = solvers.solve_toward_prior(
                 enc, np.zeros((encoder.n_parcels_, D)), np.zeros(D),
                 float(self.encoder_alpha), fit_intercept=bool(self.fit_intercept))
         self.encoder_ = encoder
@@ -418,7 +414,7 @@ class SubjectAdder(ParamsMixin, CrossSubjectScoreMixin, MetaEstimatorMixin, Base
         zbar = z.double().mean(0).cpu().numpy()  # (T, D)
         union, coef = read_map(self.kernel_, self.decoder_coef_, self.delays_,
                                self.kernel_delays_, z.shape[2])  # (len(union) * D, C)
-        out[S] = ((delay_features(zbar, union) @ coef + self.decoder_intercept_)
+        out[S] = ((solvers.delay_features(zbar, union) @ coef + self.decoder_intercept_)
                   * self.new_scaling_[3] + self.new_scaling_[2])
         if self.encoder_coef_ is not None:
             module = self.encoder_.net_.module_

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_callbacks, check_random_state_param
-from ..data._loaders import _friends_entry, _movie10_entry, _shape, index_file, open_h5
+from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, run_shape
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
 from ._protocol import budget_trs
 from ._splits import cv_splitter
@@ -30,7 +30,7 @@ __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "proto
            "preflight_grid", "grid_folds", "check_candidates_on_folds",
            "preflight_new_subject", "check_atlas", "parcel_count", "check_comparison_atlas"]
 
-_KINDS = {"friends": (friends_path, _friends_entry), "movie10": (movie10_path, _movie10_entry)}
+_KINDS = {"friends": (friends_path, friends_entry), "movie10": (movie10_path, movie10_entry)}
 
 
 def check_threads(n_threads, name: str = "--threads"):
@@ -72,7 +72,7 @@ def _subject_runs(root: Path, subject: int, kind: str) -> dict[str, tuple[object
     path_fn, index_fn = _KINDS[kind]
     path = path_fn(root, subject)
     with open_h5(path) as f:
-        return {e.name: (e, _shape((f, path), e.file_key)[0])
+        return {e.name: (e, run_shape((f, path), e.file_key)[0])
                 for e in index_file(f, path, index_fn)}
 
 
@@ -130,11 +130,11 @@ def _feature_rows(f, path, name: str, modality: str) -> int:
     """Rows (chunks) of one run's features in an open feature file (metadata only)."""
     import h5py
 
-    from ..data._stimulus import _pick_dataset
+    from ..data._stimulus import pick_dataset
 
     obj = f[name]
     if isinstance(obj, h5py.Group):
-        obj = obj[_pick_dataset(obj, modality, path)]
+        obj = obj[pick_dataset(obj, modality, path)]
     return int(obj.shape[0]) if isinstance(obj, h5py.Dataset) and obj.ndim else 0
 
 
@@ -423,10 +423,10 @@ def parcel_count(root, subject: int) -> int:
     root = Path(root)
     path = friends_path(root, subject)
     with open_h5(path) as f:
-        entries = index_file(f, path, _friends_entry)
+        entries = index_file(f, path, friends_entry)
         if not entries:
             raise ValueError(f"{path} holds no run.")
-        return _shape((f, path), entries[0].file_key)[1]
+        return run_shape((f, path), entries[0].file_key)[1]
 
 
 def check_comparison_atlas(root, subjects, atlas=None) -> None:

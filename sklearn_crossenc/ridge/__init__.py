@@ -1,17 +1,17 @@
 """Ridge baselines: cross-subject ridge, stimulus-feature ridge (and the mean of the others).
 
 Thin scikit-learn estimators (``_cross_subject``, ``_feature_ridge``) over plain array
-solvers (``_solvers``) and episode folds (``_folds``), in the manner of scikit-learn's
-``_ridge.py`` and himalaya. :class:`MeanOfOthers` lives in :mod:`sklearn_crossenc.baseline`
-and is re-exported here.
+solvers (:mod:`sklearn_crossenc.solvers`) and episode folds (``_folds``), in the manner of
+scikit-learn's ``_ridge.py`` and himalaya. :class:`MeanOfOthers` lives in
+:mod:`sklearn_crossenc.baseline` and is re-exported here.
 """
 
 from ..baseline import MeanOfOthers
+from ..solvers import DEFAULT_ALPHAS, KIT_ALPHAS
 from ._cross_subject import CrossSubjectRidge
 from ._design import feature_episodes
 from ._feature_ridge import FeatureRidge
 from ._folds import episode_splits
-from ._solvers import DEFAULT_ALPHAS, KIT_ALPHAS
 
 __all__ = [
     "MeanOfOthers",

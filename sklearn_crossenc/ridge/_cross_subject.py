@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -12,36 +10,19 @@ from .._base import CrossSubjectScoreMixin
 from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_same_structure, restore_structure
 from ..scoring import DEPRECATED_NAMES
-from ._folds import check_cv, episode_splits, progress_ticker
-from ._solvers import (
+from ..solvers import (
     CRITERIA,
     DEFAULT_ALPHAS,
-    _check_alphas,
-    _check_dtype,
-    _check_scoring,
+    check_alphas,
+    check_delays,
+    check_dtype,
+    check_scoring,
     delay_features,
     ridge_cv_episodes,
 )
+from ._folds import check_cv, episode_splits, progress_ticker
 
-__all__ = ["CrossSubjectRidge", "check_delays"]
-
-
-def check_delays(delays, name: str = "delays") -> tuple[int, ...]:
-    """``delays`` as a tuple of distinct ints; a clear error otherwise.
-
-    Examples
-    --------
-    >>> from sklearn_crossenc.ridge._cross_subject import check_delays
-    >>> check_delays(range(-1, 2))
-    (-1, 0, 1)
-    """
-    values = tuple(np.atleast_1d(np.asarray(delays, dtype=object)).tolist())
-    if not values or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
-                             for d in values):
-        raise ValueError(f"{name} must be a non-empty tuple of ints; got {delays!r}.")
-    if len(set(values)) != len(values):
-        raise ValueError(f"{name} must not repeat a value; got {delays!r}.")
-    return tuple(int(d) for d in values)
+__all__ = ["CrossSubjectRidge"]
 
 
 class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
@@ -59,7 +40,7 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     statistics (``X^T X``, ``X^T Y``, sums), then per fold diagonalises the training
     Gram matrix once; that decomposition serves every alpha and every target, and the
     validation score of each (alpha, target) pair follows in closed form (see
-    :mod:`sklearn_crossenc.ridge._solvers`).
+    :mod:`sklearn_crossenc.solvers`).
 
     Parameters
     ----------
@@ -140,11 +121,11 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         self.verbose = verbose
 
     _parameter_table = {
-        "alphas": [Checked(_check_alphas)],
+        "alphas": [Checked(check_alphas)],
         "delays": [NoneValue(), Checked(check_delays)],
         "cv": [Checked(check_cv)],
         "scoring": [Options(*CRITERIA, *DEPRECATED_NAMES)],
-        "dtype": [Checked(_check_dtype)],
+        "dtype": [Checked(check_dtype)],
         "fit_intercept": [Boolean()],
         "verbose": [Boolean(), Interval(int, 0, None)],
     }
@@ -210,9 +191,9 @@ class CrossSubjectRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
         self : CrossSubjectRidge
         """
         self._check_params()
-        dtype = _check_dtype(self.dtype)
-        alphas = _check_alphas(self.alphas)
-        scoring = _check_scoring(self.scoring)
+        dtype = check_dtype(self.dtype)
+        alphas = check_alphas(self.alphas)
+        scoring = check_scoring(self.scoring)
         delays = (0,) if self.delays is None else check_delays(self.delays)
         eps = check_episodes(X, min_subjects=2, dtype=None)
         if y is None:

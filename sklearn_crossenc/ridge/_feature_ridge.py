@@ -13,16 +13,16 @@ from .._base import CrossSubjectScoreMixin, episode_tags
 from .._param_validation import Boolean, Checked, Interval, NoneValue, Options, ParamsMixin
 from .._validation import check_episodes, check_trim
 from ..scoring import DEPRECATED_NAMES
-from ._design import _single_index, _window_index
-from ._folds import check_cv, episode_splits, progress_ticker
-from ._solvers import (
+from ..solvers import (
     CRITERIA,
     KIT_ALPHAS,
-    _check_alphas,
-    _check_dtype,
-    _check_scoring,
+    check_alphas,
+    check_dtype,
+    check_scoring,
     ridge_cv_episodes,
 )
+from ._design import _single_index, _window_index
+from ._folds import check_cv, episode_splits, progress_ticker
 
 __all__ = ["FeatureRidge"]
 
@@ -148,12 +148,12 @@ class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
     _parameter_table = {
         "hrf_delay": [Interval(int, 0, None)],
         "stimulus_window": [Interval(int, 1, None)],
-        "alphas": [Checked(_check_alphas)],
+        "alphas": [Checked(check_alphas)],
         "modalities": [Checked(_check_modalities)],
         "trim": [Checked(check_trim)],
         "cv": [NoneValue(), Checked(check_cv)],
         "scoring": [Options(*CRITERIA, *DEPRECATED_NAMES)],
-        "dtype": [Checked(_check_dtype)],
+        "dtype": [Checked(check_dtype)],
         "fit_intercept": [Boolean()],
         "verbose": [Boolean(), Interval(int, 0, None)],
     }
@@ -240,9 +240,9 @@ class FeatureRidge(ParamsMixin, CrossSubjectScoreMixin, BaseEstimator):
 
         self._check_params()
         modalities, trim = tuple(self.modalities), check_trim(self.trim)
-        dtype = _check_dtype(self.dtype)
-        alphas = _check_alphas(self.alphas)
-        scoring = _check_scoring(self.scoring)
+        dtype = check_dtype(self.dtype)
+        alphas = check_alphas(self.alphas)
+        scoring = check_scoring(self.scoring)
         feats = self._check_features(X, modalities)
         ys = check_episodes(y, name="y", dtype=None, min_length=2 * trim + 1)
         if len(ys) != len(feats):
