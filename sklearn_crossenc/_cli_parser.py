@@ -71,6 +71,12 @@ def _add_common(p, *, data=True, out=True):
                  "($CROSSENC_CACHE, else $XDG_CACHE_HOME/sklearn-crossenc or "
                  "~/.cache/sklearn-crossenc)",
         )
+        p.add_argument(
+            "--dataset", metavar="TOML", type=Path, default=None,
+            help="a dataset.toml (docs/own-data.md) instead of the release layout: its "
+                 "subjects, training runs, evaluation sets, repeats and atlas; not with "
+                 "--data-dir",
+        )
     if out:
         p.add_argument(
             "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUTS[command]),

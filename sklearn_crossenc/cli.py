@@ -40,6 +40,7 @@ from ._cli_parser import (
     parse_param,
     parse_value,
 )
+from ._cli_values import dataset_option
 
 __all__ = ["main", "build_parser", "parse_param", "parse_value"]
 
@@ -61,6 +62,8 @@ def _logger(quiet: bool):
 def _data_folder(args):
     from .data import default_data_dir
 
+    if getattr(args, "described", None) is not None:
+        return args.described.folder
     return default_data_dir() if args.data_dir is None else args.data_dir
 
 
@@ -111,7 +114,7 @@ def _cmd_compare(args, argv) -> int:
 
     def reserve():
         return comparison_output_bytes(_data_folder(args), args.models,
-                                       figures=not args.no_figures)
+                                       figures=not args.no_figures, dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _compare(args, argv, outset)
@@ -126,6 +129,7 @@ def _compare(args, argv, outset) -> dict:
     log = _logger(args.quiet)
     result = run_comparison(
         args.data_dir,
+        dataset=args.described,
         models=args.models,
         device=args.device,
         quick=args.quick,
@@ -384,6 +388,7 @@ def _parse_and_run(argv, state: dict) -> int:
         return 2
     state["command"] = args.command
     try:
+        args.described = dataset_option(args)  # checked before any work
         return int(COMMANDS[args.command_name](args, argv))
     except EXPECTED_ERRORS as exc:
         from ._interrupt import received_signal

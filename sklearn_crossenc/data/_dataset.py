@@ -56,6 +56,8 @@ TABLES = {"dataset": ("name", "tr", "exclude"), "subjects": None,
 #: ``MIN_RUNS``; tests/test_dataset.py checks that they agree).
 MIN_EVAL_RUNS = 3
 _LABEL = re.compile(r"^[A-Za-z0-9]+$")
+#: Run keys and evaluation set names: shown in reports as they are, so plain names only.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,6 +194,10 @@ def _keys_list(value, where: str, problems: list, *, empty: bool = False) -> tup
         return ()
     if not value and not empty:
         problems.append(f"{where} is empty")
+    odd = [k for k in value if not _NAME.match(k)]
+    if odd:
+        problems.append(f"{where}: {', '.join(map(repr, odd))} must be letters, digits and "
+                        "_ . + - (a run key as crossenc extract writes it)")
     twice = sorted({k for k in value if value.count(k) > 1})
     if twice:
         problems.append(f"{where} lists {', '.join(twice)} more than once")
@@ -252,8 +258,9 @@ def _runs_table(table: dict, problems: list) -> tuple:
                         "(name = [run keys])")
         evaluate = {} if not isinstance(evaluate, dict) else evaluate
     for name, keys in evaluate.items():
-        if name == "train":
-            problems.append("an evaluation set cannot be named 'train'")
+        if name == "train" or not _NAME.match(name):
+            problems.append(f"evaluation set name {name!r} must be letters, digits and "
+                            "_ . + -, and not 'train'")
         sets[name] = _keys_list(keys, f"runs.evaluate.{name}", problems)
         if 0 < len(sets[name]) < MIN_EVAL_RUNS:
             problems.append(f"runs.evaluate.{name} has {len(sets[name])} run(s); its intervals "

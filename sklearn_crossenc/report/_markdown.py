@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["header", "footer", "fmt_load", "code", "plain", "fenced"]
+__all__ = ["header", "footer", "fmt_load", "code", "plain", "fenced", "data_source"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -98,3 +98,13 @@ def footer(result: dict) -> list[str]:
     if result.get("command"):
         lines += ["", "Command:", ""] + fenced(result["command"])
     return lines
+
+
+def data_source(cfg: dict) -> str:
+    """Where a job's data came from, for its report: the data folder, or the
+    ``dataset.toml`` with its name and repetition time."""
+    described = (cfg.get("protocol") or {})
+    if "dataset" not in described:
+        return code(cfg["data_dir"])
+    return (f"{code(described['dataset'])} ({plain(described['name'])}, "
+            f"TR {described['tr']:g} s)")

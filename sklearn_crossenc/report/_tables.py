@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from ._headroom_section import TITLE, headroom_markdown, verdicts
-from ._markdown import code, footer, header, plain
+from ._markdown import code, data_source, footer, header, plain
 from ._tuning_section import interval_note, tuning_lines, tuning_notes
 
 __all__ = ["CEILING", "FRACTION_HEADER", "NOISE_CEILING", "format_table", "main_pair",
@@ -406,7 +406,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
         if "differences" in (figures or {}):
             lines += [f"![paired differences]({Path(figures['differences']).name})", ""]
     lines += [
-        f"Data: {code(cfg['data_dir'])}"
+        f"Data: {data_source(cfg)}"
         + (" (synthetic: the oracle ceiling is known)" if data["synthetic"] else "")
         + f"; subjects {', '.join(data['subject_labels'])}; {data['n_parcels']} parcels.",
         f"Protocol: train on {train['label']} ({train['n_runs']} runs, {train['n_times']} TRs); "
@@ -416,6 +416,7 @@ def report_markdown(result, figures: dict | None = None, files: dict | None = No
         + ".",
         f"Score: Pearson r per parcel over the concatenated runs, mean over parcels, then over "
         f"subjects; {cfg['trim']} TRs left out at each end of every run.",
+        *([f"Brain maps: {plain(cfg['atlas_reason'])}."] if cfg.get("atlas_reason") else []),
         "",
     ]
     if cfg.get("quick"):
