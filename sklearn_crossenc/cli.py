@@ -279,7 +279,7 @@ def _cmd_headroom(args, argv) -> int:
 
     def reserve():
         return comparison_output_bytes(_data_folder(args), None, figures=not args.no_figures,
-                                       extra_models=len(named))
+                                       extra_models=len(named), dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _headroom(args, argv, named, outset)
@@ -293,7 +293,8 @@ def _headroom(args, argv, named, outset) -> dict:
 
     log = _logger(args.quiet)
     result = run_headroom(
-        named, args.data_dir, ceiling=args.ceiling, device=args.device, quick=args.quick,
+        named, args.data_dir, dataset=args.described, ceiling=args.ceiling,
+        device=args.device, quick=args.quick,
         random_state=args.random_state, trim=args.trim, progress=not args.quiet, log=log,
         n_threads=args.threads, early_stopping=args.early_stopping, refit=args.refit,
         atlas=args.atlas)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "SUBJECTS",
     "TR",
@@ -57,16 +59,19 @@ MISSING_RUNS = {
 
 def subject_label(subject) -> str:
     """A subject's display label: an int of the release (``1`` -> ``"sub-01"``), or the label
-    of a ``dataset.toml`` (``"07"`` -> ``"sub-07"``, ``"pilot"`` -> ``"sub-pilot"``).
+    of a ``dataset.toml`` or a submission (``"07"`` -> ``"sub-07"``, ``"pilot"`` ->
+    ``"sub-pilot"``, ``"sub-02"`` as it is).
 
     Examples
     --------
-    >>> subject_label(1), subject_label("07"), subject_label("pilot")
-    ('sub-01', 'sub-07', 'sub-pilot')
+    >>> subject_label(1), subject_label("07"), subject_label("pilot"), subject_label("sub-02")
+    ('sub-01', 'sub-07', 'sub-pilot', 'sub-02')
     """
-    if isinstance(subject, str):
-        return f"sub-{subject}"
-    return f"sub-{int(subject):02d}"
+    if isinstance(subject, (int, np.integer)) and not isinstance(subject, bool):
+        return f"sub-{int(subject):02d}"
+    if isinstance(subject, str) and subject:
+        return subject if subject.startswith("sub-") else f"sub-{subject}"
+    raise ValueError(f"a subject is an int or a label like 'sub-01'; got {subject!r}")
 
 
 _FRIENDS_RE = re.compile(r"s([0-9]+)e([0-9]+)([a-z])")

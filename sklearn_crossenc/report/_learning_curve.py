@@ -3,6 +3,7 @@ table and as its ``report.md``."""
 
 from __future__ import annotations
 
+from ..data._paths import subject_label
 from ._markdown import code, footer, header
 
 __all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
@@ -116,13 +117,13 @@ def format_learning_curve(result: dict) -> str:
 def new_subject_markdown(result: dict) -> str:
     """The new-subject job's ``report.md``: what was done, the table, its legend."""
     cfg = result["config"]
-    others = ", ".join(f"sub-{s:02d}" for s in result["fitted_subjects"])
+    others = ", ".join(subject_label(s) for s in result["fitted_subjects"])
     sets = ", ".join(result["eval_sets"].values())
-    lines = header(f"Adding subject sub-{result['new_subject']:02d} to a trained encoder",
+    lines = header(f"Adding subject {subject_label(result['new_subject'])} to a trained encoder",
                    result) + [
         f"Data: {code(cfg['data_dir'])}. The encoder was trained on {others} "
         f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
-        f"sub-{result['new_subject']:02d} was added from the first minutes of its "
+        f"{subject_label(result['new_subject'])} was added from the first minutes of its "
         f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "
         f"budgets of {', '.join(_budget(m) for m in cfg['budgets_min'])}, and scored on "
         f"{sets}. The fitted subjects' own scores: "
