@@ -204,13 +204,15 @@ def _keys_list(value, where: str, problems: list, *, empty: bool = False) -> tup
     return tuple(dict.fromkeys(value))
 
 
-def _inside(folder: Path, text, where: str, problems: list) -> Path | None:
-    """A file named relative to the dataset's folder, inside it, that exists."""
+def _inside(folder: Path, text, where: str, problems: list, *, anywhere: bool = False
+            ) -> Path | None:
+    """A file named relative to the dataset's folder, inside it (``anywhere``: or an
+    absolute path, the atlas ``crossenc extract`` names), that exists."""
     if not isinstance(text, str) or not text:
         problems.append(f"{where} must be a file name relative to {folder}; got {text!r}")
         return None
-    path = (folder / text).resolve()
-    if Path(text).is_absolute() or not path.is_relative_to(folder.resolve()):
+    path = (folder / Path(text).expanduser()).resolve()
+    if not anywhere and (Path(text).is_absolute() or not path.is_relative_to(folder.resolve())):
         problems.append(f"{where} = {text!r} is outside the dataset's folder {folder}: "
                         "name files relative to dataset.toml, inside its folder")
         return None
@@ -388,7 +390,7 @@ def load_dataset(path, *, check_values: bool = True) -> DatasetDescription:
     atlas = None
     if "labels_img" in tables["atlas"]:
         atlas = _inside(path.parent, tables["atlas"]["labels_img"], "atlas.labels_img",
-                        problems)
+                        problems, anywhere=True)
     keys = list(dict.fromkeys([*train, *(k for ks in evaluate.values() for k in ks),
                                *(k for ks in repeats.values() for k in ks)]))
     shapes = {s: _subject_shapes(s, p, keys, path.parent, problems)
