@@ -272,9 +272,9 @@ def _add_grid(sub) -> None:
              f"(default {' '.join(default_grid())})",
     )
     p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
-    p.add_argument("--split", choices=SPLITS, default="season",
+    p.add_argument("--split", choices=SPLITS, default=None,
                    help="season: GroupKFold with one group per season (default); "
-                        "kfold: KFold over runs")
+                        "kfold: KFold over runs (the default with --dataset)")
     p.add_argument("--seasons", type=int, nargs="+", default=None, metavar="S",
                    help="Friends seasons to search on (default the protocol's training seasons, "
                         f"{' '.join(map(str, SEED_PROTOCOL.train.seasons))})")

@@ -93,7 +93,7 @@ def parse_named_files(texts) -> dict:
 
 
 #: The commands that read ``--dataset`` (the others refuse it rather than ignore it).
-DATASET_COMMANDS = ("compare", "headroom")
+DATASET_COMMANDS = ("compare", "headroom", "grid")
 
 
 def dataset_option(args):
@@ -107,7 +107,7 @@ def dataset_option(args):
                          "not both.")
     if args.command not in DATASET_COMMANDS:
         raise ValueError(f"crossenc {args.command} does not read --dataset yet (only "
-                         f"{' and '.join(DATASET_COMMANDS)} do; issue 29): run it on the "
+                         f"{', '.join(DATASET_COMMANDS)} do; issue 29): run it on the "
                          "release layout, or use the runs from Python (docs/own-data.md).")
     from .data import load_dataset
 

@@ -199,7 +199,8 @@ def _cmd_grid(args, argv) -> int:
     grid = _param_grid(args.param, _encoder_params())
 
     def reserve():
-        return grid_output_bytes(_data_folder(args), grid, refit=args.refit, quick=args.quick)
+        return grid_output_bytes(_data_folder(args), grid, refit=args.refit, quick=args.quick,
+                                 dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _grid(args, argv, grid, outset)
@@ -212,7 +213,8 @@ def _grid(args, argv, grid, outset) -> dict:
     from .report import format_grid_table, write_grid_report
 
     result = run_grid_search(
-        args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
+        args.data_dir, dataset=args.described, param_grid=grid, cv=args.cv, split=args.split,
+        seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
         random_state=args.random_state, n_threads=args.threads, trim=args.trim,
         scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,

@@ -16,6 +16,7 @@ from sklearn_crossenc.data import REPEATED_MOVIES, load_dataset, load_movie10
 from sklearn_crossenc.data._describe import write_dataset
 from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL, budget_trs, protocol_from_dataset
 from sklearn_crossenc.jobs.compare import run_comparison
+from sklearn_crossenc.jobs.grid import run_grid_search
 from sklearn_crossenc.jobs.headroom import run_headroom
 
 MODELS = ["mean", "ridge", "encoder"]
@@ -159,7 +160,20 @@ def _error(capsys, argv) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [["grid"], ["add-subject", "--subject", "1"]])
+def test_grid_search_on_a_dataset(six):
+    path, _, labels = six
+    result = run_grid_search(dataset=path, param_grid={"embed_dim": [4, 8]}, cv=2, quick=True,
+                             device="cpu")
+    assert result["n_runs"] == 5 and result["config"]["split"] == "kfold"  # the training runs
+    assert result["config"]["protocol"]["subjects"] == labels
+    assert np.isfinite(result["best_score"])
+    for bad in (dict(split="season"), dict(seasons=[1])):
+        with pytest.raises(ValueError, match="runs have no Friends seasons"):
+            run_grid_search(dataset=path, param_grid={"embed_dim": [4]}, cv=2, quick=True,
+                            **bad)
+
+
+@pytest.mark.parametrize("command", [["add-subject", "--subject", "1"]])
 def test_commands_without_dataset_support_refuse_it(six, tmp_path, capsys, command):
     path, _, _ = six
     err = _error(capsys, [*command, "--dataset", str(path), "--out", str(tmp_path / "o")])

@@ -106,15 +106,16 @@ def encoder_bytes(params: dict, n_subjects: int, n_parcels: int) -> int:
     return 8 * sum(p.numel() for p in module.parameters()) + (1 << 20)
 
 
-def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: bool = False
-                      ) -> int:
+def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: bool = False,
+                      dataset=None) -> int:
     """Bytes ``write_grid_report`` will write (an upper bound): the CSV and documents of
     every candidate and, with ``refit``, the largest candidate's fitted encoder."""
     from sklearn.model_selection import ParameterGrid
 
     from ._registry import encoder_params
 
-    S, C, runs = data_shape(root)
+    S, C, runs = data_shape(root) if dataset is None else (
+        len(dataset.included), dataset.n_parcels, len(dataset.run_keys))
     grid = ParameterGrid(param_grid)
     total = _DOCUMENT_BYTES + runs * _RUN_BYTES + len(grid) * _CANDIDATE_BYTES
     if refit:

@@ -233,7 +233,8 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
-                   split: str = "season", refit: bool = False, trim: int = 0) -> None:
+                   split: str = "season", refit: bool = False, trim: int = 0,
+                   protocol=None) -> None:
     """Everything ``run_grid_search`` can check before its first fit.
 
     ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
@@ -243,12 +244,15 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     and, with ``refit``, all of them.
     """
     check_random_state_param(base_params(None).get("random_state"))
-    lengths = protocol_lengths(root, subjects, [runs])[runs.key]
+    described = protocol is not None and protocol.dataset is not None
+    lengths = (lengths_of(root, protocol) if described
+               else protocol_lengths(root, subjects, [runs]))[runs.key]
     check_trim_fits(trim, {runs.key: lengths}, [runs.key])  # each validation fold's runs
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
-    check_candidates_memory(base, param_grid, len(subjects), parcel_count(root, subjects[0]))
+    check_candidates_memory(base, param_grid, len(subjects), protocol.dataset.n_parcels
+                            if described else parcel_count(root, subjects[0]))
 
 
 def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,

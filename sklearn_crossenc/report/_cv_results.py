@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
-from ._markdown import code, footer, header
+from ._markdown import code, data_source, footer, header
 
 __all__ = ["BEST_MODEL", "GRID_CSV", "cv_results_rows", "format_grid_table", "grid_csv",
            "grid_markdown", "write_best_estimator", "write_grid_results"]
@@ -92,8 +92,11 @@ def grid_markdown(result: dict, files: dict | None = None) -> str:
     cfg = result["config"]
     grid = ", ".join(f"{k} in {v}" for k, v in cfg["param_grid"].items())
     lines = header("Cross-subject encoding: grid search report", result) + [
-        f"Data: {code(cfg['data_dir'])}; Friends seasons {', '.join(map(str, cfg['seasons']))} "
-        f"({result['n_runs']} runs), subjects {', '.join(map(str, cfg['protocol']['subjects']))}.",
+        f"Data: {data_source(cfg)}; "
+        + (f"Friends seasons {', '.join(map(str, cfg['seasons']))} " if cfg["seasons"] else
+           "the training runs ")
+        + f"({result['n_runs']} runs), subjects "
+        f"{', '.join(map(str, cfg['protocol']['subjects']))}.",
         f"Searched: {grid} ({result['n_candidates']} candidates) with {cfg['cv']} folds of whole "
         f"runs ({cfg['split']}); scorers {', '.join(cfg['scoring'])}, ranked by the first; "
         f"{cfg['trim']} TRs left out at each end of every run.",
