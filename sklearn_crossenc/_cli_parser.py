@@ -309,8 +309,9 @@ def _add_new_subject(sub) -> None:
                     "curve and writes report.md and report.json into --out.",
     )
     _add_common(p)
-    p.add_argument("--subject", type=int, choices=SUBJECTS, default=5,
-                   help="the subject to add (default 5)")
+    p.add_argument("--subject", default=None, metavar="SUBJECT",
+                   help=f"the subject to add: {', '.join(map(str, SUBJECTS))} (default 5), or a "
+                        "label of --dataset (default its last subject)")
     p.add_argument("--minutes", nargs="+", default=["1", "5", "15", "60", "all"],
                    metavar="M", help="data budgets in minutes of the new subject's Friends s1-5 "
                                      "runs, 'all' for all of them (default 1 5 15 60 all)")

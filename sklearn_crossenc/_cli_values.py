@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-__all__ = ["parse_value", "parse_param", "parse_named_files", "dataset_option", "DATASET_COMMANDS"]
+__all__ = ["parse_value", "parse_param", "parse_named_files", "dataset_option"]
 
 
 def parse_value(text: str):
@@ -92,23 +92,14 @@ def parse_named_files(texts) -> dict:
     return named
 
 
-#: The commands that read ``--dataset`` (the others refuse it rather than ignore it).
-DATASET_COMMANDS = ("compare", "headroom", "grid")
-
-
 def dataset_option(args):
     """``--dataset`` read and checked (:func:`~sklearn_crossenc.data.load_dataset`, metadata;
-    the values as the job loads them), or None; refused beside ``--data-dir`` and by a
-    command that does not read it yet."""
+    the values as the job loads them), or None; refused beside ``--data-dir``."""
     if getattr(args, "dataset", None) is None:
         return None
     if args.data_dir is not None:
         raise ValueError(f"give --data-dir ({args.data_dir}) or --dataset ({args.dataset}), "
                          "not both.")
-    if args.command not in DATASET_COMMANDS:
-        raise ValueError(f"crossenc {args.command} does not read --dataset yet (only "
-                         f"{', '.join(DATASET_COMMANDS)} do; issue 29): run it on the "
-                         "release layout, or use the runs from Python (docs/own-data.md).")
     from .data import load_dataset
 
     return load_dataset(args.dataset, check_values=False)

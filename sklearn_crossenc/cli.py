@@ -262,7 +262,10 @@ def _add_subject(args, argv, budgets, outset) -> dict:
     from .report import format_learning_curve, write_new_subject_report
 
     result = run_new_subject(
-        args.data_dir, new_subject=args.subject, budgets_min=budgets, reference=args.reference,
+        args.data_dir, dataset=args.described, budgets_min=budgets,
+        new_subject=args.subject if args.described is not None or args.subject is None
+        or not args.subject.isdigit() else int(args.subject),  # the release's are numbers
+        reference=args.reference,
         device=args.device, random_state=args.random_state, n_threads=args.threads,
         quick=args.quick, progress=not args.quiet, log=_logger(args.quiet),
         early_stopping=args.early_stopping)

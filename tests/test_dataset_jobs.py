@@ -173,12 +173,20 @@ def test_grid_search_on_a_dataset(six):
                             **bad)
 
 
-@pytest.mark.parametrize("command", [["add-subject", "--subject", "1"]])
-def test_commands_without_dataset_support_refuse_it(six, tmp_path, capsys, command):
-    path, _, _ = six
-    err = _error(capsys, [*command, "--dataset", str(path), "--out", str(tmp_path / "o")])
-    assert f"crossenc {command[0]} does not read --dataset yet" in err
-    assert not (tmp_path / "o").exists()
+def test_add_subject_on_a_dataset(six, tmp_path, capsys):
+    path, _, labels = six
+    out = tmp_path / "add"
+    assert main(["add-subject", "--dataset", str(path), "--subject", "03", "--minutes", "1",
+                 "all", "--quick", "--quiet", "--device", "cpu", "--out", str(out)]) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["new_subject"] == "03"
+    assert doc["fitted_subjects"] == [s for s in labels if s != "03"]
+    assert [row["n_trs"] for row in doc["budgets"]] == [30, 250]  # 1 min at TR 2 s; all
+    assert np.isfinite(doc["budgets"][-1]["added"]["heldout"])
+    assert "Adding subject sub-03" in (out / "report.md").read_text()
+    err = _error(capsys, ["add-subject", "--dataset", str(path), "--subject", "09",
+                          "--out", str(tmp_path / "o")])
+    assert "new_subject must be one of ('01', '02', '03', '04', '05', '07'); got '09'" in err
 
 
 def test_dataset_errors_on_the_command_line(six, synthetic_root, tmp_path, capsys):

@@ -220,7 +220,7 @@ def protocol_from_dataset(desc) -> Protocol:
     ({'test': 'test'}, ('01', '02'), 2.0)
     """
     return Protocol(
-        train=RunSet("train", "the training runs", "runs", keys=desc.train),
+        train=RunSet("train", "runs.train", "runs", keys=desc.train),
         evaluation=tuple(RunSet(name, name, "runs", keys=keys)
                          for name, keys in desc.evaluate.items()),
         subjects=desc.included, dataset=desc)

@@ -4,7 +4,7 @@ table and as its ``report.md``."""
 from __future__ import annotations
 
 from ..data._paths import subject_label
-from ._markdown import code, footer, header
+from ._markdown import data_source, footer, header
 
 __all__ = ["format_learning_curve", "new_subject_markdown", "LEGEND"]
 
@@ -121,7 +121,7 @@ def new_subject_markdown(result: dict) -> str:
     sets = ", ".join(result["eval_sets"].values())
     lines = header(f"Adding subject {subject_label(result['new_subject'])} to a trained encoder",
                    result) + [
-        f"Data: {code(cfg['data_dir'])}. The encoder was trained on {others} "
+        f"Data: {data_source(cfg)}. The encoder was trained on {others} "
         f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
         f"{subject_label(result['new_subject'])} was added from the first minutes of its "
         f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "
