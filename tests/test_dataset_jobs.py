@@ -209,3 +209,27 @@ def test_dataset_errors_on_the_command_line(six, synthetic_root, tmp_path, capsy
         assert len(f) == 9
     err = _error(capsys, ["compare", "--dataset", str(path), "--out", str(path.parent / "r")])
     assert "inside" in err or "data folder" in err  # never written into the data folder
+
+
+def test_brain_maps_with_the_datasets_atlas(tmp_path):
+    """With [atlas], the maps are drawn on it; an atlas of another parcel count is refused
+    before any fit."""
+    pytest.importorskip("nilearn")
+    from sklearn_crossenc.data import make_synthetic_atlas, save_atlas
+    from sklearn_crossenc.report import write_report
+
+    atlas = save_atlas(make_synthetic_atlas(20, resolution=4)[0], tmp_path / "atlas20.nii.gz")
+    rng = np.random.default_rng(3)
+    keys = [f"r{i}" for i in range(1, 7)]
+    runs = {k: (rng.normal(size=(1, 30, 20)) + rng.normal(size=(3, 30, 20))).astype(np.float32)
+            for k in keys}
+    path = write_dataset(tmp_path / "ds", runs, ["01", "02", "03"], train=keys[:3], tr=1.0,
+                         evaluate={"test": keys[3:]}, atlas=atlas)
+    result = run_comparison(dataset=path, models=["mean"], n_resamples=50)
+    assert result["config"]["atlas"] == str(path.parent / "atlas20.nii.gz")
+    assert result["config"]["atlas_reason"] is None
+    files = write_report(result, tmp_path / "out")
+    assert any(k.startswith("brain: ") for k in files), sorted(files)
+    other = save_atlas(make_synthetic_atlas(10, resolution=4)[0], tmp_path / "atlas10.nii.gz")
+    with pytest.raises(ValueError, match=r"\(10 parcels\) but the data has 20 parcels"):
+        run_comparison(dataset=path, models=["mean"], atlas=other)
