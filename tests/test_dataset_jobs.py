@@ -233,3 +233,17 @@ def test_brain_maps_with_the_datasets_atlas(tmp_path):
     other = save_atlas(make_synthetic_atlas(10, resolution=4)[0], tmp_path / "atlas10.nii.gz")
     with pytest.raises(ValueError, match=r"\(10 parcels\) but the data has 20 parcels"):
         run_comparison(dataset=path, models=["mean"], atlas=other)
+
+
+def test_an_unsplit_extraction_is_refused_with_the_next_step(tmp_path, capsys):
+    """crossenc extract's dataset.toml (every run under train) names what to do next."""
+    pytest.importorskip("nilearn")
+    from sklearn_crossenc.data._fmriprep import make_fmriprep_like
+
+    truth = make_fmriprep_like(tmp_path / "deriv", n_subjects=2, n_runs=1, n_times=20)
+    assert main(["extract", str(tmp_path / "deriv"), "--atlas", str(truth["atlas"]),
+                 "--task", "movie", "--out", str(tmp_path / "parcels"), "--quiet"]) == 0
+    capsys.readouterr()
+    err = _error(capsys, ["compare", "--dataset", str(tmp_path / "parcels" / "dataset.toml"),
+                          "--out", str(tmp_path / "o")])
+    assert "[runs.evaluate] needs at least one named evaluation set" in err
