@@ -28,6 +28,7 @@ watch_parent()  # in a joblib (loky) worker only: it ends with its parent (kill 
 
 _LAZY = {
     # data: loaders, synthetic dataset, helpers
+    "load_dataset": "sklearn_crossenc.data",
     "load_friends": "sklearn_crossenc.data",
     "load_movie10": "sklearn_crossenc.data",
     "load_stimulus_features": "sklearn_crossenc.data",

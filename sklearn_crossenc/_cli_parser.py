@@ -71,6 +71,12 @@ def _add_common(p, *, data=True, out=True):
                  "($CROSSENC_CACHE, else $XDG_CACHE_HOME/sklearn-crossenc or "
                  "~/.cache/sklearn-crossenc)",
         )
+        p.add_argument(
+            "--dataset", metavar="TOML", type=Path, default=None,
+            help="a dataset.toml (docs/own-data.md) instead of the release layout: its "
+                 "subjects, training runs, evaluation sets, repeats and atlas; not with "
+                 "--data-dir",
+        )
     if out:
         p.add_argument(
             "--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUTS[command]),
@@ -266,9 +272,9 @@ def _add_grid(sub) -> None:
              f"(default {' '.join(default_grid())})",
     )
     p.add_argument("--cv", type=int, default=3, metavar="N", help="number of folds (default 3)")
-    p.add_argument("--split", choices=SPLITS, default="season",
+    p.add_argument("--split", choices=SPLITS, default=None,
                    help="season: GroupKFold with one group per season (default); "
-                        "kfold: KFold over runs")
+                        "kfold: KFold over runs (the default with --dataset)")
     p.add_argument("--seasons", type=int, nargs="+", default=None, metavar="S",
                    help="Friends seasons to search on (default the protocol's training seasons, "
                         f"{' '.join(map(str, SEED_PROTOCOL.train.seasons))})")
@@ -303,8 +309,9 @@ def _add_new_subject(sub) -> None:
                     "curve and writes report.md and report.json into --out.",
     )
     _add_common(p)
-    p.add_argument("--subject", type=int, choices=SUBJECTS, default=5,
-                   help="the subject to add (default 5)")
+    p.add_argument("--subject", default=None, metavar="SUBJECT",
+                   help=f"the subject to add: {', '.join(map(str, SUBJECTS))} (default 5), or a "
+                        "label of --dataset (default its last subject)")
     p.add_argument("--minutes", nargs="+", default=["1", "5", "15", "60", "all"],
                    metavar="M", help="data budgets in minutes of the new subject's Friends s1-5 "
                                      "runs, 'all' for all of them (default 1 5 15 60 all)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-__all__ = ["parse_value", "parse_param", "parse_named_files"]
+__all__ = ["parse_value", "parse_param", "parse_named_files", "dataset_option"]
 
 
 def parse_value(text: str):
@@ -90,3 +90,16 @@ def parse_named_files(texts) -> dict:
                              "file its own name with NAME=FILE.")
         named[name] = Path(path)
     return named
+
+
+def dataset_option(args):
+    """``--dataset`` read and checked (:func:`~sklearn_crossenc.data.load_dataset`, metadata;
+    the values as the job loads them), or None; refused beside ``--data-dir``."""
+    if getattr(args, "dataset", None) is None:
+        return None
+    if args.data_dir is not None:
+        raise ValueError(f"give --data-dir ({args.data_dir}) or --dataset ({args.dataset}), "
+                         "not both.")
+    from .data import load_dataset
+
+    return load_dataset(args.dataset, check_values=False)

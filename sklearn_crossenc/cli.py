@@ -40,6 +40,7 @@ from ._cli_parser import (
     parse_param,
     parse_value,
 )
+from ._cli_values import dataset_option
 
 __all__ = ["main", "build_parser", "parse_param", "parse_value"]
 
@@ -61,6 +62,8 @@ def _logger(quiet: bool):
 def _data_folder(args):
     from .data import default_data_dir
 
+    if getattr(args, "described", None) is not None:
+        return args.described.folder
     return default_data_dir() if args.data_dir is None else args.data_dir
 
 
@@ -111,7 +114,7 @@ def _cmd_compare(args, argv) -> int:
 
     def reserve():
         return comparison_output_bytes(_data_folder(args), args.models,
-                                       figures=not args.no_figures)
+                                       figures=not args.no_figures, dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _compare(args, argv, outset)
@@ -126,6 +129,7 @@ def _compare(args, argv, outset) -> dict:
     log = _logger(args.quiet)
     result = run_comparison(
         args.data_dir,
+        dataset=args.described,
         models=args.models,
         device=args.device,
         quick=args.quick,
@@ -195,7 +199,8 @@ def _cmd_grid(args, argv) -> int:
     grid = _param_grid(args.param, _encoder_params())
 
     def reserve():
-        return grid_output_bytes(_data_folder(args), grid, refit=args.refit, quick=args.quick)
+        return grid_output_bytes(_data_folder(args), grid, refit=args.refit, quick=args.quick,
+                                 dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _grid(args, argv, grid, outset)
@@ -208,7 +213,8 @@ def _grid(args, argv, grid, outset) -> dict:
     from .report import format_grid_table, write_grid_report
 
     result = run_grid_search(
-        args.data_dir, param_grid=grid, cv=args.cv, split=args.split, seasons=args.seasons,
+        args.data_dir, dataset=args.described, param_grid=grid, cv=args.cv, split=args.split,
+        seasons=args.seasons,
         n_jobs=args.n_jobs, scheduler=args.scheduler, device=args.device,
         random_state=args.random_state, n_threads=args.threads, trim=args.trim,
         scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
@@ -256,7 +262,10 @@ def _add_subject(args, argv, budgets, outset) -> dict:
     from .report import format_learning_curve, write_new_subject_report
 
     result = run_new_subject(
-        args.data_dir, new_subject=args.subject, budgets_min=budgets, reference=args.reference,
+        args.data_dir, dataset=args.described, budgets_min=budgets,
+        new_subject=args.subject if args.described is not None or args.subject is None
+        or not args.subject.isdigit() else int(args.subject),  # the release's are numbers
+        reference=args.reference,
         device=args.device, random_state=args.random_state, n_threads=args.threads,
         quick=args.quick, progress=not args.quiet, log=_logger(args.quiet),
         early_stopping=args.early_stopping)
@@ -275,7 +284,7 @@ def _cmd_headroom(args, argv) -> int:
 
     def reserve():
         return comparison_output_bytes(_data_folder(args), None, figures=not args.no_figures,
-                                       extra_models=len(named))
+                                       extra_models=len(named), dataset=args.described)
 
     with _output_folder(args, argv, reserve) as outset:
         paths = _headroom(args, argv, named, outset)
@@ -289,7 +298,8 @@ def _headroom(args, argv, named, outset) -> dict:
 
     log = _logger(args.quiet)
     result = run_headroom(
-        named, args.data_dir, ceiling=args.ceiling, device=args.device, quick=args.quick,
+        named, args.data_dir, dataset=args.described, ceiling=args.ceiling,
+        device=args.device, quick=args.quick,
         random_state=args.random_state, trim=args.trim, progress=not args.quiet, log=log,
         n_threads=args.threads, early_stopping=args.early_stopping, refit=args.refit,
         atlas=args.atlas)
@@ -384,6 +394,7 @@ def _parse_and_run(argv, state: dict) -> int:
         return 2
     state["command"] = args.command
     try:
+        args.described = dataset_option(args)  # checked before any work
         return int(COMMANDS[args.command_name](args, argv))
     except EXPECTED_ERRORS as exc:
         from ._interrupt import received_signal

@@ -25,16 +25,19 @@ _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
 def floor_pin(requirement: str) -> str:
-    """``"dask[distributed]>=2023.1"`` -> ``"dask[distributed]==2023.1"``.
+    """``"dask[distributed]>=2023.1"`` -> ``"dask[distributed]==2023.1"``; an environment
+    marker is kept (``"tomli>=1.1; python_version < '3.11'"`` -> ``"tomli==1.1; ..."``).
 
     Raises ``ValueError`` naming the requirement when it has no ``>=`` bound.
     """
+    requirement, _, marker = requirement.partition(";")
     match = _REQ.match(requirement)
     specs = [s.strip() for s in match.group(3).split(",")] if match else []
     floors = [s[2:].strip() for s in specs if s.startswith(">=")]
     if len(floors) != 1:
         raise ValueError(f"requirement {requirement!r} needs exactly one '>=' floor")
-    return f"{match.group(1)}{match.group(2) or ''}=={floors[0]}"
+    pin = f"{match.group(1)}{match.group(2) or ''}=={floors[0]}"
+    return f"{pin}; {marker.strip()}" if marker.strip() else pin
 
 
 def floor_pins(pyproject: Path, extras=()) -> list[str]:

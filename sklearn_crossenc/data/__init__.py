@@ -12,6 +12,7 @@ from ._cache import (
     default_data_dir,
     ensure_default_dataset,
 )
+from ._dataset import DatasetDescription, load_dataset
 from ._episodes import as_episodes, episode_groups, make_clips
 from ._loaders import load_friends, load_movie10
 from ._paths import (
@@ -24,6 +25,7 @@ from ._paths import (
     has_stimulus_features,
     stimulus_features_dir,
     stimulus_name,
+    subject_label,
 )
 from ._predictions import PredictionSet, load_predictions
 from ._stimulus import load_stimulus_features
@@ -31,6 +33,7 @@ from ._synthetic import ensure_synthetic_dataset, is_synthetic, make_synthetic_d
 from ._truth import load_true_signal
 
 __all__ = [
+    "DatasetDescription",
     "DEFAULT_DATA_SEED",
     "DEFAULT_SCALE",
     "MODALITIES",
@@ -48,6 +51,7 @@ __all__ = [
     "features_path",
     "has_stimulus_features",
     "is_synthetic",
+    "load_dataset",
     "load_friends",
     "load_movie10",
     "load_predictions",
@@ -59,4 +63,5 @@ __all__ = [
     "save_atlas",
     "stimulus_features_dir",
     "stimulus_name",
+    "subject_label",
 ]

@@ -92,22 +92,34 @@ def _extract_run(run: BoldRun, atlas, preset: dict, tr) -> tuple[np.ndarray, flo
     return np.asarray(series, dtype=np.float32), t_r, labels
 
 
-def dataset_toml(name: str, tr: float, subjects: dict, runs: list, atlas, extraction: dict
-                 ) -> str:
-    """The text of a ``dataset.toml`` naming the files written by :func:`extract_parcels`."""
+def dataset_toml(name: str, tr: float, subjects: dict, runs: list, atlas, extraction: dict,
+                 *, evaluate: dict | None = None, repeats: dict | None = None) -> str:
+    """The text of a ``dataset.toml`` naming the files written by :func:`extract_parcels`
+    (every run under ``train``), or split into ``evaluate`` sets (name -> run keys) with
+    ``repeats`` (name -> [first, repeat]); no ``[atlas]`` when ``atlas`` is None, no
+    ``[extraction]`` when ``extraction`` is empty."""
     def q(text) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = ["# Written by crossenc extract: every run is under train until you split them",
-             "# into [runs.evaluate] sets (see docs/own-data.md).", "[dataset]",
-             f"name = {q(name)}", f"tr = {tr!r}  # seconds", "", "[subjects]"]
+    def keys(values) -> str:
+        return "[" + ", ".join(q(r) for r in values) + "]"
+
+    lines = (["# Written by crossenc extract: every run is under train until you split them",
+              "# into [runs.evaluate] sets (see docs/own-data.md)."] if evaluate is None
+             else []) + ["[dataset]", f"name = {q(name)}", f"tr = {tr!r}  # seconds", "",
+                         "[subjects]"]
     lines += [f"{q(label)} = {q(path)}" for label, path in subjects.items()]
-    lines += ["", "[runs]", "train = [" + ", ".join(q(r) for r in runs) + "]", "",
-              "[runs.evaluate]", "", "[atlas]", f"labels_img = {q(atlas)}", "",
-              "[extraction]"]
+    lines += ["", "[runs]", f"train = {keys(runs)}", "", "[runs.evaluate]"]
+    lines += [f"{q(k)} = {keys(v)}" for k, v in (evaluate or {}).items()]
+    if repeats:
+        lines += ["", "[runs.repeats]"] + [f"{q(k)} = {keys(v)}" for k, v in repeats.items()]
+    if atlas is not None:
+        lines += ["", "[atlas]", f"labels_img = {q(atlas)}"]
+    if extraction:
+        lines += ["", "[extraction]"]
     for key, value in extraction.items():
         if isinstance(value, (list, tuple)):
-            lines.append(f"{key} = [" + ", ".join(q(v) for v in value) + "]")
+            lines.append(f"{key} = {keys(value)}")
         elif value is None:  # TOML has no null: the key is left out
             continue
         elif isinstance(value, bool):

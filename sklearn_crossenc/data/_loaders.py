@@ -26,6 +26,7 @@ from ._paths import (
     parse_friends_run,
     parse_key,
     parse_movie10_run,
+    subject_label,
 )
 
 __all__ = ["load_friends", "load_movie10"]
@@ -270,8 +271,8 @@ def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, pr
             maps[s] = {e.name: e for e in entries if select is None or select(e)}
         common = set.intersection(*(set(m) for m in maps.values()))
         if not common:
-            have = "; ".join(f"sub-{s:02d} has {describe(e)} ({len(e)} runs)" if e
-                             else f"sub-{s:02d} has no runs" for s, e in having.items())
+            have = "; ".join(f"{subject_label(s)} has {describe(e)} ({len(e)} runs)" if e
+                             else f"{subject_label(s)} has no runs" for s, e in having.items())
             raise ValueError(
                 f"no {kind} run matching {what} is present for every subject of "
                 f"{subjects}: {have}"
@@ -319,8 +320,8 @@ def _check_parcels(plan, subjects) -> None:
         for s, _, shape, _ in parts:
             if shape[1] != first:
                 raise ValueError(
-                    f"parcel counts differ: sub-{s:02d} run {name} has {shape[1]} parcels "
-                    f"but sub-{subjects[0]:02d} run {plan[0][0]} has {first}"
+                    f"parcel counts differ: {subject_label(s)} run {name} has {shape[1]} parcels "
+                    f"but {subject_label(subjects[0])} run {plan[0][0]} has {first}"
                 )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "SUBJECTS",
     "TR",
@@ -34,6 +36,7 @@ __all__ = [
     "friends_catalogue",
     "movie10_catalogue",
     "MISSING_RUNS",
+    "subject_label",
 ]
 
 SUBJECTS = (1, 2, 3, 5)
@@ -54,19 +57,36 @@ MISSING_RUNS = {
     3: ("s06e03a",),
 }
 
+def subject_label(subject) -> str:
+    """A subject's display label: an int of the release (``1`` -> ``"sub-01"``), or the label
+    of a ``dataset.toml`` or a submission (``"07"`` -> ``"sub-07"``, ``"pilot"`` ->
+    ``"sub-pilot"``, ``"sub-02"`` as it is).
+
+    Examples
+    --------
+    >>> subject_label(1), subject_label("07"), subject_label("pilot"), subject_label("sub-02")
+    ('sub-01', 'sub-07', 'sub-pilot', 'sub-02')
+    """
+    if isinstance(subject, (int, np.integer)) and not isinstance(subject, bool):
+        return f"sub-{int(subject):02d}"
+    if isinstance(subject, str) and subject:
+        return subject if subject.startswith("sub-") else f"sub-{subject}"
+    raise ValueError(f"a subject is an int or a label like 'sub-01'; got {subject!r}")
+
+
 _FRIENDS_RE = re.compile(r"s([0-9]+)e([0-9]+)([a-z])")
 _MOVIE_RE = re.compile(r"([a-z]+)([0-9]+)")
 
 
 def friends_path(root, subject: int) -> Path:
     """Path of a subject's Friends HDF5 file under the release folder ``root``."""
-    sub = f"sub-{subject:02d}"
+    sub = subject_label(subject)
     return Path(root) / "fmri" / sub / "func" / f"{sub}_task-friends_{_SPACE}_desc-s123456_bold.h5"
 
 
 def movie10_path(root, subject: int) -> Path:
     """Path of a subject's Movie10 HDF5 file under the release folder ``root``."""
-    sub = f"sub-{subject:02d}"
+    sub = subject_label(subject)
     return Path(root) / "fmri" / sub / "func" / f"{sub}_task-movie10_{_SPACE}_bold.h5"
 
 
@@ -79,7 +99,7 @@ def atlas_path(root, subject: int) -> Path:
     >>> path.parent.as_posix(), path.name.endswith("_desc-dseg_parcellation.nii.gz")
     ('/data/fmri/sub-01/atlas', True)
     """
-    sub = f"sub-{subject:02d}"
+    sub = subject_label(subject)
     return Path(root) / "fmri" / sub / "atlas" / f"{sub}_{_SPACE}_desc-dseg_parcellation.nii.gz"
 
 

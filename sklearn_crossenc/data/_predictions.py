@@ -26,27 +26,12 @@ import h5py
 import numpy as np
 
 from ._hdf5 import missing_path_error, open_h5, read_key
-from ._paths import parse_key
+from ._paths import parse_key, subject_label
 from ._safe_pickle import read_pickled_npy
 
 __all__ = ["PredictionSet", "load_predictions", "run_key_of", "subject_label"]
 
 _SUFFIXES = (".npy", ".npz", ".h5", ".hdf5")
-
-
-def subject_label(subject) -> str:
-    """The submission's label of a subject: ``1`` or ``"01"`` -> ``"sub-01"``.
-
-    Examples
-    --------
-    >>> subject_label(5), subject_label("sub-02"), subject_label("03")
-    ('sub-05', 'sub-02', 'sub-03')
-    """
-    if isinstance(subject, (int, np.integer)) and not isinstance(subject, bool):
-        return f"sub-{int(subject):02d}"
-    if isinstance(subject, str) and subject:
-        return subject if subject.startswith("sub-") else f"sub-{subject}"
-    raise ValueError(f"a subject is an int or a label like 'sub-01'; got {subject!r}")
 
 
 def run_key_of(key: str) -> str:
@@ -150,7 +135,7 @@ def _run_problems(arr: np.ndarray, where: str, own: int, common: int, n_parcels:
     return out
 
 
-def _from_mapping(obj, where: str) -> dict:
+def _from_mapping(obj, where: str, verbatim: bool = False) -> dict:
     """``{subject label: {loader run key: array}}`` from a nested mapping, checked."""
     if not isinstance(obj, dict):
         raise ValueError(f"{where}: expected a dict of subject -> dict of run -> array, got "
@@ -163,7 +148,7 @@ def _from_mapping(obj, where: str) -> dict:
                              "dict of run -> (time, parcels) array")
         table = out.setdefault(label, {})
         for key, value in runs.items():
-            run = run_key_of(key)
+            run = key if verbatim else run_key_of(key)
             if run in table:
                 raise ValueError(f"{where}: {label} names run {run!r} twice (as {key!r} too)")
             table[run] = _checked_array(value, f"{where}: {label} run {key!r}")
@@ -211,7 +196,8 @@ def _read_h5(path: Path) -> dict:
     return nested
 
 
-def load_predictions(source, name: str | None = None) -> PredictionSet:
+def load_predictions(source, name: str | None = None, *, verbatim: bool = False
+                     ) -> PredictionSet:
     """Read a model's predictions from a file or from arrays.
 
     Parameters
@@ -222,6 +208,9 @@ def load_predictions(source, name: str | None = None) -> PredictionSet:
         or ``1``).
     name : str, optional
         The model's name in reports; default the file's stem (``"arrays"`` for a dict).
+    verbatim : bool, default=False
+        Keep the run keys as written (a ``dataset.toml``'s), instead of mapping the
+        release's names to the loaders' (:func:`run_key_of`).
 
     Returns
     -------
@@ -245,7 +234,8 @@ def load_predictions(source, name: str | None = None) -> PredictionSet:
     ('mymodel', ['figures01'], dtype('float32'))
     """
     if isinstance(source, dict):
-        return PredictionSet(name or "arrays", _from_mapping(source, "predictions"), "arrays")
+        return PredictionSet(name or "arrays", _from_mapping(source, "predictions", verbatim),
+                             "arrays")
     path = Path(source)
     if path.suffix.lower() not in _SUFFIXES:
         raise ValueError(f"{path}: predictions are read from {', '.join(_SUFFIXES)} files; "
@@ -259,4 +249,5 @@ def load_predictions(source, name: str | None = None) -> PredictionSet:
         nested = _read_npz(path)
     else:
         nested = _read_h5(path)
-    return PredictionSet(name or path.stem, _from_mapping(nested, str(path)), str(path))
+    return PredictionSet(name or path.stem, _from_mapping(nested, str(path), verbatim),
+                         str(path))

@@ -48,6 +48,7 @@ from ._paths import (
     friends_path,
     movie10_path,
     movie10_run_key,
+    subject_label,
 )
 
 __all__ = ["make_synthetic_dataset", "ensure_synthetic_dataset", "is_synthetic", "PARAMS",
@@ -70,7 +71,7 @@ def full_latent(truth: h5py.File, stimulus: str, subject: int, read=None) -> np.
     """
     read = read or (lambda key: truth[key][()])
     shared = read(f"latent/{stimulus}")
-    private = read(f"private/{stimulus}/sub-{subject:02d}")
+    private = read(f"private/{stimulus}/{subject_label(subject)}")
     return np.concatenate([shared, private], axis=1).astype(np.float64)
 
 
@@ -270,7 +271,7 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
                 drv = _drivers(seed, stim, base + 1, p)  # (pad + base + 1, K+Km)
                 truth.create_dataset(f"latent/{stim}", data=_latent(drv, p).astype(np.float32))
                 for s in SUBJECTS:
-                    truth.create_dataset(f"private/{stim}/sub-{s:02d}", data=_private_latent(
+                    truth.create_dataset(f"private/{stim}/{subject_label(s)}", data=_private_latent(
                         seed, stim, s, base + 1, p).astype(np.float32))
                 values = feature_values(mixers, seed, stim, drv[p.pad:], base, p)
                 for mod, f in feats.items():
@@ -293,7 +294,7 @@ def _generate(out: Path, sc: _Scale, seed: int, C: int, p: GeneratorParams,
                     key, data=_quantize(x, p.mantissa_bits),
                     chunks=(min(n_times, 128), C), **h5kw)
         for s, m in subjects.items():
-            g = truth.create_group(f"subjects/sub-{s:02d}")
+            g = truth.create_group(f"subjects/{subject_label(s)}")
             g.create_dataset("weights", data=m.weights.astype(np.float32))
             g.attrs["lag"] = m.lag
         truth.attrs["pad"] = p.pad

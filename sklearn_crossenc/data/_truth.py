@@ -9,7 +9,7 @@ import numpy as np
 from ._generative import subject_signal
 from ._hdf5 import open_h5, read_key
 from ._loaders import _check_finite, check_root, check_subjects, run_index
-from ._paths import SUBJECTS, stimulus_name
+from ._paths import SUBJECTS, stimulus_name, subject_label
 from ._synthetic import GENERATOR_VERSION, TRUTH_FILE, full_latent, is_synthetic, synthetic_version
 
 __all__ = ["load_true_signal"]
@@ -82,8 +82,8 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
             return arr
 
         pad = int(t.attrs["pad"])
-        models = {s: (read(f"subjects/sub-{s:02d}/weights").astype(np.float64),
-                      int(t[f"subjects/sub-{s:02d}"].attrs["lag"])) for s in subjects}
+        models = {s: (read(f"subjects/{subject_label(s)}/weights").astype(np.float64),
+                      int(t[f"subjects/{subject_label(s)}"].attrs["lag"])) for s in subjects}
         for key, arr in data.items():
             arr_shape = np.shape(arr)
             if len(arr_shape) != 3 or arr_shape[0] != len(subjects):
@@ -103,7 +103,7 @@ def load_true_signal(root, data, kind: str, subjects=SUBJECTS) -> dict[str, np.n
                 full = lengths[s].get(key)
                 if full is None or full < arr_shape[1]:
                     raise ValueError(
-                        f"data[{key!r}] does not match {root}: sub-{s:02d} has "
+                        f"data[{key!r}] does not match {root}: {subject_label(s)} has "
                         f"{'no such run' if full is None else f'{full} time points'}, "
                         f"data has {arr_shape[1]}"
                     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path
-from ..data._paths import atlas_path
+from ..data._paths import atlas_path, subject_label
 
 __all__ = ["FORMATS", "colour_limits", "find_atlas", "parcel_image", "plot_parcel_map"]
 
@@ -47,7 +47,7 @@ def find_atlas(root=None, subject: int = 1, atlas=None):
     """
     path = Path(atlas) if atlas is not None else atlas_path(root, subject)
     if not path.is_file():
-        return None, f"no parcellation for sub-{subject:02d} at {path}: brain maps skipped"
+        return None, f"no parcellation for {subject_label(subject)} at {path}: brain maps skipped"
     return path, None
 
 

@@ -25,6 +25,8 @@ __all__ = ["compare_models", "ceiling_of_repeats", "ceiling_set", "evaluate_comp
 
 #: Why a set has no noise ceiling.
 NO_REPEATS = "no repeated viewings (Friends episodes were shown once)"
+NO_DATASET_REPEATS = ("no repeated run of this set in the dataset description's "
+                      "[runs.repeats]")
 
 
 def _per_subject(values: np.ndarray, labels) -> dict:
@@ -178,6 +180,28 @@ def ceiling_set(protocol):
                  and (s.movies is None or set(REPEATED_MOVIES) & set(s.movies))), None)
 
 
+def _ceiling_source(root, protocol, subjects):
+    """The evaluation set the noise ceiling is for (None: none) and a function reading
+    both viewings of its repeated runs as a loader dict (second viewings under
+    ``RUN2_SUFFIX``): the release's repeated Movie10 clips, or a ``dataset.toml``'s
+    ``[runs.repeats]`` whose first showing is in an evaluation set."""
+    from ..evaluation._ceiling import RUN2_SUFFIX
+
+    desc = protocol.dataset
+    if desc is None:
+        return ceiling_set(protocol), lambda: load_movie10(
+            root, subjects=subjects, movies=REPEATED_MOVIES, runs=[1, 2])
+    target = next((s for s in protocol.evaluation
+                   if any(a in s.keys for a, _ in desc.repeats.values())), None)
+    pairs = [] if target is None else [(a, b) for a, b in desc.repeats.values()
+                                       if a in target.keys]
+
+    def read() -> dict:
+        runs = desc.load_runs(list(dict.fromkeys(k for p in pairs for k in p)), subjects)
+        return {**{a: runs[a] for a, _ in pairs}, **{a + RUN2_SUFFIX: runs[b] for a, b in pairs}}
+    return target, read
+
+
 def evaluate_comparison(root, protocol, sets, stats, maps, data, options) -> dict:
     """Intervals, paired tests and noise ceilings of the fitted models (into ``maps`` too).
 
@@ -188,12 +212,12 @@ def evaluate_comparison(root, protocol, sets, stats, maps, data, options) -> dic
     by_set = {k: {m: st[k] for m, st in stats.items()} for k in protocol.eval_sets}
     summary, diff_maps = compare_models(by_set, **options)
     maps.update(diff_maps)
-    ceilings = {k: {"status": "unavailable", "reason": NO_REPEATS} for k in protocol.eval_sets}
-    target = ceiling_set(protocol)
+    no_repeats = NO_REPEATS if protocol.dataset is None else NO_DATASET_REPEATS
+    ceilings = {k: {"status": "unavailable", "reason": no_repeats} for k in protocol.eval_sets}
+    target, read_viewings = _ceiling_source(root, protocol, data["subjects"])
     if target is not None:
         try:
-            viewings = load_movie10(root, subjects=data["subjects"], movies=REPEATED_MOVIES,
-                                    runs=[1, 2])
+            viewings = read_viewings()
         except ValueError as exc:
             ceilings[target.key] = {"status": "unavailable", "reason": str(exc)}
         else:

@@ -43,15 +43,17 @@ def data_shape(root, subjects=None) -> tuple[int, int, int]:
 
 
 def comparison_output_bytes(root, models=None, *, figures: bool = True,
-                            extra_models: int = 0) -> int:
+                            extra_models: int = 0, dataset=None) -> int:
     """Bytes ``write_report`` will write for a comparison of ``models`` and
     ``extra_models`` given as predictions (an upper bound): per-parcel maps of every model
     and ceiling on every set, the paired differences, the headroom maps, the figures and
     brain maps, the ceiling's predictions, ``report.json`` and ``report.md``."""
-    from ._protocol import SEED_PROTOCOL
+    from ._protocol import SEED_PROTOCOL, protocol_from_dataset
     from ._registry import resolve_models
 
-    S, C, runs = data_shape(root)
+    protocol = SEED_PROTOCOL if dataset is None else protocol_from_dataset(dataset)
+    S, C, runs = data_shape(root) if dataset is None else (
+        len(dataset.included), dataset.n_parcels, len(dataset.run_keys))
     try:
         specs = resolve_models(models)
     except ValueError:  # an unknown name: the job says so
@@ -59,7 +61,7 @@ def comparison_output_bytes(root, models=None, *, figures: bool = True,
     n = len(specs) + extra_models
     # The ceiling's predictions are written when the reference model runs (or is read back).
     ceiling = any(s.reference for s in specs) or extra_models > 0
-    sets = len(SEED_PROTOCOL.eval_sets)
+    sets = len(protocol.eval_sets)
     maps = sets * (n + 2) * S * C * 4  # float32 (S, C) per model and ceiling
     pairs = sets * n * (n - 1) // 2 * C * 17  # difference and significance per parcel
     # Models with a headroom section (against the reference): the stimulus models and the
@@ -72,13 +74,17 @@ def comparison_output_bytes(root, models=None, *, figures: bool = True,
     drawn = ((4 * _FIGURE_BYTES + sets * (n + 3 + 2 * headroom) * _BRAIN_MAP_BYTES) * 7 // 3
              if figures else 0)
     return (2 * (maps + pairs) + drawn + _DOCUMENT_BYTES + runs * _RUN_BYTES
-            + (_prediction_bytes(root, SEED_PROTOCOL) if ceiling else 0))
+            + (_prediction_bytes(root, protocol) if ceiling else 0))
 
 
 def _prediction_bytes(root, protocol) -> int:
     """Bytes of the ceiling's evaluation predictions (float32, every subject and run)."""
-    from ._preflight import protocol_lengths
+    from ._preflight import lengths_of, protocol_lengths
 
+    if protocol.dataset is not None:
+        lengths = {k: v for k, v in lengths_of(root, protocol).items() if k != "train"}
+        T = sum(n for runs in lengths.values() for n in runs.values())
+        return int(1.1 * T * len(protocol.subjects) * protocol.dataset.n_parcels * 4) + (64 << 10)
     try:
         lengths = protocol_lengths(root, protocol.subjects, protocol.evaluation)
         C = parcel_count(root, protocol.subjects[0])
@@ -100,15 +106,16 @@ def encoder_bytes(params: dict, n_subjects: int, n_parcels: int) -> int:
     return 8 * sum(p.numel() for p in module.parameters()) + (1 << 20)
 
 
-def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: bool = False
-                      ) -> int:
+def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: bool = False,
+                      dataset=None) -> int:
     """Bytes ``write_grid_report`` will write (an upper bound): the CSV and documents of
     every candidate and, with ``refit``, the largest candidate's fitted encoder."""
     from sklearn.model_selection import ParameterGrid
 
     from ._registry import encoder_params
 
-    S, C, runs = data_shape(root)
+    S, C, runs = data_shape(root) if dataset is None else (
+        len(dataset.included), dataset.n_parcels, len(dataset.run_keys))
     grid = ParameterGrid(param_grid)
     total = _DOCUMENT_BYTES + runs * _RUN_BYTES + len(grid) * _CANDIDATE_BYTES
     if refit:

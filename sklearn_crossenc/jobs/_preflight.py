@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_callbacks, check_random_state_param
+from ..data import subject_label
 from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, run_shape
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
 from ._protocol import budget_trs
@@ -28,7 +29,8 @@ from ._splits import cv_splitter
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
            "preflight_grid", "grid_folds", "check_candidates_on_folds",
-           "preflight_new_subject", "check_atlas", "parcel_count", "check_comparison_atlas"]
+           "preflight_new_subject", "check_atlas", "lengths_of", "parcel_count",
+           "check_comparison_atlas"]
 
 _KINDS = {"friends": (friends_path, friends_entry), "movie10": (movie10_path, movie10_entry)}
 
@@ -100,6 +102,16 @@ def protocol_lengths(root, subjects, sets) -> dict[str, dict[str, int]]:
     return out
 
 
+def lengths_of(root, protocol) -> dict[str, dict[str, int]]:
+    """:func:`protocol_lengths` of a protocol: the release's files, or a ``dataset.toml``'s
+    lengths (read and checked by ``load_dataset``), each run's shortest subject."""
+    if protocol.dataset is None:
+        return protocol_lengths(root, protocol.subjects, protocol.sets)
+    per = protocol.dataset.lengths  # subject -> run key -> time points
+    return {rs.key: {k: min(per[s][k] for s in protocol.subjects) for k in rs.keys}
+            for rs in protocol.sets}
+
+
 def _check_length_gaps(rs, lengths: dict[int, dict[str, int]]) -> None:
     """A run may differ between subjects by a few TRs only (the loaders cut each run to its
     shortest subject)."""
@@ -108,7 +120,7 @@ def _check_length_gaps(rs, lengths: dict[int, dict[str, int]]) -> None:
     for key in sorted(next(iter(lengths.values()))):
         per = {s: n[key] for s, n in lengths.items()}
         if max(per.values()) - min(per.values()) > MAX_SUBJECT_LENGTH_GAP:
-            shown = ", ".join(f"sub-{s:02d} {n}" for s, n in per.items())
+            shown = ", ".join(f"{subject_label(s)} {n}" for s, n in per.items())
             raise ValueError(
                 f"run {key} of {rs.label} has {shown} TRs: the loaders cut it to its shortest "
                 f"subject, and more than {MAX_SUBJECT_LENGTH_GAP} TRs apart is not the same "
@@ -204,22 +216,25 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     """Everything ``run_comparison`` can check before its first fit; the run lengths.
 
     ``atlas`` is the parcellation given to the job (None: the release's, if any)."""
-    from ..data import has_stimulus_features
-
     check_threads(n_threads)
     check_random_state_param(random_state)
-    lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
+    lengths = lengths_of(root, protocol)
     check_trim_fits(trim, lengths, protocol.eval_sets)
     check_evaluation_runs(lengths, protocol.eval_sets)
-    if any(s.needs_features for s in specs) and has_stimulus_features(root):
+    if any(s.needs_features for s in specs) and protocol.has_features(root):
         every = {run: n for runs in lengths.values() for run, n in runs.items()}
         check_features(root, list(every), every)
-    check_comparison_atlas(root, protocol.subjects, atlas)
+    if protocol.dataset is None:
+        check_comparison_atlas(root, protocol.subjects, atlas)
+    elif atlas is not None or protocol.dataset.atlas is not None:
+        check_atlas(atlas if atlas is not None else protocol.dataset.atlas,
+                    protocol.dataset.n_parcels)
     return lengths
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
-                   split: str = "season", refit: bool = False, trim: int = 0) -> None:
+                   split: str = "season", refit: bool = False, trim: int = 0,
+                   protocol=None) -> None:
     """Everything ``run_grid_search`` can check before its first fit.
 
     ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
@@ -229,12 +244,15 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     and, with ``refit``, all of them.
     """
     check_random_state_param(base_params(None).get("random_state"))
-    lengths = protocol_lengths(root, subjects, [runs])[runs.key]
+    described = protocol is not None and protocol.dataset is not None
+    lengths = (lengths_of(root, protocol) if described
+               else protocol_lengths(root, subjects, [runs]))[runs.key]
     check_trim_fits(trim, {runs.key: lengths}, [runs.key])  # each validation fold's runs
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
-    check_candidates_memory(base, param_grid, len(subjects), parcel_count(root, subjects[0]))
+    check_candidates_memory(base, param_grid, len(subjects), protocol.dataset.n_parcels
+                            if described else parcel_count(root, subjects[0]))
 
 
 def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,
@@ -338,11 +356,11 @@ def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: i
                          f"{new_subject!r}.")
     check_threads(n_threads)
     check_random_state_param(random_state)
-    lengths = protocol_lengths(root, protocol.subjects, protocol.sets)
+    lengths = lengths_of(root, protocol)
     runs = list(lengths[protocol.train.key].values())  # in the loader's order
     available = sum(runs)
     for minutes in budgets:
-        n = budget_trs(minutes)
+        n = budget_trs(minutes, protocol.tr)
         if n is not None and n <= available:
             _check_budget_folds(minutes, n, runs, n_splits)
         if n is not None and n > available:

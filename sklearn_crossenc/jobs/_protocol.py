@@ -20,10 +20,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..data import SUBJECTS, TR
+from ..data import SUBJECTS, TR, subject_label
 from ..metrics import pearson_map
 
-__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "budget_trs", "load_sets", "oracle_ceiling"]
+__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "budget_trs", "load_sets", "oracle_ceiling",
+           "protocol_from_dataset", "job_data"]
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,16 @@ class RunSet:
         Name in results and reports (``"friends_s6"``).
     label : str
         Short label for tables (``"Friends s6"``).
-    kind : {"friends", "movie10"}
+    kind : {"friends", "movie10", "runs"}
+        ``"runs"``: the run keys of a ``dataset.toml`` (``keys``).
     seasons : tuple of int, optional
         Friends seasons (``kind="friends"``); None: all.
     movies : tuple of str, optional
         Movie10 movies (``kind="movie10"``); None: all.
     runs : tuple of int, optional
         Movie10 viewings (1 or 2); None: all.
+    keys : tuple of str, optional
+        Run keys (``kind="runs"``), read from the protocol's dataset description.
     """
 
     key: str
@@ -51,19 +55,25 @@ class RunSet:
     seasons: tuple | None = None
     movies: tuple | None = None
     runs: tuple | None = None
+    keys: tuple | None = None
 
     def selects(self, entry) -> bool:
         """Whether a run of a file index (:class:`~sklearn_crossenc.data._loaders.Entry`)
         belongs to the set: the rule the pre-flight applies to metadata."""
         if self.kind == "friends":
             return self.seasons is None or entry.group in self.seasons
+        if self.kind == "runs":
+            return entry.name in self.keys
         return ((self.movies is None or entry.group in self.movies)
                 and (self.runs is None or entry.run in self.runs))
 
     def load(self, root, subjects, *, progress: bool = False) -> dict:
-        """The set's runs present for every subject: loader dict of run -> (S, T, C)."""
+        """The set's runs present for every subject: loader dict of run -> (S, T, C).
+        ``root`` is the release folder, or the dataset description (``kind="runs"``)."""
         from ..data import load_friends, load_movie10
 
+        if self.kind == "runs":
+            return root.load_runs(self.keys, subjects)
         if self.kind == "friends":
             return load_friends(root, subjects=subjects, seasons=self.seasons, progress=progress)
         return load_movie10(root, subjects=subjects, movies=self.movies, runs=self.runs,
@@ -79,12 +89,16 @@ class Protocol:
     train : RunSet
     evaluation : tuple of RunSet
         In report order.
-    subjects : tuple of int
+    subjects : tuple of int or str
+        The release's subject numbers, or a ``dataset.toml``'s labels.
     tuning_folds : int
         Folds over whole training runs, in their order, on which every model chooses its
         settings (:meth:`tuning_cv`).
     quick_tuning_folds : int
         The folds of a smoke run (``quick=True``).
+    dataset : DatasetDescription, optional
+        The ``dataset.toml`` the runs come from (:func:`protocol_from_dataset`); None: the
+        release layout.
 
     Examples
     --------
@@ -100,6 +114,22 @@ class Protocol:
     subjects: tuple = SUBJECTS
     tuning_folds: int = 5
     quick_tuning_folds: int = 2
+    dataset: object = None
+
+    @property
+    def tr(self) -> float:
+        """Repetition time in seconds: the dataset's, or the release's."""
+        return TR if self.dataset is None else self.dataset.tr
+
+    def source(self, root):
+        """What the sets read: the dataset description, or the release folder ``root``."""
+        return root if self.dataset is None else self.dataset
+
+    def has_features(self, root) -> bool:
+        """Whether stimulus features exist for the runs (a ``dataset.toml`` names none)."""
+        from ..data import has_stimulus_features
+
+        return self.dataset is None and has_stimulus_features(root)
 
     @property
     def sets(self) -> tuple:
@@ -127,14 +157,22 @@ class Protocol:
         return KFold(self.quick_tuning_folds if quick else self.tuning_folds, shuffle=False)
 
     def with_subjects(self, subjects) -> Protocol:
-        """The same protocol for other subjects (in the order given)."""
+        """The same protocol for other subjects (in the order given); a dataset's labels
+        are checked against its file."""
+        if self.dataset is not None:
+            known = self.dataset.included
+            if isinstance(subjects, (str, bytes)) or not all(s in known for s in subjects) \
+                    or len(set(subjects)) != len(subjects) or len(subjects) < 2:
+                raise ValueError(f"subjects must be 2 or more different labels of "
+                                 f"{self.dataset.path.name} ({', '.join(known)}); got "
+                                 f"{subjects!r}.")
         return replace(self, subjects=tuple(subjects))
 
     def load(self, root, *, progress: bool = False) -> dict:
         """Every set's runs: ``{set key: loader dict}``; an empty set is an error."""
         out = {}
         for s in self.sets:
-            out[s.key] = s.load(root, self.subjects, progress=progress)
+            out[s.key] = s.load(self.source(root), self.subjects, progress=progress)
             if not out[s.key]:
                 raise ValueError(f"the {s.key} set ({s.label}) is empty in {root}.")
         return out
@@ -142,6 +180,9 @@ class Protocol:
     def describe(self) -> dict:
         """The protocol as reported: sets, subjects, tuning hold-out."""
         return {
+            **({} if self.dataset is None else {
+                "dataset": str(self.dataset.path), "name": self.dataset.name,
+                "tr": self.dataset.tr, "excluded": list(self.dataset.exclude)}),
             "subjects": list(self.subjects),
             "train": self.train.label,
             "evaluation": self.eval_sets,
@@ -161,6 +202,53 @@ SEED_PROTOCOL = Protocol(
 )
 
 
+def protocol_from_dataset(desc) -> Protocol:
+    """The protocol of a ``dataset.toml`` (:func:`~sklearn_crossenc.data.load_dataset`):
+    its training runs, its evaluation sets in the file's order, its subjects (less the
+    excluded ones), the same tuning folds as the release's.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from sklearn_crossenc.data import load_dataset
+    >>> from sklearn_crossenc.data._describe import write_dataset
+    >>> x = np.random.default_rng(0).normal(size=(2, 30, 4))  # (S, T, C)
+    >>> path = write_dataset(tempfile.mkdtemp(), {k: x for k in "abcdef"}, ["01", "02"],
+    ...                      train="abc", evaluate={"test": "def"}, tr=2.0)
+    >>> protocol = protocol_from_dataset(load_dataset(path))
+    >>> protocol.eval_sets, protocol.subjects, protocol.tr
+    ({'test': 'test'}, ('01', '02'), 2.0)
+    """
+    return Protocol(
+        train=RunSet("train", "runs.train", "runs", keys=desc.train),
+        evaluation=tuple(RunSet(name, name, "runs", keys=keys)
+                         for name, keys in desc.evaluate.items()),
+        subjects=desc.included, dataset=desc)
+
+
+def job_data(data_dir, dataset, protocol: Protocol, *, progress: bool = False, log=None):
+    """A job's data: ``(root, protocol)``, from the release folder ``data_dir`` (or the
+    default synthetic one) with ``protocol``, or from a ``dataset.toml`` (a path or a
+    :class:`~sklearn_crossenc.data.DatasetDescription`) with its own protocol.
+
+    A ``dataset.toml`` given as a path is read and checked here (metadata; the values as
+    the runs load, before any fit)."""
+    from ..data import DatasetDescription, load_dataset
+    from ._job import data_root, noop
+
+    if dataset is None:
+        return data_root(data_dir, progress=progress, log=log or noop), protocol
+    if data_dir is not None:
+        raise ValueError(f"give a data folder ({data_dir}) or a dataset description "
+                         f"({dataset}), not both.")
+    if protocol is not SEED_PROTOCOL:
+        raise ValueError("a dataset description brings its own protocol (its [runs]); "
+                         "give dataset or protocol, not both.")
+    desc = dataset if isinstance(dataset, DatasetDescription) \
+        else load_dataset(dataset, check_values=False)
+    return desc.folder, protocol_from_dataset(desc)
+
+
 def _set_info(label: str, data: dict) -> dict:
     return {
         "label": label,
@@ -175,9 +263,9 @@ def _data_info(root, protocol: Protocol, sets: dict) -> dict:
 
     subjects = protocol.subjects
     return {
-        "synthetic": bool(is_synthetic(root, strict=True)),
+        "synthetic": protocol.dataset is None and bool(is_synthetic(root, strict=True)),
         "subjects": list(subjects),
-        "subject_labels": [f"sub-{s:02d}" for s in subjects],
+        "subject_labels": [subject_label(s) for s in subjects],
         "n_parcels": int(next(iter(sets[protocol.train.key].values())).shape[2]),
         "sets": {s.key: _set_info(s.label, sets[s.key]) for s in protocol.sets},
     }
@@ -193,7 +281,7 @@ def check_not_constant(runs: dict, label: str, subjects) -> None:
     for i in np.flatnonzero(flat if flat is not None else []):
         value = float(next(iter(runs.values()))[i, 0, 0])
         raise ValueError(
-            f"sub-{subjects[i]:02d} is constant ({value:g}) in every run of {label} "
+            f"{subject_label(subjects[i])} is constant ({value:g}) in every run of {label} "
             f"({len(runs)} runs): no signal to predict or to predict from; check how its "
             "parcel series were extracted, or leave the subject out.")
 
@@ -230,8 +318,8 @@ def oracle_ceiling(root, protocol: Protocol, sets: dict, trim: int) -> dict:
     return out  # key -> (S, C)
 
 
-def budget_trs(minutes) -> int | None:
-    """Time points in ``minutes`` of data (None: all the data).
+def budget_trs(minutes, tr: float = TR) -> int | None:
+    """Time points in ``minutes`` of data at ``tr`` seconds (None: all the data).
 
     Examples
     --------
@@ -248,8 +336,8 @@ def budget_trs(minutes) -> int | None:
             or not 0 < minutes < float("inf"):
         raise ValueError(f"a budget must be a finite number of minutes > 0, or None for all "
                          f"the data; got {minutes!r}.")
-    n = int(round(60.0 * minutes / TR))
+    n = int(round(60.0 * minutes / tr))
     if n < 1:
         raise ValueError(f"a budget of {minutes:g} min is less than one time point "
-                         f"(TR = {TR} s).")
+                         f"(TR = {tr:g} s).")
     return n

@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._validation import check_trim
-from ..data import has_stimulus_features
 from ._evaluate import evaluate_comparison
 from ._fits import combine, model_inputs, model_tasks, run_tasks, scores_of
 from ._headroom import (
@@ -32,10 +31,10 @@ from ._headroom import (
     headroom_step,
     parcel_networks,
 )
-from ._job import JobStart, data_root, noop
+from ._job import JobStart, noop
 from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
-from ._protocol import SEED_PROTOCOL, Protocol, load_sets, oracle_ceiling
+from ._protocol import SEED_PROTOCOL, Protocol, job_data, load_sets, oracle_ceiling
 from ._registry import (
     EARLY_STOPPING_FOLDS,
     JobSettings,
@@ -80,11 +79,16 @@ def _check_model_options(specs, repeats: int, tune) -> None:
             f"none ({names}): drop --tune, or add the encoder.")
 
 
-def _find_atlas(root: Path, subjects, atlas) -> tuple[Path | None, str | None]:
+def _find_atlas(root: Path, protocol: Protocol, atlas) -> tuple[Path | None, str | None]:
     """The parcellation for brain maps, or why there is none."""
     from ..evaluation import find_atlas
 
-    path, reason = find_atlas(root, subject=tuple(subjects)[0],
+    if protocol.dataset is not None and atlas is None:
+        if protocol.dataset.atlas is None:
+            return None, (f"{protocol.dataset.path.name} names no [atlas] labels_img: "
+                          "brain maps skipped")
+        atlas = protocol.dataset.atlas
+    path, reason = find_atlas(root, subject=tuple(protocol.subjects)[0],
                               atlas=None if atlas is None else Path(atlas).expanduser())
     return (None if path is None else path.resolve()), reason
 
@@ -126,6 +130,7 @@ def run_comparison(
     atlas=None,
     seed=None,
     protocol: Protocol = SEED_PROTOCOL,
+    dataset=None,
 ) -> dict:
     """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
 
@@ -149,8 +154,9 @@ def run_comparison(
     trim : int, default=0
         TRs left out at each end of every evaluated run (the seed uses 0; the
         challenge 5).
-    subjects : sequence of int, optional
-        Subjects to load; default the protocol's (1, 2, 3, 5).
+    subjects : sequence of int or str, optional
+        Subjects to load; default the protocol's (1, 2, 3, 5), or the labels of
+        ``dataset`` (less its excluded ones).
     progress : bool, default=False
         Show tqdm progress bars (loading, epochs, ridge folds) on stderr.
     log : callable, optional
@@ -207,6 +213,11 @@ def run_comparison(
     protocol : Protocol, optional
         Training and evaluation sets; default the seed's
         (:data:`~sklearn_crossenc.jobs._protocol.SEED_PROTOCOL`).
+    dataset : path-like or DatasetDescription, optional
+        A ``dataset.toml`` (:func:`~sklearn_crossenc.data.load_dataset`) instead of the
+        release layout: its subjects, runs, evaluation sets, repetition time, repeats
+        (noise ceilings) and atlas (brain maps); ``data_dir`` and ``protocol`` are then
+        left out. ``FeatureRidge`` is skipped (a description names no stimulus features).
 
     Returns
     -------
@@ -230,16 +241,16 @@ def run_comparison(
         random_state = seed
     log = log or noop
     start = JobStart("compare")
-    if subjects is not None:
-        protocol = protocol.with_subjects(subjects)
     specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid,
                                       n_jobs, scheduler)
     _check_model_options(specs, repeats, tune)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
+    root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
+    if subjects is not None:
+        protocol = protocol.with_subjects(subjects)
     plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs, n_threads)
-    root = data_root(data_dir, progress=progress, log=log)
     preflight_comparison(root, protocol, specs, trim, n_threads, random_state, atlas=atlas)
-    atlas, atlas_reason = _find_atlas(root, protocol.subjects, atlas)
+    atlas, atlas_reason = _find_atlas(root, protocol, atlas)
 
     sets, data, load_s = load_sets(root, protocol, progress, log)
     labels = data["subject_labels"]
@@ -304,7 +315,7 @@ def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protoco
                "fdr")
     return {
         "data_dir": str(root),
-        "default_dataset": args["data_dir"] is None,
+        "default_dataset": args["data_dir"] is None and protocol.dataset is None,
         "models": [s.label for s in specs],
         "device_requested": args["device"],
         "device": dev,
@@ -329,11 +340,11 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
     results: dict = {}
     runnable = []
     for spec in specs:
-        if spec.needs_features and not has_stimulus_features(root):
-            results[spec.label] = {
-                "status": "skipped", "reason": "no stimulus features in the data folder"
-            }
-            log(f"{spec.label}: skipped (no stimulus features in {root}).")
+        if spec.needs_features and not protocol.has_features(root):
+            where = "the data folder" if protocol.dataset is None else "the dataset description"
+            results[spec.label] = {"status": "skipped",
+                                   "reason": f"no stimulus features in {where}"}
+            log(f"{spec.label}: skipped (no stimulus features in {where}).")
         else:
             runnable.append(spec)
     tasks = model_tasks(runnable, settings, repeats)

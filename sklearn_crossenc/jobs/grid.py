@@ -18,10 +18,10 @@ import numpy as np
 from .._interrupt import interrupt_guard
 from .._validation import check_trim
 from ..scoring import METRICS, metric_name
-from ._job import JobStart, data_root, noop
+from ._job import JobStart, noop
 from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
-from ._protocol import SEED_PROTOCOL, Protocol, RunSet
+from ._protocol import SEED_PROTOCOL, Protocol, RunSet, job_data
 from ._registry import JobSettings, encoder_params
 from ._splits import SPLITS, cv_splitter
 from ._tuning import SearchProgress, check_early_stopping
@@ -67,7 +67,7 @@ def run_grid_search(
     *,
     param_grid: Mapping[str, Sequence] | None = None,
     cv: int = 3,
-    split: str = "season",
+    split: str | None = None,
     seasons: Sequence[int] | None = None,
     n_jobs: int = 1,
     scheduler: str | None = None,
@@ -84,6 +84,7 @@ def run_grid_search(
     protocol: Protocol = SEED_PROTOCOL,
     early_stopping="folds",
     threads: int | None = None,
+    dataset=None,
 ) -> dict:
     """Grid search of ``CrossSubjectEncoder`` on Friends runs with the Pearson scorer.
 
@@ -97,8 +98,9 @@ def run_grid_search(
         grid in the model registry (:mod:`sklearn_crossenc.jobs._registry`).
     cv : int, default=3
         Number of folds; folds are whole runs.
-    split : {"season", "kfold"}, default="season"
-        See :func:`cv_splitter`.
+    split : {"season", "kfold"}, optional
+        See :func:`cv_splitter`; default ``"season"``, ``"kfold"`` for a ``dataset``
+        (its runs have no seasons).
     seasons : sequence of int, optional
         Friends seasons to search on; default the protocol's training seasons (1-5).
     n_jobs : int, default=1
@@ -136,6 +138,9 @@ def run_grid_search(
         :func:`~sklearn_crossenc.jobs.compare.run_comparison`).
     threads : int or None, optional
         Deprecated alias of ``n_threads``.
+    dataset : path-like or DatasetDescription, optional
+        A ``dataset.toml`` instead of the release layout: the search folds over its
+        training runs (``split="kfold"``; no ``seasons``), its subjects.
 
     Returns
     -------
@@ -160,21 +165,22 @@ def run_grid_search(
     param_grid = dict(REGISTRY["encoder"].grid) if param_grid is None else param_grid
     device = _check_options(param_grid, n_jobs, scheduler, device)
     scorers, refit_key, rank_column = search_scoring(scoring, trim)
+    root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
+    split = _check_split(split, seasons, protocol)
     runs = _searched_runs(protocol, seasons)
-    root = data_root(data_dir, progress=progress, log=log)
     check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=device,
                            n_threads=check_threads(n_threads), early_stopping=early_stopping,
                            cv=protocol.tuning_cv(quick))
     preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
         encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit,
-        trim=check_trim(trim, "--trim"))
+        trim=check_trim(trim, "--trim"), protocol=protocol)
     log(f"Loading {runs.label} from {root} ...")
     t0 = time.perf_counter()
-    data = runs.load(root, protocol.subjects, progress=progress)
+    data = runs.load(protocol.source(root), protocol.subjects, progress=progress)
     load_s = time.perf_counter() - t0
     X = as_episodes(data)  # list of (S, T_i, C)
-    groups = episode_groups(data)
+    groups = episode_groups(data) if protocol.dataset is None else np.arange(len(X))
     splitter = cv_splitter(split, cv, groups)
     estimator = REGISTRY["encoder"].make(
         encoder_params(settings, min_train_length=min(x.shape[1] for x in X)))
@@ -215,12 +221,25 @@ def _config(options: dict, root, runs, protocol, param_grid) -> dict:
     """The search's configuration as reported: its options and what they resolved to."""
     names = ("cv", "split", "n_jobs", "scheduler", "device", "random_state", "n_threads",
              "trim", "early_stopping")
-    return {"data_dir": str(root), "default_dataset": options["data_dir"] is None,
+    return {"data_dir": str(root),
+            "default_dataset": options["data_dir"] is None and protocol.dataset is None,
             "param_grid": {k: list(v) for k, v in param_grid.items()},
-            "seasons": list(runs.seasons), **{k: options[k] for k in names},
+            "seasons": None if runs.seasons is None else list(runs.seasons),
+            **{k: options[k] for k in names},
             "scoring": [metric_name(n) for n in options["scoring"]],
             "refit": bool(options["refit"]), "quick": bool(options["quick"]),
             "protocol": protocol.describe()}
+
+
+def _check_split(split, seasons, protocol: Protocol) -> str:
+    """The split, resolved: ``"season"`` on the release, ``"kfold"`` on a dataset (whose
+    runs have no seasons: ``"season"`` and ``seasons`` are refused)."""
+    if protocol.dataset is None:
+        return "season" if split is None else split
+    if seasons is not None or split == "season":
+        raise ValueError("a dataset.toml's runs have no Friends seasons: leave out --seasons "
+                         "and use --split kfold (folds of whole training runs, in order).")
+    return "kfold" if split is None else split
 
 
 def _searched_runs(protocol: Protocol, seasons) -> RunSet:

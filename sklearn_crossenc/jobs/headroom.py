@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data import load_predictions
+from ..data import load_predictions, subject_label
 from ..evaluation import run_statistics
 from ..metrics import pearson_map
 from ._evaluate import evaluate_comparison
@@ -32,9 +32,9 @@ from ._headroom import (
     headroom_step,
     parcel_networks,
 )
-from ._job import JobStart, data_root, noop
+from ._job import JobStart, noop
 from ._preflight import _subject_runs, check_evaluation_options, preflight_comparison
-from ._protocol import SEED_PROTOCOL, Protocol, load_sets
+from ._protocol import SEED_PROTOCOL, Protocol, job_data, load_sets
 from ._registry import EARLY_STOPPING_FOLDS, REGISTRY, JobSettings, reference_model
 from ._tuning import check_early_stopping
 
@@ -97,12 +97,20 @@ def read_ceiling(folder, root: Path, protocol: Protocol, trim: int):
         raise ValueError(f"--ceiling {folder} holds no {CEILING_FILE} (made by a compare "
                          "with the encoder fitted once: without --repeats).")
     model = (doc.get("ceiling_model") or {}).get("name", "CrossSubjectEncoder")
-    return load_predictions(path, name=model), doc
+    return load_predictions(path, name=model, verbatim=protocol.dataset is not None), doc
 
 
 def _needed(root: Path, protocol: Protocol) -> dict:
     """Subject label -> run -> (own length, common length) of every evaluation run."""
-    out: dict = {f"sub-{s:02d}": {} for s in protocol.subjects}
+    out: dict = {subject_label(s): {} for s in protocol.subjects}
+    if protocol.dataset is not None:  # lengths read and checked by load_dataset
+        per_subject = {s: protocol.dataset.lengths[s] for s in protocol.subjects}
+        for rs in protocol.evaluation:
+            for run in rs.keys:
+                shortest = min(runs[run] for runs in per_subject.values())
+                for s, runs in per_subject.items():
+                    out[subject_label(s)][run] = (runs[run], shortest)
+        return out
     for rs in protocol.evaluation:
         per_subject = {s: _subject_runs(root, s, rs.kind) for s in protocol.subjects}
         common = set.intersection(*({k for k, (e, _) in runs.items() if rs.selects(e)}
@@ -110,7 +118,7 @@ def _needed(root: Path, protocol: Protocol) -> dict:
         for run in sorted(common):
             shortest = min(runs[run][1] for runs in per_subject.values())
             for s, runs in per_subject.items():
-                out[f"sub-{s:02d}"][run] = (runs[run][1], shortest)
+                out[subject_label(s)][run] = (runs[run][1], shortest)
     return out
 
 
@@ -170,6 +178,7 @@ def run_headroom(
     fdr: float = 0.05,
     atlas=None,
     protocol: Protocol = SEED_PROTOCOL,
+    dataset=None,
 ) -> dict:
     """Score models' predictions against the cross-subject ceiling, parcel by parcel.
 
@@ -188,7 +197,7 @@ def run_headroom(
         subjects, sets and trim: its ceiling's predictions are used instead of training the
         encoder (``CrossSubjectRidge`` is still fitted; ``MeanOfOthers`` needs no fit).
     device, quick, random_state, trim, subjects, progress, log, n_threads, early_stopping,
-    refit, n_resamples, confidence, fdr, atlas, protocol
+    refit, n_resamples, confidence, fdr, atlas, protocol, dataset
         As for :func:`~sklearn_crossenc.jobs.compare.run_comparison` (one fit of the
         encoder: no repeats, no tuning of its architecture).
 
@@ -206,15 +215,17 @@ def run_headroom(
     """
     log = log or noop
     start = JobStart("headroom")
-    if subjects is not None:
-        protocol = protocol.with_subjects(subjects)
     check_early_stopping(early_stopping)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
     from .compare import _config, _find_atlas, _oracle, _plan
 
-    pre = _prepare(predictions, data_dir, ceiling, protocol, device, trim, early_stopping,
-                   n_threads, random_state, atlas, progress, log)
-    atlas, atlas_reason = _find_atlas(pre.root, protocol.subjects, atlas)
+    named = _check_names(predictions)
+    root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
+    if subjects is not None:
+        protocol = protocol.with_subjects(subjects)
+    pre = _prepare(named, root, ceiling, protocol, device, trim, early_stopping,
+                   n_threads, random_state, atlas, log)
+    atlas, atlas_reason = _find_atlas(pre.root, protocol, atlas)
     plan = _plan(protocol, quick, early_stopping, refit, False, None, 1, n_threads)
     sets, data, load_s = load_sets(pre.root, protocol, progress, log)
     maps: dict = {}
@@ -265,18 +276,18 @@ class _Prepared:
     notes: list
 
 
-def _prepare(predictions, data_dir, ceiling, protocol, device, trim, early_stopping,
-             n_threads, random_state, atlas, progress, log) -> _Prepared:
+def _prepare(named, root, ceiling, protocol, device, trim, early_stopping,
+             n_threads, random_state, atlas, log) -> _Prepared:
     """Options, data, prediction files and the ceiling to read back, all checked."""
     from .compare import _check_options
 
-    named = _check_names(predictions)
     names = list(BASELINES) if ceiling is not None else ["encoder", *BASELINES]
     specs, dev, trim = _check_options(names, device, trim, early_stopping, 1, None, 1, None)
-    root = data_root(data_dir, progress=progress, log=log)
     lengths = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
                                    atlas=atlas)
-    models = {name: load_predictions(src, name=name) for name, src in named.items()}
+    verbatim = protocol.dataset is not None  # a dataset's run keys, as written
+    models = {name: load_predictions(src, name=name, verbatim=verbatim)
+              for name, src in named.items()}
     read_back = None if ceiling is None else read_ceiling(ceiling, root, protocol, trim)[0]
     every = {**models, **({} if read_back is None else {read_back.name: read_back})}
     notes = _check_predictions(every, _needed(root, protocol), _n_parcels(root, protocol), log)
@@ -314,4 +325,6 @@ def _merge(into, parts) -> None:
 def _n_parcels(root: Path, protocol: Protocol) -> int:
     from ._preflight import parcel_count
 
+    if protocol.dataset is not None:
+        return protocol.dataset.n_parcels
     return parcel_count(root, protocol.subjects[0])

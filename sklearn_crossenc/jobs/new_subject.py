@@ -23,12 +23,13 @@ from ..encoder._new_subject import PRIOR_WEIGHTS
 from ..ridge import DEFAULT_ALPHAS
 from ..ridge._folds import piece_counts
 from . import _registry
-from ._job import JobStart, data_root, noop
+from ._job import JobStart, noop
 from ._preflight import preflight_new_subject
 from ._protocol import (
     SEED_PROTOCOL,
     Protocol,
     budget_trs,
+    job_data,
 )
 from ._registry import REGISTRY, JobSettings, clip_length_cap
 from ._tuning import check_early_stopping
@@ -97,7 +98,8 @@ def _load(root, protocol: Protocol, new_subject: int, progress: bool, log) -> tu
     everyone = protocol.with_subjects(others + (new_subject,))
     log(f"loading subjects {others} and {new_subject} from {root}")
     data = {
-        "train_others": list(protocol.train.load(root, others, progress=progress).values()),
+        "train_others": list(protocol.train.load(protocol.source(root), others,
+                                                 progress=progress).values()),
         **{k: list(v.values()) for k, v in everyone.load(root, progress=progress).items()},
     }
     data["train_all"] = data.pop(protocol.train.key)
@@ -184,13 +186,14 @@ def _check_n_splits(n_splits) -> int:
     return n_splits
 
 
-def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, None),
+def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 60, None),
                     encoder_params=None, prior="empirical_bayes", scales=EB_SCALES,
                     kernel_delays=KERNEL_DELAYS, alphas=DECODER_ALPHAS, n_splits=5,
                     baselines=True,
                     reference=False, with_encoder=True, device="auto", random_state=0,
                     n_threads=None, quick=False, progress=False, log=None,
-                    protocol: Protocol = SEED_PROTOCOL, early_stopping="folds") -> dict:
+                    protocol: Protocol = SEED_PROTOCOL, early_stopping="folds",
+                    dataset=None) -> dict:
     """Learning curve of a subject added to an encoder trained on the others.
 
     Parameters
@@ -198,8 +201,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     data_dir : str or Path, optional
         Competitor release folder or synthetic dataset (read only); None: the default
         synthetic dataset, generated once into the cache folder.
-    new_subject : int, default=5
-        One of the protocol's subjects.
+    new_subject : int or str, optional
+        One of the protocol's subjects; default 5, or a ``dataset``'s last subject.
     budgets_min : sequence of float or None, default=(1, 5, 15, 60, None)
         Minutes of the new subject's training runs (Friends s1-5); None means all of it.
     encoder_params : dict, optional
@@ -230,6 +233,9 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
         Called with progress messages.
     protocol : Protocol, optional
         Training and evaluation sets and subjects (default the seed's).
+    dataset : path-like or DatasetDescription, optional
+        A ``dataset.toml`` instead of the release layout (its subjects, runs and
+        repetition time: a budget of ``m`` minutes is ``round(60 m / tr)`` time points).
     early_stopping : "folds", float or None, default="folds"
         The encoders' training length, chosen on their training runs as in
         :func:`~sklearn_crossenc.jobs.compare.run_comparison` (None: the notebook's 10
@@ -254,11 +260,13 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     for minutes in budgets:
         budget_trs(minutes)
     n_splits = _check_n_splits(n_splits)
+    root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
+    if new_subject is None:  # the release's 5, a dataset's last subject
+        new_subject = 5 if protocol.dataset is None else protocol.subjects[-1]
     adder_params = {"prior": prior, "scales": tuple(scales), "alphas": tuple(alphas),
                     "kernel_delays": tuple(kernel_delays)}
     _check_adder_params(adder_params)
     dev = str(resolve_device(device))
-    root = data_root(data_dir, progress=progress, log=log)
     preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
                           random_state)
 
@@ -276,7 +284,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     S = len(others)
     frozen_eval = {k: [ep[:S] for ep in v] for k, v in eval_data.items()}
     curve = [_budget_row(enc, data["train_all"], eval_data, minutes, adder_params, n_splits,
-                         with_encoder, baselines, log, new_subject) for minutes in budgets]
+                         with_encoder, baselines, log, new_subject, protocol.tr)
+             for minutes in budgets]
     mean_of_others = ref = None
     if baselines:
         first = next(iter(eval_data.values()))
@@ -284,7 +293,8 @@ def run_new_subject(data_dir=None, *, new_subject=5, budgets_min=(1, 5, 15, 60, 
     if reference:
         est, ref_time = _fit_encoder(data["train_all"], params, log, "all subjects")
         ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
-    config = {"data_dir": str(root), "default_dataset": data_dir is None,
+    config = {"data_dir": str(root),
+              "default_dataset": data_dir is None and protocol.dataset is None,
               "new_subject": new_subject, "budgets_min": budgets, "n_splits": n_splits,
               "prior": prior, "kernel_delays": list(kernel_delays),
               "scales": [float(v) if np.isfinite(v) else "inf" for v in scales],
@@ -315,9 +325,10 @@ def _check_adder_params(params: dict) -> None:
 
 
 def _budget_row(enc, train_all, eval_data, minutes, adder_params, n_splits, with_encoder,
-                baselines, log, new_subject) -> dict:
-    """The new subject added with ``minutes`` of data, beside the baselines."""
-    n = budget_trs(minutes)
+                baselines, log, new_subject, tr) -> dict:
+    """The new subject added with ``minutes`` of data (``tr`` s per time point), beside
+    the baselines."""
+    n = budget_trs(minutes, tr)
     train = take_budget(train_all, n)
     budget = "all the data" if minutes is None else f"{minutes:g} min"
     log(f"adding subject {new_subject} with {budget} ({len(train)} runs)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._figures import scatter_caption
 from ._headroom_section import headroom_section, is_headroom_map
-from ._job_sections import configuration_section, footer_sections, quick_section
+from ._job_sections import configuration_section, data_source, footer_sections, quick_section
 from ._markdown import header
 from ._sections import (
     IMAGE_TYPES,
@@ -85,14 +85,15 @@ def data_section(result) -> Section:
                      f"{data['sets'][k]['n_times']} TRs)"
                      for k, label in result["eval_sets"].items())
     return Section("data", "Data and protocol", (Fields((
-        ("data", (Code(cfg.get("data_dir")), synthetic)),
+        ("data", (*data_source(cfg), synthetic)),
         ("subjects", ", ".join(data["subject_labels"])),
         ("parcels", str(data["n_parcels"])),
         ("training", f"{train['label']} ({train['n_runs']} runs, {train['n_times']} TRs)"),
         ("evaluation", sets),
         ("score", "Pearson r per parcel over the concatenated runs, mean over parcels, then "
                   f"over subjects; {cfg.get('trim', 0)} TRs left out at each end of every "
-                  "run"))),))
+                  "run"),
+        *([("brain maps", cfg["atlas_reason"])] if cfg.get("atlas_reason") else []))),))
 
 
 def set_section(result, index: int, set_key: str) -> Section:

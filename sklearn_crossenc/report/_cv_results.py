@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_path, atomic_write_text
-from ._job_sections import footer_sections, quick_section
+from ._job_sections import data_source, footer_sections, quick_section
 from ._markdown import header
 from ._sections import Code, Column, Fields, Paragraph, Section, Table, to_markdown, to_text
 
@@ -95,9 +95,10 @@ def grid_markdown(result: dict, files: dict | None = None) -> str:
     """
     cfg = result["config"]
     grid = ", ".join(f"{k} in {v}" for k, v in cfg["param_grid"].items())
+    runs = (f"Friends seasons {', '.join(map(str, cfg['seasons']))}" if cfg["seasons"]
+            else "the training runs")
     summary = Section("summary", "", (
-        Paragraph(("Data: ", Code(cfg["data_dir"]), f"; Friends seasons "
-                   f"{', '.join(map(str, cfg['seasons']))} ({result['n_runs']} runs), subjects "
+        Paragraph(("Data: ", *data_source(cfg), f"; {runs} ({result['n_runs']} runs), subjects "
                    f"{', '.join(map(str, cfg['protocol']['subjects']))}.")),
         Paragraph(f"Searched: {grid} ({result['n_candidates']} candidates) with {cfg['cv']} "
                   f"folds of whole runs ({cfg['split']}); scorers {', '.join(cfg['scoring'])}, "

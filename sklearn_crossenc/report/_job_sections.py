@@ -15,6 +15,15 @@ __all__ = ["configuration_section", "command_section", "environment_section", "f
            "footer_sections", "quick_section", "quick_note", "timings_section"]
 
 
+def data_source(cfg: dict) -> tuple:
+    """Where a job's data came from, as text fragments: the data folder, or the
+    ``dataset.toml`` with its name and repetition time."""
+    described = cfg.get("protocol") or {}
+    if "dataset" not in described:
+        return (Code(cfg["data_dir"]),)
+    return (Code(described["dataset"]), f" ({described['name']}, TR {described['tr']:g} s)")
+
+
 def quick_section(result) -> Section:
     """A warning above everything when the run was a smoke run (``--quick``)."""
     if not (result.get("config") or {}).get("quick"):

@@ -3,7 +3,8 @@ section (:mod:`._sections`): the terminal's table and the sections of its ``repo
 
 from __future__ import annotations
 
-from ._job_sections import footer_sections, quick_section
+from ..data._paths import subject_label
+from ._job_sections import data_source, footer_sections, quick_section
 from ._markdown import header
 from ._sections import (Callout, Code, Column, Fields, Paragraph, Section, Table,
                         to_markdown, to_text)
@@ -138,12 +139,12 @@ def format_learning_curve(result: dict) -> str:
 def new_subject_markdown(result: dict) -> str:
     """The new-subject job's ``report.md``: what was done, the table, its legend."""
     cfg = result["config"]
-    others = ", ".join(f"sub-{s:02d}" for s in result["fitted_subjects"])
+    others = ", ".join(subject_label(s) for s in result["fitted_subjects"])
     sets = ", ".join(result["eval_sets"].values())
     intro = Section("summary", "", (Paragraph((
-        "Data: ", Code(cfg["data_dir"]), f". The encoder was trained on {others} "
+        "Data: ", *data_source(cfg), f". The encoder was trained on {others} "
         f"({cfg['protocol']['train']}, {result['timings']['encoder_fit_s']:.1f} s) and frozen; "
-        f"sub-{result['new_subject']:02d} was added from the first minutes of its "
+        f"{subject_label(result['new_subject'])} was added from the first minutes of its "
         f"{cfg['protocol']['train']} runs ({result['available_trs']} time points in all), at "
         f"budgets of {', '.join(_budget(m) for m in cfg['budgets_min'])}, and scored on "
         f"{sets}. The fitted subjects' own scores: "
@@ -151,6 +152,6 @@ def new_subject_markdown(result: dict) -> str:
         + ".")),))
     sections = [intro, quick_section(result), learning_curve_section(result),
                 *footer_sections(result)]
-    title = f"Adding subject sub-{result['new_subject']:02d} to a trained encoder"
+    title = f"Adding subject {subject_label(result['new_subject'])} to a trained encoder"
     return "\n".join(header(title, result) + ["\n\n".join(
         to_markdown(s).rstrip("\n") for s in sections if s)]) + "\n"

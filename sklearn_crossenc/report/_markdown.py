@@ -73,3 +73,4 @@ def header(title: str, result: dict) -> list[str]:
         f"{env['packages'].get('sklearn-crossenc', '?')} on {env['device']['name']}.",
         "",
     ]
+
