@@ -247,3 +247,24 @@ def test_an_unsplit_extraction_is_refused_with_the_next_step(tmp_path, capsys):
     err = _error(capsys, ["compare", "--dataset", str(tmp_path / "parcels" / "dataset.toml"),
                           "--out", str(tmp_path / "o")])
     assert "[runs.evaluate] needs at least one named evaluation set" in err
+
+
+def test_a_cifti_extractions_atlas_skips_the_maps_with_its_reason(tmp_path):
+    """crossenc extract with a dlabel.nii records it as [atlas]: the comparison runs and
+    says why there are no maps (they are drawn on volume labels images), instead of
+    refusing the dataset as a bad parcellation."""
+    pytest.importorskip("nibabel")
+    from sklearn_crossenc.data._fmriprep import make_fmriprep_like
+
+    truth = make_fmriprep_like(tmp_path / "deriv", n_subjects=3, n_runs=1, n_parcels=4,
+                               n_times=20)
+    rng = np.random.default_rng(4)
+    keys = [f"r{i}" for i in range(1, 7)]
+    runs = {k: (rng.normal(size=(1, 30, 4)) + rng.normal(size=(3, 30, 4))).astype(np.float32)
+            for k in keys}
+    path = write_dataset(tmp_path / "ds", runs, ["01", "02", "03"], train=keys[:3], tr=1.0,
+                         evaluate={"test": keys[3:]}, atlas=truth["cifti_atlas"])
+    result = run_comparison(dataset=path, models=["mean"], n_resamples=50)
+    assert result["config"]["atlas"] is None
+    assert "atlas.dlabel.nii is a CIFTI dlabel.nii: brain maps are drawn on a volume" in \
+        result["config"]["atlas_reason"]

@@ -23,7 +23,7 @@ from .._validation import check_callbacks, check_random_state_param
 from ..data import subject_label
 from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, run_shape
 from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
-from ._protocol import budget_trs
+from ._protocol import budget_trs, dataset_atlas
 from ._splits import cv_splitter
 
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
@@ -226,7 +226,7 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
         check_features(root, list(every), every)
     if protocol.dataset is None:
         check_comparison_atlas(root, protocol.subjects, atlas)
-    elif atlas is not None or protocol.dataset.atlas is not None:
+    elif atlas is not None or dataset_atlas(protocol.dataset)[0] is not None:
         check_atlas(atlas if atlas is not None else protocol.dataset.atlas,
                     protocol.dataset.n_parcels)
     return lengths

@@ -16,6 +16,7 @@ them; ``--tune``'s grid search cross-validates over them.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -23,8 +24,8 @@ import numpy as np
 from ..data import SUBJECTS, TR, subject_label
 from ..metrics import pearson_map
 
-__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "budget_trs", "load_sets", "oracle_ceiling",
-           "protocol_from_dataset", "job_data"]
+__all__ = ["RunSet", "Protocol", "SEED_PROTOCOL", "budget_trs", "dataset_atlas", "load_sets",
+           "oracle_ceiling", "protocol_from_dataset", "job_data"]
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,22 @@ def oracle_ceiling(root, protocol: Protocol, sets: dict, trim: int) -> dict:
         truth = load_true_signal(root, data, s.kind, subjects=protocol.subjects)
         out[s.key] = pearson_map(list(data.values()), [truth[k] for k in data], trim=trim)
     return out  # key -> (S, C)
+
+
+def dataset_atlas(dataset) -> tuple:
+    """The labels image a described dataset's brain maps are drawn on, or None and why.
+
+    The maps are drawn on a volume (NIfTI) labels image; a CIFTI ``dlabel.nii`` (what
+    ``crossenc extract`` records after a grayordinate extraction) gives no maps, with the
+    reason in the report, rather than an error before the comparison.
+    """
+    if dataset.atlas is None:
+        return None, f"{dataset.path.name} names no [atlas] labels_img: brain maps skipped"
+    if Path(dataset.atlas).name.endswith(".dlabel.nii"):
+        return None, (f"{dataset.path.name}'s [atlas] {Path(dataset.atlas).name} is a CIFTI "
+                      "dlabel.nii: brain maps are drawn on a volume labels image (NIfTI) "
+                      "only, so they are skipped (give one with --atlas to draw them)")
+    return dataset.atlas, None
 
 
 def budget_trs(minutes, tr: float = TR) -> int | None:

@@ -34,7 +34,8 @@ from ._headroom import (
 from ._job import JobStart, noop
 from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
-from ._protocol import SEED_PROTOCOL, Protocol, job_data, load_sets, oracle_ceiling
+from ._protocol import (SEED_PROTOCOL, Protocol, dataset_atlas, job_data, load_sets,
+                        oracle_ceiling)
 from ._registry import (
     EARLY_STOPPING_FOLDS,
     JobSettings,
@@ -84,10 +85,9 @@ def _find_atlas(root: Path, protocol: Protocol, atlas) -> tuple[Path | None, str
     from ..evaluation import find_atlas
 
     if protocol.dataset is not None and atlas is None:
-        if protocol.dataset.atlas is None:
-            return None, (f"{protocol.dataset.path.name} names no [atlas] labels_img: "
-                          "brain maps skipped")
-        atlas = protocol.dataset.atlas
+        atlas, reason = dataset_atlas(protocol.dataset)
+        if atlas is None:
+            return None, reason
     path, reason = find_atlas(root, subject=tuple(protocol.subjects)[0],
                               atlas=None if atlas is None else Path(atlas).expanduser())
     return (None if path is None else path.resolve()), reason
