@@ -25,7 +25,9 @@ import numpy as np
 __all__ = ["read_dlabel", "cifti_parcel_means", "write_cifti_copy"]
 
 
-def _load(path: Path, what: str):
+def _load(path: Path, what: str, first_axis: str) -> tuple:
+    """``(image, first axis, grayordinates)`` of a CIFTI-2 file whose axes are
+    ``first_axis`` x ``BrainModelAxis``; one message naming the file otherwise."""
     import nibabel as nib
 
     try:
@@ -36,22 +38,19 @@ def _load(path: Path, what: str):
     if not isinstance(img, nib.Cifti2Image):
         raise ValueError(f"{path} is not a CIFTI-2 file (nibabel reads it as "
                          f"{type(img).__name__}); expected a {what}")
-    return img
+    axis, models = img.header.get_axis(0), img.header.get_axis(1)
+    if not isinstance(axis, getattr(nib.cifti2, first_axis)) \
+            or not isinstance(models, nib.cifti2.BrainModelAxis):
+        raise ValueError(f"{path} is not a {what}: its axes are {type(axis).__name__} x "
+                         f"{type(models).__name__}, expected {first_axis} x BrainModelAxis")
+    return img, axis, models
 
 
 def read_dlabel(path) -> tuple[np.ndarray, list[int], object]:
     """A ``dlabel.nii``'s label key per grayordinate ``(G,)``, its non-zero keys in order,
     and its grayordinates (nibabel's ``BrainModelAxis``); clear errors otherwise."""
-    import nibabel as nib
-
     path = Path(path)
-    img = _load(path, "labels file (dlabel.nii)")
-    label_axis, models = img.header.get_axis(0), img.header.get_axis(1)
-    if not isinstance(label_axis, nib.cifti2.LabelAxis) \
-            or not isinstance(models, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{path} is not a dlabel.nii: its axes are "
-                         f"{type(label_axis).__name__} x {type(models).__name__}, expected "
-                         "LabelAxis x BrainModelAxis")
+    img, _, models = _load(path, "labels file (dlabel.nii)", "LabelAxis")
     if img.shape[0] != 1:
         raise ValueError(f"{path} holds {img.shape[0]} label maps; extract with one")
     values = np.asarray(img.get_fdata())[0]  # (G,)
@@ -71,16 +70,10 @@ def cifti_parcel_means(bold, atlas: tuple, *, confounds=None, high_pass=None,
     ``atlas`` is what :func:`read_dlabel` returned; ``confounds`` ``(T, K)`` and
     ``high_pass`` (Hz) as ``NiftiLabelsMasker`` takes them; ``tr`` overrides the file's.
     """
-    import nibabel as nib
-
     keys, labels, models = atlas
     bold = Path(bold)
-    img = _load(bold, "dense time series (dtseries.nii)")
-    series_axis, run_models = img.header.get_axis(0), img.header.get_axis(1)
-    if not isinstance(series_axis, nib.cifti2.SeriesAxis) \
-            or not isinstance(run_models, nib.cifti2.BrainModelAxis):
-        raise ValueError(f"{bold} is not a dtseries.nii: its axes are "
-                         f"{type(series_axis).__name__} x {type(run_models).__name__}")
+    img, series_axis, run_models = _load(bold, "dense time series (dtseries.nii)",
+                                         "SeriesAxis")
     if run_models != models:
         raise ValueError(f"{bold} and the atlas are on different grayordinates "
                          f"({len(run_models)} and {len(models)}); the dlabel.nii must be in "
