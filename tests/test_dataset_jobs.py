@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 
 from sklearn_crossenc.cli import main
-from sklearn_crossenc.data import (MODALITIES, REPEATED_MOVIES, load_dataset, load_movie10,
-                                   load_stimulus_features)
+from sklearn_crossenc.data import (
+    MODALITIES,
+    REPEATED_MOVIES,
+    load_dataset,
+    load_movie10,
+    load_stimulus_features,
+)
 from sklearn_crossenc.data._describe import write_dataset
 from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL, budget_trs, protocol_from_dataset
 from sklearn_crossenc.jobs.compare import run_comparison

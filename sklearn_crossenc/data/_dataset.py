@@ -45,7 +45,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ._dataset_features import feature_shapes, missing_modalities, read_features
+from ._dataset_features import feature_shapes, missing_modalities, read_features, shapes_in
 from ._hdf5 import check_file, open_h5, read_checked
 from ._loaders import _inspect_run
 from ._paths import MAX_SUBJECT_LENGTH_GAP, MODALITIES, subject_label
@@ -322,24 +322,8 @@ def _runs_table(table: dict, problems: list) -> tuple:
 
 def _subject_shapes(label: str, path: Path, keys: list, folder: Path, problems: list) -> dict:
     """Run key -> (time, parcels) of one subject's file, metadata only; problems noted."""
-    shapes, missing = {}, []
-    try:
-        with open_h5(path) as f:
-            for key in keys:
-                if key not in f:
-                    missing.append(key)
-                    continue
-                try:
-                    shapes[key] = _inspect_run(f, path, key, folder)[0]
-                except (OSError, ValueError) as err:
-                    problems.append(f"{subject_label(label)}: {err}")
-    except OSError as err:
-        problems.append(f"{subject_label(label)}: {err}")
-        return {}
-    if missing:
-        problems.append(f"{subject_label(label)} ({path.name}) lacks run(s) "
-                        f"{', '.join(missing)}")
-    return shapes
+    return shapes_in(path, keys, lambda f, key: _inspect_run(f, path, key, folder)[0],
+                     subject_label(label), problems)
 
 
 def _check_shapes(shapes: dict, problems: list) -> int:

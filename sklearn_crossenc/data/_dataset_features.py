@@ -26,7 +26,7 @@ import numpy as np
 from ._hdf5 import checked_dataset, open_h5, read_checked
 from ._paths import MODALITIES
 
-__all__ = ["missing_modalities", "feature_shapes", "read_features"]
+__all__ = ["missing_modalities", "shapes_in", "feature_shapes", "read_features"]
 
 
 def missing_modalities(table: dict, problems: list) -> None:
@@ -51,29 +51,34 @@ def _inspect(f, path: Path, key: str, folder: Path) -> tuple:
     return d, reqs
 
 
+def shapes_in(path: Path, keys, inspect, who: str, problems: list) -> dict:
+    """Run key -> shape of each run in the file ``path`` (``inspect(f, key)``: its checked
+    shape), metadata only; a missing run, a bad one and an unreadable file noted in
+    ``problems`` as ``who``'s (a subject's runs, or a modality's features)."""
+    shapes, missing = {}, []
+    try:
+        with open_h5(path) as f:
+            for key in keys:
+                if key not in f:
+                    missing.append(key)
+                    continue
+                try:
+                    shapes[key] = inspect(f, key)
+                except (OSError, ValueError) as err:
+                    problems.append(f"{who}: {err}")
+    except OSError as err:
+        problems.append(f"{who}: {err}")
+        return {}
+    if missing:
+        problems.append(f"{who} ({path.name}) lacks run(s) {', '.join(missing)}")
+    return shapes
+
+
 def feature_shapes(paths: dict, keys, folder: Path, problems: list) -> dict:
     """Modality -> run key -> rows (time points) of each run's features, metadata only."""
-    out = {}
-    for modality, path in paths.items():
-        rows, missing = {}, []
-        try:
-            with open_h5(path) as f:
-                for key in keys:
-                    if key not in f:
-                        missing.append(key)
-                        continue
-                    try:
-                        rows[key] = int(_inspect(f, path, key, folder)[0].shape[0])
-                    except (OSError, ValueError) as err:
-                        problems.append(f"features.{modality}: {err}")
-        except OSError as err:
-            problems.append(f"features.{modality}: {err}")
-            continue
-        if missing:
-            problems.append(f"features.{modality} ({path.name}) lacks run(s) "
-                            f"{', '.join(missing)}")
-        out[modality] = rows
-    return out
+    return {m: {k: int(shape[0]) for k, shape in shapes_in(
+        path, keys, lambda f, key, path=path: _inspect(f, path, key, folder)[0].shape,
+        f"features.{m}", problems).items()} for m, path in paths.items()}
 
 
 def read_features(paths: dict, keys, folder: Path, problems: list) -> dict:
