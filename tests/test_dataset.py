@@ -159,3 +159,81 @@ def test_a_link_out_of_the_folder_is_refused(described, tmp_path):
 def test_missing_description(tmp_path):
     with pytest.raises(FileNotFoundError, match="dataset description .* does not exist"):
         load_dataset(tmp_path / "nope.toml")
+
+
+# ---------------------------------------------------------------------------- [features]
+MODS = ("visual", "audio", "language")
+
+
+@pytest.fixture
+def featured(tmp_path):
+    runs = _runs()
+    rng = np.random.default_rng(1)
+    feats = {m: {k: rng.normal(size=(40, 3)).astype(np.float32) for k in KEYS} for m in MODS}
+    path = write_dataset(tmp_path / "ds", runs, ["01", "02", "03"], train=KEYS[:3],
+                         evaluate={"heldout": KEYS[3:6]}, repeats={"r6": ["r6", "r7"]},
+                         tr=2.0, name="demo", features=feats)
+    return path, feats
+
+
+def _features_file(path, modality):
+    return path.parent / f"features-{modality}.h5"
+
+
+def test_features_read_back(featured):
+    path, feats = featured
+    desc = load_dataset(path)
+    assert list(desc.features) == list(MODS)
+    assert desc.feature_rows["audio"] == {k: 40 for k in KEYS}
+    got = desc.stimulus_features(["r5", "r1"], ("language",))
+    assert list(got) == ["language"] and list(got["language"]) == ["r5", "r1"]
+    np.testing.assert_array_equal(got["language"]["r5"], feats["language"]["r5"])
+
+
+def test_every_features_problem_is_named_in_one_message(featured, tmp_path):
+    path, feats = featured
+    _edit(path, 'visual = "features-visual.h5"', 'visual = "../features-visual.h5"\n'
+          'visaul = "v.h5"')                                                  # outside, typo
+    _edit(path, 'language = "features-language.h5"', 'language = "missing.h5"')  # no file
+    with h5py.File(_features_file(path, "audio"), "a") as f:
+        del f["r2"]                                                           # a run missing
+        del f["r4"]
+        f["r4"] = np.zeros(40, np.float32)                                    # not 2-D
+        del f["r5"]
+        f["r5"] = np.array([[b"a"] * 3] * 40)                                 # not numbers
+    msg = _problems(path)
+    assert "features.visual = '../features-visual.h5' is outside the dataset's folder" in msg
+    assert "unknown key features.visaul (did you mean 'visual'?)" in msg
+    assert "features.language = 'missing.h5'" in msg and "not found" in msg
+    assert "features.audio (features-audio.h5) lacks run(s) r2" in msg
+    assert "dataset 'r4' has shape (40,); expected 2-D (time, dims)" in msg
+    assert "dataset 'r5' has dtype |S1; expected numbers" in msg
+    assert msg.count("\n  - ") == 6
+
+
+def test_features_must_name_every_modality_and_be_finite(featured):
+    path, feats = featured
+    x = feats["visual"]["r6"].copy()
+    x[0, 0], x[5, 1] = np.inf, np.nan
+    with h5py.File(_features_file(path, "visual"), "a") as f:
+        del f["r6"]
+        f["r6"] = x
+    assert "features.visual run 'r6' (features-visual.h5) holds 2 NaN or Inf" in \
+        _problems(path)
+    desc = load_dataset(path, check_values=False)  # the jobs read the values later
+    with pytest.raises(ValueError, match="features.visual run 'r6'"):
+        desc.stimulus_features(["r6"])
+    _edit(path, 'audio = "features-audio.h5"\n', "")
+    assert "[features] lacks audio: FeatureRidge reads visual, audio, language" in \
+        _problems(path)
+
+
+def test_a_features_link_out_of_the_folder_is_refused(featured, tmp_path):
+    path, feats = featured
+    with h5py.File(tmp_path / "outside.h5", "w") as f:
+        f["r1"] = feats["visual"]["r1"]
+    with h5py.File(_features_file(path, "visual"), "a") as f:
+        del f["r1"]
+        f["r1"] = h5py.ExternalLink(str(tmp_path / "outside.h5"), "r1")
+    msg = _problems(path)
+    assert "features.visual:" in msg and "outside the data folder" in msg

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from sklearn_crossenc.cli import main
-from sklearn_crossenc.data import REPEATED_MOVIES, load_dataset, load_movie10
+from sklearn_crossenc.data import (
+    MODALITIES,
+    REPEATED_MOVIES,
+    load_dataset,
+    load_movie10,
+    load_stimulus_features,
+)
 from sklearn_crossenc.data._describe import write_dataset
 from sklearn_crossenc.jobs._protocol import SEED_PROTOCOL, budget_trs, protocol_from_dataset
 from sklearn_crossenc.jobs.compare import run_comparison
@@ -22,20 +28,27 @@ from sklearn_crossenc.jobs.headroom import run_headroom
 MODELS = ["mean", "ridge", "encoder"]
 
 
-@pytest.fixture(scope="module")
-def release_described(synthetic_root, tmp_path_factory):
+def _describe_release(root, folder, *, features: bool = False):
     """The synthetic release written as a dataset.toml: the protocol's sets, both viewings of
-    the repeated Movie10 clips as [runs.repeats]."""
-    sets = SEED_PROTOCOL.load(synthetic_root)
-    viewings = load_movie10(synthetic_root, subjects=SEED_PROTOCOL.subjects,
+    the repeated Movie10 clips as [runs.repeats]; ``features``: its stimulus features as
+    [features], one dataset per run key."""
+    sets = SEED_PROTOCOL.load(root)
+    viewings = load_movie10(root, subjects=SEED_PROTOCOL.subjects,
                             movies=REPEATED_MOVIES, runs=[1, 2])
     runs = {k: v for s in sets.values() for k, v in s.items()}
     repeats = {k: [k, k + "_run-2"] for k in viewings if not k.endswith("_run-2")}
     runs.update({k: viewings[k] for k in viewings if k.endswith("_run-2")})
+    stimulus = {m: load_stimulus_features(root, m, runs=list(runs))
+                for m in MODALITIES} if features else None
     return write_dataset(
-        tmp_path_factory.mktemp("described") / "release", runs, SEED_PROTOCOL.subjects,
-        train=list(sets["train"]), tr=1.49, name="release",
-        evaluate={k: list(sets[k]) for k in SEED_PROTOCOL.eval_sets}, repeats=repeats)
+        folder, runs, SEED_PROTOCOL.subjects, train=list(sets["train"]), tr=1.49,
+        name="release", evaluate={k: list(sets[k]) for k in SEED_PROTOCOL.eval_sets},
+        repeats=repeats, features=stimulus)
+
+
+@pytest.fixture(scope="module")
+def release_described(synthetic_root, tmp_path_factory):
+    return _describe_release(synthetic_root, tmp_path_factory.mktemp("described") / "release")
 
 
 def test_release_described_gives_the_same_numbers(synthetic_root, release_described):
@@ -58,6 +71,47 @@ def test_release_described_gives_the_same_numbers(synthetic_root, release_descri
     assert nc_described["mean"] == pytest.approx(nc_release["mean"], abs=1e-6)
     assert nc_described["pairs"] == nc_release["pairs"]
     assert described["evaluation"]["noise_ceiling"]["friends_s6"]["status"] == "unavailable"
+
+
+def test_release_described_with_features_gives_the_release_featureridge(synthetic_root,
+                                                                        tmp_path):
+    """FeatureRidge on a description's [features] files: the release's scores (1e-6)."""
+    path = _describe_release(synthetic_root, tmp_path / "release", features=True)
+    kwargs = dict(models=["feature", "mean"], quick=True, random_state=0, device="cpu",
+                  n_resamples=50)
+    release = run_comparison(synthetic_root, **kwargs)
+    described = run_comparison(dataset=path, **kwargs)
+    want, got = release["models"]["FeatureRidge"], described["models"]["FeatureRidge"]
+    assert want["status"] == got["status"] == "ok"
+    for key in release["eval_sets"]:
+        assert got["scores"][key]["mean"] == pytest.approx(want["scores"][key]["mean"],
+                                                           abs=1e-6), key
+        assert got["scores"][key]["per_subject"] == pytest.approx(
+            want["scores"][key]["per_subject"], abs=1e-6)
+        np.testing.assert_allclose(described["maps"]["FeatureRidge"][key],
+                                   release["maps"]["FeatureRidge"][key], atol=1e-6)
+
+
+def test_featureridge_is_skipped_without_features_and_checked_with_them(
+        release_described, synthetic_root, tmp_path):
+    """No [features]: skipped with the reason; features shorter than a run: the release's
+    pre-flight rule refuses them before any fit."""
+    result = run_comparison(dataset=release_described, models=["feature", "mean"],
+                            quick=True, n_resamples=50)
+    assert result["models"]["FeatureRidge"]["reason"] == \
+        "no stimulus features in the dataset description (no [features] table)"
+    path = _describe_release(synthetic_root, tmp_path / "short", features=True)
+    desc = load_dataset(path)
+    run = desc.evaluate["friends_s6"][0]
+    n_times = min(desc.lengths[s][run] for s in desc.included)
+    with h5py.File(desc.features["audio"], "r+") as f:
+        short = f[run][:2]
+        del f[run]
+        f[run] = short
+    with pytest.raises(ValueError, match=re.escape(
+            f"the audio features of run {run} ({run}) have 2 chunks but the run has {n_times} "
+            f"TRs of fMRI; FeatureRidge needs at least {n_times - 3}")):
+        run_comparison(dataset=path, models=["feature", "mean"], quick=True)
 
 
 def _six_by_400(folder, *, atlas=None):

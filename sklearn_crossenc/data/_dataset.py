@@ -23,6 +23,10 @@ their intervals, fewer than 2 subjects). The format::
     story5 = ["story5", "story5_rep"]
     [atlas]                     # optional: brain maps
     labels_img = "atlas.nii.gz"
+    [features]                  # optional: stimulus features for FeatureRidge, one
+    visual = "visual.h5"        # (time, dims) dataset per run key (._dataset_features)
+    audio = "audio.h5"
+    language = "language.h5"
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from ._dataset_features import feature_shapes, missing_modalities, read_features, shapes_in
 from ._hdf5 import check_file, open_h5, read_checked
 from ._loaders import _inspect_run
-from ._paths import MAX_SUBJECT_LENGTH_GAP, subject_label
+from ._paths import MAX_SUBJECT_LENGTH_GAP, MODALITIES, subject_label
 
 __all__ = ["DatasetDescription", "load_dataset", "MIN_EVAL_RUNS"]
 
@@ -51,7 +56,7 @@ __all__ = ["DatasetDescription", "load_dataset", "MIN_EVAL_RUNS"]
 #: record ``crossenc extract`` writes, kept as written and not read).
 TABLES = {"dataset": ("name", "tr", "exclude"), "subjects": None,
           "runs": ("train", "evaluate", "repeats"), "atlas": ("labels_img",),
-          "extraction": None}
+          "features": MODALITIES, "extraction": None}
 #: Runs an evaluation set needs: its intervals resample whole runs (the evaluation's
 #: ``MIN_RUNS``; tests/test_dataset.py checks that they agree).
 MIN_EVAL_RUNS = 3
@@ -86,6 +91,10 @@ class DatasetDescription:
     lengths : dict of str to dict of str to int
         Included subject -> run key -> time points.
     n_parcels : int
+    features : dict of str to Path
+        Modality -> HDF5 file of stimulus features (``[features]``); empty when none.
+    feature_rows : dict of str to dict of str to int
+        Modality -> run key -> time points of its features.
     """
 
     path: Path
@@ -99,6 +108,8 @@ class DatasetDescription:
     exclude: tuple = ()
     lengths: dict = field(default_factory=dict)
     n_parcels: int = 0
+    features: dict = field(default_factory=dict)
+    feature_rows: dict = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -134,12 +145,36 @@ class DatasetDescription:
             raise ValueError(_message(self.path, problems))
         return out
 
+    def stimulus_features(self, keys, modalities=MODALITIES) -> dict:
+        """``{modality: {run key: (time, dims) float32 array}}`` of ``[features]`` (what
+        :func:`~sklearn_crossenc.ridge.feature_episodes` reads); non-finite values
+        refused, every one named in one error."""
+        missing = [m for m in modalities if m not in self.features]
+        if missing:
+            raise ValueError(f"{self.path}: no stimulus features for {', '.join(missing)} "
+                             "(its [features] table names "
+                             f"{', '.join(self.features) or 'none'})")
+        problems: list = []
+        out = read_features({m: self.features[m] for m in modalities}, list(keys),
+                            self.folder, problems)
+        if problems:
+            raise ValueError(_message(self.path, problems))
+        return out
+
+    def stimulus_rows(self) -> dict:
+        """``{modality: (file, {run key: (stored as, time points)})}`` of the features,
+        the structure the pre-flight's length check reads for the release too."""
+        return {m: (self.features[m], {k: (k, n) for k, n in rows.items()})
+                for m, rows in self.feature_rows.items()}
+
     def check_values(self) -> None:
-        """Read every run once: every non-finite value refused, all in one error."""
+        """Read every run (and its features) once: every non-finite value refused, all in
+        one error."""
         problems: list = []
         with self._open(self.included) as files:
             for key in self.run_keys:
                 _read_run(files, key, self.folder, problems)
+        read_features(self.features, self.run_keys, self.folder, problems)
         if problems:
             raise ValueError(_message(self.path, problems))
 
@@ -287,24 +322,8 @@ def _runs_table(table: dict, problems: list) -> tuple:
 
 def _subject_shapes(label: str, path: Path, keys: list, folder: Path, problems: list) -> dict:
     """Run key -> (time, parcels) of one subject's file, metadata only; problems noted."""
-    shapes, missing = {}, []
-    try:
-        with open_h5(path) as f:
-            for key in keys:
-                if key not in f:
-                    missing.append(key)
-                    continue
-                try:
-                    shapes[key] = _inspect_run(f, path, key, folder)[0]
-                except (OSError, ValueError) as err:
-                    problems.append(f"{subject_label(label)}: {err}")
-    except OSError as err:
-        problems.append(f"{subject_label(label)}: {err}")
-        return {}
-    if missing:
-        problems.append(f"{subject_label(label)} ({path.name}) lacks run(s) "
-                        f"{', '.join(missing)}")
-    return shapes
+    return shapes_in(path, keys, lambda f, key: _inspect_run(f, path, key, folder)[0],
+                     subject_label(label), problems)
 
 
 def _check_shapes(shapes: dict, problems: list) -> int:
@@ -396,11 +415,17 @@ def load_dataset(path, *, check_values: bool = True) -> DatasetDescription:
     shapes = {s: _subject_shapes(s, p, keys, path.parent, problems)
               for s, p in subjects.items() if p is not None and s not in exclude}
     n_parcels = _check_shapes(shapes, problems) if any(shapes.values()) else 0
+    missing_modalities(tables["features"], problems)
+    features = {m: _inside(path.parent, text, f"features.{m}", problems)
+                for m, text in tables["features"].items() if m in MODALITIES}
+    features = {m: p for m, p in features.items() if p is not None}
+    feature_rows = feature_shapes(features, keys, path.parent, problems)
     if problems:
         raise ValueError(_message(path, problems))
     desc = DatasetDescription(
         path=path, name=name, tr=float(tr), subjects=subjects, train=train, evaluate=evaluate,
         repeats=repeats, atlas=atlas, exclude=exclude, n_parcels=n_parcels,
+        features=features, feature_rows=feature_rows,
         lengths={s: {k: n for k, (n, _) in runs.items()} for s, runs in shapes.items()})
     if check_values:
         desc.check_values()

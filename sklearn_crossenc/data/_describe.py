@@ -15,7 +15,8 @@ __all__ = ["write_dataset"]
 
 
 def write_dataset(folder, runs: dict, subjects, *, train, evaluate: dict, tr: float,
-                  name: str = "dataset", repeats: dict | None = None, atlas=None) -> Path:
+                  name: str = "dataset", repeats: dict | None = None, atlas=None,
+                  features: dict | None = None) -> Path:
     """Write ``runs`` as ``sub-<label>.h5`` files and a ``dataset.toml``; its path.
 
     Parameters
@@ -30,6 +31,9 @@ def write_dataset(folder, runs: dict, subjects, *, train, evaluate: dict, tr: fl
         The description's ``[runs]`` and ``[dataset]`` (:func:`load_dataset`).
     atlas : path-like, optional
         A labels image, copied into ``folder``.
+    features : dict of str to dict of str to ndarray of shape (n_times, dims), optional
+        Stimulus features, ``{modality: {run key: array}}``, written as
+        ``features-<modality>.h5`` and the ``[features]`` table.
 
     Examples
     --------
@@ -55,6 +59,12 @@ def write_dataset(folder, runs: dict, subjects, *, train, evaluate: dict, tr: fl
         with h5py.File(folder / files[label], "w") as f:
             for key, x in runs.items():  # (S, T, C)
                 f.create_dataset(key, data=np.asarray(x[i], dtype=np.float32))  # (T, C)
+    names = {}
+    for modality, per_run in (features or {}).items():
+        names[modality] = f"features-{modality}.h5"
+        with h5py.File(folder / names[modality], "w") as f:
+            for key, x in per_run.items():
+                f.create_dataset(key, data=np.asarray(x, dtype=np.float32))  # (T, D)
     if atlas is not None:
         target = folder / Path(atlas).name
         target.write_bytes(Path(atlas).read_bytes())
@@ -62,5 +72,5 @@ def write_dataset(folder, runs: dict, subjects, *, train, evaluate: dict, tr: fl
     path = folder / "dataset.toml"
     path.write_text(dataset_toml(name, tr, files, list(train), atlas, {},
                                  evaluate={k: list(v) for k, v in evaluate.items()},
-                                 repeats=repeats))
+                                 repeats=repeats, features=names))
     return path

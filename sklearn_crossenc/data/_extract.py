@@ -93,11 +93,13 @@ def _extract_run(run: BoldRun, atlas, preset: dict, tr) -> tuple[np.ndarray, flo
 
 
 def dataset_toml(name: str, tr: float, subjects: dict, runs: list, atlas, extraction: dict,
-                 *, evaluate: dict | None = None, repeats: dict | None = None) -> str:
+                 *, evaluate: dict | None = None, repeats: dict | None = None,
+                 features: dict | None = None) -> str:
     """The text of a ``dataset.toml`` naming the files written by :func:`extract_parcels`
     (every run under ``train``), or split into ``evaluate`` sets (name -> run keys) with
     ``repeats`` (name -> [first, repeat]); no ``[atlas]`` when ``atlas`` is None, no
-    ``[extraction]`` when ``extraction`` is empty."""
+    ``[extraction]`` when ``extraction`` is empty, no ``[features]`` (modality -> file)
+    when ``features`` is empty."""
     def q(text) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -115,6 +117,8 @@ def dataset_toml(name: str, tr: float, subjects: dict, runs: list, atlas, extrac
         lines += ["", "[runs.repeats]"] + [f"{q(k)} = {keys(v)}" for k, v in repeats.items()]
     if atlas is not None:
         lines += ["", "[atlas]", f"labels_img = {q(atlas)}"]
+    if features:
+        lines += ["", "[features]"] + [f"{k} = {q(v)}" for k, v in features.items()]
     if extraction:
         lines += ["", "[extraction]"]
     for key, value in extraction.items():

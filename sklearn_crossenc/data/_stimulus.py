@@ -10,7 +10,7 @@ import numpy as np
 from ._hdf5 import checked_dataset, missing_path_error, open_h5, read_checked
 from ._paths import MODALITIES, features_path, stimulus_name
 
-__all__ = ["load_stimulus_features"]
+__all__ = ["load_stimulus_features", "stimulus_rows"]
 
 
 def load_stimulus_features(source, modality: str, runs=None, *, allow_pickle: bool = False
@@ -83,6 +83,35 @@ def load_stimulus_features(source, modality: str, runs=None, *, allow_pickle: bo
             f"e.g. {have[:5]}"
         )
     return {r: table[stimulus_name(r)] for r in wanted}
+
+
+def stimulus_rows(root, runs) -> dict:
+    """``{modality: (file, {run: (stimulus, chunks)})}`` of a release's feature files,
+    metadata only: every modality's file exists and holds a stimulus for every run."""
+    out = {}
+    for modality in MODALITIES:
+        path = features_path(Path(root), modality)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no {modality} stimulus features: {path} does not exist (FeatureRidge needs "
+                f"{', '.join(MODALITIES)}); drop it with --models, or add the file.")
+        with open_h5(path) as f:
+            missing = sorted({r for r in runs if stimulus_name(r) not in f})
+            if missing:
+                raise ValueError(
+                    f"{path} has no {modality} features for {len(missing)} run(s) FeatureRidge "
+                    f"needs: {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+            out[modality] = (path, {r: (stimulus_name(r), _rows(f, path, stimulus_name(r),
+                                                                 modality)) for r in runs})
+    return out
+
+
+def _rows(f, path, name: str, modality: str) -> int:
+    """Rows (chunks) of one stimulus's features in an open feature file (metadata only)."""
+    obj = f[name]
+    if isinstance(obj, h5py.Group):
+        obj = obj[pick_dataset(obj, modality, path)]
+    return int(obj.shape[0]) if isinstance(obj, h5py.Dataset) and obj.ndim else 0
 
 
 def _check_runs(runs) -> list[str]:

@@ -64,9 +64,10 @@ def model_tasks(specs, settings: JobSettings, repeats: int) -> list[FitTask]:
     return tasks
 
 
-def model_inputs(specs, root, sets: dict, keys) -> dict:
-    """``{model label: {set key: (X, y)}}``: every set's inputs of every model, built once."""
-    return {spec.label: {k: spec.inputs.build(root, sets[k]) for k in keys} for spec in specs}
+def model_inputs(specs, source, sets: dict, keys) -> dict:
+    """``{model label: {set key: (X, y)}}``: every set's inputs of every model, built once
+    (``source``: the release folder or a dataset description, ``Protocol.source``)."""
+    return {spec.label: {k: spec.inputs.build(source, sets[k]) for k in keys} for spec in specs}
 
 
 def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim: int,

@@ -22,7 +22,7 @@ import numpy as np
 from .._validation import check_callbacks, check_random_state_param
 from ..data import subject_label
 from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, run_shape
-from ..data._paths import MODALITIES, features_path, friends_path, movie10_path, stimulus_name
+from ..data._paths import friends_path, movie10_path
 from ._protocol import budget_trs, dataset_atlas
 from ._splits import cv_splitter
 
@@ -138,18 +138,6 @@ def check_trim_fits(trim: int, lengths: dict[str, dict[str, int]], sets) -> None
             )
 
 
-def _feature_rows(f, path, name: str, modality: str) -> int:
-    """Rows (chunks) of one run's features in an open feature file (metadata only)."""
-    import h5py
-
-    from ..data._stimulus import pick_dataset
-
-    obj = f[name]
-    if isinstance(obj, h5py.Group):
-        obj = obj[pick_dataset(obj, modality, path)]
-    return int(obj.shape[0]) if isinstance(obj, h5py.Dataset) and obj.ndim else 0
-
-
 def check_evaluation_runs(lengths: dict[str, dict[str, int]], sets) -> None:
     """Every evaluation set holds the runs its intervals resample (before any fit)."""
     from ..evaluation._bootstrap import MIN_RUNS
@@ -162,35 +150,27 @@ def check_evaluation_runs(lengths: dict[str, dict[str, int]], sets) -> None:
                 f"at least {MIN_RUNS}: add runs to it, or evaluate on another set.")
 
 
-def check_features(root, runs, lengths: dict[str, int] | None = None) -> None:
-    """Every modality has a feature file holding a stimulus for every run (keys), and
+def check_features(root, runs, lengths: dict[str, int] | None = None, dataset=None) -> None:
+    """Every modality has a feature file holding a stimulus for every run (keys): the
+    release's (:func:`~sklearn_crossenc.data._stimulus.stimulus_rows`) or a
+    ``dataset.toml``'s ``[features]`` (``dataset``, checked by ``load_dataset``); and
     (``lengths``: run -> fMRI time points) enough chunks for the run: the design reads
     chunk ``t - hrf_delay`` for TR ``t``, so a run needs ``T - hrf_delay`` of them (the
     design builder would clip the rest to the last chunk, a silently wrong fit)."""
+    from ..data._stimulus import stimulus_rows
     from ..ridge import FeatureRidge
 
-    root = Path(root)
     need = FeatureRidge().hrf_delay
-    for modality in MODALITIES:
-        path = features_path(root, modality)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"no {modality} stimulus features: {path} does not exist (FeatureRidge needs "
-                f"{', '.join(MODALITIES)}); drop it with --models, or add the file.")
-        with open_h5(path) as f:
-            missing = sorted({r for r in runs if stimulus_name(r) not in f})
-            if missing:
+    table = stimulus_rows(root, runs) if dataset is None else dataset.stimulus_rows()
+    for modality, (path, rows) in table.items():
+        for run, n_times in sorted((lengths or {}).items()):
+            name, n_rows = rows[run]
+            if n_rows < n_times - need:
                 raise ValueError(
-                    f"{path} has no {modality} features for {len(missing)} run(s) FeatureRidge "
-                    f"needs: {missing[:10]}{' ...' if len(missing) > 10 else ''}")
-            for run, n_times in sorted((lengths or {}).items()):
-                rows = _feature_rows(f, path, stimulus_name(run), modality)
-                if rows < n_times - need:
-                    raise ValueError(
-                        f"{path}: the {modality} features of run {run} ({stimulus_name(run)}) "
-                        f"have {rows} chunks but the run has {n_times} TRs of fMRI; FeatureRidge "
-                        f"needs at least {n_times - need} (one per TR, hrf_delay {need}): "
-                        "give the features of the whole run, or drop it with --models.")
+                    f"{path}: the {modality} features of run {run} ({name}) have {n_rows} "
+                    f"chunks but the run has {n_times} TRs of fMRI; FeatureRidge needs at least "
+                    f"{n_times - need} (one per TR, hrf_delay {need}): give the features of "
+                    "the whole run, or drop it with --models.")
 
 
 def check_candidates(base_params: dict, param_grid: dict) -> None:
@@ -223,7 +203,7 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     check_evaluation_runs(lengths, protocol.eval_sets)
     if any(s.needs_features for s in specs) and protocol.has_features(root):
         every = {run: n for runs in lengths.values() for run, n in runs.items()}
-        check_features(root, list(every), every)
+        check_features(root, list(every), every, protocol.dataset)
     if protocol.dataset is None:
         check_comparison_atlas(root, protocol.subjects, atlas)
     elif atlas is not None or dataset_atlas(protocol.dataset)[0] is not None:

@@ -127,10 +127,13 @@ class Protocol:
         return root if self.dataset is None else self.dataset
 
     def has_features(self, root) -> bool:
-        """Whether stimulus features exist for the runs (a ``dataset.toml`` names none)."""
+        """Whether stimulus features exist for the runs: the release folder's, or a
+        ``dataset.toml``'s ``[features]`` table."""
         from ..data import has_stimulus_features
 
-        return self.dataset is None and has_stimulus_features(root)
+        if self.dataset is not None:
+            return bool(self.dataset.features)
+        return has_stimulus_features(root)
 
     @property
     def sets(self) -> tuple:

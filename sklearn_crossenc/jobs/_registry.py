@@ -71,10 +71,11 @@ class _StimulusFeatures:
     needs_features = True
 
     @staticmethod
-    def build(root, runs: dict) -> tuple:
+    def build(source, runs: dict) -> tuple:
+        """``source``: the release folder or a dataset description (``Protocol.source``)."""
         from ..ridge import feature_episodes
 
-        return feature_episodes(root, runs), list(runs.values())
+        return feature_episodes(source, runs), list(runs.values())
 
     @staticmethod
     def predict(est, X, y):

@@ -217,7 +217,8 @@ def run_comparison(
         A ``dataset.toml`` (:func:`~sklearn_crossenc.data.load_dataset`) instead of the
         release layout: its subjects, runs, evaluation sets, repetition time, repeats
         (noise ceilings) and atlas (brain maps); ``data_dir`` and ``protocol`` are then
-        left out. ``FeatureRidge`` is skipped (a description names no stimulus features).
+        left out. ``FeatureRidge`` reads its ``[features]`` files, and is skipped when it
+        has none.
 
     Returns
     -------
@@ -341,7 +342,8 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
     runnable = []
     for spec in specs:
         if spec.needs_features and not protocol.has_features(root):
-            where = "the data folder" if protocol.dataset is None else "the dataset description"
+            where = "the data folder" if protocol.dataset is None \
+                else "the dataset description (no [features] table)"
             results[spec.label] = {"status": "skipped",
                                    "reason": f"no stimulus features in {where}"}
             log(f"{spec.label}: skipped (no stimulus features in {where}).")
@@ -349,7 +351,7 @@ def _run_models(specs, root, sets: dict, maps: dict, settings: JobSettings, plan
             runnable.append(spec)
     tasks = model_tasks(runnable, settings, repeats)
     keys = [protocol.train.key, *protocol.eval_sets]
-    inputs = model_inputs(runnable, root, sets, keys)
+    inputs = model_inputs(runnable, protocol.source(root), sets, keys)
     done = run_tasks(tasks, inputs, protocol.train.key, plan, trim, scheduler=scheduler, log=log,
                      keep={s.label for s in runnable})
     entries, estimators, model_maps, stats, predictions = combine(done, labels, protocol.eval_sets)

@@ -16,9 +16,11 @@ def feature_episodes(features, fmri, *, modalities=("visual", "audio", "language
 
     Parameters
     ----------
-    features : str, Path or dict
+    features : str, Path, DatasetDescription or dict
         A dataset root or a feature file, read with
-        :func:`sklearn_crossenc.load_stimulus_features` for each modality; or a dict
+        :func:`sklearn_crossenc.load_stimulus_features` for each modality; a
+        ``dataset.toml``'s description (:func:`sklearn_crossenc.data.load_dataset`), read
+        from its ``[features]`` files by run key; or a dict
         ``{modality: {run key: (n_chunks, dims) array}}`` already loaded.
     fmri : dict of str to ndarray of shape (n_subjects, n_times, n_parcels)
         A loader's output (``load_friends``, ``load_movie10``); its keys pick the runs
@@ -53,6 +55,8 @@ def feature_episodes(features, fmri, *, modalities=("visual", "audio", "language
 
         table = {m: load_stimulus_features(features, m, runs=runs, allow_pickle=allow_pickle)
                  for m in modalities}
+    elif hasattr(features, "stimulus_features"):  # a dataset description
+        table = features.stimulus_features(runs, tuple(modalities))
     elif isinstance(features, Mapping):
         table = {}
         for m in modalities:
@@ -63,7 +67,8 @@ def feature_episodes(features, fmri, *, modalities=("visual", "audio", "language
                 raise ValueError(f"{m} features are missing for runs {missing[:10]}.")
             table[m] = features[m]
     else:
-        raise ValueError("features must be a dataset root, a feature file or a dict "
+        raise ValueError("features must be a dataset root, a feature file, a dataset "
+                         "description or a dict "
                          f"{{modality: {{run: array}}}}; got {type(features).__name__}.")
     out = []
     for r in runs:
