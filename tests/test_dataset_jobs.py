@@ -322,3 +322,22 @@ def test_a_cifti_extractions_atlas_skips_the_maps_with_its_reason(tmp_path):
     assert result["config"]["atlas"] is None
     assert "atlas.dlabel.nii is a CIFTI dlabel.nii: brain maps are drawn on a volume" in \
         result["config"]["atlas_reason"]
+
+
+def test_grid_on_a_dataset_with_bids_run_keys_through_the_command(tmp_path, capsys):
+    """An extraction's run keys (task-movie_run-1) are not the release's: the search's
+    pre-flight read them as release runs and refused them ('neither a Friends episode nor
+    a Movie10 run'). Each run of a dataset is its own group, in the pre-flight and the job
+    alike; the report says which runs were searched."""
+    rng = np.random.default_rng(5)
+    keys = [f"task-movie_run-{i}" for i in range(1, 8)]
+    runs = {k: (rng.normal(size=(1, 40, 6)) + rng.normal(size=(3, 40, 6))).astype(np.float32)
+            for k in keys}
+    path = write_dataset(tmp_path / "ds", runs, ["01", "02", "03"], train=keys[:4], tr=2.0,
+                         evaluate={"test": keys[4:]})
+    out = tmp_path / "grid"
+    assert main(["grid", "--dataset", str(path), "--quick", "--quiet", "--cv", "2",
+                 "--param", "embed_dim=2,4", "--param", "sample_length=16",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    report = (out / "report.md").read_text()
+    assert "the training runs (4 runs)" in report and "Friends seasons" not in report

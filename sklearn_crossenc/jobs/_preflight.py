@@ -24,7 +24,7 @@ from ..data import subject_label
 from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, run_shape
 from ..data._paths import friends_path, movie10_path
 from ._protocol import budget_trs, dataset_atlas
-from ._splits import cv_splitter
+from ._splits import cv_splitter, run_groups
 
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
@@ -230,7 +230,8 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     check_trim_fits(trim, {runs.key: lengths}, [runs.key])  # each validation fold's runs
     base = base_params(min(lengths.values()))
     check_candidates(base, param_grid)
-    check_candidates_on_folds(base, param_grid, lengths, grid_folds(lengths, cv, split, refit))
+    check_candidates_on_folds(base, param_grid, lengths,
+                              grid_folds(lengths, cv, split, refit, described))
     check_candidates_memory(base, param_grid, len(subjects), protocol.dataset.n_parcels
                             if described else parcel_count(root, subjects[0]))
 
@@ -251,14 +252,14 @@ def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,
             raise ValueError(f"grid candidate {params}: {err}") from None
 
 
-def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool) -> list:
-    """``(name, run keys)`` of the training runs of every fit of a search (metadata)."""
-    from ..data import episode_groups
-
+def grid_folds(lengths: dict[str, int], cv, split: str, refit: bool,
+               described: bool = False) -> list:
+    """``(name, run keys)`` of the training runs of every fit of a search (metadata);
+    ``described``: the runs of a ``dataset.toml`` (:func:`._splits.run_groups`)."""
     names = list(lengths)  # the loader's order: sorted run keys
     folds = []
     if cv is not None:
-        groups = episode_groups(names)
+        groups = run_groups(names, described)
         splitter = cv_splitter(split, cv, groups)
         by_season = groups if split == "season" else None
         for i, (train, _) in enumerate(splitter.split(np.zeros(len(names)), groups=by_season)):

@@ -8,10 +8,30 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SPLITS", "cv_splitter"]
+__all__ = ["SPLITS", "cv_splitter", "run_groups"]
 
 #: Fold kinds: ``season`` (GroupKFold, one group per season) or ``kfold`` (KFold over runs).
 SPLITS = ("season", "kfold")
+
+
+def run_groups(keys, described: bool) -> np.ndarray:
+    """The group of each searched run: the release's season or movie (its run keys say
+    which), or, for runs of a ``dataset.toml`` (``described``), each run its own group:
+    a dataset's keys (``task-movie_run-1``, ``story3``) are not the release's, and read as
+    the release's they were refused, or grouped by a "movie" that is not one.
+
+    Examples
+    --------
+    >>> from sklearn_crossenc.jobs._splits import run_groups
+    >>> run_groups(["s01e01a", "s01e01b", "s02e01a"], described=False)
+    array([1, 1, 2])
+    >>> run_groups(["task-movie_run-1", "task-movie_run-2"], described=True)
+    array([0, 1])
+    """
+    from ..data import episode_groups
+
+    keys = list(keys)
+    return np.arange(len(keys)) if described else episode_groups(keys)
 
 
 def cv_splitter(split: str, n_folds: int, groups):

@@ -23,7 +23,7 @@ from ._parallel import check_parallel, effective_n_jobs, parallel_context
 from ._preflight import check_threads, preflight_grid
 from ._protocol import SEED_PROTOCOL, Protocol, RunSet, job_data
 from ._registry import JobSettings, encoder_params
-from ._splits import SPLITS, cv_splitter
+from ._splits import SPLITS, cv_splitter, run_groups
 from ._tuning import SearchProgress, check_early_stopping
 
 __all__ = ["SPLITS", "cv_splitter", "run_grid_search", "search_scoring"]
@@ -153,7 +153,7 @@ def run_grid_search(
     """
     from sklearn.model_selection import GridSearchCV
 
-    from ..data import as_episodes, episode_groups
+    from ..data import as_episodes
     from ._registry import REGISTRY
 
     if threads is not None:
@@ -180,7 +180,7 @@ def run_grid_search(
     data = runs.load(protocol.source(root), protocol.subjects, progress=progress)
     load_s = time.perf_counter() - t0
     X = as_episodes(data)  # list of (S, T_i, C)
-    groups = episode_groups(data) if protocol.dataset is None else np.arange(len(X))
+    groups = run_groups(data, described=protocol.dataset is not None)
     splitter = cv_splitter(split, cv, groups)
     estimator = REGISTRY["encoder"].make(
         encoder_params(settings, min_train_length=min(x.shape[1] for x in X)))
