@@ -341,3 +341,33 @@ def test_grid_on_a_dataset_with_bids_run_keys_through_the_command(tmp_path, caps
                  "--out", str(out)]) == 0, capsys.readouterr().err
     report = (out / "report.md").read_text()
     assert "the training runs (4 runs)" in report and "Friends seasons" not in report
+
+
+def test_runs_that_cannot_fit_in_memory_are_refused_before_they_are_read(six, monkeypatch):
+    """Every run is held in memory (streaming from disk is not implemented): runs larger
+    than the memory available are refused by the pre-flight, naming the sizes, instead of
+    the job being killed part-way."""
+    from sklearn_crossenc.jobs._preflight import check_data_memory
+
+    path, runs, labels = six
+    n_times = sum(x.shape[1] for k, x in runs.items() if k != "story8_rep")  # train + heldout
+    need = 4 * len(labels) * n_times * 400
+    monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory",
+                        lambda: need - 1)
+
+    def never(*args, **kwargs):
+        raise AssertionError("no run may be read")
+
+    monkeypatch.setattr("sklearn_crossenc.data._dataset.DatasetDescription.load_runs", never)
+    message = (rf"the runs take {need / 2**20:.1f} MiB in memory \(6 subjects x {n_times} TRs "
+               r"x 400 parcels, float32\) .*\(streaming from disk is not implemented\)")
+    with pytest.raises(ValueError, match=message):
+        run_comparison(dataset=path, models=["mean"])
+    searched = 4 * len(labels) * sum(runs[f"story{i}"].shape[1] for i in range(1, 6)) * 400
+    monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory",
+                        lambda: searched - 1)  # the search loads the training runs only
+    with pytest.raises(ValueError, match="streaming from disk is not implemented"):
+        run_grid_search(dataset=path, param_grid={"embed_dim": [4]}, cv=2, quick=True)
+    monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory", lambda: need)
+    check_data_memory({"train": {k: runs[k].shape[1] for k in runs if k != "story8_rep"}},
+                      6, 400)  # exactly what is available: accepted

@@ -28,8 +28,8 @@ from ._splits import cv_splitter, run_groups
 
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
-           "preflight_grid", "grid_folds", "check_candidates_on_folds",
-           "preflight_new_subject", "check_atlas", "lengths_of", "parcel_count",
+           "preflight_grid", "grid_folds", "check_candidates_on_folds", "preflight_new_subject",
+           "check_atlas", "check_data_memory", "lengths_of", "parcel_count",
            "check_comparison_atlas"]
 
 _KINDS = {"friends": (friends_path, friends_entry), "movie10": (movie10_path, movie10_entry)}
@@ -209,7 +209,27 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     elif atlas is not None or dataset_atlas(protocol.dataset)[0] is not None:
         check_atlas(atlas if atlas is not None else protocol.dataset.atlas,
                     protocol.dataset.n_parcels)
+    check_data_memory(lengths, len(protocol.subjects), protocol.dataset.n_parcels
+                      if protocol.dataset is not None
+                      else parcel_count(root, protocol.subjects[0]))
     return lengths
+
+
+def check_data_memory(lengths: dict, n_subjects: int, n_parcels: int) -> None:
+    """Refuse, before they are read, runs that alone would not fit in the memory available:
+    a job holds every run in memory (float32), and streaming runs from disk is not
+    implemented; the models' own memory comes on top (the encoder's is checked per fit)."""
+    from ..encoder._memory import available_memory
+
+    n_times = sum(sum(runs.values()) for runs in lengths.values())
+    need, available = 4 * n_subjects * n_times * n_parcels, available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"the runs take {need / 2**20:.1f} MiB in memory ({n_subjects} subjects x "
+            f"{n_times} TRs x {n_parcels} parcels, float32) and {available / 2**20:.1f} MiB "
+            "are available: every run is held in memory (streaming from disk is not "
+            "implemented); use fewer subjects ([subjects], exclude) or runs, or a machine "
+            "with more memory.")
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
@@ -232,8 +252,9 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     check_candidates(base, param_grid)
     check_candidates_on_folds(base, param_grid, lengths,
                               grid_folds(lengths, cv, split, refit, described))
-    check_candidates_memory(base, param_grid, len(subjects), protocol.dataset.n_parcels
-                            if described else parcel_count(root, subjects[0]))
+    n_parcels = protocol.dataset.n_parcels if described else parcel_count(root, subjects[0])
+    check_data_memory({runs.key: lengths}, len(subjects), n_parcels)
+    check_candidates_memory(base, param_grid, len(subjects), n_parcels)
 
 
 def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,
