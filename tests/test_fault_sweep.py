@@ -223,24 +223,26 @@ def _perturbed(obj, shift: float):
     return obj
 
 
-#: Runs of a job in this session: each copy's shift differs from the run before's (a
-#: shift from the clock, ``time_ns() % 1000``, was the same for two runs once in a
-#: thousand, and the sweep then took an unchanged file for a mix of two sets).
+#: Runs of a job in this session: each copy's shift differs from the run before's by at
+#: least 0.03 (a shift from the clock, ``time_ns() % 1000``, was the same for two runs once
+#: in a thousand, and the sweep then took an unchanged file for a mix of two sets; steps of
+#: 1e-4 leave a brain map's PNG unchanged). 337 is prime to 1000: k -> 337 k % 1000 takes
+#: every value once in 1000 runs.
 _RUNS = itertools.count(1)
 
 
 def _distinct(result: dict) -> dict:
     """A copy of a job's result whose every output file differs from the last run's, so
     that a set mixing two runs is seen file by file."""
-    n, k = time.time_ns(), next(_RUNS)
+    n, k = time.time_ns(), 337 * next(_RUNS) % 1000
     result = copy.copy(result)
     result["created_utc"] = str(n)  # report.json and report.md
     for key in ("maps", "models", "evaluation"):  # parcel_scores.npz and the figures
         if key in result:
-            result[key] = _perturbed(result[key], (1 + k % 1000) / 1e4)
+            result[key] = _perturbed(result[key], (1 + k) / 1e4)
     if "cv_results" in result:  # grid_results.csv
         result["cv_results"] = {**result["cv_results"], "mean_fit_time": (
-            result["cv_results"]["mean_fit_time"] + k % 1000)}
+            result["cv_results"]["mean_fit_time"] + k)}
     if result.get("best_estimator") is not None:  # best_estimator.joblib
         result["best_estimator"] = copy.deepcopy(result["best_estimator"])
         result["best_estimator"].sweep_run_ = n
