@@ -49,6 +49,7 @@ from ._dataset_features import feature_shapes, missing_modalities, read_features
 from ._hdf5 import check_file, open_h5, read_checked
 from ._loaders import _inspect_run
 from ._paths import MAX_SUBJECT_LENGTH_GAP, MODALITIES, subject_label
+from ._run_store import empty_run
 
 __all__ = ["DatasetDescription", "load_dataset", "MIN_EVAL_RUNS"]
 
@@ -128,10 +129,12 @@ class DatasetDescription:
                 *(k for ks in self.repeats.values() for k in ks)]
         return list(dict.fromkeys(keys))
 
-    def load_runs(self, keys, subjects=None) -> dict:
+    def load_runs(self, keys, subjects=None, store=None) -> dict:
         """Run key -> ``(subjects, time, parcels)`` float32 array, each run cut to its
         shortest subject; values read through the checked reads, non-finite values refused
-        (every one named in one error)."""
+        (every one named in one error). ``store``: a
+        :class:`~sklearn_crossenc.data._run_store.RunStore` the runs are read into (on
+        disk) instead of memory."""
         subjects = self.included if subjects is None else tuple(subjects)
         unknown = [s for s in subjects if s not in self.subjects]
         if unknown:
@@ -140,7 +143,7 @@ class DatasetDescription:
         out, problems = {}, []
         with self._open(subjects) as files:
             for key in keys:
-                out[key] = _read_run(files, key, self.folder, problems)
+                out[key] = _read_run(files, key, self.folder, problems, store)
         if problems:
             raise ValueError(_message(self.path, problems))
         return out
@@ -185,10 +188,10 @@ class DatasetDescription:
                    for s in subjects}
 
 
-def _read_run(files: dict, key: str, folder: Path, problems: list) -> np.ndarray:
+def _read_run(files: dict, key: str, folder: Path, problems: list, store=None) -> np.ndarray:
     parts = [(s, *_inspect_run(f, path, key, folder)) for s, (f, path) in files.items()]
     n_times = min(shape[0] for _, shape, _ in parts)
-    out = np.empty((len(parts), n_times, parts[0][1][1]), np.float32)  # (S, T, C)
+    out = empty_run((len(parts), n_times, parts[0][1][1]), store)  # (S, T, C)
     for i, (s, _, reqs) in enumerate(parts):
         f, path = files[s]
         read_checked(f[key], reqs, path, key, out[i], np.s_[:n_times], what=f"run {key}")

@@ -28,12 +28,13 @@ from ._paths import (
     parse_movie10_run,
     subject_label,
 )
+from ._run_store import empty_run
 
 __all__ = ["load_friends", "load_movie10"]
 
 
-def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = False
-                 ) -> dict[str, np.ndarray]:
+def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = False,
+                 store=None) -> dict[str, np.ndarray]:
     """Load the Friends fMRI runs present for every requested subject.
 
     Parameters
@@ -47,6 +48,9 @@ def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = Fals
         Seasons to load (default: all in the files, 1-6 in the release).
     progress : bool, default=False
         Show a progress bar (tqdm).
+    store : RunStore, optional
+        Read the runs into this store on disk (memory-mapped arrays, see
+        :mod:`sklearn_crossenc.data._run_store`) instead of memory.
 
     Returns
     -------
@@ -88,12 +92,12 @@ def load_friends(root, subjects=SUBJECTS, seasons=None, *, progress: bool = Fals
         select=None if seasons is None else (lambda e: e.group in seasons),
         describe=lambda entries: f"seasons {sorted({e.group for e in entries})}",
         what=f"seasons={sorted(seasons)}" if seasons is not None else "any season",
-        progress=progress,
+        progress=progress, store=store,
     )
 
 
-def load_movie10(root, subjects=SUBJECTS, movies=None, runs=None, *, progress: bool = False
-                 ) -> dict[str, np.ndarray]:
+def load_movie10(root, subjects=SUBJECTS, movies=None, runs=None, *, progress: bool = False,
+                 store=None) -> dict[str, np.ndarray]:
     """Load the Movie10 fMRI runs present for every requested subject.
 
     Parameters
@@ -109,6 +113,8 @@ def load_movie10(root, subjects=SUBJECTS, movies=None, runs=None, *, progress: b
         ``life`` were shown twice). Default both.
     progress : bool, default=False
         Show a progress bar (tqdm).
+    store : RunStore, optional
+        As :func:`load_friends`: the runs on disk instead of in memory.
 
     Returns
     -------
@@ -150,7 +156,7 @@ def load_movie10(root, subjects=SUBJECTS, movies=None, runs=None, *, progress: b
         describe=lambda entries: (f"movies {sorted({e.group for e in entries})}, "
                                   f"runs {sorted({e.run for e in entries})}"),
         what=", ".join(parts) or "any movie",
-        progress=progress,
+        progress=progress, store=store,
     )
 
 
@@ -258,7 +264,8 @@ def _check_filter(values, name: str, typ) -> set:
 
 
 # --------------------------------------------------------------------------- loading
-def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, progress):
+def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, progress,
+          store=None):
     root = check_root(root)
     subjects = check_subjects(subjects)
     with contextlib.ExitStack() as stack:
@@ -286,7 +293,7 @@ def _load(root, subjects, *, kind, path_fn, index_fn, select, describe, what, pr
         if progress:
             from tqdm.auto import tqdm
             plan = tqdm(plan, desc=f"loading {kind}", unit="run")
-        return {name: _read_run(files, parts, name) for name, parts in plan}
+        return {name: _read_run(files, parts, name, store) for name, parts in plan}
 
 
 def _inspect_run(f, path: Path, key: str, root=None) -> tuple[tuple[int, int], list]:
@@ -325,14 +332,15 @@ def _check_parcels(plan, subjects) -> None:
                 )
 
 
-def _read_run(files, parts, name: str) -> np.ndarray:
-    """Read one run of every subject straight into a preallocated (S, T_min, C) array.
+def _read_run(files, parts, name: str, store=None) -> np.ndarray:
+    """Read one run of every subject straight into a preallocated (S, T_min, C) array (in
+    ``store`` when given).
 
     Each dataset is opened only while it is read: an open dataset keeps its chunk cache
     (about 1 MB), which adds up over hundreds of runs.
     """
     n_times = min(shape[0] for _, _, shape, _ in parts)
-    out = np.empty((len(parts), n_times, parts[0][2][1]), np.float32)  # (S, T, C)
+    out = empty_run((len(parts), n_times, parts[0][2][1]), store)  # (S, T, C)
     for i, (s, key, _, reqs) in enumerate(parts):
         f, path = files[s]
         read_checked(f[key], reqs, path, key, out[i], np.s_[:n_times],
