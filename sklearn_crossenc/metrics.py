@@ -94,6 +94,11 @@ def pearson_r(y_true, y_pred) -> np.ndarray:
     return np.where(bad, np.nan, r)
 
 
+#: Values of a block of parcels over all time points in :func:`pearson_map` (32 MiB in
+#: float64 per temporary).
+_BLOCK_FLOATS = 2**22
+
+
 def _trimmed(ep: np.ndarray, trim: int) -> np.ndarray:
     return ep[:, trim: ep.shape[1] - trim] if trim else ep
 
@@ -124,12 +129,17 @@ def pearson_map(y_true, y_pred, *, trim: int = 0) -> np.ndarray:
            [1., 1., 1., 1.]])
     """
     trim, yt, yp = check_predictions(y_true, y_pred, trim=trim)
-    n_subjects = yt[0].shape[0]
-    out = np.empty((n_subjects, yt[0].shape[2]))
+    n_subjects, n_parcels = yt[0].shape[0], yt[0].shape[2]
+    n_times = sum(ep.shape[1] - 2 * trim for ep in yt)
+    # Blocks of parcels bound the float64 temporaries (runs streamed from disk are read a
+    # block at a time): each column's r is computed on its own either way.
+    step = max(1, _BLOCK_FLOATS // max(n_times, 1))
+    out = np.empty((n_subjects, n_parcels))
     for s in range(n_subjects):
-        a = np.concatenate([_trimmed(ep, trim)[s] for ep in yt], axis=0)
-        b = np.concatenate([_trimmed(ep, trim)[s] for ep in yp], axis=0)
-        out[s] = pearson_r(a, b)
+        for c in range(0, n_parcels, step):
+            a = np.concatenate([_trimmed(ep, trim)[s, :, c:c + step] for ep in yt], axis=0)
+            b = np.concatenate([_trimmed(ep, trim)[s, :, c:c + step] for ep in yp], axis=0)
+            out[s, c:c + step] = pearson_r(a, b)
     return out
 
 

@@ -38,6 +38,7 @@ from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.utils import TeeGenerator, get_map_location
 
 from .._interrupt import Interrupted, reraise_as_keyboard_interrupt
+from ..data._run_store import empty_run, store_like
 from ..metrics import pearson_map
 from ._forward import MSELoss
 from ._sampling import ClipStore, sample_clip_starts
@@ -400,13 +401,15 @@ class CrossSubjectNet(NeuralNet):
     def predict_episodes(self, episodes: list[np.ndarray]) -> list[np.ndarray]:
         """Full-episode predictions, float32, batched over episodes of equal length.
 
-        episodes: list of (S, T_i, C) float32 arrays -> list of (S, T_i, C) arrays.
+        episodes: list of (S, T_i, C) float32 arrays -> list of (S, T_i, C) arrays (on disk
+        when an episode is: streamed runs).
         """
         module = self.module_
         was_training = module.training
         module.eval()
         device = self._device
         out: list = [None] * len(episodes)
+        store = store_like(episodes)  # predictions of streamed runs stay on disk too
         by_length: dict[int, list[int]] = {}
         for i, ep in enumerate(episodes):
             by_length.setdefault(ep.shape[1], []).append(i)
@@ -420,7 +423,8 @@ class CrossSubjectNet(NeuralNet):
                     x = torch.from_numpy(x).to(device)
                     y = self.infer(x).float().cpu().numpy()  # (S, n, T, C)
                     for j, i in enumerate(part):
-                        out[i] = np.ascontiguousarray(y[:, j])
+                        out[i] = empty_run(y[:, j].shape, store)
+                        out[i][...] = y[:, j]
         finally:
             module.train(was_training)
         return out

@@ -4,12 +4,16 @@ The torch net trains in float32 with a fixed learning rate: on data whose parcel
 100-1000 (raw own data), or at a scale far from 1, it learned something else or nothing
 (issue 31: an offset of 1e4 turned r = 0.15 into -0.04). ``fit`` therefore trains on each
 subject's data centred per parcel on its training mean and divided by its root-mean-square
-standard deviation, and ``predict`` maps the net's output back. Pure array functions.
+standard deviation, and ``predict`` maps the net's output back. Pure array functions; the
+standardised copy of runs streamed from disk goes to disk too (an anonymous scratch file,
+:class:`~sklearn_crossenc.data._run_store.RunStore`), never into memory at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..data._run_store import empty_run, store_like
 
 __all__ = ["references", "standardise", "restore"]
 
@@ -42,9 +46,25 @@ def references(episodes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def standardise(episodes, mean: np.ndarray, scale: np.ndarray) -> list:
-    """``(x - mean) / scale`` of each (S, T_i, C) episode, float32 (computed in float64)."""
-    return [((ep - mean[:, None, :]) / scale[:, None, None]).astype(np.float32)
-            for ep in episodes]
+    """``(x - mean) / scale`` of each (S, T_i, C) episode, float32 (computed in float64, one
+    subject at a time); on disk when any episode is (streamed runs), else in memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_crossenc.encoder._scaling import standardise
+    >>> x = np.arange(12.0).reshape(1, 2, 3, 2)  # (E, S, T, C)
+    >>> standardise(list(x), np.zeros((2, 2)), np.array([1.0, 2.0]))[0][1].tolist()
+    [[3.0, 3.5], [4.0, 4.5], [5.0, 5.5]]
+    """
+    store = store_like(episodes)
+    out = []
+    for ep in episodes:  # (S, T, C)
+        z = empty_run(ep.shape, store)
+        for s in range(ep.shape[0]):
+            z[s] = (ep[s] - mean[s]) / scale[s]  # float64, cast to float32 as it is stored
+        out.append(z)
+    return out
 
 
 def restore(episodes, mean: np.ndarray, scale: np.ndarray, dtype=np.float32) -> list:
