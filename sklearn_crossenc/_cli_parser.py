@@ -123,6 +123,16 @@ def _add_parallel(p) -> None:
     )
 
 
+def _add_stream(p) -> None:
+    """``--stream`` / ``--no-stream``: where a job holds its runs
+    (:mod:`sklearn_crossenc.jobs._storage`)."""
+    p.add_argument(
+        "--stream", action=argparse.BooleanOptionalAction, default=None,
+        help="hold the runs on disk (a scratch file in TMPDIR, memory-mapped, removed at the "
+             "end) instead of in memory; default: when they would take more than half the "
+             "memory available. The numbers are the same; --no-stream never streams")
+
+
 def _add_training_length(p, *, refit: bool = False) -> None:
     """How the encoder's training length is chosen: early stopping on the training runs
     (the default), or the notebook's fixed schedule."""
@@ -219,6 +229,7 @@ def _add_compare(sub) -> None:
                    help="with --tune: a parameter of CrossSubjectEncoder and its values; "
                         "repeat for several (replaces the default grid)")
     _add_parallel(p)
+    _add_stream(p)
     p.add_argument("--repeats", type=int, default=1, metavar="K",
                    help="train the encoder K times with random states N, N+1, ...; its scores "
                         "are the mean over repeats and the intervals and paired tests include "
@@ -279,6 +290,7 @@ def _add_grid(sub) -> None:
                    help="Friends seasons to search on (default the protocol's training seasons, "
                         f"{' '.join(map(str, SEED_PROTOCOL.train.seasons))})")
     _add_parallel(p)
+    _add_stream(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads of each fit (default: the cores no other process "
                         "runs on when the fit starts; docs/performance.md)")
@@ -355,6 +367,7 @@ def _add_headroom(sub) -> None:
     _add_training_length(p, refit=True)
     p.add_argument("--atlas", metavar="PATH", type=Path, default=None,
                    help="parcellation to draw the brain maps on (as for compare)")
+    _add_stream(p)
     p.add_argument("--no-figures", action="store_true",
                    help="do not draw figures or brain maps")
     p.set_defaults(command_name="headroom")

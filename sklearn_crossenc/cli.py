@@ -146,6 +146,7 @@ def _compare(args, argv, outset) -> dict:
         n_jobs=args.n_jobs,
         scheduler=args.scheduler,
         atlas=args.atlas,
+        stream=args.stream,
     )
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)
@@ -219,7 +220,7 @@ def _grid(args, argv, grid, outset) -> dict:
         random_state=args.random_state, n_threads=args.threads, trim=args.trim,
         scoring=args.scoring, refit=args.refit, quick=args.quick, progress=not args.quiet,
         verbose=0 if args.quiet else 2, log=_logger(args.quiet),
-        early_stopping=args.early_stopping,
+        early_stopping=args.early_stopping, stream=args.stream,
     )
     result["command"] = _command_line(argv)
     print(format_grid_table(result["cv_results"], result["rank_column"]), end="")
@@ -302,7 +303,7 @@ def _headroom(args, argv, named, outset) -> dict:
         device=args.device, quick=args.quick,
         random_state=args.random_state, trim=args.trim, progress=not args.quiet, log=log,
         n_threads=args.threads, early_stopping=args.early_stopping, refit=args.refit,
-        atlas=args.atlas)
+        atlas=args.atlas, stream=args.stream)
     result["command"] = _command_line(argv)
     print(format_table(result), end="", flush=True)
     return write_report(result, outset, figures=not args.no_figures, log=log)

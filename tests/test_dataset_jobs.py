@@ -343,31 +343,30 @@ def test_grid_on_a_dataset_with_bids_run_keys_through_the_command(tmp_path, caps
     assert "the training runs (4 runs)" in report and "Friends seasons" not in report
 
 
-def test_runs_that_cannot_fit_in_memory_are_refused_before_they_are_read(six, monkeypatch):
-    """Every run is held in memory (streaming from disk is not implemented): runs larger
-    than the memory available are refused by the pre-flight, naming the sizes, instead of
-    the job being killed part-way."""
-    from sklearn_crossenc.jobs._preflight import check_data_memory
-
+def test_runs_that_cannot_fit_in_memory_are_streamed_from_disk(six, monkeypatch):
+    """Runs larger than the memory available are streamed from disk (issue 29), decided
+    before they are read; with ``stream=False`` they are refused, naming the sizes, instead
+    of the job being killed part-way."""
     path, runs, labels = six
     n_times = sum(x.shape[1] for k, x in runs.items() if k != "story8_rep")  # train + heldout
     need = 4 * len(labels) * n_times * 400
     monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory",
                         lambda: need - 1)
+    result = run_comparison(dataset=path, models=["mean"], n_resamples=50)
+    assert result["config"]["storage"]["stream"] is True
+    assert result["config"]["storage"]["run_mib"] == round(need / 2**20, 1)
 
     def never(*args, **kwargs):
         raise AssertionError("no run may be read")
 
     monkeypatch.setattr("sklearn_crossenc.data._dataset.DatasetDescription.load_runs", never)
     message = (rf"the runs take {need / 2**20:.1f} MiB in memory \(6 subjects x {n_times} TRs "
-               r"x 400 parcels, float32\) .*\(streaming from disk is not implemented\)")
+               r"x 400 parcels, float32\) .*leave stream to its default")
     with pytest.raises(ValueError, match=message):
-        run_comparison(dataset=path, models=["mean"])
+        run_comparison(dataset=path, models=["mean"], stream=False)
     searched = 4 * len(labels) * sum(runs[f"story{i}"].shape[1] for i in range(1, 6)) * 400
     monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory",
                         lambda: searched - 1)  # the search loads the training runs only
-    with pytest.raises(ValueError, match="streaming from disk is not implemented"):
-        run_grid_search(dataset=path, param_grid={"embed_dim": [4]}, cv=2, quick=True)
-    monkeypatch.setattr("sklearn_crossenc.encoder._memory.available_memory", lambda: need)
-    check_data_memory({"train": {k: runs[k].shape[1] for k in runs if k != "story8_rep"}},
-                      6, 400)  # exactly what is available: accepted
+    with pytest.raises(ValueError, match="leave stream to its default"):
+        run_grid_search(dataset=path, param_grid={"embed_dim": [4]}, cv=2, quick=True,
+                        stream=False)

@@ -5,7 +5,8 @@ jobs call these functions at their start: options (threads, random state, callba
 grid candidates), the data they will read (files, keys, duplicate runs, shapes and
 dtypes: metadata only, no array is read), ``trim`` against the shortest evaluation run,
 the stimulus features each requested model needs, the parcellation the brain maps will be
-drawn on, and every grid candidate against the runs of each of its fits. The disk space
+drawn on, every grid candidate against the runs of each of its fits, and where the runs
+will be held (memory, or streamed from disk: :mod:`~sklearn_crossenc.jobs._storage`). The disk space
 the outputs will take is estimated by :mod:`~sklearn_crossenc.jobs._outputs` and held
 from the start by the command line's output set
 (:func:`sklearn_crossenc.report.open_output_set`).
@@ -25,11 +26,12 @@ from ..data._loaders import friends_entry, index_file, movie10_entry, open_h5, r
 from ..data._paths import friends_path, movie10_path
 from ._protocol import budget_trs, dataset_atlas
 from ._splits import cv_splitter, run_groups
+from ._storage import Storage, plan_storage
 
 __all__ = ["check_threads", "check_fraction", "check_evaluation_options", "protocol_lengths",
            "check_trim_fits", "check_features", "check_candidates", "preflight_comparison",
            "preflight_grid", "grid_folds", "check_candidates_on_folds", "preflight_new_subject",
-           "check_atlas", "check_data_memory", "lengths_of", "parcel_count",
+           "check_atlas", "lengths_of", "parcel_count",
            "check_comparison_atlas"]
 
 _KINDS = {"friends": (friends_path, friends_entry), "movie10": (movie10_path, movie10_entry)}
@@ -192,8 +194,9 @@ def check_candidates(base_params: dict, param_grid: dict) -> None:
 
 
 def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_state, *,
-                         atlas=None) -> dict[str, dict[str, int]]:
-    """Everything ``run_comparison`` can check before its first fit; the run lengths.
+                         atlas=None, stream=None, scheduler=None) -> Storage:
+    """Everything ``run_comparison`` can check before its first fit; where its runs are
+    held (memory, or streamed from disk: :func:`~._storage.plan_storage`).
 
     ``atlas`` is the parcellation given to the job (None: the release's, if any)."""
     check_threads(n_threads)
@@ -209,33 +212,18 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
     elif atlas is not None or dataset_atlas(protocol.dataset)[0] is not None:
         check_atlas(atlas if atlas is not None else protocol.dataset.atlas,
                     protocol.dataset.n_parcels)
-    check_data_memory(lengths, len(protocol.subjects), protocol.dataset.n_parcels
-                      if protocol.dataset is not None
-                      else parcel_count(root, protocol.subjects[0]))
-    return lengths
-
-
-def check_data_memory(lengths: dict, n_subjects: int, n_parcels: int) -> None:
-    """Refuse, before they are read, runs that alone would not fit in the memory available:
-    a job holds every run in memory (float32), and streaming runs from disk is not
-    implemented; the models' own memory comes on top (the encoder's is checked per fit)."""
-    from ..encoder._memory import available_memory
-
-    n_times = sum(sum(runs.values()) for runs in lengths.values())
-    need, available = 4 * n_subjects * n_times * n_parcels, available_memory()
-    if available is not None and need > available:
-        raise ValueError(
-            f"the runs take {need / 2**20:.1f} MiB in memory ({n_subjects} subjects x "
-            f"{n_times} TRs x {n_parcels} parcels, float32) and {available / 2**20:.1f} MiB "
-            "are available: every run is held in memory (streaming from disk is not "
-            "implemented); use fewer subjects ([subjects], exclude) or runs, or a machine "
-            "with more memory.")
+    n_parcels = protocol.dataset.n_parcels if protocol.dataset is not None \
+        else parcel_count(root, protocol.subjects[0])
+    copied = protocol.train.key if any(s.copies_training for s in specs) else None
+    return plan_storage(lengths, len(protocol.subjects), n_parcels, stream=stream,
+                        scheduler=scheduler, copied=copied)
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,
                    split: str = "season", refit: bool = False, trim: int = 0,
-                   protocol=None) -> None:
-    """Everything ``run_grid_search`` can check before its first fit.
+                   protocol=None, stream=None, scheduler=None) -> Storage:
+    """Everything ``run_grid_search`` can check before its first fit; where its runs are
+    held (memory, or streamed from disk).
 
     ``runs`` is the searched :class:`~sklearn_crossenc.jobs._protocol.RunSet`;
     ``base_params(min_train_length)`` gives the encoder's job settings. Every candidate
@@ -253,8 +241,10 @@ def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=No
     check_candidates_on_folds(base, param_grid, lengths,
                               grid_folds(lengths, cv, split, refit, described))
     n_parcels = protocol.dataset.n_parcels if described else parcel_count(root, subjects[0])
-    check_data_memory({runs.key: lengths}, len(subjects), n_parcels)
+    storage = plan_storage({runs.key: lengths}, len(subjects), n_parcels, stream=stream,
+                           scheduler=scheduler, copied=runs.key)
     check_candidates_memory(base, param_grid, len(subjects), n_parcels)
+    return storage
 
 
 def check_candidates_memory(base: dict, param_grid: dict, n_subjects: int,

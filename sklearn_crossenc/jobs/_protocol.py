@@ -16,8 +16,8 @@ them; ``--tune``'s grid search cross-validates over them.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -68,17 +68,19 @@ class RunSet:
         return ((self.movies is None or entry.group in self.movies)
                 and (self.runs is None or entry.run in self.runs))
 
-    def load(self, root, subjects, *, progress: bool = False) -> dict:
+    def load(self, root, subjects, *, progress: bool = False, store=None) -> dict:
         """The set's runs present for every subject: loader dict of run -> (S, T, C).
-        ``root`` is the release folder, or the dataset description (``kind="runs"``)."""
+        ``root`` is the release folder, or the dataset description (``kind="runs"``);
+        ``store``: read into it (on disk) instead of memory."""
         from ..data import load_friends, load_movie10
 
         if self.kind == "runs":
-            return root.load_runs(self.keys, subjects)
+            return root.load_runs(self.keys, subjects, store=store)
         if self.kind == "friends":
-            return load_friends(root, subjects=subjects, seasons=self.seasons, progress=progress)
+            return load_friends(root, subjects=subjects, seasons=self.seasons,
+                                progress=progress, store=store)
         return load_movie10(root, subjects=subjects, movies=self.movies, runs=self.runs,
-                            progress=progress)
+                            progress=progress, store=store)
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,13 @@ class Protocol:
                                  f"{subjects!r}.")
         return replace(self, subjects=tuple(subjects))
 
-    def load(self, root, *, progress: bool = False) -> dict:
-        """Every set's runs: ``{set key: loader dict}``; an empty set is an error."""
+    def load(self, root, *, progress: bool = False, store=None) -> dict:
+        """Every set's runs: ``{set key: loader dict}``; an empty set is an error.
+        ``store``: read into it (on disk) instead of memory."""
         out = {}
         for s in self.sets:
-            out[s.key] = s.load(self.source(root), self.subjects, progress=progress)
+            out[s.key] = s.load(self.source(root), self.subjects, progress=progress,
+                                store=store)
             if not out[s.key]:
                 raise ValueError(f"the {s.key} set ({s.label}) is empty in {root}.")
         return out
@@ -290,12 +294,14 @@ def check_not_constant(runs: dict, label: str, subjects) -> None:
             "parcel series were extracted, or leave the subject out.")
 
 
-def load_sets(root, protocol: Protocol, progress: bool, log) -> tuple[dict, dict, float]:
-    """The protocol's sets, their summary and the seconds loading took."""
+def load_sets(root, protocol: Protocol, progress: bool, log, store=None
+              ) -> tuple[dict, dict, float]:
+    """The protocol's sets, their summary and the seconds loading took; ``store``: read
+    into it (on disk, :mod:`~sklearn_crossenc.jobs._storage`) instead of memory."""
     labels = ", ".join(s.label for s in protocol.evaluation)
     log(f"Loading {root} (train {protocol.train.label}; evaluate {labels}) ...")
     t0 = time.perf_counter()
-    sets = protocol.load(root, progress=progress)
+    sets = protocol.load(root, progress=progress, store=store)
     load_s = time.perf_counter() - t0
     for rs in (protocol.train, *protocol.evaluation):
         check_not_constant(sets[rs.key], rs.label, protocol.subjects)

@@ -125,6 +125,10 @@ class ModelSpec:
         Whether the fit depends on ``random_state`` (repeats make sense).
     reference : bool, default=False
         The model every other model is compared with, pair by pair.
+    copies_training : bool, default=False
+        Whether a fit keeps a copy of its training runs as large as they are (the
+        encoder's standardised copy): counted when a job decides whether its runs are
+        held in memory or streamed from disk (:mod:`~sklearn_crossenc.jobs._storage`).
     """
 
     name: str
@@ -139,6 +143,7 @@ class ModelSpec:
     tuned: str = "nothing"
     stochastic: bool = False
     reference: bool = False
+    copies_training: bool = False
 
     @property
     def needs_features(self) -> bool:
@@ -283,7 +288,7 @@ REGISTRY: dict[str, ModelSpec] = {
                   job_params=_encoder_job_params, progress=_epoch_bar,
                   grid={"embed_dim": (32, 64, 128), "encoder_kernel_size": (0, 7)},
                   choices=_encoder_choices, tuned="training length (early stopping)",
-                  stochastic=True, reference=True),
+                  stochastic=True, reference=True, copies_training=True),
         ModelSpec("ridge", "CrossSubjectRidge", _ridge_class, quick=QUICK_RIDGE,
                   job_params=_ridge_job_params, progress=_ridge_bar, choices=_alpha_choices,
                   tuned="alpha per parcel (cross-validation)"),

@@ -34,8 +34,7 @@ from ._headroom import (
 from ._job import JobStart, noop
 from ._parallel import check_parallel
 from ._preflight import check_evaluation_options, preflight_comparison
-from ._protocol import (SEED_PROTOCOL, Protocol, dataset_atlas, job_data, load_sets,
-                        oracle_ceiling)
+from ._protocol import SEED_PROTOCOL, Protocol, dataset_atlas, job_data, load_sets, oracle_ceiling
 from ._registry import (
     EARLY_STOPPING_FOLDS,
     JobSettings,
@@ -43,6 +42,7 @@ from ._registry import (
     reference_model,
     resolve_models,
 )
+from ._storage import check_stream
 from ._tuning import TuningPlan, check_early_stopping
 
 __all__ = ["resolve_models", "run_comparison"]
@@ -52,9 +52,10 @@ __all__ = ["resolve_models", "run_comparison"]
 
 
 def _check_options(models, device, trim, early_stopping, repeats, param_grid, n_jobs,
-                   scheduler) -> tuple[list[ModelSpec], str, int]:
+                   scheduler, stream) -> tuple[list[ModelSpec], str, int]:
     """The models' entries, the device (resolved here, or by each worker of a cluster)
     and ``trim``, checked before any work."""
+    check_stream(stream)
     specs = resolve_models(models)
     dev = check_parallel(n_jobs, scheduler, device)
     trim = check_trim(trim)
@@ -131,6 +132,7 @@ def run_comparison(
     seed=None,
     protocol: Protocol = SEED_PROTOCOL,
     dataset=None,
+    stream: bool | None = None,
 ) -> dict:
     """Fit every model on Friends s1-5 and score it on Friends s6 and Movie10 run 1.
 
@@ -219,6 +221,11 @@ def run_comparison(
         (noise ceilings) and atlas (brain maps); ``data_dir`` and ``protocol`` are then
         left out. ``FeatureRidge`` reads its ``[features]`` files, and is skipped when it
         has none.
+    stream : bool, optional
+        Hold the runs on disk (a scratch file in the temporary folder, memory-mapped) instead
+        of in memory: None (default) when they would take more than half the memory
+        available (:mod:`~sklearn_crossenc.jobs._storage`), True always, False never. The
+        numbers are the same; ``config["storage"]`` says which and why.
 
     Returns
     -------
@@ -236,46 +243,64 @@ def run_comparison(
         and, on request, ``estimators``. ``scores[set]["mean"]`` equals the fitted
         estimator's ``score`` on that set.
     """
-    if seed is not None:
-        warnings.warn("run_comparison(seed=...) is deprecated; use random_state=...",
-                      FutureWarning, stacklevel=2)
-        random_state = seed
+    random_state = _deprecated_seed(seed, random_state)
     log = log or noop
     start = JobStart("compare")
     specs, dev, trim = _check_options(models, device, trim, early_stopping, repeats, param_grid,
-                                      n_jobs, scheduler)
+                                      n_jobs, scheduler, stream)
     _check_model_options(specs, repeats, tune)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
     root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
     plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs, n_threads)
-    preflight_comparison(root, protocol, specs, trim, n_threads, random_state, atlas=atlas)
+    storage = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
+                                   atlas=atlas, stream=stream, scheduler=scheduler)
     atlas, atlas_reason = _find_atlas(root, protocol, atlas)
+    log(f"Runs: {storage.reason}.")
+    with storage.store() as store:  # the runs' scratch file (if any) ends with the job
+        return _compare(locals(), start, root, protocol, specs, dev, plan, trim, log,
+                        store, storage, atlas, atlas_reason)
 
-    sets, data, load_s = load_sets(root, protocol, progress, log)
+
+def _deprecated_seed(seed, random_state):
+    if seed is not None:
+        warnings.warn("run_comparison(seed=...) is deprecated; use random_state=...",
+                      FutureWarning, stacklevel=2)
+        return seed
+    return random_state
+
+
+def _compare(args: dict, start, root, protocol: Protocol, specs, dev, plan: TuningPlan, trim,
+             log, store, storage, atlas, atlas_reason) -> dict:
+    """The comparison once checked: load (into ``store`` when the runs are streamed), fit,
+    evaluate. ``args``: the job's arguments after their checks."""
+    sets, data, load_s = load_sets(root, protocol, args["progress"], log, store)
     labels = data["subject_labels"]
 
     maps: dict = {}
     ceiling = _oracle(root, protocol, sets, trim, data, maps)
     settings = JobSettings(
-        quick=quick, random_state=random_state, device=dev, progress=progress,
-        n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
+        quick=args["quick"], random_state=args["random_state"], device=dev,
+        progress=args["progress"], n_threads=args["n_threads"],
+        early_stopping=args["early_stopping"], cv=plan.cv,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
     results, estimators, stats, predictions = _run_models(
-        specs, root, sets, maps, settings, plan, repeats, protocol, trim, labels, log, scheduler)
+        specs, root, sets, maps, settings, plan, args["repeats"], protocol, trim, labels, log,
+        args["scheduler"])
     ref = reference_model([s for s in specs if s.label in stats])
     evaluation = headroom = None
     if stats:
-        log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
+        log(f"Evaluation: intervals ({args['n_resamples']} resamples), paired tests, noise "
+            "ceilings ...")
         evaluation = evaluate_comparison(root, protocol, sets, stats, maps, data, dict(
-            n_resamples=n_resamples, confidence=confidence, fdr=fdr, random_state=random_state,
-            reference=None if ref is None else ref.label))
+            n_resamples=args["n_resamples"], confidence=args["confidence"], fdr=args["fdr"],
+            random_state=args["random_state"], reference=None if ref is None else ref.label))
         stimulus = [s.label for s in specs if s.needs_features and s.label in predictions]
         if ref is not None and ref.label in predictions and stimulus:
             headroom = _headroom(root, protocol, sets, data, predictions, stats, evaluation,
-                                 maps, ref.label, stimulus, confidence, trim)
-    config = _config(locals(), root, specs, dev, atlas, atlas_reason, protocol, plan)
+                                 maps, ref.label, stimulus, args["confidence"], trim)
+    config = _config(args, root, specs, dev, atlas, atlas_reason, protocol, plan, storage)
     timings = {
         "load_s": load_s,
         "fit_s": {n: r["fit_s"] for n, r in results.items() if r["status"] == "ok"},
@@ -285,7 +310,7 @@ def run_comparison(
                           ceiling=ceiling, models=results, evaluation=evaluation,
                           **headroom_fields(headroom), maps=maps,
                           predictions=ceiling_predictions(predictions, ref and ref.label, data))
-    if return_estimators:
+    if args["return_estimators"]:
         result["estimators"] = estimators
     return result
 
@@ -308,7 +333,7 @@ def _headroom(root, protocol, sets, data, predictions, stats, evaluation, maps, 
 
 
 def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protocol,
-            plan: TuningPlan) -> dict:
+            plan: TuningPlan, storage) -> dict:
     """The job's configuration as reported: its options (``args``, the job's arguments
     after their checks) and what they resolved to."""
     options = ("quick", "random_state", "trim", "n_threads", "early_stopping", "refit", "tune",
@@ -326,6 +351,7 @@ def _config(args: dict, root, specs, dev, atlas, atlas_reason, protocol: Protoco
         "atlas_reason": atlas_reason,
         "protocol": protocol.describe(),
         "tuning_folds": int(plan.cv.get_n_splits()),
+        "storage": storage.describe(),
     }
 
 

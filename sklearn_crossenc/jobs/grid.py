@@ -85,6 +85,7 @@ def run_grid_search(
     early_stopping="folds",
     threads: int | None = None,
     dataset=None,
+    stream: bool | None = None,
 ) -> dict:
     """Grid search of ``CrossSubjectEncoder`` on Friends runs with the Pearson scorer.
 
@@ -141,6 +142,10 @@ def run_grid_search(
     dataset : path-like or DatasetDescription, optional
         A ``dataset.toml`` instead of the release layout: the search folds over its
         training runs (``split="kfold"``; no ``seasons``), its subjects.
+    stream : bool, optional
+        As for :func:`~sklearn_crossenc.jobs.compare.run_comparison`: the searched runs
+        on disk (memory-mapped; joblib's processes reopen them by name) when they would
+        take more than half the memory available, always (True) or never (False).
 
     Returns
     -------
@@ -151,9 +156,6 @@ def run_grid_search(
         ``n_candidates``, ``n_runs``, ``rank_column`` (the ranking metric's column) and
         ``best_estimator`` (None without ``refit``).
     """
-    from sklearn.model_selection import GridSearchCV
-
-    from ..data import as_episodes
     from ._registry import REGISTRY
 
     if threads is not None:
@@ -172,12 +174,31 @@ def run_grid_search(
     settings = JobSettings(quick=quick, random_state=random_state, device=device,
                            n_threads=check_threads(n_threads), early_stopping=early_stopping,
                            cv=protocol.tuning_cv(quick))
-    preflight_grid(root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
-        encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit,
-        trim=check_trim(trim, "--trim"), protocol=protocol)
-    log(f"Loading {runs.label} from {root} ...")
+    storage = preflight_grid(
+        root, runs, protocol.subjects, param_grid=param_grid, base_params=lambda n: (
+            encoder_params(settings, min_train_length=n)), cv=cv, split=split, refit=refit,
+        trim=check_trim(trim, "--trim"), protocol=protocol, stream=stream,
+        scheduler=scheduler)
+    log(f"Loading {runs.label} from {root} ({storage.reason}) ...")
+    with storage.store() as store:  # the runs' scratch file (if any) ends with the search
+        return _search(locals(), start, root, protocol, runs, param_grid, scorers, refit_key,
+                       rank_column, settings, split, store, storage)
+
+
+def _search(args: dict, start, root, protocol: Protocol, runs: RunSet, param_grid, scorers,
+            refit_key, rank_column, settings, split, store, storage) -> dict:
+    """The search once checked: load (into ``store`` when the runs are streamed), search.
+    ``args``: the job's arguments after their checks."""
+    from sklearn.model_selection import GridSearchCV
+
+    from ..data import as_episodes
+    from ._registry import REGISTRY
+
+    cv, n_jobs, scheduler, refit, log = (args[k] for k in ("cv", "n_jobs", "scheduler",
+                                                          "refit", "log"))
     t0 = time.perf_counter()
-    data = runs.load(protocol.source(root), protocol.subjects, progress=progress)
+    data = runs.load(protocol.source(root), protocol.subjects, progress=args["progress"],
+                     store=store)
     load_s = time.perf_counter() - t0
     X = as_episodes(data)  # list of (S, T_i, C)
     groups = run_groups(data, described=protocol.dataset is not None)
@@ -193,16 +214,16 @@ def run_grid_search(
         scorers = _with_progress(scorers, n_candidates, cv, log)
     search = GridSearchCV(estimator, dict(param_grid), scoring=scorers, cv=splitter,
                           n_jobs=n_jobs, refit=refit_key if refit else False,
-                          error_score="raise", verbose=verbose)
+                          error_score="raise", verbose=args["verbose"])
     t0 = time.perf_counter()
     with interrupt_guard(), parallel_context(scheduler, (X,)):
         search.fit(X, groups=groups if split == "season" else None)
     search_s = time.perf_counter() - t0
     best = int(np.argmin(search.cv_results_[rank_column]))
-    config = _config(locals(), root, runs, protocol, param_grid)
+    config = {**_config(args, root, runs, protocol, param_grid), "storage": storage.describe()}
     return start.result(
         config, {"load_s": load_s, "search_s": search_s},
-        device="cpu" if scheduler is not None else device,
+        device="cpu" if scheduler is not None else settings.device,
         cv_results=search.cv_results_, best_params=search.cv_results_["params"][best],
         best_score=float(search.cv_results_[rank_column.replace("rank_", "mean_")][best]),
         n_candidates=n_candidates, n_runs=len(X), rank_column=rank_column,

@@ -36,6 +36,7 @@ from ._job import JobStart, noop
 from ._preflight import _subject_runs, check_evaluation_options, preflight_comparison
 from ._protocol import SEED_PROTOCOL, Protocol, job_data, load_sets
 from ._registry import EARLY_STOPPING_FOLDS, REGISTRY, JobSettings, reference_model
+from ._storage import Storage
 from ._tuning import check_early_stopping
 
 __all__ = ["CEILING_FILE", "run_headroom", "read_ceiling"]
@@ -179,6 +180,7 @@ def run_headroom(
     atlas=None,
     protocol: Protocol = SEED_PROTOCOL,
     dataset=None,
+    stream: bool | None = None,
 ) -> dict:
     """Score models' predictions against the cross-subject ceiling, parcel by parcel.
 
@@ -197,7 +199,7 @@ def run_headroom(
         subjects, sets and trim: its ceiling's predictions are used instead of training the
         encoder (``CrossSubjectRidge`` is still fitted; ``MeanOfOthers`` needs no fit).
     device, quick, random_state, trim, subjects, progress, log, n_threads, early_stopping,
-    refit, n_resamples, confidence, fdr, atlas, protocol, dataset
+    refit, n_resamples, confidence, fdr, atlas, protocol, dataset, stream
         As for :func:`~sklearn_crossenc.jobs.compare.run_comparison` (one fit of the
         encoder: no repeats, no tuning of its architecture).
 
@@ -217,23 +219,38 @@ def run_headroom(
     start = JobStart("headroom")
     check_early_stopping(early_stopping)
     check_evaluation_options(n_resamples, confidence, fdr, atlas)
-    from .compare import _config, _find_atlas, _oracle, _plan
+    from .compare import _find_atlas, _plan
 
     named = _check_names(predictions)
     root, protocol = job_data(data_dir, dataset, protocol, progress=progress, log=log)
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
     pre = _prepare(named, root, ceiling, protocol, device, trim, early_stopping,
-                   n_threads, random_state, atlas, log)
+                   n_threads, random_state, atlas, log, stream)
     atlas, atlas_reason = _find_atlas(pre.root, protocol, atlas)
     plan = _plan(protocol, quick, early_stopping, refit, False, None, 1, n_threads)
-    sets, data, load_s = load_sets(pre.root, protocol, progress, log)
+    log(f"Runs: {pre.storage.reason}.")
+    with pre.storage.store() as store:  # the runs' scratch file (if any) ends with the job
+        return _headroom_job(locals(), pre, protocol, plan, atlas, atlas_reason, start, store)
+
+
+def _headroom_job(args: dict, pre, protocol: Protocol, plan, atlas, atlas_reason, start,
+                  store) -> dict:
+    """The headroom job once checked: load (into ``store`` when the runs are streamed),
+    fit, score, evaluate. ``args``: the job's arguments after their checks."""
+    from .compare import _config, _oracle
+
+    quick, random_state, progress, log = (args[k] for k in ("quick", "random_state",
+                                                            "progress", "log"))
+    n_threads, early_stopping, n_resamples, confidence, fdr = (
+        args[k] for k in ("n_threads", "early_stopping", "n_resamples", "confidence", "fdr"))
+    sets, data, load_s = load_sets(pre.root, protocol, progress, log, store)
     maps: dict = {}
     oracle = _oracle(pre.root, protocol, sets, pre.trim, data, maps)
     settings = JobSettings(
         quick=quick, random_state=random_state, device=pre.device, progress=progress,
         n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
-        min_train_length=min(pre.lengths[protocol.train.key].values()))
+        min_train_length=min(pre.storage.lengths[protocol.train.key].values()))
     results, stats, preds, ref = _score_all(pre, sets, maps, settings, plan, protocol,
                                             data["subject_labels"], log)
     log(f"Evaluation: intervals ({n_resamples} resamples), paired tests, noise ceilings ...")
@@ -244,9 +261,10 @@ def run_headroom(
                              stats, evaluation, maps, ceiling=ref, models=list(pre.models),
                              confidence=confidence, trim=pre.trim,
                              networks=parcel_networks(data))
-    config = _config(dict(locals(), trim=pre.trim, tune=False, param_grid=None, repeats=1,
+    config = _config(dict(args, trim=pre.trim, tune=False, param_grid=None, repeats=1,
                           n_jobs=1, scheduler=None),
-                     pre.root, pre.specs, pre.device, atlas, atlas_reason, protocol, plan)
+                     pre.root, pre.specs, pre.device, atlas, atlas_reason, protocol, plan,
+                     pre.storage)
     config.update(models=list(results), ceiling=pre.ceiling_from,
                   predictions={n: p.source for n, p in pre.models.items()})
     timings = {"load_s": load_s, "fit_s": {n: r["fit_s"] for n, r in results.items()
@@ -269,7 +287,7 @@ class _Prepared:
     specs: list
     device: str
     trim: int
-    lengths: dict
+    storage: Storage  # where the runs are held, and their lengths
     models: dict  # name -> PredictionSet of the user's models
     ceiling: object  # PredictionSet of the ceiling read back, or None
     ceiling_from: str | None
@@ -277,21 +295,22 @@ class _Prepared:
 
 
 def _prepare(named, root, ceiling, protocol, device, trim, early_stopping,
-             n_threads, random_state, atlas, log) -> _Prepared:
+             n_threads, random_state, atlas, log, stream=None) -> _Prepared:
     """Options, data, prediction files and the ceiling to read back, all checked."""
     from .compare import _check_options
 
     names = list(BASELINES) if ceiling is not None else ["encoder", *BASELINES]
-    specs, dev, trim = _check_options(names, device, trim, early_stopping, 1, None, 1, None)
-    lengths = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
-                                   atlas=atlas)
+    specs, dev, trim = _check_options(names, device, trim, early_stopping, 1, None, 1, None,
+                                      stream)
+    storage = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
+                                   atlas=atlas, stream=stream)
     verbatim = protocol.dataset is not None  # a dataset's run keys, as written
     models = {name: load_predictions(src, name=name, verbatim=verbatim)
               for name, src in named.items()}
     read_back = None if ceiling is None else read_ceiling(ceiling, root, protocol, trim)[0]
     every = {**models, **({} if read_back is None else {read_back.name: read_back})}
     notes = _check_predictions(every, _needed(root, protocol), _n_parcels(root, protocol), log)
-    return _Prepared(root, specs, dev, trim, lengths, models, read_back,
+    return _Prepared(root, specs, dev, trim, storage, models, read_back,
                      None if ceiling is None else str(Path(ceiling).expanduser()), notes)
 
 

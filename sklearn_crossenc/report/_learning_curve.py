@@ -6,8 +6,17 @@ from __future__ import annotations
 from ..data._paths import subject_label
 from ._job_sections import data_source, footer_sections, quick_section
 from ._markdown import header
-from ._sections import (Callout, Code, Column, Fields, Paragraph, Section, Table,
-                        to_markdown, to_text)
+from ._sections import (
+    Callout,
+    Code,
+    Column,
+    Fields,
+    Paragraph,
+    Section,
+    Table,
+    to_markdown,
+    to_text,
+)
 
 __all__ = ["format_learning_curve", "learning_curve_section", "new_subject_markdown", "LEGEND"]
 
