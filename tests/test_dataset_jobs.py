@@ -92,6 +92,34 @@ def test_release_described_with_features_gives_the_release_featureridge(syntheti
                                    release["maps"]["FeatureRidge"][key], atol=1e-6)
 
 
+def test_featureridge_fits_on_the_modalities_a_description_names(synthetic_root, tmp_path):
+    """[features] with the visual features only: FeatureRidge is fitted on them alone, and
+    scores as the same estimator fitted on the release's visual features directly."""
+    from sklearn.base import clone
+
+    from sklearn_crossenc.metrics import pearson_score
+    from sklearn_crossenc.ridge import feature_episodes
+
+    path = _describe_release(synthetic_root, tmp_path / "visual", features=True)
+    text = path.read_text()
+    path.write_text(re.sub(r'\n(audio|language) = "[^"]*"', "", text))
+    desc = load_dataset(path)
+    assert desc.modalities == ("visual",)
+    result = run_comparison(dataset=path, models=["feature", "mean"], quick=True,
+                            device="cpu", n_resamples=50, return_estimators=True)
+    est = result["estimators"]["FeatureRidge"]
+    assert est.modalities == ("visual",) and list(est.n_dims_) == ["visual"]
+    sets = SEED_PROTOCOL.load(synthetic_root)
+    inputs = {k: (feature_episodes(synthetic_root, runs, modalities=("visual",)),
+                  list(runs.values())) for k, runs in sets.items()}
+    direct = clone(est).fit(*inputs["train"])
+    for key in result["eval_sets"]:
+        X, y = inputs[key]
+        pred = direct.predict(X, lengths=[ep.shape[1] for ep in y])
+        assert result["models"]["FeatureRidge"]["scores"][key]["mean"] == pytest.approx(
+            pearson_score(y, pred), abs=1e-6), key
+
+
 def test_featureridge_is_skipped_without_features_and_checked_with_them(
         release_described, synthetic_root, tmp_path):
     """No [features]: skipped with the reason; features shorter than a run: the release's

@@ -45,7 +45,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from ._dataset_features import feature_shapes, missing_modalities, read_features, shapes_in
+from ._dataset_features import feature_shapes, read_features, shapes_in
 from ._hdf5 import check_file, open_h5, read_checked
 from ._loaders import _inspect_run
 from ._paths import MAX_SUBJECT_LENGTH_GAP, MODALITIES, subject_label
@@ -121,6 +121,12 @@ class DatasetDescription:
     def included(self) -> tuple:
         """The subjects the jobs use, in the file's order."""
         return tuple(s for s in self.subjects if s not in self.exclude)
+
+    @property
+    def modalities(self) -> tuple:
+        """The stimulus modalities of ``[features]``, in the release's order (what the jobs
+        fit ``FeatureRidge`` on); empty without features."""
+        return tuple(m for m in MODALITIES if m in self.features)
 
     @property
     def run_keys(self) -> list:
@@ -418,7 +424,6 @@ def load_dataset(path, *, check_values: bool = True) -> DatasetDescription:
     shapes = {s: _subject_shapes(s, p, keys, path.parent, problems)
               for s, p in subjects.items() if p is not None and s not in exclude}
     n_parcels = _check_shapes(shapes, problems) if any(shapes.values()) else 0
-    missing_modalities(tables["features"], problems)
     features = {m: _inside(path.parent, text, f"features.{m}", problems)
                 for m, text in tables["features"].items() if m in MODALITIES}
     features = {m: p for m, p in features.items() if p is not None}

@@ -8,9 +8,10 @@
     language = "language.h5"
 
 The modality names are the release's (:data:`~._paths.MODALITIES`): ``FeatureRidge``
-windows every modality but ``"language"``, so a name says how the features are used, and
-the jobs fit it on all three. The files are read through the checked reads of
-:mod:`._hdf5` (links stay inside the dataset's folder; nothing is unpickled). Each
+windows every modality but ``"language"``, so a name says how the features are used. A
+table may name some of them only (a lab with video features and no transcript): the jobs
+fit ``FeatureRidge`` on the modalities it names (``DatasetDescription.modalities``). The
+files are read through the checked reads of :mod:`._hdf5` (links stay inside the dataset's folder; nothing is unpickled). Each
 problem is added to the caller's list, so that :func:`~._dataset.load_dataset` names
 them all in one error. Whether a run's features are long enough for its fMRI depends on
 the model's ``hrf_delay``: the jobs' pre-flight checks it with the release's rule.
@@ -24,17 +25,8 @@ import h5py
 import numpy as np
 
 from ._hdf5 import checked_dataset, open_h5, read_checked
-from ._paths import MODALITIES
 
-__all__ = ["missing_modalities", "shapes_in", "feature_shapes", "read_features"]
-
-
-def missing_modalities(table: dict, problems: list) -> None:
-    """A ``[features]`` table names every modality ``FeatureRidge`` reads, or none."""
-    missing = [m for m in MODALITIES if m not in table]
-    if table and missing:
-        problems.append(f"[features] lacks {', '.join(missing)}: FeatureRidge reads "
-                        f"{', '.join(MODALITIES)}; give a file for each (or no [features])")
+__all__ = ["shapes_in", "feature_shapes", "read_features"]
 
 
 def _inspect(f, path: Path, key: str, folder: Path) -> tuple:

@@ -128,6 +128,12 @@ class Protocol:
         """What the sets read: the dataset description, or the release folder ``root``."""
         return root if self.dataset is None else self.dataset
 
+    @property
+    def modalities(self) -> tuple | None:
+        """The stimulus modalities ``FeatureRidge`` fits on: a ``dataset.toml``'s
+        ``[features]``, or None (the release's three)."""
+        return None if self.dataset is None else self.dataset.modalities
+
     def has_features(self, root) -> bool:
         """Whether stimulus features exist for the runs: the release folder's, or a
         ``dataset.toml``'s ``[features]`` table."""

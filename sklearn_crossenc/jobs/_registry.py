@@ -49,6 +49,7 @@ class JobSettings:
     cv: object = None
     min_train_length: int | None = None
     progress: bool = False
+    modalities: tuple | None = None  # FeatureRidge's: a dataset's [features]; None: all
 
 
 class _Episodes:
@@ -75,7 +76,9 @@ class _StimulusFeatures:
         """``source``: the release folder or a dataset description (``Protocol.source``)."""
         from ..ridge import feature_episodes
 
-        return feature_episodes(source, runs), list(runs.values())
+        chosen = getattr(source, "modalities", None)  # a dataset description's [features]
+        return (feature_episodes(source, runs, **({"modalities": chosen} if chosen else {})),
+                list(runs.values()))
 
     @staticmethod
     def predict(est, X, y):
@@ -277,6 +280,12 @@ def _mean_class():
     return MeanOfOthers
 
 
+def _feature_job_params(settings: JobSettings) -> dict:
+    """The ridge's job parameters, and the modalities of a dataset's ``[features]``."""
+    chosen = {} if not settings.modalities else {"modalities": tuple(settings.modalities)}
+    return {**_ridge_job_params(settings), **chosen}
+
+
 def _ridge_bar(params: dict) -> dict:
     return {"verbose": 1}
 
@@ -293,7 +302,7 @@ REGISTRY: dict[str, ModelSpec] = {
                   job_params=_ridge_job_params, progress=_ridge_bar, choices=_alpha_choices,
                   tuned="alpha per parcel (cross-validation)"),
         ModelSpec("feature", "FeatureRidge", _feature_ridge_class, inputs=STIMULUS_FEATURES,
-                  quick=QUICK_FEATURE_RIDGE, job_params=_ridge_job_params,
+                  quick=QUICK_FEATURE_RIDGE, job_params=_feature_job_params,
                   progress=_ridge_bar, choices=_alpha_choices,
                   tuned="alpha per parcel (cross-validation)"),
         ModelSpec("mean", "MeanOfOthers", _mean_class),

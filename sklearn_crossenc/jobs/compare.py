@@ -284,6 +284,7 @@ def _compare(args: dict, start, root, protocol: Protocol, specs, dev, plan: Tuni
         quick=args["quick"], random_state=args["random_state"], device=dev,
         progress=args["progress"], n_threads=args["n_threads"],
         early_stopping=args["early_stopping"], cv=plan.cv,
+        modalities=protocol.modalities,
         min_train_length=min(x.shape[1] for x in sets[protocol.train.key].values()))
     results, estimators, stats, predictions = _run_models(
         specs, root, sets, maps, settings, plan, args["repeats"], protocol, trim, labels, log,

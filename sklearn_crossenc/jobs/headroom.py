@@ -250,6 +250,7 @@ def _headroom_job(args: dict, pre, protocol: Protocol, plan, atlas, atlas_reason
     settings = JobSettings(
         quick=quick, random_state=random_state, device=pre.device, progress=progress,
         n_threads=n_threads, early_stopping=early_stopping, cv=plan.cv,
+        modalities=protocol.modalities,
         min_train_length=min(pre.storage.lengths[protocol.train.key].values()))
     results, stats, preds, ref = _score_all(pre, sets, maps, settings, plan, protocol,
                                             data["subject_labels"], log)
