@@ -75,7 +75,7 @@ def test_a_store_holds_float32_arrays_on_disk_and_removes_its_folder(scratch):
         assert on_disk(x) and on_disk(y) and x.dtype == np.float32
         assert store.nbytes == 4 * (60 + 30)
         files = sorted(p.name for p in store.path.iterdir())
-        assert files == ["runs-0.f32", "runs-1.f32"] and store.path.parent == scratch
+        assert files == ["runs-0.bin", "runs-1.bin"] and store.path.parent == scratch
     assert _stores(scratch) == []
     assert float(x.sum()) == float(np.arange(60).sum()) and float(y.sum()) == 210.0  # mapped
     with pytest.raises(RuntimeError, match="boom"), RunStore(16) as store:
@@ -99,7 +99,7 @@ def test_the_store_of_a_killed_job_is_removed_by_the_next_one(scratch):
     host = _host()
     stale = scratch / f"{STORE_PREFIX}{host}-{dead.pid}-abc"
     stale.mkdir()
-    (stale / "runs-0.f32").write_bytes(b"\0" * 64)
+    (stale / "runs-0.bin").write_bytes(b"\0" * 64)
     alive = scratch / f"{STORE_PREFIX}{host}-{os.getppid()}-abc"  # a running process
     alive.mkdir()
     other_host = scratch / f"{STORE_PREFIX}elsewhere-{dead.pid}-abc"
@@ -212,6 +212,10 @@ def test_compare_streamed_gives_the_numbers_it_gives_in_memory(synthetic_root, s
     assert {name for name, _ in seen} == {"CrossSubjectEncoder", "CrossSubjectRidge",
                                           "ClipStore"}
     assert all(ok for _, ok in seen), seen
+    kept = [x for runs in streamed["predictions"]["runs"].values() for x in runs.values()]
+    assert kept and all(on_disk(x) for x in kept)  # the kept predictions too
+    assert not any(on_disk(x) for runs in plain["predictions"]["runs"].values()
+                   for x in runs.values())
     assert _stores(scratch) == []
 
 
@@ -280,8 +284,8 @@ def test_compare_stream_on_the_command_line(synthetic_root, tmp_path, scratch):
     from sklearn_crossenc.cli import main
 
     out = tmp_path / "out"
-    assert main(["compare", "--data-dir", str(synthetic_root), "--quick", "--models", "mean", "--stream",
-                 "--out", str(out), "--quiet", "--no-figures"]) == 0
+    assert main(["compare", "--data-dir", str(synthetic_root), "--quick", "--models", "mean",
+                 "--stream", "--out", str(out), "--quiet", "--no-figures"]) == 0
     doc = json.loads((out / "report.json").read_text())
     assert doc["config"]["storage"]["stream"] is True
     assert main(["compare", "--data-dir", str(synthetic_root), "--quick", "--models", "mean",

@@ -11,10 +11,11 @@ The modality names are the release's (:data:`~._paths.MODALITIES`): ``FeatureRid
 windows every modality but ``"language"``, so a name says how the features are used. A
 table may name some of them only (a lab with video features and no transcript): the jobs
 fit ``FeatureRidge`` on the modalities it names (``DatasetDescription.modalities``). The
-files are read through the checked reads of :mod:`._hdf5` (links stay inside the dataset's folder; nothing is unpickled). Each
-problem is added to the caller's list, so that :func:`~._dataset.load_dataset` names
-them all in one error. Whether a run's features are long enough for its fMRI depends on
-the model's ``hrf_delay``: the jobs' pre-flight checks it with the release's rule.
+files are read through the checked reads of :mod:`._hdf5` (links stay inside the
+dataset's folder; nothing is unpickled). Each problem is added to the caller's list, so
+that :func:`~._dataset.load_dataset` names them all in one error. Whether a run's
+features are long enough for its fMRI depends on the model's ``hrf_delay``: the jobs'
+pre-flight checks it with the release's rule.
 """
 
 from __future__ import annotations

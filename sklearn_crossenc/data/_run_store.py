@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["RunStore", "empty_run", "on_disk", "store_like", "scratch_folder",
-           "remove_stale_stores", "STORE_PREFIX"]
+           "remove_stale_stores", "stored_like", "STORE_PREFIX"]
 
 #: The name of a named store's folder starts with this.
 STORE_PREFIX = "crossenc-runs-"
-_ITEM = np.dtype(np.float32).itemsize
+_ALIGN = 64  # bytes: every array starts on a cache line
 
 
 def scratch_folder() -> Path:
@@ -73,7 +73,20 @@ def store_like(arrays) -> RunStore | None:
     None (memory)."""
     if not any(on_disk(a) for a in arrays):
         return None
-    return RunStore(sum(4 * int(np.prod(a.shape)) for a in arrays), named=False)
+    return RunStore(sum(4 * int(np.prod(a.shape)) + _ALIGN for a in arrays), named=False)
+
+
+def stored_like(like, arrays) -> list:
+    """``arrays`` as they are, or copied to disk (an anonymous store) when ``like`` (a list
+    of arrays) is on disk: what a job keeps of streamed runs stays off its memory."""
+    if not any(on_disk(a) for a in like):
+        return list(arrays)
+    store = RunStore(sum(a.nbytes + _ALIGN for a in arrays), named=False)
+    out = []
+    for a in arrays:
+        out.append(store.empty(a.shape, a.dtype))  # the same values, bit for bit
+        out[-1][...] = a
+    return out
 
 
 def _host() -> str:
@@ -106,7 +119,8 @@ def remove_stale_stores(folder=None) -> list[Path]:
 
 
 class RunStore:
-    """Float32 arrays allocated in a scratch file on disk and memory-mapped.
+    """Arrays (float32 unless asked otherwise) allocated in a scratch file on disk and
+    memory-mapped.
 
     Parameters
     ----------
@@ -124,7 +138,7 @@ class RunStore:
     --------
     >>> import numpy as np
     >>> from sklearn_crossenc.data._run_store import RunStore
-    >>> with RunStore(4 * 2 * 3 * 5) as store:
+    >>> with RunStore(4 * 2 * 3 * 5 + 64) as store:
     ...     x = store.empty((2, 3, 5))  # (S, T, C)
     ...     x[:] = 1.5
     ...     float(x.sum()), x.dtype, store.path.exists()
@@ -139,38 +153,41 @@ class RunStore:
         self.folder = scratch_folder() if folder is None else Path(folder)
         self.named = bool(named)
         self.path: Path | None = None
-        self._segments: list[tuple[np.memmap, int]] = []  # (mapping, items used)
+        self._segments: list[tuple[np.memmap, int]] = []  # (mapping, bytes used)
         if self.named:
             remove_stale_stores(self.folder)
             self.path = Path(tempfile.mkdtemp(
                 prefix=f"{STORE_PREFIX}{_host()}-{os.getpid()}-", dir=self.folder))
-        self._grow(int(nbytes) // _ITEM)
+        self._grow(int(nbytes))
 
-    def _grow(self, n_items: int) -> None:
-        n_items = max(int(n_items), 1)
+    def _grow(self, nbytes: int) -> None:
+        nbytes = max(int(nbytes), _ALIGN)
         if self.named:
-            target = self.path / f"runs-{len(self._segments)}.f32"
-            mapping = np.memmap(target, np.float32, mode="w+", shape=(n_items,))
+            target = self.path / f"runs-{len(self._segments)}.bin"
+            mapping = np.memmap(target, np.uint8, mode="w+", shape=(nbytes,))
         else:
             with tempfile.TemporaryFile(dir=self.folder) as f:  # no name; gone with the map
-                f.truncate(n_items * _ITEM)
-                mapping = np.memmap(f, np.float32, mode="r+", shape=(n_items,))
+                f.truncate(nbytes)
+                mapping = np.memmap(f, np.uint8, mode="r+", shape=(nbytes,))
         self._segments.append((mapping, 0))
 
     @property
     def nbytes(self) -> int:
         """Bytes reserved on disk."""
-        return sum(m.size for m, _ in self._segments) * _ITEM
+        return sum(m.size for m, _ in self._segments)
 
-    def empty(self, shape) -> np.ndarray:
-        """A new float32 array of ``shape`` on disk (its values undefined until written)."""
-        n = int(np.prod(shape, dtype=np.int64))
+    def empty(self, shape, dtype=np.float32) -> np.ndarray:
+        """A new array of ``shape`` and ``dtype`` (float32 by default) on disk, its values
+        undefined until written."""
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         mapping, used = self._segments[-1]
-        if used + n > mapping.size:
+        start = -(-used // _ALIGN) * _ALIGN
+        if start + n > mapping.size:
             self._grow(n)
-            mapping, used = self._segments[-1]
-        self._segments[-1] = (mapping, used + n)
-        return mapping[used:used + n].reshape(shape)
+            mapping, start = self._segments[-1][0], 0
+        self._segments[-1] = (mapping, start + n)
+        return mapping[start:start + n].view(dtype).reshape(shape)
 
     def close(self) -> None:
         """Remove the store's files. Arrays still referenced stay readable (the mapping

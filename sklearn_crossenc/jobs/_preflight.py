@@ -194,9 +194,10 @@ def check_candidates(base_params: dict, param_grid: dict) -> None:
 
 
 def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_state, *,
-                         atlas=None, stream=None, scheduler=None) -> Storage:
+                         atlas=None, stream=None, scheduler=None, n_kept: int = 0) -> Storage:
     """Everything ``run_comparison`` can check before its first fit; where its runs are
-    held (memory, or streamed from disk: :func:`~._storage.plan_storage`).
+    held (memory, or streamed from disk: :func:`~._storage.plan_storage`; ``n_kept``: the
+    fits and files whose predictions of the evaluation runs the job keeps).
 
     ``atlas`` is the parcellation given to the job (None: the release's, if any)."""
     check_threads(n_threads)
@@ -216,7 +217,8 @@ def preflight_comparison(root, protocol, specs, trim: int, n_threads, random_sta
         else parcel_count(root, protocol.subjects[0])
     copied = protocol.train.key if any(s.copies_training for s in specs) else None
     return plan_storage(lengths, len(protocol.subjects), n_parcels, stream=stream,
-                        scheduler=scheduler, copied=copied)
+                        scheduler=scheduler, copied=copied, predicted=list(protocol.eval_sets),
+                        n_kept=n_kept)
 
 
 def preflight_grid(root, runs, subjects, *, param_grid: dict, base_params, cv=None,

@@ -1,11 +1,13 @@
 """Where a job holds its runs: in memory, or streamed from disk when they would not fit.
 
 Decided before the runs are read (:func:`plan_storage`), from their lengths: a job holds
-the runs in memory when they, and the copy of the training runs a model keeps (the
-encoder's standardised copy), take at most :data:`STREAM_SHARE` of the memory available;
-beyond, the runs are read once into a scratch file in the system's temporary folder
-(``TMPDIR``; :class:`~sklearn_crossenc.data._run_store.RunStore`) and the models read
-them from there, the encoder's copy too. The numbers are the same either way.
+the runs in memory when they, the copy of the training runs a model keeps (the encoder's
+standardised copy) and the predictions of the evaluation runs the job keeps (one set per
+model) take at most :data:`STREAM_SHARE` of the memory available; beyond, the runs are
+read once into a scratch file in the system's temporary folder (``TMPDIR``;
+:class:`~sklearn_crossenc.data._run_store.RunStore`) and the models read them from there;
+the encoder's copy and the kept predictions go to disk too. The numbers are the same
+either way.
 ``stream=True`` streams whatever the size, ``stream=False`` never (and refuses runs
 larger than the memory available).
 
@@ -29,15 +31,17 @@ STREAM_SHARE = 0.5
 
 @dataclass(frozen=True)
 class Storage:
-    """A job's decision: ``stream`` (runs on disk) or not, the bytes of its runs and of a
-    model's copy of its training runs, the sentence that says why, and the run lengths it
-    was decided from (set key -> run key -> time points)."""
+    """A job's decision: ``stream`` (runs on disk) or not, the bytes of its runs, of a
+    model's copy of its training runs and of the predictions the job keeps, the sentence
+    that says why, and the run lengths it was decided from (set key -> run key -> time
+    points)."""
 
     stream: bool
     run_bytes: int
     copy_bytes: int
     reason: str
     lengths: dict
+    kept_bytes: int = 0
 
     def store(self):
         """The context the runs are read into: a new
@@ -68,7 +72,8 @@ def _mib(n: int) -> str:
 
 
 def plan_storage(lengths: dict, n_subjects: int, n_parcels: int, *, stream=None,
-                 scheduler=None, copied: str | None = None) -> Storage:
+                 scheduler=None, copied: str | None = None, predicted=(),
+                 n_kept: int = 0) -> Storage:
     """Whether a job's runs are held in memory or streamed from disk, before any is read.
 
     Parameters
@@ -84,6 +89,9 @@ def plan_storage(lengths: dict, n_subjects: int, n_parcels: int, *, stream=None,
         is refused.
     copied : str, optional
         The set whose runs a model copies (the encoder's standardised training runs).
+    predicted : sequence of str, optional
+        The sets whose predictions the job keeps, ``n_kept`` of each (one per model fit):
+        in memory, or on disk with streamed runs.
 
     Examples
     --------
@@ -103,19 +111,20 @@ def plan_storage(lengths: dict, n_subjects: int, n_parcels: int, *, stream=None,
     n_times = sum(sum(runs.values()) for runs in lengths.values())
     run_bytes = per_time * n_times
     copy_bytes = 0 if copied is None else per_time * sum(lengths[copied].values())
+    kept_bytes = n_kept * per_time * sum(sum(lengths[k].values()) for k in predicted)
     shape = f"{n_subjects} subjects x {n_times} TRs x {n_parcels} parcels, float32"
     available = available_memory()
-    need = run_bytes + copy_bytes
+    need = run_bytes + copy_bytes + kept_bytes
     if stream is None:
         stream = available is not None and need > STREAM_SHARE * available
         if not stream:
             return Storage(False, run_bytes, copy_bytes, f"in memory: the runs take "
                            f"{_mib(run_bytes)} ({shape})" + (
                                "" if available is None else f", {_mib(available)} available"),
-                           lengths)
+                           lengths, kept_bytes)
+        extra = copy_bytes + kept_bytes
         why = (f"streamed from disk: the runs take {_mib(run_bytes)} ({shape})"
-               + (f" and a model's copy of the training runs {_mib(copy_bytes)}"
-                  if copy_bytes else "")
+               + (f" and the models' copies and predictions {_mib(extra)}" if extra else "")
                + f", more than {STREAM_SHARE:.0%} of the {_mib(available)} available")
     elif stream:
         why = f"streamed from disk (stream=True): the runs take {_mib(run_bytes)} ({shape})"
@@ -127,7 +136,7 @@ def plan_storage(lengths: dict, n_subjects: int, n_parcels: int, *, stream=None,
                 "from disk), or use fewer subjects or runs.")
         return Storage(False, run_bytes, copy_bytes,
                        f"in memory (stream=False): the runs take {_mib(run_bytes)} ({shape})",
-                       lengths)
+                       lengths, kept_bytes)
     if scheduler is not None:
         raise ValueError(
             f"the runs would be streamed from disk ({why.split(': ', 1)[1]}), and a Dask "
@@ -138,7 +147,8 @@ def plan_storage(lengths: dict, n_subjects: int, n_parcels: int, *, stream=None,
     free = shutil.disk_usage(folder).free
     if need > free:
         raise ValueError(
-            f"the runs would be streamed from disk ({_mib(need)} with a model's copy of the "
-            f"training runs) into the temporary folder {folder}, which has {_mib(free)} "
+            f"the runs would be streamed from disk ({_mib(need)} with the models' copies and "
+            f"predictions) into the temporary folder {folder}, which has {_mib(free)} "
             "free: point TMPDIR at a disk with more space.")
-    return Storage(True, run_bytes, copy_bytes, f"{why}; scratch files in {folder}", lengths)
+    return Storage(True, run_bytes, copy_bytes, f"{why}; scratch files in {folder}", lengths,
+                   kept_bytes)

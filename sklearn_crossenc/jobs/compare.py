@@ -254,8 +254,9 @@ def run_comparison(
     if subjects is not None:
         protocol = protocol.with_subjects(subjects)
     plan = _plan(protocol, quick, early_stopping, refit, tune, param_grid, n_jobs, n_threads)
-    storage = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
-                                   atlas=atlas, stream=stream, scheduler=scheduler)
+    storage = preflight_comparison(
+        root, protocol, specs, trim, n_threads, random_state, atlas=atlas, stream=stream,
+        scheduler=scheduler, n_kept=sum(repeats if s.stochastic else 1 for s in specs))
     atlas, atlas_reason = _find_atlas(root, protocol, atlas)
     log(f"Runs: {storage.reason}.")
     with storage.store() as store:  # the runs' scratch file (if any) ends with the job

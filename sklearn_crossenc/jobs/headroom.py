@@ -304,7 +304,7 @@ def _prepare(named, root, ceiling, protocol, device, trim, early_stopping,
     specs, dev, trim = _check_options(names, device, trim, early_stopping, 1, None, 1, None,
                                       stream)
     storage = preflight_comparison(root, protocol, specs, trim, n_threads, random_state,
-                                   atlas=atlas, stream=stream)
+                                   atlas=atlas, stream=stream, n_kept=len(specs) + len(named))
     verbatim = protocol.dataset is not None  # a dataset's run keys, as written
     models = {name: load_predictions(src, name=name, verbatim=verbatim)
               for name, src in named.items()}
