@@ -251,8 +251,8 @@ def _cmd_add_subject(args, argv) -> int:
     from .jobs._outputs import new_subject_output_bytes
 
     budgets = _minutes(args.minutes)
-    with _output_folder(args, argv, lambda: new_subject_output_bytes(_data_folder(args),
-                                                                     budgets)) as outset:
+    with _output_folder(args, argv, lambda: new_subject_output_bytes(
+            _data_folder(args), budgets, dataset=args.described)) as outset:
         paths = _add_subject(args, argv, budgets, outset)
     print(f"Learning curve written to {_written(paths, args.out)}")
     return 0

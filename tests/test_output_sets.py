@@ -21,6 +21,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import fill_disk, mounted_tmpfs
 
@@ -460,6 +461,23 @@ def test_the_estimates_bound_what_the_writers_write(synthetic_root, runs, capsys
                  str(synthetic_root), "--out", str(out)]) == 0
     written = sum(p.stat().st_size for p in out.iterdir())
     assert written <= new_subject_output_bytes(synthetic_root, [1.0]) <= 100 * written
+
+
+def test_the_add_subject_estimate_counts_a_described_datasets_runs(tmp_path):
+    """With --dataset, the estimate counts the description's runs (it assumed the
+    release's 400: a dataset of 600 runs was under-reserved)."""
+    from sklearn_crossenc.data import load_dataset
+    from sklearn_crossenc.data._describe import write_dataset
+    from sklearn_crossenc.jobs import _outputs
+
+    x = np.zeros((3, 4, 2), np.float32)  # (S, T, C)
+    keys = [f"r{i}" for i in range(600)]
+    path = write_dataset(tmp_path / "ds", {k: x for k in keys}, ["a", "b", "c"],
+                         train=keys[:597], evaluate={"test": keys[597:]}, tr=1.0)
+    desc = load_dataset(path, check_values=False)
+    want = (_outputs._DOCUMENT_BYTES + 600 * _outputs._RUN_BYTES
+            + 2 * _outputs._CANDIDATE_BYTES)
+    assert _outputs.new_subject_output_bytes(desc.folder, [1.0, 2.0], dataset=desc) == want
 
 
 def test_the_comparison_estimate_grows_with_the_parcels_models_and_figures(synthetic_root):
