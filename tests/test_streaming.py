@@ -245,6 +245,16 @@ def test_a_streamed_search_in_worker_processes_gives_the_same_scores(synthetic_r
     assert _stores(scratch) == []
 
 
+def test_compare_streamed_in_worker_processes_gives_the_one_process_numbers(synthetic_root,
+                                                                           scratch):
+    kwargs = dict(models=["mean", "ridge", "encoder"], quick=True, device="cpu",
+                  n_resamples=100, n_threads=1)
+    plain = run_comparison(synthetic_root, stream=False, **kwargs)
+    streamed = run_comparison(synthetic_root, stream=True, n_jobs=2, **kwargs)
+    _same(plain, streamed)
+    assert streamed["config"]["storage"]["stream"] is True and _stores(scratch) == []
+
+
 def _on_disk_in_worker(x):
     return on_disk(x), type(x).__name__, os.getpid()
 

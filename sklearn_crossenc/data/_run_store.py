@@ -58,7 +58,7 @@ def on_disk(x) -> bool:
     while x is not None:
         if isinstance(x, (np.memmap, mmap.mmap)):
             return True
-        x = getattr(x, "base", None)
+        x = x.obj if isinstance(x, memoryview) else getattr(x, "base", None)
     return False
 
 
@@ -153,7 +153,7 @@ class RunStore:
         self.folder = scratch_folder() if folder is None else Path(folder)
         self.named = bool(named)
         self.path: Path | None = None
-        self._segments: list[tuple[np.memmap, int]] = []  # (mapping, bytes used)
+        self._segments: list[tuple[np.ndarray, int]] = []  # (mapping, bytes used)
         if self.named:
             remove_stale_stores(self.folder)
             self.path = Path(tempfile.mkdtemp(
@@ -165,10 +165,11 @@ class RunStore:
         if self.named:
             target = self.path / f"runs-{len(self._segments)}.bin"
             mapping = np.memmap(target, np.uint8, mode="w+", shape=(nbytes,))
-        else:
-            with tempfile.TemporaryFile(dir=self.folder) as f:  # no name; gone with the map
+        else:  # no name, gone with the map; a plain array over the map, so that joblib
+            # pickles it as an array instead of reopening a file by name
+            with tempfile.TemporaryFile(dir=self.folder) as f:
                 f.truncate(nbytes)
-                mapping = np.memmap(f, np.uint8, mode="r+", shape=(nbytes,))
+                mapping = np.frombuffer(mmap.mmap(f.fileno(), nbytes), np.uint8)
         self._segments.append((mapping, 0))
 
     @property

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._interrupt import interrupt_guard
 from .._log import noop
+from ..data._run_store import stored_like
 from ..metrics import pearson_map
 from ._parallel import effective_n_jobs, parallel_context, run_parallel
 from ._registry import JobSettings, ModelSpec
@@ -97,8 +98,8 @@ def run_task(task: FitTask, inputs: dict, train_key: str, plan: TuningPlan, trim
             pred = spec.inputs.predict(est, X, y)
             result.maps[key] = pearson_map(target, pred, trim=trim)  # (S, C)
             result.stats[key] = run_statistics(target, pred, trim=trim)
-            if keep:
-                result.predictions[key] = pred
+            if keep:  # on disk when the runs are (streamed): off this process's memory
+                result.predictions[key] = stored_like(target, pred)
         result.eval_s = time.perf_counter() - t0
     return result
 

@@ -29,11 +29,14 @@ _RELEASE_SHAPE = (4, 1000, 400)
 _RELEASE_EVAL_TRS = 42_000
 
 
-def data_shape(root, subjects=None) -> tuple[int, int, int]:
-    """``(subjects, parcels, runs)`` of a data folder (metadata of the first subject's
-    files); the release's when it cannot be read: the job's own checks then say why."""
+def data_shape(root, subjects=None, dataset=None) -> tuple[int, int, int]:
+    """``(subjects, parcels, runs)`` of a ``dataset.toml``'s description, or of a release
+    folder (metadata of the first subject's files); the release's when it cannot be read:
+    the job's own checks then say why."""
     from ._protocol import SEED_PROTOCOL
 
+    if dataset is not None:
+        return len(dataset.included), dataset.n_parcels, len(dataset.run_keys)
     subjects = tuple(subjects or SEED_PROTOCOL.subjects)
     try:
         runs = sum(len(_subject_runs(Path(root), subjects[0], kind)) for kind in _KINDS)
@@ -52,8 +55,7 @@ def comparison_output_bytes(root, models=None, *, figures: bool = True,
     from ._registry import resolve_models
 
     protocol = SEED_PROTOCOL if dataset is None else protocol_from_dataset(dataset)
-    S, C, runs = data_shape(root) if dataset is None else (
-        len(dataset.included), dataset.n_parcels, len(dataset.run_keys))
+    S, C, runs = data_shape(root, dataset=dataset)
     try:
         specs = resolve_models(models)
     except ValueError:  # an unknown name: the job says so
@@ -114,8 +116,7 @@ def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: boo
 
     from ._registry import encoder_params
 
-    S, C, runs = data_shape(root) if dataset is None else (
-        len(dataset.included), dataset.n_parcels, len(dataset.run_keys))
+    S, C, runs = data_shape(root, dataset=dataset)
     grid = ParameterGrid(param_grid)
     total = _DOCUMENT_BYTES + runs * _RUN_BYTES + len(grid) * _CANDIDATE_BYTES
     if refit:
@@ -130,7 +131,8 @@ def grid_output_bytes(root, param_grid: dict, *, refit: bool = False, quick: boo
     return total
 
 
-def new_subject_output_bytes(root, budgets) -> int:
-    """Bytes ``write_new_subject_report`` will write (an upper bound)."""
-    _, _, runs = data_shape(root)
+def new_subject_output_bytes(root, budgets, dataset=None) -> int:
+    """Bytes ``write_new_subject_report`` will write (an upper bound); ``dataset``: a
+    ``dataset.toml``'s description instead of the release folder ``root``."""
+    _, _, runs = data_shape(root, dataset=dataset)
     return _DOCUMENT_BYTES + runs * _RUN_BYTES + len(budgets) * _CANDIDATE_BYTES
