@@ -58,6 +58,23 @@ def mounted_tmpfs(mnt: Path, size: str, covered_by: str):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+def bids_keyed_dataset(folder: Path, rng):
+    """A ``dataset.toml`` of 3 subjects (a, b, c) x 8 parcels, 6 runs of 30 TRs with BIDS run
+    keys (a shared signal plus noise), 3 train and 3 evaluate (set ``test``):
+    ``(path, runs, keys)``."""
+    import numpy as np
+
+    from sklearn_crossenc.data._describe import write_dataset
+
+    keys = [f"task-movie_run-{i}" for i in range(1, 7)]
+    shared = {k: rng.normal(size=(30, 8)) for k in keys}
+    runs = {k: (x[None] + rng.normal(size=(3, 30, 8))).astype(np.float32)
+            for k, x in shared.items()}  # (S, T, C)
+    path = write_dataset(folder, runs, ["a", "b", "c"], train=keys[:3], tr=1.0,
+                         evaluate={"test": keys[3:]})
+    return path, runs, keys
+
+
 def fill_disk(folder: Path, leave: int) -> None:
     """Fill ``folder``'s file system up to ``leave`` free bytes (file ``ballast``)."""
     st = os.statvfs(folder)

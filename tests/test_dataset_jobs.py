@@ -10,6 +10,7 @@ import re
 import h5py
 import numpy as np
 import pytest
+from conftest import bids_keyed_dataset
 
 from sklearn_crossenc.cli import main
 from sklearn_crossenc.data import (
@@ -212,13 +213,7 @@ def test_six_subjects_400_parcels_headroom(six, tmp_path):
 
 def test_run_keys_of_a_dataset_are_kept_as_written(tmp_path):
     """A BIDS run key (as crossenc extract writes it) is not mapped to a release name."""
-    rng = np.random.default_rng(2)
-    keys = [f"task-movie_run-{i}" for i in range(1, 7)]
-    shared = {k: rng.normal(size=(30, 8)) for k in keys}
-    runs = {k: (x[None] + rng.normal(size=(3, 30, 8))).astype(np.float32)
-            for k, x in shared.items()}
-    path = write_dataset(tmp_path / "ds", runs, ["a", "b", "c"], train=keys[:3], tr=1.0,
-                         evaluate={"test": keys[3:]})
+    path, runs, keys = bids_keyed_dataset(tmp_path / "ds", np.random.default_rng(2))
     stim = {f"sub-{s}": {k: runs[k][i] for k in keys[3:]} for i, s in enumerate("abc")}
     result = run_headroom({"stim": stim}, dataset=path, quick=True, device="cpu",
                           n_resamples=50)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import bids_keyed_dataset
 
 from sklearn_crossenc.data import load_dataset, load_friends
 from sklearn_crossenc.data._describe import write_dataset
@@ -156,6 +157,40 @@ def test_the_runs_are_streamed_when_they_would_take_more_than_half_the_memory(mo
         plan_storage(lengths, 3, 10, stream="yes")
 
 
+def test_the_memory_available_is_the_cgroups_where_it_allows_less(tmp_path, monkeypatch):
+    """A SLURM job's --mem or a container's limit is a memory cgroup's limit, which
+    MemAvailable does not show: the nested limits of cgroup v1 and v2, page cache that can
+    be dropped not counted as used."""
+    from sklearn_crossenc.encoder import _memory
+
+    v1 = tmp_path / "v1"
+    job, step = v1 / "memory" / "slurm" / "job_7", v1 / "memory" / "slurm" / "job_7" / "step_0"
+    step.mkdir(parents=True)
+    (job / "memory.limit_in_bytes").write_text(f"{8 << 30}\n")
+    (job / "memory.usage_in_bytes").write_text(f"{3 << 30}\n")
+    (job / "memory.stat").write_text(f"cache 5\ntotal_inactive_file {1 << 30}\n")
+    (step / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # none of its own
+    (step / "memory.usage_in_bytes").write_text(f"{2 << 30}\n")
+    proc = tmp_path / "cgroup-v1"
+    proc.write_text("5:cpu:/\n4:memory:/slurm/job_7/step_0\n0::/\n")
+    assert _memory.cgroup_available(proc, v1) == (8 << 30) - (3 << 30) + (1 << 30)
+    (step / "memory.limit_in_bytes").write_text(f"{3 << 30}\n")  # a tighter one inside
+    assert _memory.cgroup_available(proc, v1) == (3 << 30) - (2 << 30)
+    v2 = tmp_path / "v2"
+    (v2 / "box").mkdir(parents=True)
+    (v2 / "box" / "memory.max").write_text("max\n")
+    proc.write_text("0::/box\n")
+    assert _memory.cgroup_available(proc, v2) is None  # no limit anywhere
+    (v2 / "memory.max").write_text(f"{4 << 30}\n")
+    (v2 / "memory.current").write_text(f"{5 << 30}\n")  # over: nothing left
+    assert _memory.cgroup_available(proc, v2) == 0
+    monkeypatch.setattr(_memory, "_meminfo_available", lambda: 16 << 30)
+    monkeypatch.setattr(_memory, "cgroup_available", lambda: 6 << 30)
+    assert _memory.available_memory() == 6 << 30
+    monkeypatch.setattr(_memory, "cgroup_available", lambda: None)
+    assert _memory.available_memory() == 16 << 30
+
+
 def test_streaming_is_refused_without_the_disk_space(monkeypatch, scratch):
     import shutil
 
@@ -272,12 +307,7 @@ def test_worker_processes_reopen_streamed_runs_by_name(scratch):
 
 def test_headroom_streamed_gives_the_numbers_it_gives_in_memory(tmp_path, scratch):
     rng = np.random.default_rng(2)
-    keys = [f"task-movie_run-{i}" for i in range(1, 7)]
-    shared = {k: rng.normal(size=(30, 8)) for k in keys}
-    runs = {k: (x[None] + rng.normal(size=(3, 30, 8))).astype(np.float32)
-            for k, x in shared.items()}
-    path = write_dataset(tmp_path / "ds", runs, ["a", "b", "c"], train=keys[:3], tr=1.0,
-                         evaluate={"test": keys[3:]})
+    path, runs, keys = bids_keyed_dataset(tmp_path / "ds", rng)
     stim = {f"sub-{s}": {k: 0.5 * runs[k][i] + rng.normal(size=(30, 8)) for k in keys[3:]}
             for i, s in enumerate("abc")}
     kwargs = dict(dataset=path, quick=True, device="cpu", n_resamples=50, n_threads=1)

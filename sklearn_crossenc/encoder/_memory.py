@@ -9,8 +9,9 @@ is now refused before the first fit, naming the parameter (issue 31).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-__all__ = ["training_bytes", "check_training_memory", "available_memory"]
+__all__ = ["training_bytes", "check_training_memory", "available_memory", "cgroup_available"]
 
 #: Bytes per trained float32 parameter: the weight, its gradient, Adam's two moments.
 _PER_PARAMETER = 4 * 4
@@ -35,7 +36,14 @@ def training_bytes(est, n_subjects: int, n_parcels: int) -> dict[str, int]:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux's MemAvailable), else None."""
+    """Bytes of memory available to a new allocation: Linux's ``MemAvailable``, or less
+    where the process's memory cgroup allows less (a SLURM job's ``--mem``, a container's
+    limit: :func:`cgroup_available`); None where neither can be read."""
+    values = [v for v in (_meminfo_available(), cgroup_available()) if v is not None]
+    return min(values) if values else None
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -44,6 +52,70 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # v2's "max": no limit
+
+
+def _stat(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
+def cgroup_available(proc="/proc/self/cgroup", root="/sys/fs/cgroup") -> int | None:
+    """Bytes the process's memory cgroup still allows, or None without a limit: for its
+    cgroup and each cgroup above it (limits nest), the limit less the usage, page cache the
+    kernel can drop (inactive files) not counted as used; the smallest. cgroup v2
+    (``memory.max``) and v1 (``memory.limit_in_bytes``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from sklearn_crossenc.encoder._memory import cgroup_available
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> job = tmp / "cg" / "job"; job.mkdir(parents=True)
+    >>> _ = (tmp / "cgroup").write_text("0::/job\\n")
+    >>> _ = (job / "memory.max").write_text("1000\\n")
+    >>> _ = (job / "memory.current").write_text("700\\n")
+    >>> _ = (job / "memory.stat").write_text("anon 500\\ninactive_file 100\\n")
+    >>> cgroup_available(tmp / "cgroup", tmp / "cg")  # 1000 - (700 - 100)
+    400
+    """
+    try:
+        lines = Path(proc).read_text().splitlines()
+    except OSError:
+        return None
+    best = None
+    for line in lines:
+        _, controllers, rel = line.split(":", 2) if line.count(":") >= 2 else ("", "-", "")
+        if controllers == "":  # v2: one hierarchy
+            mount, files = Path(root), ("memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):
+            mount = Path(root) / "memory"
+            files = ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+        else:
+            continue
+        parts = [p for p in rel.split("/") if p]
+        for depth in range(len(parts), -1, -1):  # the cgroup, then each one above it
+            folder = mount.joinpath(*parts[:depth])
+            limit = _read_int(folder / files[0])
+            if limit is None or limit >= 1 << 60:  # no limit here (v1 writes a huge number)
+                continue
+            used = (_read_int(folder / files[1]) or 0) - _stat(folder / "memory.stat", files[2])
+            free = max(limit - max(used, 0), 0)
+            best = free if best is None else min(best, free)
+    return best
 
 
 def check_training_memory(est, n_subjects: int, n_parcels: int, available=None) -> None:
