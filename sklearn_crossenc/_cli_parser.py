@@ -332,6 +332,7 @@ def _add_new_subject(sub) -> None:
     _add_training_length(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="torch threads for the encoder's training (default: torch's)")
+    _add_stream(p)
     p.set_defaults(command_name="add_subject")
 
 

@@ -269,7 +269,7 @@ def _add_subject(args, argv, budgets, outset) -> dict:
         reference=args.reference,
         device=args.device, random_state=args.random_state, n_threads=args.threads,
         quick=args.quick, progress=not args.quiet, log=_logger(args.quiet),
-        early_stopping=args.early_stopping)
+        early_stopping=args.early_stopping, stream=args.stream)
     result["command"] = _command_line(argv)
     print(format_learning_curve(result))
     return write_new_subject_report(result, outset)

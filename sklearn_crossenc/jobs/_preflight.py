@@ -340,10 +340,11 @@ def _check_budget_folds(minutes, n: int, runs: list[int], n_splits: int) -> None
 
 
 def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: int, n_threads,
-                          random_state) -> dict[str, dict[str, int]]:
+                          random_state, *, stream=None) -> Storage:
     """Everything ``run_new_subject`` can check before its first fit: the new subject,
-    the threads and random state, every set's runs, and each budget against the time
-    points of the new subject's training runs (metadata only)."""
+    the threads and random state, every set's runs, each budget against the time points
+    of the new subject's training runs (metadata only); where the runs are held (the
+    training runs are read twice: the fitted subjects', then everyone's)."""
 
     if new_subject not in protocol.subjects:
         raise ValueError(f"new_subject must be one of {protocol.subjects}; got "
@@ -362,7 +363,11 @@ def preflight_new_subject(root, protocol, new_subject: int, budgets, n_splits: i
                 f"a budget of {minutes:g} min ({n} time points) exceeds the {available} time "
                 f"points of subject {new_subject}'s {protocol.train.label} runs shared with "
                 "the others; give fewer minutes or 'all'.")
-    return lengths
+    n_parcels = protocol.dataset.n_parcels if protocol.dataset is not None \
+        else parcel_count(root, protocol.subjects[0])
+    twice = {**lengths, "fitted subjects' training runs": lengths[protocol.train.key]}
+    return plan_storage(twice, len(protocol.subjects), n_parcels, stream=stream,
+                        copied=protocol.train.key)
 
 
 # ---------------------------------------------------------------------------- the atlas

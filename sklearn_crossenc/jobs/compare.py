@@ -265,9 +265,9 @@ def run_comparison(
 
 
 def _deprecated_seed(seed, random_state):
-    if seed is not None:
+    if seed is not None:  # the warning points at the caller of run_comparison
         warnings.warn("run_comparison(seed=...) is deprecated; use random_state=...",
-                      FutureWarning, stacklevel=2)
+                      FutureWarning, stacklevel=3)
         return seed
     return random_state
 

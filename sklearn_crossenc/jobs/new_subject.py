@@ -91,16 +91,19 @@ def _scores(est, eval_data: dict, subject: int) -> dict:
     return {name: float(est.score_map(eps)[subject].mean()) for name, eps in eval_data.items()}
 
 
-def _load(root, protocol: Protocol, new_subject: int, progress: bool, log) -> tuple[dict, list]:
+def _load(root, protocol: Protocol, new_subject: int, progress: bool, log, store=None
+          ) -> tuple[dict, list]:
     """The protocol's sets: the training runs of the fitted subjects alone and of every
-    subject (the new one last), and the evaluation sets of every subject."""
+    subject (the new one last), and the evaluation sets of every subject; ``store``: read
+    into it (on disk) instead of memory."""
     others = tuple(s for s in protocol.subjects if s != new_subject)
     everyone = protocol.with_subjects(others + (new_subject,))
     log(f"loading subjects {others} and {new_subject} from {root}")
     data = {
         "train_others": list(protocol.train.load(protocol.source(root), others,
-                                                 progress=progress).values()),
-        **{k: list(v.values()) for k, v in everyone.load(root, progress=progress).items()},
+                                                 progress=progress, store=store).values()),
+        **{k: list(v.values()) for k, v in everyone.load(root, progress=progress,
+                                                          store=store).items()},
     }
     data["train_all"] = data.pop(protocol.train.key)
     return data, list(others)
@@ -193,7 +196,7 @@ def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 6
                     reference=False, with_encoder=True, device="auto", random_state=0,
                     n_threads=None, quick=False, progress=False, log=None,
                     protocol: Protocol = SEED_PROTOCOL, early_stopping="folds",
-                    dataset=None) -> dict:
+                    dataset=None, stream=None) -> dict:
     """Learning curve of a subject added to an encoder trained on the others.
 
     Parameters
@@ -240,6 +243,10 @@ def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 6
         The encoders' training length, chosen on their training runs as in
         :func:`~sklearn_crossenc.jobs.compare.run_comparison` (None: the notebook's 10
         epochs).
+    stream : bool, optional
+        As for :func:`~sklearn_crossenc.jobs.compare.run_comparison`: the runs on disk
+        (memory-mapped) when they would take more than half the memory available, always
+        (True) or never (False).
 
     Returns
     -------
@@ -267,8 +274,8 @@ def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 6
                     "kernel_delays": tuple(kernel_delays)}
     _check_adder_params(adder_params)
     dev = str(resolve_device(device))
-    preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
-                          random_state)
+    storage = preflight_new_subject(root, protocol, new_subject, budgets, n_splits, n_threads,
+                                    random_state, stream=stream)
 
     check_early_stopping(early_stopping)
     settings = JobSettings(quick=quick, random_state=random_state, device=dev,
@@ -276,15 +283,30 @@ def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 6
                            cv=protocol.tuning_cv(quick))
     params = (dict(encoder_params) if encoder_params is not None
               else _registry.encoder_params(settings))
+    log(f"Runs: {storage.reason}.")
+    with storage.store() as store:  # the runs' scratch file (if any) ends with the job
+        return _learning_curve(locals(), start, root, protocol, params, store, storage)
+
+
+def _learning_curve(args: dict, start, root, protocol: Protocol, params: dict, store,
+                    storage) -> dict:
+    """The job once checked: load (into ``store`` when the runs are streamed), fit the
+    encoder on the others, add the new subject at every budget. ``args``: the job's
+    arguments after their checks."""
+    new_subject, log, budgets, dev = (args[k] for k in ("new_subject", "log", "budgets",
+                                                         "dev"))
+    baselines, reference, with_encoder = (args[k] for k in ("baselines", "reference",
+                                                             "with_encoder"))
     t0 = time.perf_counter()
-    data, others = _load(root, protocol, new_subject, progress, log)
+    data, others = _load(root, protocol, new_subject, args["progress"], log, store)
     load_s = time.perf_counter() - t0
     eval_data = {k: data[k] for k in protocol.eval_sets}
     enc, enc_time = _fit_encoder(data["train_others"], params, log, f"subjects {others}")
     S = len(others)
     frozen_eval = {k: [ep[:S] for ep in v] for k, v in eval_data.items()}
-    curve = [_budget_row(enc, data["train_all"], eval_data, minutes, adder_params, n_splits,
-                         with_encoder, baselines, log, new_subject, protocol.tr)
+    curve = [_budget_row(enc, data["train_all"], eval_data, minutes, args["adder_params"],
+                         args["n_splits"], with_encoder, baselines, log, new_subject,
+                         protocol.tr)
              for minutes in budgets]
     mean_of_others = ref = None
     if baselines:
@@ -294,16 +316,17 @@ def run_new_subject(data_dir=None, *, new_subject=None, budgets_min=(1, 5, 15, 6
         est, ref_time = _fit_encoder(data["train_all"], params, log, "all subjects")
         ref = {**_scores(est, eval_data, -1), "fit_time_s": ref_time}
     config = {"data_dir": str(root),
-              "default_dataset": data_dir is None and protocol.dataset is None,
-              "new_subject": new_subject, "budgets_min": budgets, "n_splits": n_splits,
-              "prior": prior, "kernel_delays": list(kernel_delays),
-              "scales": [float(v) if np.isfinite(v) else "inf" for v in scales],
-              "alphas": list(alphas), "prior_weights": list(PRIOR_WEIGHTS),
+              "default_dataset": args["data_dir"] is None and protocol.dataset is None,
+              "new_subject": new_subject, "budgets_min": budgets, "n_splits": args["n_splits"],
+              "prior": args["prior"], "kernel_delays": list(args["kernel_delays"]),
+              "scales": [float(v) if np.isfinite(v) else "inf" for v in args["scales"]],
+              "alphas": list(args["alphas"]), "prior_weights": list(PRIOR_WEIGHTS),
               "baselines": baselines, "reference": reference,
-              "with_encoder": with_encoder, "quick": bool(quick), "device": dev,
-              "random_state": random_state, "n_threads": n_threads,
-              "early_stopping": early_stopping,
-              "encoder_params": _jsonable_params(params), "protocol": protocol.describe()}
+              "with_encoder": with_encoder, "quick": bool(args["quick"]), "device": dev,
+              "random_state": args["random_state"], "n_threads": args["n_threads"],
+              "early_stopping": args["early_stopping"],
+              "encoder_params": _jsonable_params(params), "protocol": protocol.describe(),
+              "storage": storage.describe()}
     return start.result(
         config, {"load_s": load_s, "encoder_fit_s": enc_time}, device=dev,
         new_subject=new_subject, fitted_subjects=others, eval_sets=protocol.eval_sets,
