@@ -161,10 +161,14 @@ class RunStore:
         self._grow(int(nbytes))
 
     def _grow(self, nbytes: int) -> None:
-        nbytes = max(int(nbytes), _ALIGN)
+        nbytes = max(-(-int(nbytes) // _ALIGN) * _ALIGN, 2 * _ALIGN)
         if self.named:
             target = self.path / f"runs-{len(self._segments)}.bin"
-            mapping = np.memmap(target, np.uint8, mode="w+", shape=(nbytes,))
+            # Rows of 64 bytes, not one row: joblib up to 1.4 rebuilds a view of a 1-D
+            # memmap in a worker in Fortran order (a 1-D array is F-contiguous too), which
+            # scrambled every (S, T, C) run; the views are slices of the flat array.
+            mapping = np.memmap(target, np.uint8, mode="w+", shape=(nbytes // _ALIGN, _ALIGN))
+            mapping = mapping.reshape(-1)
         else:  # no name, gone with the map; a plain array over the map, so that joblib
             # pickles it as an array instead of reopening a file by name
             with tempfile.TemporaryFile(dir=self.folder) as f:
